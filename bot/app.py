@@ -1,0 +1,138 @@
+"""The App: builds every part from settings and runs them side by side in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any, TextIO
+
+from aiohttp import web
+
+from bot import __version__
+from bot.config import Settings
+from bot.core.context import Clock, utcnow
+from bot.core.help import help_command
+from bot.core.registry import Registry
+from bot.db import make_engine, make_sessions
+from bot.extensions import setup_cogs
+from bot.platforms.base import Platform
+from bot.schema import upgrade
+from bot.web import make_web_app
+
+log = logging.getLogger(__name__)
+
+
+def build_registry(settings: Settings, registry: Registry) -> Registry:
+    registry.add(help_command(registry, settings.bot.name))
+    setup_cogs(registry)
+    return registry
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.store.url)
+        self.sessions = make_sessions(self.engine)
+        self.registry = build_registry(
+            settings, Registry(self.sessions, prefix=settings.bot.command_prefix, clock=clock)
+        )
+        self.platforms: list[Platform] = self._platforms(stdin, stdout)
+        self.web_url: str | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
+
+    def _platforms(self, stdin: TextIO | None, stdout: TextIO | None) -> list[Platform]:
+        settings = self.settings
+        platforms: list[Platform] = []
+        if settings.console.enabled:
+            from bot.platforms.console import ConsolePlatform
+
+            platforms.append(
+                ConsolePlatform(self.registry, settings.console, stdin=stdin, stdout=stdout)
+            )
+        if settings.matrix.enabled:
+            from bot.platforms.matrix import MatrixPlatform
+
+            platforms.append(MatrixPlatform(self.registry, settings, self.sessions))
+        if settings.discord.enabled:
+            from bot.platforms.discord import DiscordPlatform
+
+            platforms.append(DiscordPlatform(self.registry, settings))
+        return platforms
+
+    def health(self) -> dict[str, bool]:
+        return {platform.name: platform.connected for platform in self.platforms}
+
+    def banner(self) -> str:
+        console = self.settings.console
+        who = f'console as "{console.user}" ({console.role.label}). ' if console.enabled else ""
+        others = [p.name.capitalize() for p in self.platforms if p.name != "console"]
+        also = f"{', '.join(others)} connecting. " if others else ""
+        web_part = f"Web: {self.web_url}  " if self.web_url else ""
+        return (
+            f"{self.settings.bot.name} {__version__} — {who}{also}{web_part}"
+            f"Type {self.settings.bot.command_prefix}help."
+        )
+
+    async def start_web(self) -> None:
+        if not self.settings.web.enabled:
+            return
+        app = make_web_app(self.registry, self.settings.bot.name, self.health)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.web_url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> int:
+        """Serve until a signal, or until every platform has finished (console end of input)."""
+        await upgrade(self.engine)
+        await self.start_web()
+        print(self.banner(), flush=True)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
+        stopper = asyncio.create_task(self._stopping.wait())
+        failed = False
+        pending: set[asyncio.Task[Any]] = set(tasks)
+        try:
+            while pending and not self._stopping.is_set():
+                done, pending = await asyncio.wait(
+                    pending | {stopper}, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(stopper)
+                for task in done - {stopper}:
+                    if not task.cancelled() and (exc := task.exception()) is not None:
+                        log.error("%s stopped: %s", task.get_name(), exc, exc_info=exc)
+                        failed = True
+                        self.stop()
+        finally:
+            stopper.cancel()
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await self.close()
+        return 1 if failed else 0
+
+    async def close(self) -> None:
+        for platform in self.platforms:
+            with contextlib.suppress(Exception):
+                await platform.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.engine.dispose()

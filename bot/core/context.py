@@ -1,0 +1,71 @@
+"""Who is calling, from where, and with what rights: everything a handler may know of the caller."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Clock = Callable[[], datetime]
+CommandStyle = Literal["text", "slash"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(enum.IntEnum):
+    """Ordered so that a permission check is a comparison."""
+
+    CONTRIBUTOR = 0
+    MENTOR = 1
+    ORGANIZER = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def _missing_(cls, value: object) -> Role | None:
+        if isinstance(value, str):
+            return cls.__members__.get(value.upper())
+        return None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a platform adapter knows about the sender of one command."""
+
+    platform: str
+    user_id: str
+    display_name: str
+    role: Role
+    room_id: str
+    is_direct: bool = False
+    style: CommandStyle = "text"
+
+
+@dataclass
+class Ctx:
+    """One invocation: the caller, their Person, the store session and the clock."""
+
+    caller: Caller
+    person_id: int
+    session: AsyncSession
+    clock: Clock = field(default=utcnow)
+    prefix: str = "!"
+
+    @property
+    def role(self) -> Role:
+        return self.caller.role
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def cmd(self, text: str) -> str:
+        """How the caller would type *text* on their platform, e.g. `!link` or `/link`."""
+        return f"{'/' if self.caller.style == 'slash' else self.prefix}{text}"

@@ -1,0 +1,65 @@
+"""`help`, generated from the specs so it can never disagree with what the bot accepts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from bot.core.context import Ctx, Role
+from bot.core.errors import UserError
+from bot.core.markup import code, escape
+from bot.core.registry import Registry
+from bot.core.reply import Reply
+from bot.core.spec import CommandSpec, Handler, Opt, command
+
+_WHO = {
+    Role.CONTRIBUTOR: "everyone",
+    Role.MENTOR: "mentors and organizers",
+    Role.ORGANIZER: "organizers",
+}
+
+
+def _line(ctx: Ctx, spec: CommandSpec, registry: Registry) -> str:
+    shown = spec.usage(ctx.caller.style, registry.prefix)
+    if ctx.caller.style == "slash":
+        shown = f"/{spec.name}"
+    return f"{code(shown)} — {escape(spec.help)}"
+
+
+def _detail(ctx: Ctx, spec: CommandSpec, registry: Registry) -> Reply:
+    lines = [escape(spec.help)]
+    for option in spec.options:
+        choices = f" ({', '.join(option.choices)})" if option.choices else ""
+        optional = "" if option.required else ", optional"
+        lines.append(f"- {code(option.name)}{optional}: {escape(option.help)}{choices}")
+    lines.append(f"Example: {code(spec.example_text(ctx.caller.style, registry.prefix))}")
+    lines.append(f"Who can use it: {_WHO[spec.role]}.")
+    return Reply("\n".join(lines), title=spec.usage(ctx.caller.style, registry.prefix))
+
+
+def help_command(registry: Registry, bot_name: str) -> Handler:
+    @command(
+        "help",
+        help="List the commands you can use, or explain one",
+        example="help link",
+    )
+    async def help_(
+        ctx: Ctx,
+        command: Annotated[str | None, Opt("a command or group, e.g. 'link' or 'event'")] = None,
+    ) -> Reply:
+        allowed = registry.allowed(ctx.role)
+        if command is None:
+            lines = [_line(ctx, spec, registry) for spec in allowed]
+            lines.append(f"Type {code(ctx.cmd('help <command>'))} for details and an example.")
+            return Reply("\n".join(lines), title=f"{bot_name} — commands you can use here")
+        wanted = " ".join(command.lower().removeprefix(registry.prefix).lstrip("/").split())
+        spec = registry.get(wanted)
+        if spec is not None:
+            return _detail(ctx, spec, registry)
+        group = [s for s in allowed if s.name.startswith(wanted + " ")]
+        if group:
+            lines = [_line(ctx, s, registry) for s in group]
+            return Reply("\n".join(lines), title=f"{ctx.cmd(wanted)} commands")
+        names = ", ".join(code(ctx.cmd(s.name)) for s in allowed[:5])
+        raise UserError(f"There is no command {code(wanted)}. Some you can use: {names}.")
+
+    return help_

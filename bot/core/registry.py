@@ -1,0 +1,180 @@
+"""Dispatch: find the command, check the caller's rights, run it in one session, shape the answer.
+
+Every platform ends up in `Registry.invoke`, so permissions, transactions and error handling are
+written once. A handler's `UserError` becomes a short reply with usage; anything else is logged with
+an error id and answered with an apology, never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.context import Caller, Clock, Ctx, Role, utcnow
+from bot.core.errors import UserError
+from bot.core.markup import code
+from bot.core.parser import bind, convert
+from bot.core.reply import Reply
+from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec, Handler
+from bot.identity import resolve_person
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4000
+
+
+class Registry:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        prefix: str = "!",
+        clock: Clock = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.prefix = prefix
+        self.clock = clock
+        self._specs: dict[str, CommandSpec] = {}
+
+    def add(self, handler: Handler) -> None:
+        spec: CommandSpec | None = getattr(handler, SPEC_ATTRIBUTE, None)
+        if spec is None:
+            raise TypeError(f"{handler!r} is not declared with @command")
+        clash = self._clash(spec)
+        if clash:
+            raise ValueError(f"command {spec.name!r} clashes with {clash!r}")
+        self._specs[spec.name] = spec
+
+    def add_module(self, module: ModuleType) -> None:
+        """Register every @command handler a cog's commands module defines."""
+        for value in vars(module).values():
+            if callable(value) and hasattr(value, SPEC_ATTRIBUTE):
+                self.add(value)
+
+    def _clash(self, new: CommandSpec) -> str | None:
+        """Discord cannot have `/faq` both as a command and as a group, nor two of one name."""
+        for name, spec in self._specs.items():
+            shorter, longer = sorted((spec.words, new.words), key=len)
+            if longer[: len(shorter)] == shorter:
+                return name
+        return None
+
+    @property
+    def specs(self) -> list[CommandSpec]:
+        return sorted(self._specs.values(), key=lambda spec: spec.name)
+
+    def get(self, name: str) -> CommandSpec | None:
+        return self._specs.get(name)
+
+    def allowed(self, role: Role) -> list[CommandSpec]:
+        return [spec for spec in self.specs if spec.role <= role]
+
+    def strip_prefix(self, body: str) -> str | None:
+        """The command text of a chat message, or None when it is not addressed to the bot."""
+        if not body.startswith(self.prefix):
+            return None
+        rest = body[len(self.prefix) :]
+        return rest if rest[:1].isalpha() else None
+
+    async def handle_text(self, caller: Caller, text: str) -> Reply:
+        """Run a typed command line such as `event create "Sprint" start=…` (no prefix)."""
+        if len(text) > MAX_MESSAGE:
+            return Reply(
+                f"That message is too long for a command ({len(text):,} characters; the limit "
+                f"is {MAX_MESSAGE:,}). Shorten it, or put long text in a link.",
+                error=True,
+            )
+        words = text.split(maxsplit=3)
+        lowered = [word.lower() for word in words]
+        for size in (3, 2, 1):
+            spec = self._specs.get(" ".join(lowered[:size])) if len(lowered) >= size else None
+            if spec is not None:
+                if caller.role < spec.role:
+                    return self._forbidden(spec, caller)
+                args_text = text.split(maxsplit=size)[size] if len(words) > size else ""
+                try:
+                    raw = bind(spec, args_text)
+                except UserError as exc:
+                    return self._refusal(spec, caller, UserError(exc.message, show_usage=True))
+                return await self.invoke(caller, spec, raw)
+        return self._unknown(caller, lowered)
+
+    async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
+        """Run *spec* with raw option values (text, or typed values from Discord)."""
+        if caller.role < spec.role:
+            return self._forbidden(spec, caller)
+        try:
+            args = convert(spec, raw)
+        except UserError as exc:
+            return self._refusal(spec, caller, exc)
+        async with self.sessions() as session:
+            try:
+                now = self.clock()
+                person_id = await resolve_person(session, caller, now)
+                await session.commit()
+                ctx = Ctx(caller, person_id, session, self.clock, self.prefix)
+                reply = await spec.func(ctx, **args)
+                await session.commit()
+            except UserError as exc:
+                await session.rollback()
+                return self._refusal(spec, caller, exc)
+            except Exception:
+                await session.rollback()
+                error_id = secrets.token_hex(4)
+                log.exception("command %r failed (error id %s)", spec.name, error_id)
+                return Reply(
+                    f"Sorry, something went wrong on my side (error id {code(error_id)}). "
+                    "Nothing was changed; please try again, or tell an organizer.",
+                    error=True,
+                )
+        if spec.private:
+            reply.private = True
+        return reply
+
+    def _forbidden(self, spec: CommandSpec, caller: Caller) -> Reply:
+        return Reply(
+            f"Only {spec.role.label}s can use {code(self.usage_name(spec, caller))}.", error=True
+        )
+
+    def _refusal(self, spec: CommandSpec, caller: Caller, exc: UserError) -> Reply:
+        lines = [exc.message]
+        if exc.show_usage:
+            lines.append(f"Usage: {code(spec.usage(caller.style, self.prefix))}")
+            lines.append(f"Example: {code(spec.example_text(caller.style, self.prefix))}")
+        return Reply("\n".join(lines), error=True)
+
+    def usage_name(self, spec: CommandSpec, caller: Caller) -> str:
+        return f"{'/' if caller.style == 'slash' else self.prefix}{spec.name}"
+
+    def _unknown(self, caller: Caller, words: list[str]) -> Reply:
+        allowed = self.allowed(caller.role)
+        group = [s for s in allowed if len(s.words) > 1 and words and s.words[0] == words[0]]
+        if group and len(words) == 1:
+            names = ", ".join(code(self.usage_name(spec, caller)) for spec in group)
+            return Reply(f"{code(self.prefix + words[0])} needs a subcommand: {names}.", error=True)
+        typed = " ".join(words[:2] if group else words[:1]) or "(nothing)"
+        suggestion = self._closest(words, group or allowed)
+        hint = f" Did you mean {code(self.usage_name(suggestion, caller))}?" if suggestion else ""
+        return Reply(
+            f"I don't know the command {code(self.prefix + typed)}.{hint} "
+            f"Type {code(self.prefix + 'help')} to see what I can do.",
+            error=True,
+        )
+
+    @staticmethod
+    def _closest(words: list[str], specs: Iterable[CommandSpec]) -> CommandSpec | None:
+        by_name = {spec.name: spec for spec in specs}
+        for size in (3, 2, 1):
+            typed = " ".join(words[:size])
+            names = [name for name in by_name if len(name.split()) == size]
+            match = difflib.get_close_matches(typed, names, n=1, cutoff=0.5)
+            if match:
+                return by_name[match[0]]
+        return None

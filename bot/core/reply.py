@@ -1,0 +1,46 @@
+"""Platform-free replies: what a handler returns and every platform renders in its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ButtonStyle = Literal["primary", "secondary", "success", "danger"]
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that runs *command* (text form, no prefix) as whoever clicks it.
+
+    Platforms without buttons show the command instead, so every button stays usable by typing.
+    """
+
+    label: str
+    command: str
+    style: ButtonStyle = "primary"
+
+
+@dataclass
+class Reply:
+    """Text in the markup subset of `bot.core.markup`, with optional title, fields and buttons.
+
+    `private` asks for a reply only the caller sees (ephemeral on Discord, a direct message on
+    Matrix). `error` marks refusals so platforms can style them.
+    """
+
+    text: str = ""
+    title: str | None = None
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    private: bool = False
+    error: bool = False
+
+    def body(self) -> str:
+        """Title, text and fields as one markup text, for platforms without embeds."""
+        parts: list[str] = []
+        if self.title:
+            parts.append(f"**{self.title}**")
+        if self.text:
+            parts.append(self.text)
+        parts.extend(f"**{name}:** {value}" for name, value in self.fields)
+        return "\n".join(parts)

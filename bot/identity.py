@@ -1,0 +1,103 @@
+"""People and their platform accounts.
+
+One Person per human, with one Account per platform identity. Every feature refers to people by
+`Person.id`, so linking a Discord and a Matrix account makes a mentor on one and a newcomer on the
+other the same people everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint, delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.context import Caller
+from bot.db import UTCDateTime
+
+PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Account(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    platform: str = Field(max_length=16)
+    platform_user_id: str = Field(max_length=255)
+    display_name: str = Field(max_length=200)
+    dm_room_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+    @property
+    def handle(self) -> str:
+        """How people on that platform find this account."""
+        if self.platform == "discord":
+            return f"@{self.display_name}"
+        return self.platform_user_id if self.platform == "matrix" else self.display_name
+
+
+async def account_of(session: AsyncSession, platform: str, user_id: str) -> Account | None:
+    query = select(Account).where(Account.platform == platform, Account.platform_user_id == user_id)
+    return (await session.exec(query)).first()
+
+
+async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
+    query = (
+        select(Account)
+        .where(Account.person_id == person_id)
+        .order_by(col(Account.platform))
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -> int:
+    """The Person behind *caller*, created on first contact; keeps display names current."""
+    account = await account_of(session, caller.platform, caller.user_id)
+    if account is None:
+        try:
+            async with session.begin_nested():
+                person = Person(display_name=caller.display_name[:200], created_at=now)
+                session.add(person)
+                await session.flush()
+                assert person.id is not None
+                account = Account(
+                    person_id=person.id,
+                    platform=caller.platform,
+                    platform_user_id=caller.user_id,
+                    display_name=caller.display_name[:200],
+                    created_at=now,
+                )
+                session.add(account)
+        except IntegrityError:
+            account = await account_of(session, caller.platform, caller.user_id)
+            assert account is not None, "account vanished after a concurrent insert"
+    elif account.display_name != caller.display_name[:200]:
+        account.display_name = caller.display_name[:200]
+        session.add(account)
+    return account.person_id
+
+
+async def merge_people(session: AsyncSession, keep: int, drop: int) -> None:
+    """Fold Person *drop* into *keep*, repointing every column that refers to a person.
+
+    Found from the schema rather than listed by hand, so a cog's new table that refers to people
+    is merged without anyone remembering to add it here.
+    """
+    person_table = SQLModel.metadata.tables["person"]
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            if any(fk.column.table is person_table for fk in column.foreign_keys):
+                await session.exec(
+                    update(table).where(column == drop).values({column.name: keep})
+                )
+    await session.exec(delete(person_table).where(person_table.c.id == drop))

@@ -1,0 +1,1 @@
+"""Adapters that translate chat events into command calls and Replies into messages."""

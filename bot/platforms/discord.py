@@ -1,0 +1,264 @@
+"""Discord adapter (discord.py): slash commands generated from the specs, buttons that run commands.
+
+It needs no privileged intent: slash commands and button clicks arrive as interactions. Replies
+never ping anyone unless a command explicitly asks (`allowed_mentions` none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from typing import Any, Literal
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot.config import DiscordSettings, Settings
+from bot.core.context import Caller, Role
+from bot.core.registry import Registry
+from bot.core.reply import Reply
+from bot.core.spec import CommandSpec, OptionSpec
+
+log = logging.getLogger(__name__)
+
+DEFER_AFTER = 2.0
+BUTTON_PREFIX = "cv:"
+_STYLES = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+    "danger": discord.ButtonStyle.danger,
+}
+_ERROR_COLOUR = discord.Colour.red()
+_COLOUR = discord.Colour.blurple()
+
+
+def render(reply: Reply) -> dict[str, Any]:
+    """Content when it fits, an embed for titles, fields and long text; buttons as a view."""
+    kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+    if reply.title or reply.fields or len(reply.text) > 2000:
+        embed = discord.Embed(
+            title=(reply.title or "")[:256] or None,
+            description=reply.text[:4096] or None,
+            colour=_ERROR_COLOUR if reply.error else _COLOUR,
+        )
+        for name, value in reply.fields[:25]:
+            embed.add_field(name=name[:256], value=value[:1024], inline=False)
+        kwargs["embed"] = embed
+    else:
+        kwargs["content"] = reply.text or "\u200b"
+    if reply.buttons:
+        view = discord.ui.View(timeout=None)
+        for button in reply.buttons[:25]:
+            view.add_item(CommandButton(button.command, button.label, _STYLES[button.style]))
+        kwargs["view"] = view
+    return kwargs
+
+
+class CommandButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_PREFIX + r"(?P<command>.+)"
+):
+    """A button whose custom id is the command it runs, so it works across restarts."""
+
+    def __init__(
+        self,
+        command: str,
+        label: str = "",
+        style: discord.ButtonStyle = discord.ButtonStyle.primary,
+    ) -> None:
+        if len(BUTTON_PREFIX + command) > 100:
+            raise ValueError(f"button command too long for a Discord custom id: {command!r}")
+        super().__init__(
+            discord.ui.Button(label=label or command, style=style, custom_id=BUTTON_PREFIX + command)
+        )
+        self.command = command
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Button[Any],
+        match: re.Match[str],
+    ) -> CommandButton:
+        return cls(match["command"], item.label or "", item.style)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        client = interaction.client
+        assert isinstance(client, ConveneClient)
+        await client.platform.run_button(interaction, self.command)
+
+
+class ConveneClient(discord.Client):
+    def __init__(self, platform: DiscordPlatform, settings: DiscordSettings) -> None:
+        super().__init__(
+            intents=discord.Intents.default(),
+            application_id=settings.application_id,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.platform = platform
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CommandButton)
+        await self.platform.sync_commands()
+
+    async def on_ready(self) -> None:
+        self.platform.ready.set()
+        log.info("Discord: connected as %s in %d guilds", self.user, len(self.guilds))
+
+
+def _annotation(option: OptionSpec) -> Any:
+    kind: Any = option.kind
+    if option.choices:
+        kind = Literal[option.choices]
+    elif option.kind is str and option.max_length is not None:
+        kind = app_commands.Range[str, 1, option.max_length]
+    elif option.kind in (int, float) and (option.min is not None or option.max is not None):
+        kind = app_commands.Range[option.kind, option.min, option.max]  # type: ignore[valid-type]
+    return kind if option.required else kind | None
+
+
+class DiscordPlatform:
+    name = "discord"
+
+    def __init__(self, registry: Registry, settings: Settings) -> None:
+        self.registry = registry
+        self.settings = settings.discord
+        if self.settings.api_base_url:
+            discord.http.Route.BASE = self.settings.api_base_url.rstrip("/")
+        if self.settings.gateway_url:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
+        self.client = ConveneClient(self, self.settings)
+        self.ready = asyncio.Event()
+        self.synced = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self.ready.is_set() and not self.client.is_closed()
+
+    async def run(self) -> None:
+        token = self.settings.token().get_secret_value()
+        try:
+            await self.client.start(token)
+        except discord.LoginFailure:
+            raise RuntimeError(
+                "Discord rejected the bot token; check the variable named by [discord] token_env"
+            ) from None
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    def _build(self) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
+        """One app command per spec, nested in groups by the words of its name."""
+        top: dict[str, app_commands.Command[Any, ..., Any] | app_commands.Group] = {}
+        groups: dict[tuple[str, ...], app_commands.Group] = {}
+        for spec in self.registry.specs:
+            *path, leaf = spec.words
+            parent: app_commands.Group | None = None
+            for depth in range(1, len(path) + 1):
+                key = tuple(path[:depth])
+                if key not in groups:
+                    groups[key] = app_commands.Group(
+                        name=key[-1], description=f"{' '.join(key)} commands", parent=parent
+                    )
+                    if parent is None:
+                        top[key[0]] = groups[key]
+                parent = groups[key]
+            command = app_commands.Command(
+                name=leaf,
+                description=spec.help,
+                callback=self._callback(spec),
+                parent=parent,
+            )
+            if parent is None:
+                top[leaf] = command
+            else:
+                parent.add_command(command)
+        return list(top.values())
+
+    def _callback(self, spec: CommandSpec) -> Any:
+        async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
+            await self.run_command(interaction, spec, options)
+
+        params = [
+            inspect.Parameter(
+                "interaction",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=discord.Interaction,
+            )
+        ]
+        params += [
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=_annotation(option),
+                default=inspect.Parameter.empty if option.required else None,
+            )
+            for option in sorted(spec.options, key=lambda o: not o.required)
+        ]
+        callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        callback.__qualname__ = callback.__name__ = spec.name.replace(" ", "_")
+        descriptions = {option.name: option.help for option in spec.options}
+        return app_commands.describe(**descriptions)(callback)
+
+    async def sync_commands(self) -> None:
+        tree = self.client.tree
+        guilds = [discord.Object(id=guild_id) for guild_id in self.settings.guild_ids]
+        for command in self._build():
+            tree.add_command(command, guilds=guilds or discord.utils.MISSING)
+        for guild in guilds:
+            await tree.sync(guild=guild)
+        if not guilds:
+            await tree.sync()
+        self.synced.set()
+
+    def caller(self, interaction: discord.Interaction[Any]) -> Caller:
+        user = interaction.user
+        return Caller(
+            platform="discord",
+            user_id=str(user.id),
+            display_name=user.name,
+            role=self._role(user),
+            room_id=str(interaction.channel_id),
+            is_direct=interaction.guild_id is None,
+            style="slash",
+        )
+
+    def _role(self, user: discord.User | discord.Member) -> Role:
+        if not isinstance(user, discord.Member):
+            return Role.CONTRIBUTOR
+        names = {role.name for role in user.roles}
+        if names & set(self.settings.organizer_roles) or user.guild_permissions.administrator:
+            return Role.ORGANIZER
+        if names & set(self.settings.mentor_roles):
+            return Role.MENTOR
+        return Role.CONTRIBUTOR
+
+    async def run_command(
+        self, interaction: discord.Interaction[Any], spec: CommandSpec, options: dict[str, Any]
+    ) -> None:
+        work = self.registry.invoke(self.caller(interaction), spec, options)
+        await self._respond(interaction, work, private=spec.private)
+
+    async def run_button(self, interaction: discord.Interaction[Any], command: str) -> None:
+        work = self.registry.handle_text(self.caller(interaction), command)
+        await self._respond(interaction, work, private=True)
+
+    async def _respond(
+        self, interaction: discord.Interaction[Any], work: Any, *, private: bool
+    ) -> None:
+        """Answer within Discord's 3 s: directly when fast, else defer and follow up."""
+        task: asyncio.Task[Reply] = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+        if done:
+            reply = task.result()
+            await interaction.response.send_message(
+                **render(reply), ephemeral=private or reply.private or reply.error
+            )
+            return
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        reply = await task
+        await interaction.followup.send(**render(reply), ephemeral=private or reply.private)

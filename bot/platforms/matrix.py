@@ -1,0 +1,305 @@
+"""Matrix adapter (matrix-nio): `!commands` in configured rooms, replies as `m.notice`.
+
+Three rules keep it well-behaved on a real homeserver: one sync before listening, so a restart
+never answers old messages; bounded retries on 429, so a send never hangs; and a deterministic
+transaction id per reply, so a retried send is a no-op on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    MatrixRoom,
+    RoomCreateError,
+    RoomMessageText,
+    RoomPreset,
+    RoomSendResponse,
+    SyncError,
+    SyncResponse,
+)
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import MatrixSettings, Settings
+from bot.core.context import Caller, Role
+from bot.core.markup import to_html, to_plain
+from bot.core.registry import Registry
+from bot.core.reply import Reply
+from bot.identity import Account, account_of
+from bot.platforms.base import typed_buttons
+from bot.state import get_state, record_send_failure, set_state
+
+log = logging.getLogger(__name__)
+
+SYNC_TOKEN_KEY = "matrix.next_batch"
+MAX_BACKOFF = 60.0
+MAX_RETRY_WAIT = 30.0
+_TXN_SAFE = re.compile(r"[^A-Za-z0-9._~-]")
+
+
+class MatrixAuthError(Exception):
+    """The homeserver rejected the access token: retrying cannot help."""
+
+
+def render(reply: Reply, prefix: str) -> dict[str, Any]:
+    markup = "\n".join(filter(None, [reply.body(), *typed_buttons(reply, prefix)]))
+    return {
+        "msgtype": "m.notice",
+        "body": to_plain(markup),
+        "format": "org.matrix.custom.html",
+        "formatted_body": to_html(markup),
+        "m.mentions": {},
+    }
+
+
+def role_of(user_id: str, power_level: int, settings: MatrixSettings) -> Role:
+    if user_id in settings.organizers or power_level >= settings.organizer_power_level:
+        return Role.ORGANIZER
+    if user_id in settings.mentors or (
+        settings.mentor_power_level is not None and power_level >= settings.mentor_power_level
+    ):
+        return Role.MENTOR
+    return Role.CONTRIBUTOR
+
+
+class MatrixPlatform:
+    name = "matrix"
+
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.registry = registry
+        self.settings = settings.matrix
+        self.sessions = sessions
+        self.rooms = {r.matrix_room_id for r in settings.rooms if r.matrix_room_id}
+        self.client = AsyncClient(
+            self.settings.homeserver,
+            self.settings.user_id,
+            device_id=self.settings.device_id,
+            config=AsyncClientConfig(
+                max_limit_exceeded=0,
+                max_timeouts=2,
+                request_timeout=max(60, self.settings.sync_timeout_ms / 1000 + 30),
+            ),
+        )
+        self._connected = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def run(self) -> None:
+        token = self.settings.access_token().get_secret_value()
+        self.client.restore_login(self.settings.user_id, self.settings.device_id, token)
+        await self._first_sync()
+        self.client.add_event_callback(self._on_message, RoomMessageText)
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        await self._sync_forever()
+
+    async def _first_sync(self) -> None:
+        """Catch up without handling anything, then join the configured rooms."""
+        async with self.sessions() as session:
+            since = await get_state(session, SYNC_TOKEN_KEY)
+        backoff = 1.0
+        while True:
+            try:
+                response = await self.client.sync(timeout=0, since=since, full_state=True)
+            except (TimeoutError, OSError) as exc:
+                log.warning("Matrix: cannot reach the homeserver (%s); retrying", exc)
+            else:
+                if isinstance(response, SyncResponse):
+                    break
+                self._check_auth(response)
+                log.warning("Matrix: first sync failed (%s); retrying", response.status_code)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+        await self._save_token(response.next_batch)
+        for room_id in self.rooms - set(self.client.rooms):
+            await self._join(room_id)
+        self._connected = True
+        log.info("Matrix: connected as %s in %d rooms", self.settings.user_id, len(self.rooms))
+
+    def _check_auth(self, response: SyncError) -> None:
+        if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN"):
+            raise MatrixAuthError(
+                f"the homeserver rejected the access token ({response.status_code}); "
+                "check [matrix] user_id and the token"
+            )
+
+    async def _sync_forever(self) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                response = await self.client.sync(
+                    timeout=self.settings.sync_timeout_ms, since=self.client.next_batch
+                )
+            except (TimeoutError, OSError) as exc:
+                response = None
+                log.warning("Matrix: connection lost (%s); reconnecting in %.0f s", exc, backoff)
+            if isinstance(response, SyncResponse):
+                self._connected = True
+                backoff = 1.0
+                await self._save_token(response.next_batch)
+                continue
+            if isinstance(response, SyncError):
+                self._check_auth(response)
+                log.warning("Matrix: sync failed (%s); retrying in %.0f s", response, backoff)
+            self._connected = False
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _save_token(self, token: str) -> None:
+        async with self.sessions() as session:
+            await set_state(session, SYNC_TOKEN_KEY, token, self.registry.clock())
+            await session.commit()
+
+    async def _join(self, room_id: str) -> None:
+        response = await self.client.join(room_id)
+        if not hasattr(response, "room_id"):
+            log.warning("Matrix: cannot join configured room %s: %s", room_id, response)
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key != self.settings.user_id or event.membership != "invite":
+            return
+        if room.room_id in self.rooms:
+            await self._join(room.room_id)
+        else:
+            log.info(
+                "Matrix: ignoring an invite to %s, which is not a configured room", room.room_id
+            )
+
+    async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == self.settings.user_id:
+            return
+        relation = event.source.get("content", {}).get("m.relates_to", {})
+        if relation.get("rel_type") == "m.replace":
+            return
+        text = self.registry.strip_prefix(event.body.strip())
+        if text is None:
+            return
+        task = asyncio.create_task(self._handle(room, event, text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, room: MatrixRoom, event: RoomMessageText, text: str) -> None:
+        is_direct = room.room_id not in self.rooms
+        if is_direct and not await self._is_dm_of(room.room_id, event.sender):
+            return
+        caller = Caller(
+            platform="matrix",
+            user_id=event.sender,
+            display_name=room.user_name(event.sender) or event.sender,
+            role=self._role(event.sender),
+            room_id=room.room_id,
+            is_direct=is_direct,
+        )
+        try:
+            reply = await self.registry.handle_text(caller, text)
+            await self._answer(room.room_id, event.event_id, caller, reply)
+        except Exception:
+            log.exception("Matrix: failed to answer %s in %s", event.event_id, room.room_id)
+
+    def _role(self, user_id: str) -> Role:
+        """From config lists and the highest power level in any configured room; a DM's power
+        levels mean nothing, since the bot made that room."""
+        levels = [
+            room.power_levels.get_user_level(user_id)
+            for room_id in self.rooms
+            if (room := self.client.rooms.get(room_id)) is not None and user_id in room.users
+        ]
+        return role_of(user_id, max(levels, default=0), self.settings)
+
+    async def _is_dm_of(self, room_id: str, user_id: str) -> bool:
+        async with self.sessions() as session:
+            query = select(Account.id).where(
+                Account.platform == "matrix",
+                Account.platform_user_id == user_id,
+                Account.dm_room_id == room_id,
+            )
+            return (await session.exec(query)).first() is not None
+
+    async def _answer(self, room_id: str, event_id: str, caller: Caller, reply: Reply) -> None:
+        content = render(reply, self.registry.prefix)
+        txn = "convene-" + _TXN_SAFE.sub("_", event_id)
+        if reply.private and not caller.is_direct:
+            dm_room = await self._dm_room(caller.user_id)
+            if dm_room is not None:
+                await self.send(dm_room, content, txn)
+                content = render(Reply("I've sent you the answer in a direct message."), "")
+                txn += "-pointer"
+            else:
+                content = render(
+                    Reply("I could not open a direct message with you.", error=True), ""
+                )
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": event_id}}
+        await self.send(room_id, content, txn)
+
+    async def _dm_room(self, user_id: str) -> str | None:
+        async with self.sessions() as session:
+            account = await account_of(session, "matrix", user_id)
+            if account is None:
+                return None
+            if account.dm_room_id:
+                return account.dm_room_id
+            response = await self.client.room_create(
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.trusted_private_chat,
+                name="Convene",
+            )
+            if isinstance(response, RoomCreateError):
+                log.warning("Matrix: cannot open a direct message with %s: %s", user_id, response)
+                return None
+            room_id: str = response.room_id
+            account.dm_room_id = room_id
+            session.add(account)
+            await session.commit()
+            return room_id
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> bool:
+        """Send with bounded 429 retries; a send given up on is logged and recorded."""
+        reason = "unknown error"
+        for attempt in range(self.settings.max_send_retries + 1):
+            try:
+                response = await self.client.room_send(
+                    room_id, "m.room.message", content, tx_id=txn_id
+                )
+            except (TimeoutError, OSError) as exc:
+                reason = f"connection error: {exc}"
+                await asyncio.sleep(min(2**attempt, MAX_RETRY_WAIT))
+                continue
+            if isinstance(response, RoomSendResponse):
+                return True
+            reason = str(response)
+            if response.status_code != "M_LIMIT_EXCEEDED":
+                break
+            wait = (response.retry_after_ms or 1000) / 1000
+            log.info(
+                "Matrix: rate limited in %s, waiting %.1f s (try %d)", room_id, wait, attempt + 1
+            )
+            await asyncio.sleep(min(wait, MAX_RETRY_WAIT))
+        log.error("Matrix: gave up sending to %s: %s", room_id, reason)
+        async with self.sessions() as session:
+            await record_send_failure(session, "matrix", room_id, reason, self.registry.clock())
+            await session.commit()
+        return False
+
+    async def close(self) -> None:
+        self._connected = False
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.close()

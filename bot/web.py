@@ -1,0 +1,39 @@
+"""The small web server: a status page and a health check for whoever runs the bot."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from aiohttp import web
+
+from bot.core.registry import Registry
+
+HealthProbe = Callable[[], dict[str, bool]]
+
+
+def make_web_app(registry: Registry, bot_name: str, health: HealthProbe) -> web.Application:
+    async def index(_request: web.Request) -> web.Response:
+        rows = "\n".join(
+            f"<li><code>{html.escape(spec.usage(prefix=registry.prefix))}</code> — "
+            f"{html.escape(spec.help)}</li>"
+            for spec in registry.specs
+        )
+        platforms = ", ".join(name for name, up in health().items() if up) or "none yet"
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(bot_name)}"
+            f"</title></head><body><h1>{html.escape(bot_name)}</h1>"
+            f"<p>Connected: {html.escape(platforms)}</p><h2>Commands</h2><ul>{rows}</ul>"
+            "</body></html>"
+        )
+        return web.Response(text=page, content_type="text/html")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        platforms = health()
+        status = 200 if all(platforms.values()) else 503
+        return web.json_response({"ok": status == 200, "platforms": platforms}, status=status)
+
+    app = web.Application()
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    return app

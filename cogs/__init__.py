@@ -1,0 +1,1 @@
+"""Features, each written once against the platform-free command model."""

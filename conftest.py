@@ -1,0 +1,4 @@
+pytest_plugins = [
+    "tests.support.store_fixtures",
+    "tests.support.matrix_fixtures",
+]

@@ -1,0 +1,65 @@
+"""A platform that pushes text through the real registry and records the Replies.
+
+The shape of maubot's testing bot: tests speak as people on a platform and read what the bot
+answered, with no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.core.context import Caller, CommandStyle, Role
+from bot.core.markup import to_plain
+from bot.core.registry import Registry
+from bot.core.reply import Reply
+
+
+@dataclass
+class Said:
+    reply: Reply
+
+    @property
+    def text(self) -> str:
+        return to_plain(self.reply.body())
+
+
+@dataclass
+class FakePlatform:
+    registry: Registry
+    name: str = "matrix"
+    style: CommandStyle = "text"
+    log: list[tuple[Caller, str, Reply]] = field(default_factory=list)
+
+    def person(
+        self, user_id: str, role: Role = Role.CONTRIBUTOR, name: str | None = None
+    ) -> FakeUser:
+        return FakeUser(self, user_id, role, name or user_id.lstrip("@").split(":")[0])
+
+
+@dataclass
+class FakeUser:
+    platform: FakePlatform
+    user_id: str
+    role: Role
+    name: str
+    room_id: str = "room"
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(
+            platform=self.platform.name,
+            user_id=self.user_id,
+            display_name=self.name,
+            role=self.role,
+            room_id=self.room_id,
+            style=self.platform.style,
+        )
+
+    async def say(self, line: str) -> Said:
+        """Send a chat line such as `!link`; a line without the prefix is an error here."""
+        registry = self.platform.registry
+        text = registry.strip_prefix(line)
+        assert text is not None, f"{line!r} is not a command line"
+        reply = await registry.handle_text(self.caller, text)
+        self.platform.log.append((self.caller, line, reply))
+        return Said(reply)

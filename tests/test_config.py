@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import ConfigError, Settings, load_settings, parse_settings
+from bot.core.context import Role
+
+EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    settings = load_settings(None)
+    assert settings.store.url.startswith("sqlite")
+    assert settings.console.enabled and settings.console.role is Role.ORGANIZER
+    assert not settings.matrix.enabled and not settings.discord.enabled
+    assert settings.web.host == "127.0.0.1"
+
+
+def test_example_file_is_valid() -> None:
+    settings = load_settings(EXAMPLE)
+    assert {room.name for room in settings.rooms} >= {"community", "mentors"}
+
+
+def test_unknown_key_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"\[web\] prot: unknown key"):
+        parse_settings({"web": {"prot": 80}})
+
+
+def test_wrong_type_names_key_and_expectation() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"web": {"port": "eighty"}, "bot": {"timezone": "Mars/Olympus"}})
+    message = str(info.value)
+    assert "[web] port: " in message and "integer" in message
+    assert "[bot] timezone: unknown time zone 'Mars/Olympus'" in message
+
+
+def test_room_errors_point_at_the_room() -> None:
+    with pytest.raises(ConfigError, match=r"\[rooms\[2\]\]: .*discord_channel_id, matrix_room_id"):
+        parse_settings({"rooms": [{"name": "a", "discord_channel_id": 1}, {"name": "b"}]})
+    with pytest.raises(ConfigError, match=r"\[rooms\[1\]\] purposes\[1\]"):
+        parse_settings({"rooms": [{"name": "a", "discord_channel_id": 1, "purposes": ["party"]}]})
+
+
+def test_secret_comes_from_environment_and_is_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings.model_validate(
+        {"matrix": {"enabled": True, "token_env": "TEST_CONVENE_TOKEN"}}
+    )
+    monkeypatch.delenv("TEST_CONVENE_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="environment variable TEST_CONVENE_TOKEN is not set"):
+        settings.check_secrets()
+    monkeypatch.setenv("TEST_CONVENE_TOKEN", "syt_very_secret")
+    settings.check_secrets()
+    token = settings.matrix.access_token()
+    assert token.get_secret_value() == "syt_very_secret"
+    assert "syt_very_secret" not in repr(settings) + str(token) + repr(token)
+
+
+def test_secret_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("abc123\n")
+    settings = parse_settings(
+        {"discord": {"enabled": True, "application_id": 5, "token_env": None,
+                     "token_file": str(secret)}}
+    )
+    assert settings.discord.token().get_secret_value() == "abc123"
+
+
+def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(EXAMPLE)]) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[store]\nurl = "mysql://x"\n[console]\nrole = "boss"\n')
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "[store] url: expected a sqlite:/// or postgresql:// URL" in err
+    assert "[console] role:" in err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[store\n")
+    assert main(["check-config", str(broken)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err

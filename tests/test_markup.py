@@ -1,0 +1,45 @@
+from bot.core.markup import code, escape, to_html, to_plain
+from bot.core.reply import Button, Reply
+from bot.platforms.console import render as console_render
+from bot.platforms.discord import render as discord_render
+from bot.platforms.matrix import render as matrix_render
+
+
+def test_markup_to_html_and_plain() -> None:
+    text = "**Hi** `x<y` see [docs](https://example.org/a?b=1&c=2)\nnext"
+    assert to_html(text) == (
+        '<strong>Hi</strong> <code>x&lt;y</code> see '
+        '<a href="https://example.org/a?b=1&amp;c=2">docs</a><br>\nnext'
+    )
+    assert to_plain(text) == "Hi x<y see docs (https://example.org/a?b=1&c=2)\nnext"
+
+
+def test_escaped_user_text_stays_literal() -> None:
+    hostile = "**bold** [x](https://evil.example) <script>alert(1)</script> @room"
+    safe = escape(hostile)
+    assert to_plain(safe) == hostile
+    html = to_html(safe)
+    assert "<script>" not in html and "<a " not in html and "<strong>" not in html
+    assert code("a`b") == "`a'b`"
+
+
+def test_matrix_render_is_a_notice_without_mentions() -> None:
+    content = matrix_render(Reply("@room hi", buttons=[Button("Claim", "mentor claim 3")]), "!")
+    assert content["msgtype"] == "m.notice"
+    assert content["m.mentions"] == {}
+    assert "[Claim] type: !mentor claim 3" in content["body"]
+
+
+def test_discord_render_never_pings_and_uses_embeds_for_titles() -> None:
+    plain = discord_render(Reply("@everyone hello"))
+    assert plain["content"] == "@everyone hello"
+    mentions = plain["allowed_mentions"]
+    assert not mentions.everyone and not mentions.users and not mentions.roles
+    titled = discord_render(Reply("body", title="Title", fields=[("a", "b")], error=True))
+    assert titled["embed"].title == "Title" and titled["embed"].fields[0].name == "a"
+    long = discord_render(Reply("x" * 3000))
+    assert len(long["embed"].description) == 3000
+
+
+def test_console_render_is_plain() -> None:
+    assert console_render(Reply("**a**", title="T"), "!") == "T\na"
