@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -41,7 +42,11 @@ def _logging(settings: Settings) -> None:
 async def _run(settings: Settings) -> int:
     from bot.app import App
 
-    return await App(settings).run()
+    app = App(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.stop)
+    return await app.run()
 
 
 async def _upgrade(settings: Settings) -> None:

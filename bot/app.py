@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -102,10 +101,6 @@ class App:
         await upgrade(self.engine)
         await self.start_web()
         print(self.banner(), flush=True)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self.stop)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
         stopper = asyncio.create_task(self._stopping.wait())
         failed = False

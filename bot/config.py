@@ -152,8 +152,11 @@ class RoomSettings(_Section):
     @field_validator("matrix_room_id")
     @classmethod
     def _room_id(cls, value: str | None) -> str | None:
-        if value is not None and not (value.startswith("!") and ":" in value):
-            raise ValueError("expected a Matrix room id such as '!abcdef:example.org'")
+        if value is not None and not (value.startswith("!") and len(value) > 1):
+            raise ValueError(
+                "expected a Matrix room id starting with '!', such as '!abcdef:example.org' "
+                "(Element: Room settings > Advanced)"
+            )
         return value
 
     @model_validator(mode="after")

@@ -97,7 +97,5 @@ async def merge_people(session: AsyncSession, keep: int, drop: int) -> None:
     for table in SQLModel.metadata.sorted_tables:
         for column in table.columns:
             if any(fk.column.table is person_table for fk in column.foreign_keys):
-                await session.exec(
-                    update(table).where(column == drop).values({column.name: keep})
-                )
+                await session.exec(update(table).where(column == drop).values({column.name: keep}))
     await session.exec(delete(person_table).where(person_table.c.id == drop))

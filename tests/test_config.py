@@ -62,8 +62,14 @@ def test_secret_from_a_file(tmp_path: Path) -> None:
     secret = tmp_path / "token"
     secret.write_text("abc123\n")
     settings = parse_settings(
-        {"discord": {"enabled": True, "application_id": 5, "token_env": None,
-                     "token_file": str(secret)}}
+        {
+            "discord": {
+                "enabled": True,
+                "application_id": 5,
+                "token_env": None,
+                "token_file": str(secret),
+            }
+        }
     )
     assert settings.discord.token().get_secret_value() == "abc123"
 

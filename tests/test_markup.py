@@ -8,7 +8,7 @@ from bot.platforms.matrix import render as matrix_render
 def test_markup_to_html_and_plain() -> None:
     text = "**Hi** `x<y` see [docs](https://example.org/a?b=1&c=2)\nnext"
     assert to_html(text) == (
-        '<strong>Hi</strong> <code>x&lt;y</code> see '
+        "<strong>Hi</strong> <code>x&lt;y</code> see "
         '<a href="https://example.org/a?b=1&amp;c=2">docs</a><br>\nnext'
     )
     assert to_plain(text) == "Hi x<y see docs (https://example.org/a?b=1&c=2)\nnext"

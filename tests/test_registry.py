@@ -14,7 +14,9 @@ from bot.extensions import COGS
 from tests.support.fake_platform import FakePlatform
 
 
-@command("event create", help="Schedule an event", example='event create "Sprint"', role=Role.ORGANIZER)
+@command(
+    "event create", help="Schedule an event", example='event create "Sprint"', role=Role.ORGANIZER
+)
 async def event_create(ctx: Ctx, title: Annotated[str, Opt(max_length=20)]) -> Reply:
     if title == "fail":
         raise UserError("That title is taken.")
@@ -44,7 +46,9 @@ def platform(registry: Registry) -> FakePlatform:
 async def test_help_lists_only_what_the_caller_may_use(platform: FakePlatform) -> None:
     nina = platform.person("@nina:x", Role.CONTRIBUTOR)
     said = await nina.say("!help")
-    assert "!event list [days]" in said.text and "!whoami" in said.text and "!link [code]" in said.text
+    assert (
+        "!event list [days]" in said.text and "!whoami" in said.text and "!link [code]" in said.text
+    )
     assert "event create" not in said.text
     omar = platform.person("@omar:x", Role.ORGANIZER)
     assert "!event create <title>" in (await omar.say("!help")).text
@@ -107,7 +111,9 @@ async def test_slash_style_usage(registry: Registry) -> None:
     assert "Usage: /event list [days:…]" in said.text
 
 
-def test_every_cog_loads_and_no_commands_clash(sqlite_sessions: async_sessionmaker[AsyncSession]) -> None:
+def test_every_cog_loads_and_no_commands_clash(
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> None:
     registry = build_registry(Settings(), Registry(sqlite_sessions))
     assert COGS and {"help", "whoami", "link"} <= {spec.name for spec in registry.specs}
     with pytest.raises(ValueError, match="clashes"):

@@ -72,7 +72,9 @@ class CommandButton(
         if len(BUTTON_PREFIX + command) > 100:
             raise ValueError(f"button command too long for a Discord custom id: {command!r}")
         super().__init__(
-            discord.ui.Button(label=label or command, style=style, custom_id=BUTTON_PREFIX + command)
+            discord.ui.Button(
+                label=label or command, style=style, custom_id=BUTTON_PREFIX + command
+            )
         )
         self.command = command
 
@@ -80,9 +82,10 @@ class CommandButton(
     async def from_custom_id(
         cls,
         interaction: discord.Interaction[Any],
-        item: discord.ui.Button[Any],
+        item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> CommandButton:
+        assert isinstance(item, discord.ui.Button)
         return cls(match["command"], item.label or "", item.style)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -117,7 +120,7 @@ def _annotation(option: OptionSpec) -> Any:
     elif option.kind is str and option.max_length is not None:
         kind = app_commands.Range[str, 1, option.max_length]
     elif option.kind in (int, float) and (option.min is not None or option.max is not None):
-        kind = app_commands.Range[option.kind, option.min, option.max]  # type: ignore[valid-type]
+        kind = app_commands.Range[option.kind, option.min, option.max]
     return kind if option.required else kind | None
 
 
@@ -167,7 +170,7 @@ class DiscordPlatform:
                     if parent is None:
                         top[key[0]] = groups[key]
                 parent = groups[key]
-            command = app_commands.Command(
+            command: app_commands.Command[Any, ..., Any] = app_commands.Command(
                 name=leaf,
                 description=spec.help,
                 callback=self._callback(spec),

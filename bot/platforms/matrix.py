@@ -61,6 +61,24 @@ def render(reply: Reply, prefix: str) -> dict[str, Any]:
     }
 
 
+def power_level(room: MatrixRoom, user_id: str, creators: set[str]) -> int:
+    """A user's power level; *creators* are those of a room version 12+ room, who outrank all."""
+    if user_id in creators:
+        return 100
+    level: int = room.power_levels.get_user_level(user_id)
+    return level
+
+
+def privileged_creators(create_event: dict[str, Any]) -> set[str]:
+    """Since room version 12 creators are left out of the power-level users map yet outrank
+    everyone. nio 0.26 cannot parse such a create event (no `creator`), so read it raw."""
+    content = create_event.get("content", {})
+    version = str(content.get("room_version", "1"))
+    if not (version.isdigit() and int(version) >= 12):
+        return set()
+    return {create_event.get("sender", ""), *content.get("additional_creators", [])}
+
+
 def role_of(user_id: str, power_level: int, settings: MatrixSettings) -> Role:
     if user_id in settings.organizers or power_level >= settings.organizer_power_level:
         return Role.ORGANIZER
@@ -96,6 +114,7 @@ class MatrixPlatform:
         )
         self._connected = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._creators: dict[str, set[str]] = {}
 
     @property
     def connected(self) -> bool:
@@ -126,6 +145,7 @@ class MatrixPlatform:
                 log.warning("Matrix: first sync failed (%s); retrying", response.status_code)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
+        self._track_creators(response)
         await self._save_token(response.next_batch)
         for room_id in self.rooms - set(self.client.rooms):
             await self._join(room_id)
@@ -152,6 +172,7 @@ class MatrixPlatform:
             if isinstance(response, SyncResponse):
                 self._connected = True
                 backoff = 1.0
+                self._track_creators(response)
                 await self._save_token(response.next_batch)
                 continue
             if isinstance(response, SyncError):
@@ -160,6 +181,12 @@ class MatrixPlatform:
             self._connected = False
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _track_creators(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.join.items():
+            for event in [*info.state, *info.timeline.events]:
+                if event.source.get("type") == "m.room.create":
+                    self._creators[room_id] = privileged_creators(event.source)
 
     async def _save_token(self, token: str) -> None:
         async with self.sessions() as session:
@@ -216,7 +243,7 @@ class MatrixPlatform:
         """From config lists and the highest power level in any configured room; a DM's power
         levels mean nothing, since the bot made that room."""
         levels = [
-            room.power_levels.get_user_level(user_id)
+            power_level(room, user_id, self._creators.get(room_id, set()))
             for room_id in self.rooms
             if (room := self.client.rooms.get(room_id)) is not None and user_id in room.users
         ]
