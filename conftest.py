@@ -1,4 +1,5 @@
 pytest_plugins = [
     "tests.support.store_fixtures",
     "tests.support.matrix_fixtures",
+    "tests.support.discord_fixtures",
 ]

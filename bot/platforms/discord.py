@@ -25,6 +25,9 @@ from bot.core.spec import CommandSpec, OptionSpec
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0
+# discord.py waits this long after the last GUILD_CREATE before on_ready; a bot in a few guilds
+# without the members intent has them all within milliseconds of READY.
+GUILD_READY_TIMEOUT = 0.5
 BUTTON_PREFIX = "cv:"
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -100,6 +103,7 @@ class ConveneClient(discord.Client):
             intents=discord.Intents.default(),
             application_id=settings.application_id,
             allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=GUILD_READY_TIMEOUT,
         )
         self.platform = platform
         self.tree = app_commands.CommandTree(self)

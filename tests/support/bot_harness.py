@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from bot.app import App
 from bot.config import Settings, parse_settings
+from bot.core.spec import Handler
 
 
 def settings_for(store_url: str, **sections: Any) -> Settings:
@@ -32,10 +33,17 @@ async def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, **kwargs: Any) -> AsyncIterator[App]:
-    """The App serving until the block ends; waits until every platform is connected."""
+async def running(
+    settings: Settings, *, extra: Sequence[Handler] = (), **kwargs: Any
+) -> AsyncIterator[App]:
+    """The App serving until the block ends; waits until every platform is connected.
+
+    *extra* commands join the registry before the platforms start, as a cog's would.
+    """
     kwargs.setdefault("stdout", io.StringIO())
     app = App(settings, **kwargs)
+    for handler in extra:
+        app.registry.add(handler)
     task = asyncio.create_task(app.run())
     try:
         await wait_for(

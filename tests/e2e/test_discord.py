@@ -1,0 +1,169 @@
+"""The real Discord adapter (unmodified discord.py) against the fake Discord in tests/support."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pytest
+
+from bot.config import Settings
+from bot.core import Button, Ctx, Opt, Reply, Role, command
+from bot.core.registry import Registry
+from tests.support.bot_harness import running, settings_for
+from tests.support.discord_fixtures import (
+    APPLICATION_ID,
+    CONTRIBUTOR,
+    GENERAL,
+    GUILD_ID,
+    MENTOR,
+    ORGANIZER,
+)
+from tests.support.fake_discord import CallbackType, FakeDiscord, InteractionResult
+
+pytestmark = pytest.mark.e2e
+
+
+@command("demo pick", help="A grouped command with choices and a button", example="demo pick red")
+async def demo_pick(
+    ctx: Ctx,
+    colour: Literal["red", "green"],
+    note: Annotated[str | None, Opt("anything", max_length=50)] = None,
+) -> Reply:
+    return Reply(
+        f"{ctx.caller.display_name} picked {colour} ({note or 'no note'}) @everyone",
+        buttons=[Button("Who am I?", "whoami")],
+    )
+
+
+@command("demo slow", help="Takes longer than Discord's 3 s answer window", role=Role.MENTOR)
+async def demo_slow(ctx: Ctx) -> Reply:
+    import asyncio
+
+    await asyncio.sleep(2.5)
+    return Reply("done slowly")
+
+
+def discord_settings(fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("CONVENE_TEST_DISCORD_TOKEN", fake.token)
+    return settings_for(
+        f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        discord={
+            "enabled": True,
+            "token_env": "CONVENE_TEST_DISCORD_TOKEN",
+            "application_id": APPLICATION_ID,
+            "guild_ids": [GUILD_ID],
+            "api_base_url": fake.api_base,
+            "gateway_url": fake.gateway_url,
+        },
+        rooms=[{"name": "general", "discord_channel_id": GENERAL.id}],
+    )
+
+
+def text_of(result: InteractionResult) -> str:
+    parts = [result.content or ""]
+    for embed in result.embeds:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+    return "\n".join(parts)
+
+
+def sent_mentions(fake: FakeDiscord) -> list[object]:
+    """allowed_mentions of every reply the bot sent: none may ping."""
+    return [
+        request.json["data"].get("allowed_mentions")
+        for request in fake.requests
+        if request.path.endswith("/callback") and request.json.get("data")
+    ]
+
+
+async def answered(result: InteractionResult) -> InteractionResult:
+    await result.wait_until(lambda r: r.message is not None)
+    return result
+
+
+async def test_slash_commands_are_generated_from_the_specs(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    async with running(settings, extra=[demo_pick, demo_slow]):
+        synced = {c["name"]: c for c in await fake_discord.wait_commands_synced(GUILD_ID)}
+        assert {"help", "whoami", "link", "demo"} <= set(synced)
+        demo = {o["name"]: o for o in synced["demo"]["options"]}
+        pick = {o["name"]: o for o in demo["pick"]["options"]}
+        assert [c["value"] for c in pick["colour"]["choices"]] == ["red", "green"]
+        assert pick["colour"]["required"] and not pick["note"]["required"]
+        assert pick["note"]["max_length"] == 50
+        assert synced["link"]["options"][0]["description"] == "the code from your other platform"
+
+
+async def test_help_whoami_link_on_discord(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    async with running(settings):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        help_ = await answered(await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "help"))
+        assert help_.type is CallbackType.CHANNEL_MESSAGE_WITH_SOURCE
+        assert "commands you can use here" in text_of(help_)
+        assert "`/whoami`" in text_of(help_)
+        mentions = sent_mentions(fake_discord)
+        assert mentions and all(m == {"parse": []} for m in mentions)
+
+        who = await answered(await fake_discord.slash(GUILD_ID, GENERAL.id, ORGANIZER, "whoami"))
+        assert "olivia — organizer here" in text_of(who)
+        mentor = await answered(await fake_discord.slash(GUILD_ID, GENERAL.id, MENTOR, "whoami"))
+        assert "marco — mentor here" in text_of(mentor)
+
+        link = await answered(await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "link"))
+        assert link.ephemeral
+        assert re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", text_of(link))
+
+        bad = await answered(
+            await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "link", {"code": "NOPE"})
+        )
+        assert bad.ephemeral and "doesn't exist" in text_of(bad)
+        assert "Usage: `/link [code:…]`" in text_of(bad)
+
+
+async def test_groups_buttons_and_slow_commands(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    async with running(settings, extra=[demo_pick, demo_slow]):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        pick = await answered(
+            await fake_discord.slash(
+                GUILD_ID, GENERAL.id, CONTRIBUTOR, "demo pick", {"colour": "green"}
+            )
+        )
+        assert pick.content == "casey picked green (no note) @everyone"
+        assert pick.message is not None and sent_mentions(fake_discord)[-1] == {"parse": []}
+        button = pick.components[0]["components"][0]
+        assert button["label"] == "Who am I?" and button["custom_id"] == "cv:whoami"
+
+        click = await answered(
+            await fake_discord.click(GUILD_ID, GENERAL.id, MENTOR, pick.message, "cv:whoami")
+        )
+        assert click.ephemeral and "marco — mentor here" in text_of(click)
+
+        refused = await answered(
+            await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "demo slow")
+        )
+        assert "Only mentors can use `/demo slow`" in text_of(refused)
+
+        slow = await fake_discord.slash(GUILD_ID, GENERAL.id, MENTOR, "demo slow")
+        followup = await slow.wait_followup()
+        assert slow.type is CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+        assert followup["content"] == "done slowly"
+
+
+async def test_registry_is_shared_with_discord(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command added to the registry is a slash command without any Discord code."""
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    async with running(settings, extra=[demo_pick]) as app:
+        assert isinstance(app.registry, Registry)
+        names = {c["name"] for c in await fake_discord.wait_commands_synced(GUILD_ID)}
+        assert names == {spec.words[0] for spec in app.registry.specs}
