@@ -35,5 +35,8 @@ pytest: $(VENV)/.test-installed
 
 test: lint pytest
 
+bench: $(VENV)/.test-installed
+	$(BIN)/python -m benchmarks.latency
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -55,6 +55,15 @@ class RSVPButton(
         )
 
 
+class PickView(discord.ui.View):
+    @discord.ui.select(
+        custom_id="pick",
+        options=[discord.SelectOption(label=name) for name in ("hack night", "meetup")],
+    )
+    async def pick(self, interaction: Interaction, select: discord.ui.Select["PickView"]) -> None:
+        await interaction.response.send_message(f"picked {select.values[0]}", ephemeral=True)
+
+
 class PlanModal(discord.ui.Modal, title="Plan an event"):
     name: discord.ui.TextInput[discord.ui.Modal] = discord.ui.TextInput(label="Name")
 
@@ -91,6 +100,18 @@ async def who(interaction: Interaction, member: discord.Member) -> None:
     await interaction.response.send_message(f"{member.display_name}: {roles}")
 
 
+@app_commands.command(description="Describes where a role gets pinged")
+async def notify(
+    interaction: Interaction, role: discord.Role, channel: discord.TextChannel
+) -> None:
+    await interaction.response.send_message(f"{role.name} in #{channel.name}")
+
+
+@app_commands.command(description="Offers a choice")
+async def choose(interaction: Interaction) -> None:
+    await interaction.response.send_message("Which one?", view=PickView())
+
+
 @app_commands.command(description="Organizers only")
 @app_commands.default_permissions(manage_events=True)
 async def purge(interaction: Interaction) -> None:
@@ -118,7 +139,7 @@ class TinyBot(discord.Client):
         super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
         self.tree = app_commands.CommandTree(self)
         commands: list[app_commands.Command[Any, ..., None] | app_commands.Group]
-        commands = [ping, whisper, slow, plan, who, purge, nap, event]
+        commands = [ping, whisper, slow, plan, who, notify, choose, purge, nap, event]
         for command in commands:
             self.tree.add_command(command, guild=GUILD)
 
@@ -140,9 +161,10 @@ async def bot(fake_discord: FakeDiscord) -> AsyncIterator[TinyBot]:
 
 
 async def test_tree_sync_registers_guild_commands(fake_discord: FakeDiscord, bot: TinyBot) -> None:
+    await fake_discord.wait_ready()
     commands = await fake_discord.wait_commands_synced(GUILD_ID)
 
-    names = ["event", "nap", "ping", "plan", "purge", "slow", "whisper", "who"]
+    names = ["choose", "event", "nap", "notify", "ping", "plan", "purge", "slow", "whisper", "who"]
     assert sorted(c["name"] for c in commands) == names
     assert all(c["guild_id"] == str(GUILD_ID) for c in commands)
 
@@ -218,6 +240,27 @@ async def test_user_option_resolves_to_a_member(fake_discord: FakeDiscord, bot: 
     assert result.content == f"marco: {MENTORS.name}"
 
 
+async def test_role_and_channel_options_resolve(fake_discord: FakeDiscord, bot: TinyBot) -> None:
+    result = await fake_discord.slash(
+        GUILD_ID, GENERAL.id, ORGANIZER, "notify", {"role": MENTORS, "channel": MENTORS_CHANNEL}
+    )
+
+    assert result.content == "Mentors in #mentors"
+
+
+async def test_select_menu_choice(fake_discord: FakeDiscord, bot: TinyBot) -> None:
+    menu = await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "choose")
+    assert menu.message is not None
+
+    choice = await fake_discord.click(
+        GUILD_ID, GENERAL.id, CONTRIBUTOR, menu.message, "pick", values=["meetup"]
+    )
+
+    assert choice.type is CallbackType.CHANNEL_MESSAGE_WITH_SOURCE
+    assert choice.content == "picked meetup"
+    assert choice.ephemeral
+
+
 async def test_default_permissions_hide_a_command(fake_discord: FakeDiscord, bot: TinyBot) -> None:
     with pytest.raises(PermissionError):
         await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "purge")
@@ -249,6 +292,8 @@ async def test_send_with_nonce_is_idempotent(fake_discord: FakeDiscord, bot: Tin
     fetched = await channel.fetch_message(first.id)
     await fetched.edit(content="Hack night moved to Saturday")
     assert fake_discord.channel_messages[ANNOUNCEMENTS.id][0]["edited_timestamp"] is not None
+    await fetched.delete()
+    assert fake_discord.channel_messages[ANNOUNCEMENTS.id] == []
 
 
 async def test_file_upload_becomes_an_attachment(fake_discord: FakeDiscord, bot: TinyBot) -> None:
@@ -290,7 +335,7 @@ async def test_global_rate_limit_pauses_other_routes(
 
 
 async def test_resume_replays_missed_events(fake_discord: FakeDiscord, bot: TinyBot) -> None:
-    await fake_discord.disconnect_bot(code=4000, wait=False)
+    await fake_discord.disconnect_bot(code=4000, wait=False, downtime=0.2)
 
     result = await fake_discord.slash(
         GUILD_ID, GENERAL.id, CONTRIBUTOR, "ping", {"text": "still there?"}

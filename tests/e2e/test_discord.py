@@ -45,7 +45,9 @@ async def demo_slow(ctx: Ctx) -> Reply:
     return Reply("done slowly")
 
 
-def discord_settings(fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def discord_settings(
+    fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     monkeypatch.setenv("CONVENE_TEST_DISCORD_TOKEN", fake.token)
     return settings_for(
         f"sqlite+aiosqlite:///{tmp_path}/bot.db",
