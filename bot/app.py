@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -39,6 +40,7 @@ class App:
         stdout: TextIO | None = None,
     ) -> None:
         self.settings = settings
+        self.stdout = stdout or sys.stdout
         self.engine = make_engine(settings.store.url)
         self.sessions = make_sessions(self.engine)
         self.registry = build_registry(
@@ -100,7 +102,7 @@ class App:
         """Serve until a signal, or until every platform has finished (console end of input)."""
         await upgrade(self.engine)
         await self.start_web()
-        print(self.banner(), flush=True)
+        print(self.banner(), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
         stopper = asyncio.create_task(self._stopping.wait())
         failed = False

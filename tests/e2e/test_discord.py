@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import pytest
 
+from bot.app import App
 from bot.config import Settings
 from bot.core import Button, Ctx, Opt, Reply, Role, command
 from bot.core.registry import Registry
@@ -169,3 +171,28 @@ async def test_registry_is_shared_with_discord(
         assert isinstance(app.registry, Registry)
         names = {c["name"] for c in await fake_discord.wait_commands_synced(GUILD_ID)}
         assert names == {spec.words[0] for spec in app.registry.specs}
+
+
+async def test_answers_after_the_gateway_drops(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    async with running(settings):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        await fake_discord.disconnect_bot(code=4000)
+        who = await answered(await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "whoami"))
+        assert "casey — contributor here" in text_of(who)
+        assert fake_discord.resume_count == 1
+
+
+async def test_bad_token_stops_with_a_clear_error(
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    monkeypatch.setenv("CONVENE_TEST_DISCORD_TOKEN", "wrong-token")
+    assert await App(settings, stdout=io.StringIO()).run() == 1
+    assert "Discord rejected the bot token" in caplog.text
+    assert "wrong-token" not in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -189,7 +190,7 @@ async def test_rate_limits_delay_replies_but_lose_none(
                 got = answered(await world.synapse.messages(world.nina, world.room))
                 if set(sent) <= set(got):
                     return got
-                await __import__("asyncio").sleep(0.1)
+                await asyncio.sleep(0.1)
             raise TimeoutError(f"answered {len(set(got) & set(sent))} of {len(sent)}")
 
         got = await all_answered()
@@ -216,7 +217,27 @@ async def test_gives_up_after_bounded_retries_and_records_it(
         for _ in range(200):
             if await failures():
                 break
-            await __import__("asyncio").sleep(0.1)
+            await asyncio.sleep(0.1)
         recorded = await failures()
         assert recorded and "M_LIMIT_EXCEEDED" in recorded[0].reason
         assert recorded[0].room_id == world.room
+
+
+async def test_reconnects_after_the_homeserver_goes_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = Synapse()
+    await asyncio.to_thread(server.start)
+    try:
+        world = await make_world(server, tmp_path, monkeypatch)
+        async with running(world.settings) as app:
+            await joined(app, world.room)
+            await ask(world, world.nina, "!whoami")
+            await asyncio.to_thread(server.pause)
+            await wait_for(lambda: not app.health()["matrix"], what="the bot to notice")
+            await asyncio.to_thread(server.resume)
+            after = await ask(world, world.nina, "!whoami", timeout=60)
+            assert "You are" in _body(after)
+            assert app.health()["matrix"]
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -212,13 +212,17 @@ class Synapse:
         self.stop()
 
     def start(self) -> None:
-        python = ensure_synapse_venv()
         self._dir = tempfile.TemporaryDirectory(prefix="convene-synapse-")
         self.port = _free_port()
-        config_path = self._write_config()
-        with open(self.workdir / "stdout.log", "wb") as output:
+        self._write_config()
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server process on the existing data, port and config (after `pause`)."""
+        python = ensure_synapse_venv()
+        with open(self.workdir / "stdout.log", "ab") as output:
             self._process = subprocess.Popen(
-                [python, "-m", "synapse.app.homeserver", "-c", config_path],
+                [python, "-m", "synapse.app.homeserver", "-c", self.workdir / "homeserver.yaml"],
                 cwd=self.workdir,
                 env=_subprocess_env(),
                 stdin=subprocess.DEVNULL,
@@ -231,7 +235,8 @@ class Synapse:
             self.stop()
             raise
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """Stop the server process but keep its data, so tests can take the homeserver away."""
         if self._process is not None:
             self._process.terminate()
             try:
@@ -240,6 +245,9 @@ class Synapse:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+    def stop(self) -> None:
+        self.pause()
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

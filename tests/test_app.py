@@ -1,0 +1,68 @@
+"""The App as `convene run` starts it: console REPL, web page, CLI commands."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.__main__ import main
+from bot.app import App
+from bot.config import Settings, parse_settings
+from tests.support.bot_harness import wait_for
+
+
+def console_settings(tmp_path: Path, **extra: object) -> Settings:
+    return parse_settings(
+        {"store": {"url": f"sqlite:///{tmp_path}/c.db"}, "web": {"enabled": False}, **extra}
+    )
+
+
+async def test_console_session(tmp_path: Path) -> None:
+    stdin = io.StringIO("help\n!whoami\n\n!link\n!nope\n!whoami " + "x" * 4100 + "\n")
+    stdout = io.StringIO()
+    app = App(console_settings(tmp_path), stdin=stdin, stdout=stdout)
+    assert await app.run() == 0, "end of input ends a console-only bot"
+    out = stdout.getvalue()
+    assert out.startswith('Convene 0.1.0 — console as "you" (organizer).')
+    assert "Convene — commands you can use here\n!help [command]" in out
+    assert "You are you — organizer here\nLinked accounts:\n- Console: you" in out
+    assert "Your link code is" in out
+    assert "I don't know the command !nope." in out
+    assert "too long for a command" in out
+
+
+async def test_web_status_page_and_health(tmp_path: Path) -> None:
+    read_fd, write_fd = os.pipe()
+    settings = console_settings(tmp_path, web={"enabled": True, "port": 0})
+    with os.fdopen(read_fd) as stdin:
+        app = App(settings, stdin=stdin, stdout=io.StringIO())
+        task = asyncio.create_task(app.run())
+        await wait_for(lambda: app.web_url is not None, what="the web server")
+        async with aiohttp.ClientSession(app.web_url) as http:
+            async with http.get("/") as page:
+                assert page.status == 200
+                assert "<code>!whoami</code>" in await page.text()
+            async with http.get("/healthz") as health:
+                assert await health.json() == {"ok": True, "platforms": {"console": True}}
+        os.close(write_fd)
+        assert await asyncio.wait_for(task, 10) == 0
+
+
+def test_db_upgrade_and_config_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "convene.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/up.db"\n')
+    assert main(["db", "upgrade", "--config", str(config)]) == 0
+    assert (tmp_path / "up.db").exists()
+    assert "newest revision" in capsys.readouterr().out
+
+    config.write_text('[matrix]\nenabled = true\ntoken_env = "CONVENE_TEST_MISSING"\n')
+    monkeypatch.delenv("CONVENE_TEST_MISSING", raising=False)
+    assert main(["run", "--config", str(config)]) == 2
+    assert "environment variable CONVENE_TEST_MISSING is not set" in capsys.readouterr().err
