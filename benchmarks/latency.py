@@ -11,15 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import tempfile
-import uuid
+from pathlib import Path
 
-from tests.e2e.test_matrix import joined
-from tests.support.bot_harness import running, settings_for
+from pytest import MonkeyPatch
+
+from tests.e2e.test_discord import discord_settings
+from tests.e2e.test_matrix import ask, joined, make_world
+from tests.support.bot_harness import running
 from tests.support.discord_fixtures import (
     APPLICATION_ID,
+    BOT_USER_ID,
     CONTRIBUTOR,
     GENERAL,
     GUILD_ID,
@@ -38,74 +41,45 @@ def _summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def matrix_latency(synapse: Synapse, n: int, workdir: str) -> list[float]:
-    tag = uuid.uuid4().hex[:6]
-    bot = await synapse.register(f"bench{tag}")
-    nina = await synapse.register(f"nina{tag}")
-    room = await synapse.create_room(nina, invite=[bot.user_id])
-    os.environ["CONVENE_BENCH_MATRIX_TOKEN"] = bot.access_token
-    settings = settings_for(
-        f"sqlite+aiosqlite:///{workdir}/matrix.db",
-        matrix={
-            "enabled": True,
-            "homeserver": synapse.base_url,
-            "user_id": bot.user_id,
-            "device_id": bot.device_id,
-            "token_env": "CONVENE_BENCH_MATRIX_TOKEN",
-        },
-        rooms=[{"name": "bench", "matrix_room_id": room}],
-    )
+async def matrix_latency(synapse: Synapse, n: int, workdir: Path, env: MonkeyPatch) -> list[float]:
+    world = await make_world(synapse, workdir, env)
     samples: list[float] = []
-    async with running(settings) as app:
-        await joined(app, room)
+    async with running(world.settings) as app:
+        await joined(app, world.room)
         for _ in range(n):
-            sent = await synapse.send_text(nina, room, "!whoami")
-            reply = await synapse.wait_for_message(
-                nina, room, sender=bot.user_id, after=sent, timeout=30
+            reply = await ask(world, world.nina, "!whoami", timeout=30)
+            sent = reply["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+            command = next(
+                e for e in await synapse.messages(world.nina, world.room) if e["event_id"] == sent
             )
-            command = next(e for e in await synapse.messages(nina, room) if e["event_id"] == sent)
             samples.append(reply["origin_server_ts"] - command["origin_server_ts"])
     return samples
 
 
-async def discord_latency(n: int, workdir: str) -> list[float]:
-    import discord
-    import yarl
-
+async def discord_latency(n: int, workdir: Path, env: MonkeyPatch) -> list[float]:
     samples: list[float] = []
-    async with FakeDiscord(
-        application_id=APPLICATION_ID, bot_user_id=APPLICATION_ID + 1, guilds=[TEST_GUILD]
-    ) as fake:
-        os.environ["CONVENE_BENCH_DISCORD_TOKEN"] = fake.token
-        base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-        settings = settings_for(
-            f"sqlite+aiosqlite:///{workdir}/discord.db",
-            discord={
-                "enabled": True,
-                "token_env": "CONVENE_BENCH_DISCORD_TOKEN",
-                "application_id": APPLICATION_ID,
-                "guild_ids": [GUILD_ID],
-                "api_base_url": fake.api_base,
-                "gateway_url": fake.gateway_url,
-            },
-        )
-        try:
-            async with running(settings):
-                await fake.wait_commands_synced(GUILD_ID)
-                for _ in range(n):
-                    result = await fake.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "whoami")
-                    assert result.responded_at is not None
-                    samples.append((result.responded_at - result.dispatched_at) * 1000)
-        finally:
-            discord.http.Route.BASE = base
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(gateway))
+    async with (
+        FakeDiscord(
+            application_id=APPLICATION_ID, bot_user_id=BOT_USER_ID, guilds=[TEST_GUILD]
+        ) as fake,
+        running(discord_settings(fake, workdir, env)),
+    ):
+        await fake.wait_commands_synced(GUILD_ID)
+        for _ in range(n):
+            result = await fake.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "whoami")
+            assert result.responded_at is not None
+            samples.append((result.responded_at - result.dispatched_at) * 1000)
     return samples
 
 
 async def main(n: int) -> dict[str, dict[str, float]]:
-    with tempfile.TemporaryDirectory() as workdir, Synapse() as synapse:
-        matrix = await matrix_latency(synapse, n, workdir)
-        discord_samples = await discord_latency(n, workdir)
+    env = MonkeyPatch()
+    try:
+        with tempfile.TemporaryDirectory() as workdir, Synapse() as synapse:
+            matrix = await matrix_latency(synapse, n, Path(workdir), env)
+            discord_samples = await discord_latency(n, Path(workdir), env)
+    finally:
+        env.undo()
     return {
         "matrix_message_to_reply": _summary(matrix),
         "discord_interaction_to_callback": _summary(discord_samples),

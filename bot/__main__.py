@@ -92,8 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_upgrade(settings))
         print("Store is at the newest revision.")
         return 0
+    from bot.app import StartupError
+
     try:
         return asyncio.run(_run(settings))
+    except StartupError as exc:
+        print(f"convene: cannot start: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -9,19 +9,25 @@ import sys
 from typing import Any, TextIO
 
 from aiohttp import web
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.config import Settings
 from bot.core.context import Clock, utcnow
 from bot.core.help import help_command
 from bot.core.registry import Registry
-from bot.db import make_engine, make_sessions
+from bot.db import make_engine, make_sessions, normalise_url
 from bot.extensions import setup_cogs
 from bot.platforms.base import Platform
 from bot.schema import upgrade
 from bot.web import make_web_app
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Something outside the bot stops it from starting; said plainly, without a traceback."""
 
 
 def build_registry(settings: Settings, registry: Registry) -> Registry:
@@ -90,18 +96,37 @@ class App:
         app = make_web_app(self.registry, self.settings.bot.name, self.health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.web.host, self.settings.web.port)
-        await site.start()
+        host, port = self.settings.web.host, self.settings.web.port
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except OSError as exc:
+            raise StartupError(
+                f"the web server cannot listen on {host}:{port} ({exc.strerror}); "
+                "set [web] port to a free port, or [web] enabled = false"
+            ) from None
         host, port = self._runner.addresses[0][:2]
         self.web_url = f"http://{host}:{port}"
+
+    async def prepare_store(self) -> None:
+        try:
+            await upgrade(self.engine)
+        except (OSError, SQLAlchemyError) as exc:
+            where = make_url(normalise_url(self.settings.store.url)).render_as_string(
+                hide_password=True
+            )
+            raise StartupError(f"cannot open the store at {where}: {exc}") from None
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> int:
         """Serve until a signal, or until every platform has finished (console end of input)."""
-        await upgrade(self.engine)
-        await self.start_web()
+        try:
+            await self.prepare_store()
+            await self.start_web()
+        except BaseException:
+            await self.close()
+            raise
         print(self.banner(), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
         stopper = asyncio.create_task(self._stopping.wait())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 from pathlib import Path
 
 import aiohttp
@@ -66,3 +67,22 @@ def test_db_upgrade_and_config_errors(
     monkeypatch.delenv("CONVENE_TEST_MISSING", raising=False)
     assert main(["run", "--config", str(config)]) == 2
     assert "environment variable CONVENE_TEST_MISSING is not set" in capsys.readouterr().err
+
+
+def test_clear_errors_when_the_outside_world_is_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "convene.toml"
+        config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/w.db"\n[web]\nport = {port}\n')
+        assert main(["run", "--config", str(config)]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+    config.write_text('[store]\nurl = "postgresql://convene:s3cret@127.0.0.1:1/convene"\n')
+    assert main(["run", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open the store at postgresql+asyncpg://convene:***@127.0.0.1:1/convene" in err
+    assert "s3cret" not in err and "Traceback" not in err
