@@ -30,8 +30,8 @@ class StartupError(Exception):
     """Something outside the bot stops it from starting; said plainly, without a traceback."""
 
 
-def build_registry(settings: Settings, registry: Registry) -> Registry:
-    registry.add(help_command(registry, settings.bot.name))
+def build_registry(registry: Registry) -> Registry:
+    registry.add(help_command(registry))
     setup_cogs(registry)
     return registry
 
@@ -49,9 +49,7 @@ class App:
         self.stdout = stdout or sys.stdout
         self.engine = make_engine(settings.store.url)
         self.sessions = make_sessions(self.engine)
-        self.registry = build_registry(
-            settings, Registry(self.sessions, prefix=settings.bot.command_prefix, clock=clock)
-        )
+        self.registry = build_registry(Registry(self.sessions, settings, clock=clock))
         self.platforms: list[Platform] = self._platforms(stdin, stdout)
         self.web_url: str | None = None
         self._runner: web.AppRunner | None = None

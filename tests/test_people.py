@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import build_registry
-from bot.config import Settings
 from bot.core import Role
 from bot.core.registry import Registry
 from tests.support.fake_platform import FakePlatform
@@ -29,7 +28,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
-    return build_registry(Settings(), Registry(sessions, clock=clock))
+    return build_registry(Registry(sessions, clock=clock))
 
 
 def code_in(text: str) -> str:

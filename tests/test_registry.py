@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import build_registry
-from bot.config import Settings
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.registry import Registry
 from bot.extensions import COGS
@@ -32,7 +31,7 @@ async def event_list(ctx: Ctx, days: int = 14) -> Reply:
 
 @pytest.fixture
 def registry(sqlite_sessions: async_sessionmaker[AsyncSession]) -> Registry:
-    registry = build_registry(Settings(), Registry(sqlite_sessions))
+    registry = build_registry(Registry(sqlite_sessions))
     registry.add(event_create)
     registry.add(event_list)
     return registry
@@ -114,7 +113,7 @@ async def test_slash_style_usage(registry: Registry) -> None:
 def test_every_cog_loads_and_no_commands_clash(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    registry = build_registry(Settings(), Registry(sqlite_sessions))
+    registry = build_registry(Registry(sqlite_sessions))
     assert COGS and {"help", "whoami", "link"} <= {spec.name for spec in registry.specs}
     with pytest.raises(ValueError, match="clashes"):
         registry.add(event_list) or registry.add(event_list)

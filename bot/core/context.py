@@ -6,9 +6,12 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 Clock = Callable[[], datetime]
 CommandStyle = Literal["text", "slash"]
@@ -51,13 +54,17 @@ class Caller:
 
 @dataclass
 class Ctx:
-    """One invocation: the caller, their Person, the store session and the clock."""
+    """One invocation: the caller, their Person, the store session, settings and the clock."""
 
     caller: Caller
     person_id: int
     session: AsyncSession
+    settings: Settings
     clock: Clock = field(default=utcnow)
-    prefix: str = "!"
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.bot.command_prefix
 
     @property
     def role(self) -> Role:

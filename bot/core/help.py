@@ -36,7 +36,7 @@ def _detail(ctx: Ctx, spec: CommandSpec, registry: Registry) -> Reply:
     return Reply("\n".join(lines), title=spec.usage(ctx.caller.style, registry.prefix))
 
 
-def help_command(registry: Registry, bot_name: str) -> Handler:
+def help_command(registry: Registry) -> Handler:
     @command(
         "help",
         help="List the commands you can use, or explain one",
@@ -50,7 +50,9 @@ def help_command(registry: Registry, bot_name: str) -> Handler:
         if command is None:
             lines = [_line(ctx, spec, registry) for spec in allowed]
             lines.append(f"Type {code(ctx.cmd('help <command>'))} for details and an example.")
-            return Reply("\n".join(lines), title=f"{bot_name} — commands you can use here")
+            return Reply(
+                "\n".join(lines), title=f"{registry.settings.bot.name} — commands you can use here"
+            )
         wanted = " ".join(command.lower().removeprefix(registry.prefix).lstrip("/").split())
         spec = registry.get(wanted)
         if spec is not None:

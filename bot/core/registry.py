@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import Settings
 from bot.core.context import Caller, Clock, Ctx, Role, utcnow
 from bot.core.errors import UserError
 from bot.core.markup import code
@@ -34,12 +35,13 @@ class Registry:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        settings: Settings | None = None,
         *,
-        prefix: str = "!",
         clock: Clock = utcnow,
     ) -> None:
         self.sessions = sessions
-        self.prefix = prefix
+        self.settings = settings or Settings()
+        self.prefix = self.settings.bot.command_prefix
         self.clock = clock
         self._specs: dict[str, CommandSpec] = {}
 
@@ -119,7 +121,7 @@ class Registry:
                 now = self.clock()
                 person_id = await resolve_person(session, caller, now)
                 await session.commit()
-                ctx = Ctx(caller, person_id, session, self.clock, self.prefix)
+                ctx = Ctx(caller, person_id, session, self.settings, self.clock)
                 reply = await spec.func(ctx, **args)
                 await session.commit()
             except UserError as exc:
