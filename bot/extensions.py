@@ -7,7 +7,7 @@ import importlib.util
 
 from bot.core.registry import Registry
 
-COGS = ("cogs.people",)
+COGS = ("cogs.people", "cogs.events")
 
 
 def load_models() -> None:

@@ -6,8 +6,10 @@ import html
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
-from bot.core.registry import Registry
+from bot.core.errors import UserError
+from bot.core.registry import PageHandler, Registry
 
 HealthProbe = Callable[[], dict[str, bool]]
 
@@ -36,4 +38,18 @@ def make_web_app(registry: Registry, bot_name: str, health: HealthProbe) -> web.
     app = web.Application()
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    for path, handler in registry.pages.items():
+        app.router.add_get(path, _page(registry, handler))
     return app
+
+
+def _page(registry: Registry, handler: PageHandler) -> Handler:
+    async def serve(request: web.Request) -> web.Response:
+        async with registry.sessions() as session:
+            try:
+                page = await handler(request.query, session, registry.clock())
+            except UserError as exc:
+                return web.Response(status=400, text=exc.message + "\n")
+        return web.Response(body=page.body, headers={"Content-Type": page.content_type})
+
+    return serve

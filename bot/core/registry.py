@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
@@ -31,6 +33,15 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 4000
 
 
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    content_type: str
+
+
+PageHandler = Callable[[Mapping[str, str], AsyncSession, datetime], Awaitable[Page]]
+
+
 class Registry:
     def __init__(
         self,
@@ -44,6 +55,17 @@ class Registry:
         self.prefix = self.settings.bot.command_prefix
         self.clock = clock
         self._specs: dict[str, CommandSpec] = {}
+        self.pages: dict[str, PageHandler] = {}
+
+    def add_page(self, path: str, handler: PageHandler) -> None:
+        """A GET page a cog serves on the web server, e.g. the calendar feed.
+
+        The handler gets the query, a session and the time, and knows nothing of HTTP; a
+        `UserError` becomes a 400 with its message.
+        """
+        if path in self.pages:
+            raise ValueError(f"page {path!r} is registered twice")
+        self.pages[path] = handler
 
     def add(self, handler: Handler) -> None:
         spec: CommandSpec | None = getattr(handler, SPEC_ATTRIBUTE, None)

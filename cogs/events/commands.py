@@ -1,0 +1,390 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
+from cogs.events import service
+from cogs.events.models import Event
+from cogs.events.recurrence import Occurrence, RecurrenceError, build_rrule, describe
+from cogs.events.render import headline, labels, when
+from cogs.events.timeparse import (
+    TimeParseError,
+    parse_date,
+    parse_duration_minutes,
+    parse_local_datetime,
+    parse_offsets,
+    parse_zone,
+)
+
+Kind = Literal["meeting", "sprint", "docathon", "office-hours", "other"]
+Tier = Literal["everyone", "newcomers", "contributors", "core"]
+EventId = Annotated[int, Opt("the event number, e.g. 3", min=1)]
+DateText = Annotated[str, Opt("a date in the event's zone, e.g. 2026-12-07", max_length=40)]
+
+
+def _user_error(exc: ValueError) -> UserError:
+    return UserError(str(exc), show_usage=True)
+
+
+def _rooms(ctx: Ctx, given: str | None) -> tuple[str, ...]:
+    configured = {room.name: room for room in ctx.settings.rooms}
+    if given is None:
+        return tuple(r.name for r in ctx.settings.rooms if "announcements" in r.purposes)
+    names = tuple(dict.fromkeys(n.strip() for n in given.split(",") if n.strip()))
+    unknown = [n for n in names if n not in configured]
+    if unknown:
+        known = ", ".join(configured) or "none configured"
+        raise UserError(f"Unknown room {unknown[0]!r}; rooms are: {known}.", show_usage=True)
+    return names
+
+
+async def _viewer(ctx: Ctx) -> ZoneInfo | None:
+    return await service.zone_for(ctx.session, ctx.person_id)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _when(ctx: Ctx, event: Event, occurrence: Occurrence, viewer: ZoneInfo | None) -> str:
+    text = when(occurrence.start, service.zone_of(event), viewer, ctx.caller.style)
+    return f"{text} (moved)" if occurrence.moved else text
+
+
+@command(
+    "event create",
+    help="Schedule a meeting, sprint, docathon or office hours, once or repeating",
+    example='event create "Monthly core meeting" start="2026-12-07 17:00" tz=Europe/Paris '
+    "repeat=monthly-nth duration=60",
+    role=Role.ORGANIZER,
+)
+async def event_create(
+    ctx: Ctx,
+    title: Annotated[str, Opt("what it is, e.g. Monthly core meeting", max_length=200)],
+    start: Annotated[str, Opt("local date and time, e.g. 2026-12-07 17:00", max_length=40)],
+    tz: Annotated[str | None, Opt("IANA zone, e.g. Europe/Paris", max_length=64)] = None,
+    repeat: Annotated[
+        str, Opt("none, daily, weekly, biweekly, monthly, monthly-nth, quarterly or an RRULE")
+    ] = "none",
+    until: Annotated[str | None, Opt("last date of the series, e.g. 2027-06-30")] = None,
+    count: Annotated[int | None, Opt("number of occurrences", min=1, max=1000)] = None,
+    duration: Annotated[str, Opt("length, e.g. 60, 90m or 1h30", max_length=20)] = "60",
+    kind: Kind = "meeting",
+    tier: Tier = "everyone",
+    link: Annotated[str | None, Opt("video call URL", max_length=500)] = None,
+    reminders: Annotated[str, Opt("before the start, e.g. 24h,15m or none")] = "24h,15m",
+    rooms: Annotated[str | None, Opt("room names, comma-separated")] = None,
+    role: Annotated[str | None, Opt("role to mention in announcements", max_length=100)] = None,
+    description: Annotated[str | None, Opt("details", max_length=2000)] = None,
+) -> Reply:
+    try:
+        zone = parse_zone(tz) if tz else ZoneInfo(ctx.settings.bot.timezone)
+        start_local = parse_local_datetime(start)
+        new = service.NewEvent(
+            title=title,
+            start_local=start_local,
+            zone=zone,
+            rrule=build_rrule(
+                repeat,
+                start_local,
+                zone,
+                until=parse_date(until) if until else None,
+                count=count,
+            ),
+            duration_min=parse_duration_minutes(duration),
+            kind=kind,
+            tier=tier,
+            link=link,
+            description=description,
+            reminders=tuple(parse_offsets(reminders)),
+            rooms=_rooms(ctx, rooms),
+            mention_role=role,
+        )
+    except (TimeParseError, RecurrenceError) as exc:
+        raise _user_error(exc) from None
+    event, next_three = await service.create_event(
+        ctx.session, new, person_id=ctx.person_id, now=ctx.now()
+    )
+    viewer = await _viewer(ctx)
+    lines = [
+        f"{_sentence(describe(event.rrule, start_local))}, {start_local:%H:%M} {zone.key} "
+        f"({event.duration_min} min) · {labels(event)}",
+        *(f"- {_when(ctx, event, o, viewer)}" for o in next_three),
+        _reminder_line(new.reminders, new.rooms),
+    ]
+    return Reply("\n".join(lines), title=f"Event #{event.id} “{event.title}”")
+
+
+def _reminder_line(offsets: tuple[timedelta, ...], rooms: tuple[str, ...]) -> str:
+    where = ", ".join(rooms) if rooms else "no room yet (add rooms=…)"
+    if not offsets:
+        return f"No reminders; announced at the start in {where}."
+    told = ", ".join(_offset(o) for o in offsets)
+    return f"Reminders {told} before, and at the start, in {where}."
+
+
+def _offset(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
+
+
+@command("event list", help="Upcoming meetings, sprints and other events, in order")
+async def event_list(
+    ctx: Ctx,
+    days: Annotated[int, Opt("how far ahead to look", min=1, max=366)] = 14,
+    kind: Kind | None = None,
+    tier: Tier | None = None,
+) -> Reply:
+    found = await service.upcoming(ctx.session, ctx.now(), days=days, kind=kind, tier=tier)
+    if not found:
+        hint = (
+            f" Organizers: {markup.code(ctx.cmd('event create …'))}"
+            if ctx.role >= Role.ORGANIZER
+            else ""
+        )
+        return Reply(f"No events in the next {days} days.{hint}")
+    viewer = await _viewer(ctx)
+    lines = [f"{headline(e)} — {_when(ctx, e, o, viewer)} · {labels(e)}" for e, o in found]
+    return Reply("\n".join(lines), title=f"Upcoming in the next {days} days")
+
+
+@command(
+    "event show", help="An event's details, next occurrences and RSVPs", example="event show 3"
+)
+async def event_show(ctx: Ctx, id: EventId) -> Reply:
+    event = await service.get_event(ctx.session, id)
+    zone = service.zone_of(event)
+    changes = await service.changes_of(ctx.session, id)
+    next_five = service.expand(event, changes, after=ctx.now(), limit=5)
+    viewer = await _viewer(ctx)
+    lines = [
+        f"{_sentence(describe(event.rrule, event.start_local))}, "
+        f"{event.start_local:%H:%M} {zone.key} ({event.duration_min} min) · {labels(event)}"
+    ]
+    if event.cancelled_at is not None:
+        lines.append("**Cancelled.**")
+    if event.link:
+        lines.append(f"Link: {markup.escape(event.link)}")
+    if event.description:
+        lines.append(markup.escape(event.description))
+    for occurrence in next_five:
+        counts = await service.rsvp_counts(ctx.session, event, occurrence)
+        rsvps = ", ".join(f"{counts[s]} {s}" for s in ("going", "maybe") if counts[s])
+        lines.append(f"- {_when(ctx, event, occurrence, viewer)}{f' — {rsvps}' if rsvps else ''}")
+    if not next_five:
+        lines.append("No upcoming occurrences.")
+    rooms = await service.rooms_of(ctx.session, id)
+    lines.append(f"Rooms: {', '.join(rooms) or 'none'}")
+    return Reply("\n".join(lines), title=f"Event #{event.id} “{event.title}”")
+
+
+@command(
+    "event rsvp",
+    help="Say whether you are coming to the next (or a given) occurrence",
+    example="event rsvp 3 going",
+)
+async def event_rsvp(
+    ctx: Ctx,
+    id: EventId,
+    answer: Literal["going", "maybe", "no"],
+    date: Annotated[str | None, Opt("which occurrence, e.g. 2026-12-07", max_length=40)] = None,
+    remind: Annotated[bool, Opt("a personal reminder before it starts (going only)")] = False,
+) -> Reply:
+    event = await service.get_event(ctx.session, id)
+    now = ctx.now()
+    if date is None:
+        nxt = service.expand(event, await service.changes_of(ctx.session, id), after=now, limit=1)
+        if not nxt:
+            raise UserError(f"Event #{id} has no upcoming occurrence.")
+        occurrence = nxt[0]
+    else:
+        try:
+            day = parse_date(date)
+        except TimeParseError as exc:
+            raise _user_error(exc) from None
+        occurrence = await service.occurrence_on(ctx.session, event, day, now)
+        if occurrence.start <= now:
+            raise UserError("That occurrence has already started.")
+    await service.rsvp(ctx.session, event, ctx.person_id, answer, occurrence, remind, now)
+    viewer = await _viewer(ctx)
+    extra = " I'll remind you before it starts." if remind and answer == "going" else ""
+    return Reply(
+        f"Noted: {answer} for {headline(event)} on {_when(ctx, event, occurrence, viewer)}.{extra}"
+    )
+
+
+@command(
+    "event skip",
+    help="Skip one occurrence of a series",
+    example="event skip 3 2027-01-04",
+    role=Role.ORGANIZER,
+)
+async def event_skip(ctx: Ctx, id: EventId, date: DateText) -> Reply:
+    event = await service.get_event(ctx.session, id)
+    try:
+        day = parse_date(date)
+    except TimeParseError as exc:
+        raise _user_error(exc) from None
+    skipped = await service.skip(ctx.session, event, day, ctx.now())
+    zone = service.zone_of(event)
+    nxt = service.expand(event, await service.changes_of(ctx.session, id), after=ctx.now(), limit=1)
+    after = f" Next: {_when(ctx, event, nxt[0], await _viewer(ctx))}." if nxt else ""
+    return Reply(f"Skipped #{id} on {skipped.original_start.astimezone(zone):%a %d %b %Y}.{after}")
+
+
+@command(
+    "event move",
+    help="Move one occurrence to another date and time",
+    example='event move 3 2027-01-04 "2027-01-05 17:00"',
+    role=Role.ORGANIZER,
+)
+async def event_move(
+    ctx: Ctx,
+    id: EventId,
+    date: DateText,
+    start: Annotated[str, Opt("new local start, e.g. 2027-01-05 17:00", max_length=40)],
+) -> Reply:
+    event = await service.get_event(ctx.session, id)
+    try:
+        day, new_local = parse_date(date), parse_local_datetime(start)
+    except TimeParseError as exc:
+        raise _user_error(exc) from None
+    moved, new_start = await service.move(ctx.session, event, day, new_local, ctx.now())
+    zone = service.zone_of(event)
+    return Reply(
+        f"Moved #{id} from {moved.original_start.astimezone(zone):%a %d %b %Y} to "
+        f"{when(new_start, zone, await _viewer(ctx), ctx.caller.style)}."
+    )
+
+
+@command(
+    "event cancel",
+    help="End a series (or a one-off event) from now on",
+    example="event cancel 3",
+    role=Role.ORGANIZER,
+)
+async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
+    event = await service.get_event(ctx.session, id)
+    await service.cancel(ctx.session, event, ctx.now())
+    return Reply(f"Cancelled {headline(event)}: no further occurrences.")
+
+
+@command(
+    "event delete",
+    help="Delete an event and its RSVPs entirely",
+    example="event delete 3",
+    role=Role.ORGANIZER,
+)
+async def event_delete(ctx: Ctx, id: EventId) -> Reply:
+    event = await service.get_event(ctx.session, id)
+    title = headline(event)
+    await service.delete_event(ctx.session, event)
+    return Reply(f"Deleted {title}.")
+
+
+@command(
+    "event edit",
+    help="Change an event's fields, e.g. title, start, link, duration",
+    example="event edit 3 link=https://meet.example.org/core duration=90",
+    role=Role.ORGANIZER,
+)
+async def event_edit(
+    ctx: Ctx,
+    id: EventId,
+    title: Annotated[str | None, Opt("new title", max_length=200)] = None,
+    start: Annotated[str | None, Opt("new local start, e.g. 2026-12-07 17:00")] = None,
+    tz: Annotated[str | None, Opt("new IANA zone")] = None,
+    repeat: Annotated[str | None, Opt("new repeat rule")] = None,
+    duration: Annotated[str | None, Opt("new length, e.g. 90m")] = None,
+    kind: Kind | None = None,
+    tier: Tier | None = None,
+    link: Annotated[str | None, Opt("new video call URL", max_length=500)] = None,
+    reminders: Annotated[str | None, Opt("new reminders, e.g. 1h or none")] = None,
+    role: Annotated[str | None, Opt("role to mention", max_length=100)] = None,
+    description: Annotated[str | None, Opt("new details", max_length=2000)] = None,
+) -> Reply:
+    event = await service.get_event(ctx.session, id)
+    given = {
+        k: v
+        for k, v in dict(
+            title=title,
+            start=start,
+            tz=tz,
+            repeat=repeat,
+            duration=duration,
+            kind=kind,
+            tier=tier,
+            link=link,
+            reminders=reminders,
+            role=role,
+            description=description,
+        ).items()
+        if v is not None
+    }
+    if not given:
+        raise UserError("Say what to change, e.g. title=… or link=….", show_usage=True)
+    try:
+        if start is not None:
+            event.start_local = parse_local_datetime(start)
+        if tz is not None:
+            event.timezone = parse_zone(tz).key
+        rule = repeat if repeat is not None else event.rrule
+        if rule is not None and (repeat is not None or start is not None or tz is not None):
+            event.rrule = build_rrule(rule, event.start_local, service.zone_of(event))
+        if duration is not None:
+            event.duration_min = parse_duration_minutes(duration)
+        if reminders is not None:
+            event.reminders = ",".join(
+                str(int(o.total_seconds() // 60)) for o in parse_offsets(reminders)
+            )
+    except (TimeParseError, RecurrenceError) as exc:
+        raise _user_error(exc) from None
+    for field_name, value in (
+        ("title", title),
+        ("kind", kind),
+        ("tier", tier),
+        ("link", link),
+        ("description", description),
+    ):
+        if value is not None:
+            setattr(event, field_name, value)
+    if role is not None:
+        event.mention_role = role
+    await service.edited(ctx.session, event, ctx.now())
+    return Reply(f"Updated {headline(event)}: {', '.join(sorted(given))}.")
+
+
+@command(
+    "event calendar",
+    help="The address of the calendar feed to subscribe to",
+)
+async def event_calendar(
+    ctx: Ctx,
+    tier: Tier | None = None,
+    kind: Kind | None = None,
+) -> Reply:
+    web = ctx.settings.web
+    base = web.public_url or f"http://{web.host}:{web.port}"
+    query = "&".join(f"{k}={v}" for k, v in (("tier", tier), ("kind", kind)) if v)
+    url = f"{base.rstrip('/')}/calendar.ics{'?' + query if query else ''}"
+    return Reply(f"Subscribe in your calendar app: {url}")
+
+
+@command(
+    "tz set", help="Your own time zone, to see event times in it", example="tz set Europe/Paris"
+)
+async def tz_set(
+    ctx: Ctx, zone: Annotated[str, Opt("an IANA zone, e.g. America/New_York", max_length=64)]
+) -> Reply:
+    try:
+        parsed = parse_zone(zone)
+    except TimeParseError as exc:
+        raise _user_error(exc) from None
+    await service.set_zone(ctx.session, ctx.person_id, parsed)
+    return Reply(f"Your time zone is now {parsed.key}; event times show it too.")

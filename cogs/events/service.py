@@ -1,0 +1,333 @@
+"""Events: creating, changing and listing series, and RSVPs. Pure logic on a session; no chat I/O.
+
+Occurrences come from `recurrence.occurrences`, always with this event's skips and moves, so the
+list, the calendar feed and the reminders agree on every instant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.errors import UserError
+from cogs.events.models import Event, EventChange, EventRoom, PersonZone, Rsvp
+from cogs.events.recurrence import Occurrence, occurrences, to_utc
+
+MAX_LIST = 25
+LIST_SCAN = 200
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    title: str
+    start_local: datetime
+    zone: ZoneInfo
+    rrule: str | None
+    duration_min: int
+    kind: str
+    tier: str
+    link: str | None
+    description: str | None
+    reminders: tuple[timedelta, ...]
+    rooms: tuple[str, ...]
+    mention_role: str | None
+
+
+@dataclass(frozen=True)
+class Changes:
+    exdates: frozenset[datetime]
+    moves: dict[datetime, datetime]
+
+
+def zone_of(event: Event) -> ZoneInfo:
+    return ZoneInfo(event.timezone)
+
+
+def reminder_offsets(event: Event) -> tuple[timedelta, ...]:
+    return tuple(timedelta(minutes=int(m)) for m in event.reminders.split(",") if m)
+
+
+def check_link(link: str | None) -> str | None:
+    if link is not None and not link.startswith(("https://", "http://")):
+        raise UserError(
+            "The link must be a web address starting with https://, "
+            "e.g. link=https://meet.example.org/core"
+        )
+    return link
+
+
+async def changes_of(session: AsyncSession, event_id: int) -> Changes:
+    rows = (await session.exec(select(EventChange).where(EventChange.event_id == event_id))).all()
+    return Changes(
+        frozenset(r.original_start for r in rows if r.new_start is None),
+        {r.original_start: r.new_start for r in rows if r.new_start is not None},
+    )
+
+
+def expand(
+    event: Event,
+    changes: Changes,
+    *,
+    after: datetime,
+    before: datetime | None = None,
+    limit: int | None = None,
+) -> list[Occurrence]:
+    if event.cancelled_at is not None:
+        before = event.cancelled_at if before is None else min(before, event.cancelled_at)
+    return occurrences(
+        event.start_local,
+        zone_of(event),
+        event.rrule,
+        after=after,
+        before=before,
+        limit=limit,
+        exdates=changes.exdates,
+        moves=changes.moves,
+    )
+
+
+async def refresh_next_start(session: AsyncSession, event: Event, now: datetime) -> None:
+    upcoming = expand(event, await changes_of(session, event.id or 0), after=now, limit=1)
+    event.next_start = upcoming[0].start if upcoming else None
+    session.add(event)
+
+
+async def create_event(
+    session: AsyncSession, new: NewEvent, *, person_id: int, now: datetime
+) -> tuple[Event, list[Occurrence]]:
+    check_link(new.link)
+    if new.rrule is None and to_utc(new.start_local, new.zone) <= now:
+        raise UserError(
+            f"{new.start_local:%Y-%m-%d %H:%M} is in the past. Give a future start, "
+            f'e.g. start="{(now + timedelta(days=7)).astimezone(new.zone):%Y-%m-%d} 17:00"'
+        )
+    event = Event(
+        uid=f"{uuid.uuid4().hex}@convene",
+        title=new.title,
+        kind=new.kind,
+        tier=new.tier,
+        timezone=new.zone.key,
+        start_local=new.start_local,
+        rrule=new.rrule,
+        duration_min=new.duration_min,
+        link=new.link,
+        description=new.description,
+        reminders=",".join(str(int(r.total_seconds() // 60)) for r in new.reminders),
+        mention_role=new.mention_role,
+        created_by=person_id,
+        created_at=now,
+        updated_at=now,
+    )
+    upcoming = expand(event, Changes(frozenset(), {}), after=now, limit=3)
+    if not upcoming:
+        raise UserError(
+            "That series has no occurrence after now; check the start, until and count."
+        )
+    event.next_start = upcoming[0].start
+    session.add(event)
+    await session.flush()
+    assert event.id is not None
+    for room in new.rooms:
+        session.add(EventRoom(event_id=event.id, room=room))
+    return event, upcoming
+
+
+async def get_event(session: AsyncSession, event_id: int) -> Event:
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise UserError(f"There is no event #{event_id}. See the upcoming ones with event list.")
+    return event
+
+
+async def rooms_of(session: AsyncSession, event_id: int) -> list[str]:
+    query = select(EventRoom.room).where(EventRoom.event_id == event_id).order_by(EventRoom.room)
+    return list((await session.exec(query)).all())
+
+
+async def upcoming(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    days: int,
+    kind: str | None = None,
+    tier: str | None = None,
+) -> list[tuple[Event, Occurrence]]:
+    """Occurrences starting within *days*, in order, at most MAX_LIST of them."""
+    end = now + timedelta(days=days)
+    query = (
+        select(Event)
+        .where(
+            col(Event.next_start).is_not(None),
+            col(Event.next_start) < end,
+            col(Event.cancelled_at).is_(None),
+        )
+        .order_by(col(Event.next_start))
+        .limit(LIST_SCAN)
+    )
+    if kind:
+        query = query.where(Event.kind == kind)
+    if tier:
+        query = query.where(Event.tier == tier)
+    events = list((await session.exec(query)).all())
+    all_changes = await changes_for(session, [e.id for e in events if e.id is not None])
+    found: list[tuple[Event, Occurrence]] = []
+    for event in events:
+        changes = all_changes.get(event.id or 0, Changes(frozenset(), {}))
+        if event.next_start is not None and event.next_start <= now:
+            await refresh_next_start(session, event, now)
+        for occurrence in expand(event, changes, after=now, before=end, limit=MAX_LIST):
+            found.append((event, occurrence))
+    found.sort(key=lambda pair: (pair[1].start, pair[0].id or 0))
+    return found[:MAX_LIST]
+
+
+async def changes_for(session: AsyncSession, event_ids: list[int]) -> dict[int, Changes]:
+    if not event_ids:
+        return {}
+    rows = (
+        await session.exec(select(EventChange).where(col(EventChange.event_id).in_(event_ids)))
+    ).all()
+    skips: dict[int, set[datetime]] = {}
+    moves: dict[int, dict[datetime, datetime]] = {}
+    for row in rows:
+        if row.new_start is None:
+            skips.setdefault(row.event_id, set()).add(row.original_start)
+        else:
+            moves.setdefault(row.event_id, {})[row.original_start] = row.new_start
+    return {
+        event_id: Changes(frozenset(skips.get(event_id, ())), moves.get(event_id, {}))
+        for event_id in set(skips) | set(moves)
+    }
+
+
+async def occurrence_on(
+    session: AsyncSession, event: Event, day: date, now: datetime
+) -> Occurrence:
+    """The occurrence whose (original or moved) start falls on *day* in the event's zone."""
+    zone = zone_of(event)
+    start = datetime.combine(day, time(0), zone)
+    found = expand(
+        event,
+        await changes_of(session, event.id or 0),
+        after=start - timedelta(microseconds=1),
+        before=start + timedelta(days=1),
+    )
+    if not found:
+        nxt = expand(event, await changes_of(session, event.id or 0), after=now, limit=1)
+        hint = f" The next one is on {nxt[0].start.astimezone(zone):%Y-%m-%d}." if nxt else ""
+        raise UserError(f"Event #{event.id} has no occurrence on {day:%Y-%m-%d}.{hint}")
+    return found[0]
+
+
+async def skip(session: AsyncSession, event: Event, day: date, now: datetime) -> Occurrence:
+    occurrence = await occurrence_on(session, event, day, now)
+    await _record_change(session, event, occurrence.original_start, None, now)
+    return occurrence
+
+
+async def move(
+    session: AsyncSession, event: Event, day: date, new_start_local: datetime, now: datetime
+) -> tuple[Occurrence, datetime]:
+    occurrence = await occurrence_on(session, event, day, now)
+    new_start = to_utc(new_start_local, zone_of(event))
+    if new_start <= now:
+        raise UserError("The new start is in the past; give a future date and time.")
+    await _record_change(session, event, occurrence.original_start, new_start, now)
+    return occurrence, new_start
+
+
+async def _record_change(
+    session: AsyncSession,
+    event: Event,
+    original: datetime,
+    new_start: datetime | None,
+    now: datetime,
+) -> None:
+    query = select(EventChange).where(
+        EventChange.event_id == event.id, EventChange.original_start == original
+    )
+    change = (await session.exec(query)).first()
+    if change is None:
+        change = EventChange(event_id=event.id or 0, original_start=original)
+    change.new_start = new_start
+    session.add(change)
+    await session.flush()
+    await _touch(session, event, now)
+
+
+async def _touch(session: AsyncSession, event: Event, now: datetime) -> None:
+    event.sequence += 1
+    event.updated_at = now
+    await refresh_next_start(session, event, now)
+
+
+async def cancel(session: AsyncSession, event: Event, now: datetime) -> None:
+    if event.cancelled_at is not None:
+        raise UserError(f"Event #{event.id} is already cancelled.")
+    event.cancelled_at = now
+    await _touch(session, event, now)
+
+
+async def delete_event(session: AsyncSession, event: Event) -> None:
+    for table in (Rsvp, EventChange, EventRoom):
+        await session.exec(delete(table).where(col(table.event_id) == event.id))
+    await session.delete(event)
+
+
+async def edited(session: AsyncSession, event: Event, now: datetime) -> None:
+    """After fields changed: the series must still occur, and caches follow."""
+    check_link(event.link)
+    if not expand(event, await changes_of(session, event.id or 0), after=now, limit=1):
+        raise UserError("After that change the series has no occurrence after now.")
+    await _touch(session, event, now)
+
+
+async def rsvp(
+    session: AsyncSession,
+    event: Event,
+    person_id: int,
+    status: str,
+    occurrence: Occurrence,
+    remind: bool,
+    now: datetime,
+) -> None:
+    query = select(Rsvp).where(
+        Rsvp.event_id == event.id,
+        Rsvp.person_id == person_id,
+        Rsvp.occurrence == occurrence.original_start,
+    )
+    row = (await session.exec(query)).first() or Rsvp(
+        event_id=event.id or 0,
+        person_id=person_id,
+        occurrence=occurrence.original_start,
+        status=status,
+        updated_at=now,
+    )
+    row.status, row.remind, row.updated_at = status, remind and status == "going", now
+    session.add(row)
+
+
+async def rsvp_counts(session: AsyncSession, event: Event, occurrence: Occurrence) -> Counter[str]:
+    query = select(Rsvp.status).where(
+        Rsvp.event_id == event.id, Rsvp.occurrence == occurrence.original_start
+    )
+    return Counter((await session.exec(query)).all())
+
+
+async def zone_for(session: AsyncSession, person_id: int) -> ZoneInfo | None:
+    row = await session.get(PersonZone, person_id)
+    return ZoneInfo(row.timezone) if row else None
+
+
+async def set_zone(session: AsyncSession, person_id: int, zone: ZoneInfo) -> None:
+    row = await session.get(PersonZone, person_id) or PersonZone(
+        person_id=person_id, timezone=zone.key
+    )
+    row.timezone = zone.key
+    session.add(row)

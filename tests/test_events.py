@@ -1,0 +1,235 @@
+"""Events through the real registry and store: what organizers and contributors see."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import recurring_ical_events
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.app import build_registry
+from bot.config import parse_settings
+from bot.core import Role
+from bot.core.registry import Registry
+from cogs.events import service
+from cogs.events.feed import calendar_page
+from tests.support.fake_platform import FakePlatform, FakeUser
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+SETTINGS = parse_settings(
+    {
+        "bot": {"timezone": "Europe/Paris"},
+        "rooms": [
+            {"name": "community", "matrix_room_id": "!c:x", "purposes": ["announcements"]},
+            {"name": "core", "discord_channel_id": 5, "purposes": ["announcements"]},
+            {"name": "mentors", "matrix_room_id": "!m:x", "purposes": ["mentors"]},
+        ],
+    }
+)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+    return build_registry(Registry(sessions, SETTINGS, clock=clock))
+
+
+@pytest.fixture
+def omar(registry: Registry) -> FakeUser:
+    return FakePlatform(registry).person("@omar:x", Role.ORGANIZER, "Omar")
+
+
+@pytest.fixture
+def nina(registry: Registry) -> FakeUser:
+    return FakePlatform(registry).person("@nina:x", Role.CONTRIBUTOR, "Nina")
+
+
+CORE = (
+    '!event create "Monthly core meeting" start="2026-12-07 17:00" tz=Europe/Paris '
+    "repeat=monthly-nth duration=60 link=https://meet.example.org/core tier=core"
+)
+
+
+async def test_create_shows_id_and_next_three(omar: FakeUser) -> None:
+    said = await omar.say(CORE)
+    assert said.reply.title == "Event #1 “Monthly core meeting”"
+    lines = said.text.splitlines()
+    assert lines[1] == "First Monday of each month, 17:00 Europe/Paris (60 min) · meeting · core"
+    assert lines[2:5] == [
+        "- Mon 7 Dec 2026 17:00 CET (16:00 UTC)",
+        "- Mon 4 Jan 2027 17:00 CET (16:00 UTC)",
+        "- Mon 1 Feb 2027 17:00 CET (16:00 UTC)",
+    ]
+    assert lines[5] == "Reminders 1 d, 15 min before, and at the start, in community, core."
+
+
+async def test_times_stay_local_across_dst_and_viewer_zone(omar: FakeUser, nina: FakeUser) -> None:
+    await omar.say('!event create "Weekly sync" start="2027-03-22 17:00" repeat=weekly')
+    await nina.say("!tz set america/new_york")
+    shown = (await nina.say("!event show 1")).text
+    assert "- Mon 22 Mar 2027 17:00 CET (16:00 UTC), Mon 12:00 your time" in shown
+    assert "- Mon 29 Mar 2027 17:00 CEST (15:00 UTC), Mon 11:00 your time" in shown
+
+
+async def test_discord_uses_timestamp_markup(registry: Registry, omar: FakeUser) -> None:
+    await omar.say(CORE)
+    casey = FakePlatform(registry, name="discord", style="slash").person("7", name="casey")
+    listed = (await casey.say("!event list days=30")).text
+    stamp = int(datetime(2026, 12, 7, 16, tzinfo=UTC).timestamp())
+    assert f"<t:{stamp}:F> (<t:{stamp}:R>)" in listed
+
+
+async def test_list_skip_move_and_filters(omar: FakeUser, nina: FakeUser, clock: Clock) -> None:
+    await omar.say(CORE)
+    await omar.say('!event create "Sprint" start="2026-12-05 10:00" kind=sprint tier=newcomers')
+    listed = (await nina.say("!event list 40")).text.splitlines()
+    assert listed[1].startswith("#2 Sprint — Sat 5 Dec 2026 10:00 CET")
+    assert listed[2].startswith("#1 Monthly core meeting — Mon 7 Dec 2026 17:00 CET")
+    assert len(listed) == 3
+    assert "#2" in (await nina.say("!event list 40 tier=newcomers")).text
+    assert "#1" not in (await nina.say("!event list 40 kind=sprint")).text
+
+    skipped = await omar.say("!event skip 1 2027-01-04")
+    assert (
+        skipped.text == "Skipped #1 on Mon 04 Jan 2027. Next: Mon 7 Dec 2026 17:00 CET (16:00 UTC)."
+    )
+    moved = await omar.say('!event move 1 2026-12-07 "2026-12-08 18:00"')
+    assert "to Tue 8 Dec 2026 18:00 CET (17:00 UTC)" in moved.text
+    shown = (await nina.say("!event show 1")).text
+    assert "- Tue 8 Dec 2026 18:00 CET (17:00 UTC) (moved)" in shown
+    assert "4 Jan 2027" not in shown and "7 Dec 2026" not in shown
+
+    clock.now = datetime(2026, 12, 9, tzinfo=UTC)
+    assert "#1 Monthly core meeting — Mon 1 Feb 2027" in (await nina.say("!event list 60")).text
+
+
+async def test_rsvp_counts_and_reminder_request(omar: FakeUser, nina: FakeUser) -> None:
+    await omar.say(CORE)
+    said = await nina.say("!event rsvp 1 going remind=yes")
+    assert said.text.startswith("Noted: going for #1 Monthly core meeting on Mon 7 Dec 2026")
+    assert "I'll remind you" in said.text
+    await omar.say("!event rsvp 1 maybe date=2027-01-04")
+    shown = (await nina.say("!event show 1")).text
+    assert "(16:00 UTC) — 1 going" in shown and "(16:00 UTC) — 1 maybe" in shown
+    again = await nina.say("!event rsvp 1 no")
+    assert again.text.startswith("Noted: no")
+    assert "— 1 going" not in (await nina.say("!event show 1")).text
+
+
+async def test_cancel_edit_delete(omar: FakeUser, nina: FakeUser) -> None:
+    await omar.say(CORE)
+    edited = await omar.say("!event edit 1 duration=90 title=Core")
+    assert edited.text == "Updated #1 Core: duration, title."
+    assert "(90 min)" in (await nina.say("!event show 1")).text
+    assert (await omar.say("!event cancel 1")).text == "Cancelled #1 Core: no further occurrences."
+    assert "Cancelled." in (await nina.say("!event show 1")).text
+    assert "No events in the next 14 days." in (await nina.say("!event list")).text
+    assert "already cancelled" in (await omar.say("!event cancel 1")).text
+    assert (await omar.say("!event delete 1")).text == "Deleted #1 Core."
+    assert "There is no event #1" in (await nina.say("!event show 1")).text
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('!event create "S" start="2026-02-30 10:00"', "February has 28 days in 2026"),
+        ('!event create "S" start="2027-02-01 10:00" tz=Mars/Base', "Mars/Base"),
+        ('!event create "S" start="2026-01-05 10:00"', "in the past"),
+        (
+            '!event create "S" start="2027-01-05 10:00" repeat=FREQ=MINUTELY;INTERVAL=5',
+            "15 minutes",
+        ),
+        ('!event create "S" start="2027-01-05 10:00" link=ftp://x', "https://"),
+        ('!event create "' + "x" * 201 + '" start="2027-01-05 10:00"', "title is too long"),
+        ('!event create "S" start="2027-01-05 10:00" rooms=nowhere', "Unknown room 'nowhere'"),
+        ("!event skip 9 2027-01-04", "There is no event #9"),
+        ("!event create", "Usage: !event create <title> <start>"),
+    ],
+)
+async def test_bad_input_is_refused_with_an_example(
+    omar: FakeUser, line: str, expected: str
+) -> None:
+    said = await omar.say(line)
+    assert said.reply.error, said.text
+    assert expected in said.text
+
+
+async def test_only_organizers_schedule(nina: FakeUser) -> None:
+    said = await nina.say(CORE)
+    assert said.text == "Only organizers can use !event create."
+
+
+async def test_feed_matches_event_list(
+    omar: FakeUser, nina: FakeUser, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """An independent library reading the feed finds exactly the instants the bot lists."""
+    await omar.say(CORE)
+    await omar.say(
+        '!event create "Office hours" start="2026-11-23 09:00" tz=America/New_York '
+        "repeat=weekly kind=office-hours tier=newcomers"
+    )
+    await omar.say(
+        '!event create "Sydney sprint" start="2027-04-03 02:30" tz=Australia/Sydney repeat=biweekly'
+    )
+    await omar.say("!event skip 2 2026-11-30")
+    await omar.say('!event move 2 2026-12-07 "2026-12-08 10:00"')
+    async with sessions() as session:
+        page = await calendar_page({}, session, clock.now)
+    assert page.content_type.startswith("text/calendar")
+    calendar = icalendar.Calendar.from_ical(page.body)
+    assert {tz["TZID"] for tz in calendar.walk("VTIMEZONE")} >= {"Europe/Paris", "America/New_York"}
+    end = clock.now + timedelta(days=120)
+    from_feed = sorted(
+        (str(e["UID"]), e.decoded("DTSTART").astimezone(UTC))
+        for e in recurring_ical_events.of(calendar).between(clock.now, end)
+    )
+    async with sessions() as session:
+        listed = []
+        for event_id in (1, 2, 3):
+            event = await service.get_event(session, event_id)
+            changes = await service.changes_of(session, event_id)
+            listed += [
+                (event.uid, o.start)
+                for o in service.expand(event, changes, after=clock.now, before=end)
+            ]
+    assert from_feed == sorted(listed)
+    assert any(e.get("RECURRENCE-ID") for e in calendar.walk("VEVENT"))
+
+
+async def test_feed_filters_and_bad_filters(
+    omar: FakeUser, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    await omar.say(CORE)
+    async with sessions() as session:
+        core = await calendar_page({"tier": "core"}, session, clock.now)
+        newcomers = await calendar_page({"tier": "newcomers"}, session, clock.now)
+        with pytest.raises(Exception, match="Unknown tier 'vip'"):
+            await calendar_page({"tier": "vip"}, session, clock.now)
+    assert b"Monthly core meeting" in core.body
+    assert b"VEVENT" not in newcomers.body
+
+
+async def test_calendar_command_gives_the_feed_url(nina: FakeUser) -> None:
+    said = await nina.say("!event calendar tier=newcomers")
+    assert re.search(r"http://127\.0\.0\.1:8080/calendar\.ics\?tier=newcomers$", said.text)
+
+
+def test_zone_names_are_iana() -> None:
+    assert ZoneInfo("Europe/Paris").key == "Europe/Paris"
