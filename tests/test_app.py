@@ -30,7 +30,8 @@ async def test_console_session(tmp_path: Path) -> None:
     assert await app.run() == 0, "end of input ends a console-only bot"
     out = stdout.getvalue()
     assert out.startswith('Convene 0.1.0 — console as "you" (organizer).')
-    assert "Convene — commands you can use here\n!help [command]" in out
+    assert "Convene — commands you can use here\n" in out
+    assert "\n!help [command] — List the commands" in out
     assert "You are you — organizer here\nLinked accounts:\n- Console: you" in out
     assert "Your link code is" in out
     assert "I don't know the command !nope." in out
