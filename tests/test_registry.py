@@ -14,9 +14,9 @@ from tests.support.fake_platform import FakePlatform
 
 
 @command(
-    "event create", help="Schedule an event", example='event create "Sprint"', role=Role.ORGANIZER
+    "widget create", help="Schedule an event", example='widget create "Sprint"', role=Role.ORGANIZER
 )
-async def event_create(ctx: Ctx, title: Annotated[str, Opt(max_length=20)]) -> Reply:
+async def widget_create(ctx: Ctx, title: Annotated[str, Opt(max_length=20)]) -> Reply:
     if title == "fail":
         raise UserError("That title is taken.")
     if title == "crash":
@@ -24,16 +24,16 @@ async def event_create(ctx: Ctx, title: Annotated[str, Opt(max_length=20)]) -> R
     return Reply(f"created {title}")
 
 
-@command("event list", help="Upcoming events")
-async def event_list(ctx: Ctx, days: int = 14) -> Reply:
+@command("widget list", help="Upcoming events")
+async def widget_list(ctx: Ctx, days: int = 14) -> Reply:
     return Reply(f"{days} days")
 
 
 @pytest.fixture
 def registry(sqlite_sessions: async_sessionmaker[AsyncSession]) -> Registry:
     registry = build_registry(Registry(sqlite_sessions))
-    registry.add(event_create)
-    registry.add(event_list)
+    registry.add(widget_create)
+    registry.add(widget_list)
     return registry
 
 
@@ -46,11 +46,11 @@ async def test_help_lists_only_what_the_caller_may_use(platform: FakePlatform) -
     nina = platform.person("@nina:x", Role.CONTRIBUTOR)
     said = await nina.say("!help")
     assert (
-        "!event list [days]" in said.text and "!whoami" in said.text and "!link [code]" in said.text
+        "!widget list [days]" in said.text and "!whoami" in said.text and "!link [code]" in said.text
     )
-    assert "event create" not in said.text
+    assert "widget create" not in said.text
     omar = platform.person("@omar:x", Role.ORGANIZER)
-    assert "!event create <title>" in (await omar.say("!help")).text
+    assert "!widget create <title>" in (await omar.say("!help")).text
 
 
 async def test_help_for_one_command_and_a_group(platform: FakePlatform) -> None:
@@ -58,56 +58,56 @@ async def test_help_for_one_command_and_a_group(platform: FakePlatform) -> None:
     said = await nina.say("!help link")
     assert said.reply.title == "!link [code]"
     assert "Example: !link ABCD-EFGH" in said.text
-    assert "event list" in (await nina.say("!help event")).text
+    assert "widget list" in (await nina.say("!help widget")).text
     assert "There is no command bogus" in (await nina.say("!help bogus")).text
 
 
 async def test_unknown_command_names_the_closest(platform: FakePlatform) -> None:
     nina = platform.person("@nina:x")
-    said = await nina.say("!evnt list")
-    assert said.reply.error and "Did you mean !event list?" in said.text
-    assert "Did you mean !event list?" in (await nina.say("!event lst")).text
+    said = await nina.say("!widgt list")
+    assert said.reply.error and "Did you mean !widget list?" in said.text
+    assert "Did you mean !widget list?" in (await nina.say("!widget lst")).text
     assert "Did you mean !whoami?" in (await nina.say("!whoamii")).text
-    assert "needs a subcommand: !event list" in (await nina.say("!event")).text
+    assert "needs a subcommand: !widget list" in (await nina.say("!widget")).text
 
 
 async def test_permissions(platform: FakePlatform) -> None:
-    said = await platform.person("@nina:x").say('!event create "x"')
-    assert said.text == "Only organizers can use !event create."
+    said = await platform.person("@nina:x").say('!widget create "x"')
+    assert said.text == "Only organizers can use !widget create."
 
 
 async def test_bad_arguments_get_usage_and_example(platform: FakePlatform) -> None:
     omar = platform.person("@omar:x", Role.ORGANIZER)
-    said = await omar.say("!event create")
+    said = await omar.say("!widget create")
     assert said.text.splitlines() == [
         "Missing title.",
-        "Usage: !event create <title>",
-        'Example: !event create "Sprint"',
+        "Usage: !widget create <title>",
+        'Example: !widget create "Sprint"',
     ]
-    said = await omar.say("!event list soon")
-    assert "days must be a whole number" in said.text and "Usage: !event list [days]" in said.text
-    said = await omar.say("!event list 3 4")
+    said = await omar.say("!widget list soon")
+    assert "days must be a whole number" in said.text and "Usage: !widget list [days]" in said.text
+    said = await omar.say("!widget list 3 4")
     assert "Too many arguments: '4'" in said.text and "Usage:" in said.text
 
 
 async def test_handler_errors(platform: FakePlatform, caplog: pytest.LogCaptureFixture) -> None:
     omar = platform.person("@omar:x", Role.ORGANIZER)
-    assert (await omar.say("!event create fail")).text == "That title is taken."
-    said = await omar.say("!event create crash")
+    assert (await omar.say("!widget create fail")).text == "That title is taken."
+    said = await omar.say("!widget create crash")
     assert said.reply.error and "something went wrong on my side (error id" in said.text
     assert "hunter2" not in said.text and "Traceback" not in said.text
     assert "database exploded" in caplog.text
 
 
 async def test_long_messages_are_refused_politely(platform: FakePlatform) -> None:
-    said = await platform.person("@nina:x").say("!event list " + "9" * 5000)
+    said = await platform.person("@nina:x").say("!widget list " + "9" * 5000)
     assert "too long for a command (5,011 characters; the limit is 4,000)" in said.text
 
 
 async def test_slash_style_usage(registry: Registry) -> None:
     discord = FakePlatform(registry, name="discord", style="slash")
-    said = await discord.person("123").say("!event list x")
-    assert "Usage: /event list [days:…]" in said.text
+    said = await discord.person("123").say("!widget list x")
+    assert "Usage: /widget list [days:…]" in said.text
 
 
 def test_every_cog_loads_and_no_commands_clash(
@@ -116,4 +116,4 @@ def test_every_cog_loads_and_no_commands_clash(
     registry = build_registry(Registry(sqlite_sessions))
     assert COGS and {"help", "whoami", "link"} <= {spec.name for spec in registry.specs}
     with pytest.raises(ValueError, match="clashes"):
-        registry.add(event_list) or registry.add(event_list)
+        registry.add(widget_list) or registry.add(widget_list)
