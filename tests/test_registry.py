@@ -101,7 +101,7 @@ async def test_handler_errors(platform: FakePlatform, caplog: pytest.LogCaptureF
 
 async def test_long_messages_are_refused_politely(platform: FakePlatform) -> None:
     said = await platform.person("@nina:x").say("!widget list " + "9" * 5000)
-    assert "too long for a command (5,011 characters; the limit is 4,000)" in said.text
+    assert "too long for a command (5,012 characters; the limit is 4,000)" in said.text
 
 
 async def test_slash_style_usage(registry: Registry) -> None:
