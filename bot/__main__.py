@@ -1,4 +1,4 @@
-"""`convene …`: run the bot, manage its store, check a configuration file."""
+"""`convene …`: run the bot, manage its store and FAQ, check a configuration file."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from cogs.faq.service import ImportCounts
 
 DEFAULT_CONFIG = Path("convene.toml")
 
@@ -60,6 +64,66 @@ async def _upgrade(settings: Settings) -> None:
         await engine.dispose()
 
 
+async def _faq_import(settings: Settings, text: str, source: str) -> ImportCounts:
+    from bot.core.context import utcnow
+    from bot.db import make_engine, make_sessions
+    from bot.schema import upgrade
+    from cogs.faq.service import import_toml
+
+    engine = make_engine(settings.store.url)
+    try:
+        await upgrade(engine)
+        async with make_sessions(engine)() as session:
+            counts = await import_toml(session, text, source, utcnow())
+            await session.commit()
+            return counts
+    finally:
+        await engine.dispose()
+
+
+async def _faq_export(settings: Settings) -> tuple[str, int]:
+    from bot.db import make_engine, make_sessions
+    from bot.schema import upgrade
+    from cogs.faq.service import all_entries, export_toml
+
+    engine = make_engine(settings.store.url)
+    try:
+        await upgrade(engine)
+        async with make_sessions(engine)() as session:
+            return await export_toml(session), len(await all_entries(session))
+    finally:
+        await engine.dispose()
+
+
+def _faq(settings: Settings, action: str, path: Path) -> int:
+    """File I/O stays out of the event loop; the store work runs in one transaction."""
+    from cogs.faq.service import FaqFileError
+
+    if action == "import":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"convene: cannot read {path}: {exc}", file=sys.stderr)
+            return 1
+        try:
+            counts = asyncio.run(_faq_import(settings, text, str(path)))
+        except FaqFileError as exc:
+            print(f"convene: nothing was imported:\n{exc}", file=sys.stderr)
+            return 1
+        print(
+            f"{path}: {counts.added} added, {counts.changed} changed, {counts.unchanged} unchanged"
+        )
+        return 0
+    text, count = asyncio.run(_faq_export(settings))
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"convene: cannot write {path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: {count} entries written")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convene", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +134,15 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     up = db_sub.add_parser("upgrade", help="apply every pending migration")
     up.add_argument("-c", "--config", type=Path, help=config_help)
+    faq = sub.add_parser("faq", help="import or export the contributor FAQ as TOML")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
+    for name, what in (
+        ("import", "add and update entries from a TOML file: all of it, or nothing"),
+        ("export", "write every entry to a TOML file that import reads back"),
+    ):
+        action = faq_sub.add_parser(name, help=what)
+        action.add_argument("file", type=Path)
+        action.add_argument("-c", "--config", type=Path, help=config_help)
     check = sub.add_parser("check-config", help="validate a settings file without connecting")
     check.add_argument("file", type=Path)
     return parser
@@ -92,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_upgrade(settings))
         print("Store is at the newest revision.")
         return 0
+    if args.command == "faq":
+        return _faq(settings, args.faq_command, args.file)
     from bot.app import StartupError
 
     try:

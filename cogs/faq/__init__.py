@@ -1,0 +1,12 @@
+"""The contributor FAQ: ask in chat, get the entry, a "did you mean", or a recorded gap."""
+
+from bot.core.registry import Registry
+from cogs.faq import commands, service
+
+
+def setup(registry: Registry) -> None:
+    registry.add_module(commands)
+    for handler in commands.matcher_commands(service.MatcherCache()):
+        registry.add(handler)
+    # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
+    registry.add_alias("faq", "faq ask")
