@@ -18,6 +18,7 @@ from bot.core.context import Clock, utcnow
 from bot.core.help import help_command
 from bot.core.registry import Registry
 from bot.db import make_engine, make_sessions, normalise_url
+from bot.delivery import Dispatcher, Sender
 from bot.extensions import setup_cogs
 from bot.platforms.base import Platform
 from bot.schema import upgrade
@@ -51,6 +52,9 @@ class App:
         self.sessions = make_sessions(self.engine)
         self.registry = build_registry(Registry(self.sessions, settings, clock=clock))
         self.platforms: list[Platform] = self._platforms(stdin, stdout)
+        senders = {p.name: p for p in self.platforms if isinstance(p, Sender)}
+        self.dispatcher = Dispatcher(self.sessions, senders, clock)
+        self.registry.on_change("deliveries", self.dispatcher.loop.wake)
         self.web_url: str | None = None
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
@@ -127,6 +131,9 @@ class App:
             raise
         print(self.banner(), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
+        background = [asyncio.create_task(self.dispatcher.loop.run(), name="delivery")] + [
+            asyncio.create_task(task(), name=name) for name, task in self.registry.tasks.items()
+        ]
         stopper = asyncio.create_task(self._stopping.wait())
         failed = False
         pending: set[asyncio.Task[Any]] = set(tasks)
@@ -143,9 +150,9 @@ class App:
                         self.stop()
         finally:
             stopper.cancel()
-            for task in pending:
+            for task in [*pending, *background]:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*pending, *background, return_exceptions=True)
             await self.close()
         return 1 if failed else 0
 

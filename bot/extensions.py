@@ -7,13 +7,14 @@ import importlib.util
 
 from bot.core.registry import Registry
 
-COGS = ("cogs.people", "cogs.events")
+COGS = ("cogs.people", "cogs.events", "cogs.faq")
 
 
 def load_models() -> None:
     """Import every module that defines tables, so SQLModel.metadata is complete."""
     importlib.import_module("bot.identity")
     importlib.import_module("bot.state")
+    importlib.import_module("bot.delivery")
     for cog in COGS:
         if importlib.util.find_spec(f"{cog}.models") is not None:
             importlib.import_module(f"{cog}.models")

@@ -46,7 +46,9 @@ async def test_help_lists_only_what_the_caller_may_use(platform: FakePlatform) -
     nina = platform.person("@nina:x", Role.CONTRIBUTOR)
     said = await nina.say("!help")
     assert (
-        "!widget list [days]" in said.text and "!whoami" in said.text and "!link [code]" in said.text
+        "!widget list [days]" in said.text
+        and "!whoami" in said.text
+        and "!link [code]" in said.text
     )
     assert "widget create" not in said.text
     omar = platform.person("@omar:x", Role.ORGANIZER)
@@ -117,3 +119,43 @@ def test_every_cog_loads_and_no_commands_clash(
     assert COGS and {"help", "whoami", "link"} <= {spec.name for spec in registry.specs}
     with pytest.raises(ValueError, match="clashes"):
         registry.add(widget_list) or registry.add(widget_list)
+
+
+@command("docs ask", help="Ask the docs", example="docs ask how do I build it?")
+async def docs_ask(ctx: Ctx, question: str) -> Reply:
+    return Reply(f"asked {question}")
+
+
+@command("docs list", help="List the docs")
+async def docs_list(ctx: Ctx) -> Reply:
+    return Reply("listed")
+
+
+@command("docs edit", help="Edit a doc", example="docs edit intro", role=Role.ORGANIZER)
+async def docs_edit(ctx: Ctx, id: str) -> Reply:
+    return Reply(f"edited {id}")
+
+
+async def test_an_alias_takes_lines_no_subcommand_claims(
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    registry = Registry(sqlite_sessions)
+    for handler in (docs_ask, docs_list, docs_edit):
+        registry.add(handler)
+    registry.add_alias("docs", "docs ask")
+    nina = FakePlatform(registry).person("@nina:x")
+    assert (await nina.say("!docs how do I build it?")).text == "asked how do I build it?"
+    assert (await nina.say("!Docs listing")).text == "asked listing"
+    assert (await nina.say("!docs ask why")).text == "asked why"
+    assert (await nina.say("!docs list")).text == "listed"
+    assert (await nina.say("!docs edit intro")).text == "Only organizers can use !docs edit."
+    assert (await nina.say("!docs")).text.splitlines()[:2] == [
+        "Missing question.",
+        "Usage: !docs ask <question>",
+    ]
+    with pytest.raises(ValueError, match="not registered"):
+        registry.add_alias("guide", "guide ask")
+    with pytest.raises(ValueError, match="not a command"):
+        registry.add_alias("docs list", "docs ask")
+    with pytest.raises(ValueError, match="and new"):
+        registry.add_alias("DOCS", "docs ask")

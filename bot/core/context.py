@@ -61,6 +61,7 @@ class Ctx:
     session: AsyncSession
     settings: Settings
     clock: Clock = field(default=utcnow)
+    topics: set[str] = field(default_factory=set)
 
     @property
     def prefix(self) -> str:
@@ -69,6 +70,10 @@ class Ctx:
     @property
     def role(self) -> Role:
         return self.caller.role
+
+    def changed(self, topic: str) -> None:
+        """Announce a change (e.g. "events") to background planners once this command commits."""
+        self.topics.add(topic)
 
     def now(self) -> datetime:
         return self.clock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -40,6 +40,7 @@ class Page:
 
 
 PageHandler = Callable[[Mapping[str, str], AsyncSession, datetime], Awaitable[Page]]
+Task = Callable[[], Coroutine[Any, Any, None]]
 
 
 class Registry:
@@ -55,7 +56,22 @@ class Registry:
         self.prefix = self.settings.bot.command_prefix
         self.clock = clock
         self._specs: dict[str, CommandSpec] = {}
+        self._aliases: dict[tuple[str, ...], CommandSpec] = {}
         self.pages: dict[str, PageHandler] = {}
+        self.tasks: dict[str, Task] = {}
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+
+    def add_task(self, name: str, task: Task) -> None:
+        """A coroutine the app runs beside the platforms for as long as it runs."""
+        self.tasks[name] = task
+
+    def on_change(self, topic: str, listener: Callable[[], None]) -> None:
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def changed(self, topic: str) -> None:
+        """Tell whoever waits on *topic* (a planner, the delivery loop) to look again now."""
+        for listener in self._listeners.get(topic, []):
+            listener()
 
     def add_page(self, path: str, handler: PageHandler) -> None:
         """A GET page a cog serves on the web server, e.g. the calendar feed.
@@ -75,6 +91,21 @@ class Registry:
         if clash:
             raise ValueError(f"command {spec.name!r} clashes with {clash!r}")
         self._specs[spec.name] = spec
+
+    def add_alias(self, prefix: str, target: str) -> None:
+        """Let typed lines starting with *prefix* run *target* when no command of that name fits.
+
+        Discord cannot have `/faq` both as a command and as a group, so the question command is
+        `faq ask`; with `add_alias("faq", "faq ask")` text users may still type `!faq how do I…`,
+        while `!faq list` keeps reaching `faq list`. Slash commands are unaffected.
+        """
+        words = tuple(prefix.lower().split())
+        spec = self._specs.get(target)
+        if spec is None:
+            raise ValueError(f"alias {prefix!r} targets {target!r}, which is not registered")
+        if not 1 <= len(words) <= 3 or " ".join(words) in self._specs or words in self._aliases:
+            raise ValueError(f"alias {prefix!r} must be 1-3 words, not a command, and new")
+        self._aliases[words] = spec
 
     def add_module(self, module: ModuleType) -> None:
         """Register every @command handler a cog's commands module defines."""
@@ -120,15 +151,22 @@ class Registry:
         for size in (3, 2, 1):
             spec = self._specs.get(" ".join(lowered[:size])) if len(lowered) >= size else None
             if spec is not None:
-                if caller.role < spec.role:
-                    return self._forbidden(spec, caller)
-                args_text = text.split(maxsplit=size)[size] if len(words) > size else ""
-                try:
-                    raw = bind(spec, args_text)
-                except UserError as exc:
-                    return self._refusal(spec, caller, UserError(exc.message, show_usage=True))
-                return await self.invoke(caller, spec, raw)
+                return await self._run_text(caller, spec, text, size)
+        for prefix, spec in self._aliases.items():
+            if tuple(lowered[: len(prefix)]) == prefix:
+                return await self._run_text(caller, spec, text, len(prefix))
         return self._unknown(caller, lowered)
+
+    async def _run_text(self, caller: Caller, spec: CommandSpec, text: str, size: int) -> Reply:
+        """Run *spec* on what follows the first *size* words of *text*."""
+        if caller.role < spec.role:
+            return self._forbidden(spec, caller)
+        parts = text.split(maxsplit=size)
+        try:
+            raw = bind(spec, parts[size] if len(parts) > size else "")
+        except UserError as exc:
+            return self._refusal(spec, caller, UserError(exc.message, show_usage=True))
+        return await self.invoke(caller, spec, raw)
 
     async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
         """Run *spec* with raw option values (text, or typed values from Discord)."""
@@ -146,6 +184,8 @@ class Registry:
                 ctx = Ctx(caller, person_id, session, self.settings, self.clock)
                 reply = await spec.func(ctx, **args)
                 await session.commit()
+                for topic in ctx.topics:
+                    self.changed(topic)
             except UserError as exc:
                 await session.rollback()
                 return self._refusal(spec, caller, exc)

@@ -12,6 +12,7 @@ import logging
 import re
 from typing import Any, Literal
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -21,6 +22,7 @@ from bot.core.context import Caller, Role
 from bot.core.registry import Registry
 from bot.core.reply import Reply
 from bot.core.spec import CommandSpec, OptionSpec
+from bot.delivery import SendResult
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +159,26 @@ class DiscordPlatform:
 
     async def close(self) -> None:
         await self.client.close()
+
+    async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
+        """One send with a nonce: Discord drops a retried send with the same nonce
+        (discord.py sets enforce_nonce), so a resend after a crash cannot post twice."""
+        try:
+            channel = self.client.get_channel(int(target)) or await self.client.fetch_channel(
+                int(target)
+            )
+            if not isinstance(channel, discord.abc.Messageable):
+                return SendResult(error=f"channel {target} cannot take messages")
+            message = await channel.send(**render(reply), nonce=key[-25:])
+        except (discord.Forbidden, discord.NotFound) as exc:
+            return SendResult(error=f"{exc.status} {exc.text or type(exc).__name__}")
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                return SendResult(retry_after=5.0)
+            return SendResult(retry_after=30.0, error=f"{exc.status} {exc.text}")
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return SendResult(retry_after=10.0, error=f"connection error: {exc}")
+        return SendResult(message_id=str(message.id))
 
     def _build(self) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
         """One app command per spec, nested in groups by the words of its name."""

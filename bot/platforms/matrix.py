@@ -34,6 +34,7 @@ from bot.core.context import Caller, Role
 from bot.core.markup import to_html, to_plain
 from bot.core.registry import Registry
 from bot.core.reply import Reply
+from bot.delivery import SendResult
 from bot.identity import Account, account_of
 from bot.platforms.base import typed_buttons
 from bot.state import get_state, record_send_failure, set_state
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 SYNC_TOKEN_KEY = "matrix.next_batch"
 MAX_BACKOFF = 60.0
 MAX_RETRY_WAIT = 30.0
+PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON", "M_TOO_LARGE"}
 _TXN_SAFE = re.compile(r"[^A-Za-z0-9._~-]")
 
 
@@ -296,28 +298,41 @@ class MatrixPlatform:
             await session.commit()
             return room_id
 
+    async def send_once(self, room_id: str, content: dict[str, Any], txn_id: str) -> SendResult:
+        """One idempotent attempt: the same *txn_id* never posts twice on the server."""
+        try:
+            response = await self.client.room_send(room_id, "m.room.message", content, tx_id=txn_id)
+        except (TimeoutError, OSError) as exc:
+            return SendResult(retry_after=10.0, error=f"connection error: {exc}")
+        if isinstance(response, RoomSendResponse):
+            return SendResult(message_id=response.event_id)
+        if response.status_code == "M_LIMIT_EXCEEDED":
+            return SendResult(retry_after=(response.retry_after_ms or 1000) / 1000)
+        if response.status_code in PERMANENT_ERRORS:
+            return SendResult(error=str(response))
+        return SendResult(retry_after=30.0, error=str(response))
+
+    async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
+        return await self.send_once(target, render(reply, self.registry.prefix), f"convene-{key}")
+
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> bool:
-        """Send with bounded 429 retries; a send given up on is logged and recorded."""
-        reason = "unknown error"
+        """Send with bounded retries, waiting as told on 429; a send given up on is logged and
+        recorded."""
+        result = SendResult(error="not tried")
         for attempt in range(self.settings.max_send_retries + 1):
-            try:
-                response = await self.client.room_send(
-                    room_id, "m.room.message", content, tx_id=txn_id
-                )
-            except (TimeoutError, OSError) as exc:
-                reason = f"connection error: {exc}"
-                await asyncio.sleep(min(2**attempt, MAX_RETRY_WAIT))
-                continue
-            if isinstance(response, RoomSendResponse):
+            result = await self.send_once(room_id, content, txn_id)
+            if result.ok:
                 return True
-            reason = str(response)
-            if response.status_code != "M_LIMIT_EXCEEDED":
+            if result.retry_after is None:
                 break
-            wait = (response.retry_after_ms or 1000) / 1000
             log.info(
-                "Matrix: rate limited in %s, waiting %.1f s (try %d)", room_id, wait, attempt + 1
+                "Matrix: send to %s must wait %.1f s (try %d)",
+                room_id,
+                result.retry_after,
+                attempt + 1,
             )
-            await asyncio.sleep(min(wait, MAX_RETRY_WAIT))
+            await asyncio.sleep(min(result.retry_after, MAX_RETRY_WAIT))
+        reason = result.error or "M_LIMIT_EXCEEDED: still rate limited"
         log.error("Matrix: gave up sending to %s: %s", room_id, reason)
         async with self.sessions() as session:
             await record_send_failure(session, "matrix", room_id, reason, self.registry.clock())

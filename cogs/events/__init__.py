@@ -2,8 +2,12 @@
 
 from bot.core.registry import Registry
 from cogs.events import commands, feed
+from cogs.events.announce import Announcer
 
 
 def setup(registry: Registry) -> None:
     registry.add_module(commands)
     registry.add_page("/calendar.ics", feed.calendar_page)
+    announcer = Announcer(registry)
+    registry.add_task("event announcements", announcer.loop.run)
+    registry.on_change("events", announcer.loop.wake)

@@ -4,8 +4,9 @@ from datetime import timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
-from cogs.events import service
+from cogs.events import announce, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, RecurrenceError, build_rrule, describe
 from cogs.events.render import headline, labels, when
@@ -114,6 +115,7 @@ async def event_create(
         *(f"- {_when(ctx, event, o, viewer)}" for o in next_three),
         _reminder_line(new.reminders, new.rooms),
     ]
+    ctx.changed("events")
     return Reply("\n".join(lines), title=f"Event #{event.id} “{event.title}”")
 
 
@@ -235,6 +237,7 @@ async def event_skip(ctx: Ctx, id: EventId, date: DateText) -> Reply:
     zone = service.zone_of(event)
     nxt = service.expand(event, await service.changes_of(ctx.session, id), after=ctx.now(), limit=1)
     after = f" Next: {_when(ctx, event, nxt[0], await _viewer(ctx))}." if nxt else ""
+    ctx.changed("events")
     return Reply(f"Skipped #{id} on {skipped.original_start.astimezone(zone):%a %d %b %Y}.{after}")
 
 
@@ -257,6 +260,7 @@ async def event_move(
         raise _user_error(exc) from None
     moved, new_start = await service.move(ctx.session, event, day, new_local, ctx.now())
     zone = service.zone_of(event)
+    ctx.changed("events")
     return Reply(
         f"Moved #{id} from {moved.original_start.astimezone(zone):%a %d %b %Y} to "
         f"{when(new_start, zone, await _viewer(ctx), ctx.caller.style)}."
@@ -272,7 +276,16 @@ async def event_move(
 async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
     await service.cancel(ctx.session, event, ctx.now())
-    return Reply(f"Cancelled {headline(event)}: no further occurrences.")
+    prefix = announce.key_prefix(id)
+    told = await delivery.rooms_sent(ctx.session, prefix)
+    rooms = [room for room in ctx.settings.rooms if room.name in told]
+    await delivery.enqueue(
+        ctx.session, f"{prefix}cancelled", rooms, announce.cancelled(event), due_at=ctx.now()
+    )
+    await delivery.supersede(ctx.session, prefix, {f"{prefix}cancelled"})
+    ctx.changed("deliveries")
+    where = f" Announced in {', '.join(sorted(told))}." if told else ""
+    return Reply(f"Cancelled {headline(event)}: no further occurrences.{where}")
 
 
 @command(
@@ -285,6 +298,7 @@ async def event_delete(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
     title = headline(event)
     await service.delete_event(ctx.session, event)
+    ctx.changed("events")
     return Reply(f"Deleted {title}.")
 
 
@@ -357,6 +371,7 @@ async def event_edit(
     if role is not None:
         event.mention_role = role
     await service.edited(ctx.session, event, ctx.now())
+    ctx.changed("events")
     return Reply(f"Updated {headline(event)}: {', '.join(sorted(given))}.")
 
 

@@ -5,32 +5,33 @@ dateutil expands the rule in wall time and only then does each wall time become 
 17:00 Paris meeting stays at 17:00 Paris when the clocks change. Every instant returned is aware
 UTC.
 
-The policies, chosen so that the bot, its reminders and a calendar app reading the feed agree:
+The policies:
 
 * A wall time that does not exist (02:30 on a spring-forward night) becomes the instant the
-  clocks jump, the end of the gap: 02:30 on 2027-03-28 in Paris is 03:00 CEST, 01:00 UTC.
-  Python's own reading would shift it by the gap's length, to 03:30; the gap's end is the earliest
-  moment the local clock reads the requested time or later.
+  clocks jump, the end of the gap: 02:30 on 2027-03-28 in Paris is 03:00 CEST, 01:00 UTC. That is
+  the earliest moment the local clock reads the requested time or later. RFC 5545 (3.3.5) and
+  Python instead read it with the offset from before the gap, shifting it by the gap's length to
+  03:30, so a calendar app reading the feed shows such an occurrence later than the bot has it.
 * A wall time that occurs twice (01:30 on a fall-back night in New York) is the first of the two,
   ``fold=0``, so reminders err early rather than late.
 * No occurrence is produced twice. Wall times that land on one instant (a rule every 15 minutes
   through a gap) count once, and the repeated hour of a fall-back night is not walked a second
   time, since expansion is in wall time.
 * "monthly" on the 29th to 31st skips the months without that day, as RFC 5545 and dateutil do:
-  on the 31st that is 7 meetings a year. Clamping to the month's end would silently change the
-  weekday pattern people plan around; the RRULE ``FREQ=MONTHLY;BYMONTHDAY=-1`` asks for it.
+  on the 31st that is 7 meetings a year. Clamping to the month's end instead would part the bot
+  from every calendar app reading the feed; the RRULE ``FREQ=MONTHLY;BYMONTHDAY=-1`` says that.
 * "monthly-nth" takes the weekday and its rank from the start: the 1st to 7th give "first", the
-  22nd to 28th "fourth". A start on the 29th to 31st is a fifth weekday, which most months lack,
-  so it becomes the last one (2026-12-29, the fifth Tuesday, gives ``BYDAY=-1TU``): that exists
-  every month and is the start itself in the start's month.
+  22nd to 28th "fourth" (even when that is also the last). A start on the 29th to 31st is a fifth
+  weekday, which most months lack, so it becomes the last one (2026-12-29, the fifth Tuesday,
+  gives ``BYDAY=-1TU``): that exists every month and is the start itself in the start's month.
 * The start must itself be an occurrence. RFC 5545 counts DTSTART as the first occurrence even
   when the rule does not match it, dateutil does not; refusing such rules keeps both readings the
   same.
 * ``until`` is a local date, meaning through the end of that day. It is stored as UNTIL in UTC,
   as RFC 5545 requires beside a zoned DTSTART, and compared with instants, not wall times.
 * Limits that keep a chat bot sane: occurrences at least 15 minutes apart (checked over the first
-  200), COUNT at most 1000, at least one occurrence within 50 years, rules of at most 500
-  characters.
+  200), COUNT at most 1000 (a counted series is expanded from its start every time), INTERVAL at
+  most 10000, rules of at most 500 characters, and an occurrence within the first 50 years.
 
 Named repeats are stored in their shortest form (``FREQ=WEEKLY``, not ``FREQ=WEEKLY;BYDAY=MO``),
 so that moving the start to another weekday or day of the month carries the series along.
@@ -59,7 +60,7 @@ MAX_INTERVAL = 10_000
 MAX_RULE_LENGTH = 500
 
 _CHECKED = 200
-_HORIZON_YEARS = 50
+_SCANNED_YEARS = 50
 _EXAMPLE = 'e.g. "FREQ=WEEKLY;BYDAY=MO,TH"'
 _NAMED = {
     "daily": "FREQ=DAILY",
@@ -95,6 +96,7 @@ _STEPS = {
     "MINUTELY": timedelta(minutes=1),
     "SECONDLY": timedelta(seconds=1),
 }
+_SUB_DAILY = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
 _NO_MOVES: Mapping[datetime, datetime] = MappingProxyType({})
 
 
@@ -118,7 +120,7 @@ def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     """The instant of a wall time, by the module's DST policy (gap's end; first of two)."""
     if local.tzinfo is not None:
         raise ValueError(f"to_utc takes a naive wall time, not {local.isoformat()}")
-    first = local.replace(tzinfo=tz)
+    first = local.replace(tzinfo=tz, fold=0)
     instant = first.astimezone(UTC)
     if instant.astimezone(tz).replace(tzinfo=None) == local:
         return instant
@@ -176,10 +178,10 @@ def build_rrule(
         parts["UNTIL"] = _utc_stamp(to_utc(datetime.combine(until, time(23, 59, 59)), tz))
     elif "UNTIL" in parts:
         parts["UNTIL"] = _utc_stamp(_until(parts["UNTIL"], tz))
-    _check(parts, start_local, tz)
     text = _join(parts)
     if len(text) > MAX_RULE_LENGTH:
         raise RecurrenceError(f"the RRULE is too long: keep it under {MAX_RULE_LENGTH} characters")
+    _check(parts, start_local, tz)
     return text
 
 
@@ -250,11 +252,10 @@ def describe(rrule: str | None, start_local: datetime) -> str:
     if freq == "MONTHLY" and parts.keys() == {"BYMONTHDAY"} and parts["BYMONTHDAY"].isdigit():
         day = int(parts["BYMONTHDAY"])
         return f"monthly on day {day}" if every == 1 else f"every {every} months on day {day}"
-    if freq == "MONTHLY" and parts.keys() == {"BYDAY"} and len(days) == 1:
-        rank, weekday = days[0][:-2], days[0][-2:]
-        if rank.lstrip("+-").isdigit() and int(rank) in _ORDINALS and weekday in _DAYS:
-            which = f"{_ORDINALS[int(rank)]} {_DAY_NAMES[_DAYS.index(weekday)]}"
-            return f"{which} of each month" if every == 1 else f"{which} of every {every} months"
+    nth = re.fullmatch(r"([+-]?\d)(MO|TU|WE|TH|FR|SA|SU)", days[0])
+    if freq == "MONTHLY" and parts.keys() == {"BYDAY"} and nth and int(nth[1]) in _ORDINALS:
+        which = f"{_ORDINALS[int(nth[1])]} {_DAY_NAMES[_DAYS.index(nth[2])]}"
+        return f"{which} of each month" if every == 1 else f"{which} of every {every} months"
     return f"custom: {rrule}"
 
 
@@ -308,7 +309,8 @@ def _rebased(parts: Mapping[str, str], start: datetime, wall: datetime) -> datet
         index = ((wall.year - start.year) * 12 + wall.month - start.month) // interval
     else:
         index = (wall - start) // (interval * _STEPS[freq])
-    index -= "BYSETPOS" in parts
+    if "BYSETPOS" in parts:
+        index -= 1
     if index >= 1 and period(index) > wall:
         index -= 1
     return period(index) if index >= 1 else start
@@ -323,15 +325,18 @@ def _dateutil(
     """
     rule = _explicit(parts, start_local)
     rule.setdefault("WKST", "MO")
-    return iter(_template(_join(rule), dtstart.time()).replace(dtstart=dtstart))
+    clock = dtstart.time() if rule["FREQ"] in _SUB_DAILY else time()
+    return iter(_template(_join(rule), clock).replace(dtstart=dtstart))
 
 
 @lru_cache(maxsize=1024)
 def _template(rule: str, clock: time) -> Rule:
     """A parsed rule whose DTSTART ``replace`` swaps in: three times cheaper than parsing.
 
-    Sound because ``_explicit`` wrote out the day parts dateutil would take from DTSTART's date;
-    the parts it takes from DTSTART's time are why the clock is in the key.
+    ``replace`` keeps the parts given and derives the missing ones from the new DTSTART again;
+    ``_explicit`` has written out those dateutil takes from its date, so only its time of day
+    remains, which is rederived. Sub-daily rules are the exception: dateutil trims their BYHOUR,
+    BYMINUTE, BYSECOND to what DTSTART's time and the interval can reach, hence their clock key.
     """
     parsed = rrulestr(rule, dtstart=datetime.combine(date(2000, 1, 3), clock))
     assert isinstance(parsed, Rule), "one RRULE line never parses to a set"
@@ -363,7 +368,7 @@ def _is_occurrence(
     return next(following, None) == instant
 
 
-def _check(parts: dict[str, str], start_local: datetime, tz: ZoneInfo) -> None:
+def _check(parts: Mapping[str, str], start_local: datetime, tz: ZoneInfo) -> None:
     """Refuses rules that never occur, miss their start, run too often or too long."""
     interval = parts.get("INTERVAL", "1")
     if not (interval.isdigit() and 1 <= int(interval) <= MAX_INTERVAL):
@@ -380,21 +385,25 @@ def _check(parts: dict[str, str], start_local: datetime, tz: ZoneInfo) -> None:
             f"the series ends before its start; give an until on or after {start:%Y-%m-%d}, "
             f"e.g. until={start + timedelta(days=90):%Y-%m-%d}"
         )
-    # A horizon replaces COUNT and UNTIL: without one, dateutil walks to the year 9999 looking for
-    # a rule that never occurs, which for a daily rule takes seconds.
+    # dateutil stops only at an occurrence, at UNTIL or COUNT after one, or in the year 9999, so
+    # looking for a rule that never occurs runs to 9999: seconds, for a daily rule. The calendar
+    # repeats every 400 years, weekdays and leap days included, so the same rule from the same
+    # start some centuries on behaves the same, and there 9999 is at most 450 years away.
+    centuries = (MAXYEAR - _SCANNED_YEARS - start.year) // 400 * 400
+    shifted = start.replace(year=start.year + centuries)
     pattern = {name: value for name, value in parts.items() if name not in ("COUNT", "UNTIL")}
-    pattern["UNTIL"] = f"{min(start.year + _HORIZON_YEARS, MAXYEAR)}1231T235959"
     try:
-        walls = list(itertools.islice(_dateutil(pattern, start, start), _CHECKED))
+        walls = list(itertools.islice(_dateutil(pattern, shifted, shifted), _CHECKED))
     except (ValueError, OverflowError) as exc:
         raise RecurrenceError(f"could not read the RRULE ({exc}); {_EXAMPLE}") from None
     if not walls:
         raise RecurrenceError(f"this RRULE never occurs; {_EXAMPLE}")
-    if walls[0] != start:
+    if walls[0] != shifted:
+        first = walls[0].replace(year=walls[0].year - centuries)
         raise RecurrenceError(
             f"the start {start:%Y-%m-%d %H:%M} ({start:%A}) is not one of the RRULE's "
-            f'occurrences; the first one after it is {walls[0]:%Y-%m-%d %H:%M}. Use start="'
-            f'{walls[0]:%Y-%m-%d %H:%M}" or change the RRULE'
+            f'occurrences; the first one after it is {first:%Y-%m-%d %H:%M}. Use start="'
+            f'{first:%Y-%m-%d %H:%M}" or change the RRULE'
         )
     if "COUNT" in parts:
         walls = walls[: int(parts["COUNT"])]
@@ -416,7 +425,7 @@ def _split(rule: str) -> Mapping[str, str]:
     body = rule.strip()
     if body.upper().startswith("RRULE:"):
         body = body[len("RRULE:") :]
-    if "\n" in body or ":" in body:
+    if "\n" in body or "DTSTART" in body.upper():
         raise RecurrenceError(f"give only the RRULE line, without DTSTART, {_EXAMPLE}")
     parts: dict[str, str] = {}
     for item in filter(None, (item.strip() for item in body.upper().split(";"))):
@@ -445,15 +454,13 @@ def _until(value: str, tz: ZoneInfo) -> datetime:
     Only the UTC form is valid beside a zoned DTSTART, but organizers paste the others, and their
     meaning is plain; ``build_rrule`` stores them converted.
     """
-    layout = {8: "%Y%m%d", 15: "%Y%m%dT%H%M%S", 16: "%Y%m%dT%H%M%SZ"}.get(len(value), "")
+    wrong = f'UNTIL must look like 20270630T215959Z or 20270630, not "{value}"'
+    if not re.fullmatch(r"\d{8}(T\d{6}Z?)?", value):
+        raise RecurrenceError(wrong)
     try:
-        if not re.fullmatch(r"\d{8}(T\d{6}Z?)?", value):
-            raise ValueError(value)
-        parsed = datetime.strptime(value, layout)
+        parsed = datetime.strptime(value.rstrip("Z"), "%Y%m%dT%H%M%S" if "T" in value else "%Y%m%d")
     except ValueError:
-        raise RecurrenceError(
-            f'UNTIL must look like 20270630T215959Z or 20270630, not "{value}"'
-        ) from None
+        raise RecurrenceError(wrong) from None
     if value.endswith("Z"):
         return parsed.replace(tzinfo=UTC)
     return to_utc(parsed if "T" in value else datetime.combine(parsed, time(23, 59, 59)), tz)

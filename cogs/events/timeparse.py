@@ -1,8 +1,8 @@
 """What organizers type for times, zones, durations and reminders, read strictly.
 
-Strict on purpose: a lenient reader that takes "07/12" as July or "5" as five hours schedules a
-meeting at the wrong time without a word, while an error with an example costs one retry. Times
-are naive local wall times; the event's zone gives them meaning (see ``recurrence``).
+Strict on purpose: a lenient reader that takes "07/12" as July, or a reminder "24" as hours,
+schedules at the wrong time without a word, while an error with an example costs one retry.
+Times are naive local wall times; the event's zone gives them meaning (see ``recurrence``).
 """
 
 from __future__ import annotations
@@ -81,10 +81,12 @@ def parse_zone(text: str) -> ZoneInfo:
     if wanted in zones:
         return ZoneInfo(zones[wanted])
     cities = {name.rsplit("/", 1)[-1]: name for name in zones}
-    close = difflib.get_close_matches(wanted, zones, n=3, cutoff=0.6)
-    close += [cities[city] for city in difflib.get_close_matches(wanted, cities, n=3, cutoff=0.6)]
-    suggestions = list(dict.fromkeys(zones[name] for name in close))[:3]
-    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    close = [name for name in zones if name.rsplit("/", 1)[-1] == wanted] or [
+        *difflib.get_close_matches(wanted, zones, n=3, cutoff=0.6),
+        *(cities[city] for city in difflib.get_close_matches(wanted, cities, n=3, cutoff=0.6)),
+    ]
+    names = list(dict.fromkeys(zones[name] for name in close))[:3]
+    hint = f" Did you mean {_either(names)}?" if names else ""
     raise TimeParseError(
         f'unknown time zone "{given}".{hint} Use an IANA name, e.g. "Europe/Paris" or '
         '"America/New_York"'
@@ -94,10 +96,7 @@ def parse_zone(text: str) -> ZoneInfo:
 def parse_duration_minutes(text: str) -> int:
     """``90``, ``90m``, ``1h``, ``1h30``, ``1h30m`` or ``1d``: minutes, from 1 to 7 days."""
     given = text.strip()
-    compact = given.lower().replace(" ", "")
-    if re.fullmatch(r"\d+|.*h\d+", compact):
-        compact += "m"
-    span = _span(compact)
+    span = _span(given, bare_minutes=True)
     if span is None:
         raise TimeParseError(f'"{given}" is not a duration; write e.g. "90m", "1h30" or "2h"')
     minutes = span // timedelta(minutes=1)
@@ -118,7 +117,7 @@ def parse_offsets(text: str) -> list[timedelta]:
         return []
     offsets: set[timedelta] = set()
     for piece in (piece.strip() for piece in given.split(",")):
-        span = _span(piece.lower().replace(" ", ""))
+        span = _span(piece, bare_minutes=False)
         if span is None:
             raise TimeParseError(
                 f'"{piece}" is not a reminder time; write e.g. "24h,15m", "1d, 2h" or "none"'
@@ -149,7 +148,11 @@ def _valid_date(given: str, match: re.Match[str]) -> date:
     return date(year, month, day)
 
 
-def _span(compact: str) -> timedelta | None:
+def _span(text: str, *, bare_minutes: bool) -> timedelta | None:
+    """``1d2h30m``, minutes also after hours without their unit (``1h30``), or alone if allowed."""
+    compact = text.lower().replace(" ", "")
+    if re.fullmatch(r".*h\d+|\d+" if bare_minutes else r".*h\d+", compact):
+        compact += "m"
     match = _SPAN.fullmatch(compact)
     if not compact or match is None:
         return None
@@ -157,7 +160,11 @@ def _span(compact: str) -> timedelta | None:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 @cache
 def _zones() -> dict[str, str]:
     """Lower-cased zone names to the real ones; reading the zone list from disk is slow."""
-    return {name.lower(): name for name in available_timezones() - _NOT_PLACES}
+    return {name.lower(): name for name in sorted(available_timezones() - _NOT_PLACES)}

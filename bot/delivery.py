@@ -1,0 +1,282 @@
+"""Announcements to rooms, delivered exactly once per (key, room, platform).
+
+A row is written for every message to send before anything is sent. An instance claims a row
+with one conditional UPDATE, sends it with an idempotency key derived from the row (Matrix
+transaction id, Discord nonce with enforce_nonce), then records the result. A crash between send
+and record leaves the row claimed; once its lease runs out it is sent again under the same key,
+which the platform deduplicates, so nothing is lost and nothing is posted twice.
+
+Rate limits only postpone a row; a permanent refusal (no access, room gone) marks it failed for
+organizers to see; a row whose moment has passed (`expires_at`) is skipped and logged, so a long
+downtime never ends in a burst of stale messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import UniqueConstraint, and_, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import RoomSettings
+from bot.core.context import Clock
+from bot.core.reply import Button, Reply
+from bot.db import UTCDateTime
+from bot.wakeup import WakeLoop
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+LATE_AFTER = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+BATCH = 50
+POLL = 30.0
+
+
+class Delivery(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("key", "room", "platform"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, index=True)
+    room: str = Field(max_length=64)
+    platform: str = Field(max_length=16)
+    target: str = Field(max_length=255)
+    body: str
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=12, index=True)
+    attempts: int = 0
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_id: str | None = Field(default=None, max_length=255)
+    error: str | None = Field(default=None, max_length=500)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a platform says about one send; `retry_after` set means try again later."""
+
+    message_id: str | None = None
+    retry_after: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.retry_after is None and self.error is None
+
+
+@runtime_checkable
+class Sender(Protocol):
+    name: str
+
+    async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
+        """Send *reply* to *target* (a channel or room id) once, idempotently under *key*."""
+
+
+def encode(reply: Reply) -> str:
+    return json.dumps(asdict(reply))
+
+
+def decode(body: str) -> Reply:
+    data: dict[str, Any] = json.loads(body)
+    data["buttons"] = [Button(**b) for b in data.get("buttons", [])]
+    data["fields"] = [tuple(f) for f in data.get("fields", [])]
+    return Reply(**data)
+
+
+def targets(room: RoomSettings) -> list[tuple[str, str]]:
+    found = []
+    if room.discord_channel_id is not None:
+        found.append(("discord", str(room.discord_channel_id)))
+    if room.matrix_room_id is not None:
+        found.append(("matrix", room.matrix_room_id))
+    return found
+
+
+async def enqueue(
+    session: AsyncSession,
+    key: str,
+    rooms: Sequence[RoomSettings],
+    render: Callable[[str], Reply],
+    *,
+    due_at: datetime,
+    expires_at: datetime | None = None,
+) -> None:
+    """Plan a message for every platform of every room; the same key again is a no-op.
+
+    *render* gives the message for one platform, since times read differently on each."""
+    rows = [
+        {
+            "key": key,
+            "room": room.name,
+            "platform": platform,
+            "target": target,
+            "body": encode(render(platform)),
+            "due_at": due_at,
+            "expires_at": expires_at,
+            "status": "pending",
+            "attempts": 0,
+        }
+        for room in rooms
+        for platform, target in targets(room)
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Delivery).values(rows).on_conflict_do_nothing()
+    await session.exec(statement)
+
+
+async def rooms_sent(session: AsyncSession, key_prefix: str) -> set[str]:
+    """The rooms that already received something under *key_prefix* (e.g. one event's)."""
+    query = select(Delivery.room).where(
+        col(Delivery.key).startswith(key_prefix), Delivery.status == "sent"
+    )
+    return set((await session.exec(query)).all())
+
+
+async def supersede(session: AsyncSession, key_prefix: str, keep: set[str]) -> None:
+    """Drop pending rows under *key_prefix* whose key is no longer planned (event changed)."""
+    statement = update(Delivery).where(
+        col(Delivery.key).startswith(key_prefix), col(Delivery.status) == "pending"
+    )
+    if keep:
+        statement = statement.where(col(Delivery.key).not_in(keep))
+    await session.exec(statement.values(status="skipped", error="superseded by a change"))
+
+
+class Dispatcher:
+    """Claims due rows and sends them through the platforms that are connected."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, Sender],
+        clock: Clock,
+    ) -> None:
+        self.sessions = sessions
+        self.senders = senders
+        self.clock = clock
+        self.instance = secrets.token_hex(6)
+        self.loop = WakeLoop("delivery", self.step)
+
+    async def next_due(self) -> datetime | None:
+        async with self.sessions() as session:
+            query = select(Delivery.due_at).where(
+                col(Delivery.status).in_(("pending", "sending")),
+                col(Delivery.platform).in_(list(self.senders)),
+            )
+            return (await session.exec(query.order_by(col(Delivery.due_at)).limit(1))).first()
+
+    async def run_due(self) -> int:
+        """Send every row that is due now; returns how many were handled."""
+        handled = 0
+        while True:
+            batch = await self._claim_batch()
+            if not batch:
+                return handled
+            await asyncio.gather(*(self._send(row) for row in batch))
+            handled += len(batch)
+
+    async def _claim_batch(self) -> list[Delivery]:
+        now = self.clock()
+        claimable = or_(
+            col(Delivery.status) == "pending",
+            and_(col(Delivery.status) == "sending", col(Delivery.claimed_at) < now - LEASE),
+        )
+        async with self.sessions() as session:
+            query = (
+                select(Delivery)
+                .where(
+                    claimable,
+                    col(Delivery.due_at) <= now,
+                    col(Delivery.platform).in_(list(self.senders)),
+                )
+                .order_by(col(Delivery.due_at), col(Delivery.id))
+                .limit(BATCH)
+            )
+            candidates = list((await session.exec(query)).all())
+            claimed = []
+            for row in candidates:
+                if row.expires_at is not None and now > row.expires_at:
+                    await self._finish(session, row, "skipped", error="its moment passed")
+                    log.warning("delivery %s to %s skipped: too late", row.key, row.room)
+                    continue
+                result = await session.exec(
+                    update(Delivery)
+                    .where(col(Delivery.id) == row.id, claimable)
+                    .values(
+                        status="sending",
+                        claimed_at=now,
+                        claimed_by=self.instance,
+                        attempts=Delivery.attempts + 1,
+                    )
+                )
+                if result.rowcount == 1:
+                    claimed.append(row)
+            await session.commit()
+        return claimed
+
+    async def _send(self, row: Delivery) -> None:
+        reply = decode(row.body)
+        if self.clock() - row.due_at > LATE_AFTER:
+            reply.text = f"(Sent late: the bot was unavailable.)\n{reply.text}"
+        try:
+            result = await self.senders[row.platform].deliver(
+                row.target, reply, f"delivery-{row.id}"
+            )
+        except Exception as exc:
+            log.exception("delivery %s to %s/%s crashed", row.key, row.platform, row.target)
+            result = SendResult(retry_after=30.0, error=f"{type(exc).__name__}: {exc}")
+        async with self.sessions() as session:
+            fresh = await session.get(Delivery, row.id)
+            assert fresh is not None
+            if result.ok:
+                await self._finish(session, fresh, "sent", message_id=result.message_id)
+            elif result.retry_after is not None and (
+                result.error is None or fresh.attempts < MAX_ATTEMPTS
+            ):
+                fresh.status = "pending"
+                fresh.due_at = self.clock() + timedelta(seconds=result.retry_after)
+                fresh.error = result.error
+                session.add(fresh)
+            else:
+                await self._finish(session, fresh, "failed", error=result.error)
+                log.error("delivery %s to %s failed: %s", row.key, row.room, result.error)
+            await session.commit()
+
+    async def _finish(
+        self,
+        session: AsyncSession,
+        row: Delivery,
+        status: str,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        row.status = status
+        row.sent_at = self.clock() if status == "sent" else None
+        row.message_id = message_id
+        row.error = None if error is None else error[:500]
+        session.add(row)
+
+    async def step(self) -> float:
+        """Send what is due; the seconds until the next row falls due (at most POLL)."""
+        await self.run_due()
+        upcoming = await self.next_due()
+        if upcoming is None:
+            return POLL
+        return min(POLL, (upcoming - self.clock()).total_seconds())

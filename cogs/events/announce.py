@@ -1,0 +1,190 @@
+"""Planning reminders and "starting now" announcements as delivery rows.
+
+The planner only writes rows; `bot.delivery` sends them exactly once. It plans what falls due
+within the next couple of minutes, and after downtime what is still worth sending:
+
+* a reminder is sent late (and says so) while its occurrence has not started, but only the most
+  recent one: each reminder expires when the next, closer one falls due, so a long downtime
+  yields one message per occurrence, not a burst;
+* "starting now" is sent up to START_GRACE late; one missed within LOOKBACK is still planned, so
+  that the dispatcher skips it as expired, logs it and keeps a `skipped` row to show;
+* pending rows of an occurrence that moved, was skipped or cancelled are superseded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from bot.config import RoomSettings
+from bot.core import markup
+from bot.core.context import CommandStyle
+from bot.core.registry import Registry
+from bot.core.reply import Reply
+from bot.delivery import enqueue, supersede
+from bot.wakeup import WakeLoop
+from cogs.events import service
+from cogs.events.models import Event
+from cogs.events.recurrence import Occurrence
+from cogs.events.render import when
+
+log = logging.getLogger(__name__)
+
+PLAN_AHEAD = timedelta(minutes=2)
+START_GRACE = timedelta(minutes=10)
+LOOKBACK = timedelta(days=1)
+MAX_LEAD = timedelta(days=30)
+POLL = 60.0
+
+
+@dataclass(frozen=True)
+class Planned:
+    key: str
+    due: datetime
+    expires: datetime
+    render: Callable[[str], Reply]
+
+
+def key_prefix(event_id: int) -> str:
+    return f"event:{event_id}:"
+
+
+def _lead(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
+
+
+def _rsvp_hint(event: Event, platform: str) -> str:
+    if platform == "discord":
+        return f"/event rsvp id:{event.id} answer:going"
+    return f"!event rsvp {event.id} going"
+
+
+def reminder(event: Event, occurrence: Occurrence, offset: timedelta) -> Callable[[str], Reply]:
+    def render(platform: str) -> Reply:
+        style: CommandStyle = "slash" if platform == "discord" else "text"
+        lines = [
+            f"⏰ **{markup.escape(event.title)}** starts in {_lead(offset)} — "
+            f"{when(occurrence.start, service.zone_of(event), None, style)}"
+        ]
+        if event.link:
+            lines.append(f"Join: {event.link}")
+        lines.append(f"Coming? {markup.code(_rsvp_hint(event, platform))}")
+        return Reply("\n".join(lines))
+
+    return render
+
+
+def starting(event: Event) -> Callable[[str], Reply]:
+    def render(platform: str) -> Reply:
+        join = f" Join: {event.link}" if event.link else ""
+        return Reply(f"▶️ **{markup.escape(event.title)}** is starting now.{join}")
+
+    return render
+
+
+def cancelled(event: Event) -> Callable[[str], Reply]:
+    def render(platform: str) -> Reply:
+        return Reply(
+            f"❌ **{markup.escape(event.title)}** (#{event.id}) is cancelled: "
+            "no further occurrences."
+        )
+
+    return render
+
+
+def plan_event(
+    event: Event, changes: service.Changes, now: datetime
+) -> tuple[list[Planned], datetime | None]:
+    """The rows to write now for one event, and when this event next needs planning."""
+    offsets = sorted(service.reminder_offsets(event), reverse=True)
+    horizon = now + PLAN_AHEAD
+    lead = max(offsets, default=timedelta(0))
+    planned: list[Planned] = []
+    later: list[datetime] = []
+    for occurrence in service.expand(event, changes, after=now - LOOKBACK, before=horizon + lead):
+        start = occurrence.start
+        stamp = f"{key_prefix(event.id or 0)}{start:%Y%m%dT%H%MZ}"
+        closer = [start - offset for offset in offsets[1:]] + [start]
+        for offset, expires in zip(offsets, closer, strict=True):
+            due = start - offset
+            if due > horizon:
+                later.append(due)
+            elif now < expires:
+                planned.append(
+                    Planned(
+                        f"{stamp}:r{int(offset.total_seconds() // 60)}",
+                        due,
+                        expires,
+                        reminder(event, occurrence, offset),
+                    )
+                )
+        if start > horizon:
+            later.append(start)
+        else:
+            planned.append(Planned(f"{stamp}:start", start, start + START_GRACE, starting(event)))
+    if not later:
+        nxt = service.expand(event, changes, after=horizon + lead, limit=1)
+        if nxt:
+            later.append(nxt[0].start - lead)
+    return planned, min(later, default=None)
+
+
+def event_rooms(names: list[str], rooms: list[RoomSettings]) -> list[RoomSettings]:
+    by_name = {room.name: room for room in rooms}
+    return [by_name[name] for name in names if name in by_name]
+
+
+class Announcer:
+    """Plans rows for every event due soon; woken early when an organizer changes events."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.loop = WakeLoop("event announcements", self.step)
+
+    async def plan(self) -> datetime | None:
+        """Write the due rows of every event; returns when planning is next needed."""
+        now = self.registry.clock()
+        settings = self.registry.settings
+        wanted: list[datetime] = []
+        async with self.registry.sessions() as session:
+            query = select(Event).where(
+                col(Event.cancelled_at).is_(None),
+                col(Event.next_start).is_not(None),
+                col(Event.next_start) <= now + MAX_LEAD + PLAN_AHEAD,
+            )
+            events = list((await session.exec(query)).all())
+            changes = await service.changes_for(session, [e.id or 0 for e in events])
+            empty = service.Changes(frozenset(), {})
+            for event in events:
+                planned, nxt = plan_event(event, changes.get(event.id or 0, empty), now)
+                rooms = event_rooms(await service.rooms_of(session, event.id or 0), settings.rooms)
+                for item in planned:
+                    await enqueue(
+                        session,
+                        item.key,
+                        rooms,
+                        item.render,
+                        due_at=item.due,
+                        expires_at=item.expires,
+                    )
+                await supersede(session, key_prefix(event.id or 0), {p.key for p in planned})
+                if nxt is not None:
+                    wanted.append(nxt)
+            await session.commit()
+        self.registry.changed("deliveries")
+        return min(wanted, default=None)
+
+    async def step(self) -> float:
+        nxt = await self.plan()
+        if nxt is None:
+            return POLL
+        return min(POLL, max(0.5, (nxt - PLAN_AHEAD - self.registry.clock()).total_seconds()))

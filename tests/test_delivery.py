@@ -1,0 +1,184 @@
+"""Exactly-once delivery on SQLite and PostgreSQL, with a sender that behaves like a platform:
+it deduplicates by idempotency key, as Matrix txn ids and Discord nonces do."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import RoomSettings
+from bot.core.reply import Reply
+from bot.delivery import LEASE, Delivery, Dispatcher, SendResult, enqueue
+
+ROOMS = [
+    RoomSettings(name="community", discord_channel_id=1, matrix_room_id="!c:x"),
+    RoomSettings(name="matrix-only", matrix_room_id="!m:x"),
+]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Platform:
+    """Posts at most one message per idempotency key, like the real servers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.posted: dict[str, tuple[str, str]] = {}
+        self.calls = 0
+        self.script: list[SendResult] = []
+
+    async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if self.script:
+            return self.script.pop(0)
+        self.posted.setdefault(key, (target, reply.text))
+        return SendResult(message_id=f"m-{key}")
+
+
+def say(text: str):  # type: ignore[no-untyped-def]
+    return lambda platform: Reply(f"{text} ({platform})")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def platforms() -> dict[str, Platform]:
+    return {"matrix": Platform("matrix"), "discord": Platform("discord")}
+
+
+async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[Delivery]:
+    async with sessions() as session:
+        return list((await session.exec(select(Delivery).order_by(Delivery.id))).all())
+
+
+async def plan(
+    sessions: async_sessionmaker[AsyncSession], key: str, due: datetime, **kw: object
+) -> None:
+    async with sessions() as session:
+        await enqueue(session, key, ROOMS, say(key), due_at=due, **kw)  # type: ignore[arg-type]
+        await session.commit()
+
+
+async def test_planning_twice_makes_one_row_per_room_and_platform(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    await plan(sessions, "k", clock.now)
+    await plan(sessions, "k", clock.now)
+    assert sorted((r.room, r.platform) for r in await rows(sessions)) == [
+        ("community", "discord"),
+        ("community", "matrix"),
+        ("matrix-only", "matrix"),
+    ]
+
+
+async def test_due_rows_are_sent_once_and_bodies_per_platform(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "now", clock.now)
+    await plan(sessions, "later", clock.now + timedelta(hours=1))
+    dispatcher = Dispatcher(sessions, platforms, clock)
+    assert await dispatcher.run_due() == 3
+    assert await dispatcher.run_due() == 0
+    assert [text for _, text in platforms["discord"].posted.values()] == ["now (discord)"]
+    assert len(platforms["matrix"].posted) == 2
+    assert await dispatcher.next_due() == clock.now + timedelta(hours=1)
+    statuses = {(r.key, r.status) for r in await rows(sessions)}
+    assert statuses == {("now", "sent"), ("later", "pending")}
+
+
+async def test_two_instances_racing_send_each_row_once(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    for n in range(10):
+        await plan(sessions, f"k{n}", clock.now)
+    first = Dispatcher(sessions, platforms, clock)
+    second = Dispatcher(sessions, platforms, clock)
+    await asyncio.gather(first.run_due(), second.run_due(), first.run_due())
+    assert platforms["matrix"].calls == 20 and platforms["discord"].calls == 10
+    assert all(r.status == "sent" and r.attempts == 1 for r in await rows(sessions))
+
+
+async def test_crash_between_send_and_record_resends_under_the_same_key(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "k", clock.now)
+    crashed = Dispatcher(sessions, platforms, clock)
+    claimed = await crashed._claim_batch()
+    for row in claimed:
+        await platforms[row.platform].deliver(row.target, Reply("k"), f"delivery-{row.id}")
+    restarted = Dispatcher(sessions, platforms, clock)
+    assert await restarted.run_due() == 0, "a live claim is not taken over"
+    clock.now += LEASE + timedelta(seconds=1)
+    assert await restarted.run_due() == 3
+    assert platforms["matrix"].calls == 4 and len(platforms["matrix"].posted) == 2
+    assert all(r.status == "sent" and r.attempts == 2 for r in await rows(sessions))
+
+
+async def test_rate_limits_delay_but_never_drop(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "k", clock.now)
+    platforms["discord"].script = [SendResult(retry_after=5.0)] * 12
+    dispatcher = Dispatcher(sessions, platforms, clock)
+    for _ in range(12):
+        await dispatcher.run_due()
+        clock.now += timedelta(seconds=5)
+    await dispatcher.run_due()
+    discord_row = next(r for r in await rows(sessions) if r.platform == "discord")
+    assert discord_row.status == "sent" and discord_row.attempts == 13
+
+
+async def test_permanent_failures_are_recorded_not_retried(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "k", clock.now)
+    platforms["discord"].script = [SendResult(error="403 Missing Access")]
+    dispatcher = Dispatcher(sessions, platforms, clock)
+    await dispatcher.run_due()
+    clock.now += timedelta(hours=1)
+    await dispatcher.run_due()
+    failed = next(r for r in await rows(sessions) if r.platform == "discord")
+    assert (failed.status, failed.error, platforms["discord"].calls) == (
+        "failed",
+        "403 Missing Access",
+        1,
+    )
+
+
+async def test_expired_rows_are_skipped_and_late_ones_say_so(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "stale", clock.now, expires_at=clock.now + timedelta(minutes=10))
+    await plan(sessions, "late", clock.now, expires_at=clock.now + timedelta(hours=2))
+    clock.now += timedelta(minutes=30)
+    await Dispatcher(sessions, platforms, clock).run_due()
+    status = {(r.key, r.platform): r.status for r in await rows(sessions)}
+    assert status[("stale", "matrix")] == "skipped" and status[("late", "matrix")] == "sent"
+    texts = [text for _, text in platforms["matrix"].posted.values()]
+    assert texts == ["(Sent late: the bot was unavailable.)\nlate (matrix)"] * 2
+
+
+async def test_only_connected_platforms_claim(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "k", clock.now)
+    await Dispatcher(sessions, {"matrix": platforms["matrix"]}, clock).run_due()
+    assert {(r.platform, r.status) for r in await rows(sessions)} == {
+        ("matrix", "sent"),
+        ("discord", "pending"),
+    }
