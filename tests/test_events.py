@@ -186,8 +186,9 @@ async def test_feed_matches_event_list(
         "repeat=weekly kind=office-hours tier=newcomers"
     )
     await omar.say(
-        '!event create "Sydney sprint" start="2027-04-03 02:30" tz=Australia/Sydney repeat=biweekly'
+        '!event create "Sydney sprint" start="2027-04-04 02:30" tz=Australia/Sydney repeat=biweekly'
     )
+    await omar.say('!event create "Night owls" start="2027-03-26 02:30" repeat=daily count=4')
     await omar.say("!event skip 2 2026-11-30")
     await omar.say('!event move 2 2026-12-07 "2026-12-08 10:00"')
     async with sessions() as session:
@@ -195,14 +196,14 @@ async def test_feed_matches_event_list(
     assert page.content_type.startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(page.body)
     assert {tz["TZID"] for tz in calendar.walk("VTIMEZONE")} >= {"Europe/Paris", "America/New_York"}
-    end = clock.now + timedelta(days=120)
+    end = clock.now + timedelta(days=200)
     from_feed = sorted(
         (str(e["UID"]), e.decoded("DTSTART").astimezone(UTC))
         for e in recurring_ical_events.of(calendar).between(clock.now, end)
     )
     async with sessions() as session:
         listed = []
-        for event_id in (1, 2, 3):
+        for event_id in (1, 2, 3, 4):
             event = await service.get_event(session, event_id)
             changes = await service.changes_of(session, event_id)
             listed += [
@@ -211,6 +212,8 @@ async def test_feed_matches_event_list(
             ]
     assert from_feed == sorted(listed)
     assert any(e.get("RECURRENCE-ID") for e in calendar.walk("VEVENT"))
+    owls = [start for uid, start in listed if start.month == 3 and start.day == 28]
+    assert owls == [datetime(2027, 3, 28, 1, 0, tzinfo=UTC)], "02:30 in the gap is 03:00 CEST"
 
 
 async def test_feed_filters_and_bad_filters(

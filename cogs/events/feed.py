@@ -8,7 +8,7 @@ Times are written as local wall time with TZID and a generated VTIMEZONE, which 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 from sqlmodel import col, select
@@ -18,8 +18,10 @@ from bot.core.errors import UserError
 from bot.core.registry import Page
 from cogs.events import service
 from cogs.events.models import KINDS, TIERS, Event
+from cogs.events.recurrence import to_utc
 
 PRODID = "-//Convene//Convene calendar//EN"
+GAP_HORIZON = timedelta(days=730)
 
 
 def _master(event: Event, changes: service.Changes) -> icalendar.Event:
@@ -56,14 +58,43 @@ def _common(event: Event) -> icalendar.Event:
     return vevent
 
 
-def _overrides(event: Event, changes: service.Changes) -> list[icalendar.Event]:
+def _override(event: Event, recurrence_id: datetime, start: datetime) -> icalendar.Event:
+    vevent = _common(event)
+    vevent.add("recurrence-id", recurrence_id)
+    vevent.add("dtstart", start.astimezone(service.zone_of(event)))
+    return vevent
+
+
+def _overrides(event: Event, changes: service.Changes, now: datetime) -> list[icalendar.Event]:
+    zone = service.zone_of(event)
+    moved = [
+        _override(event, original.astimezone(zone), new_start)
+        for original, new_start in sorted(changes.moves.items())
+    ]
+    return moved + _gap_overrides(event, changes, now)
+
+
+def _gap_overrides(event: Event, changes: service.Changes, now: datetime) -> list[icalendar.Event]:
+    """Pin occurrences whose wall time falls in a DST gap to the bot's instant.
+
+    RFC 5545 readers put a nonexistent 02:30 at 03:30; the bot's policy is the gap's end, 03:00.
+    An override keyed by the nonexistent wall time makes every calendar show what the bot
+    announces, for the next GAP_HORIZON (beyond it, calendars fall back to their own reading).
+    """
     zone = service.zone_of(event)
     overrides = []
-    for original, new_start in sorted(changes.moves.items()):
-        vevent = _common(event)
-        vevent.add("recurrence-id", original.astimezone(zone))
-        vevent.add("dtstart", new_start.astimezone(zone))
-        overrides.append(vevent)
+    for occurrence in service.expand(
+        event, changes, after=now - GAP_HORIZON / 2, before=now + GAP_HORIZON
+    ):
+        if occurrence.moved:
+            continue
+        wall = datetime.combine(
+            occurrence.start.astimezone(zone).date(), event.start_local.time(), zone
+        )
+        if wall.astimezone(UTC) != occurrence.start and (
+            to_utc(wall.replace(tzinfo=None), zone) == occurrence.start
+        ):
+            overrides.append(_override(event, wall, occurrence.start))
     return overrides
 
 
@@ -75,7 +106,7 @@ def render_feed(events: list[tuple[Event, service.Changes]], name: str, now: dat
     calendar.add("x-wr-calname", name)
     for event, changes in events:
         calendar.add_component(_master(event, changes))
-        for override in _overrides(event, changes):
+        for override in _overrides(event, changes, now):
             calendar.add_component(override)
     first = min((e.start_local.date() for e, _ in events), default=now.date())
     calendar.add_missing_timezones(first_date=first, last_date=date(now.year + 6, 1, 1))
