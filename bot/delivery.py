@@ -148,6 +148,14 @@ async def rooms_sent(session: AsyncSession, key_prefix: str) -> set[str]:
     return set((await session.exec(query)).all())
 
 
+async def failures(session: AsyncSession, key_prefix: str) -> list[Delivery]:
+    """Rows under *key_prefix* that a platform refused for good, newest first."""
+    query = select(Delivery).where(
+        col(Delivery.key).startswith(key_prefix), col(Delivery.status) == "failed"
+    )
+    return list((await session.exec(query.order_by(col(Delivery.id).desc()).limit(5))).all())
+
+
 async def supersede(session: AsyncSession, key_prefix: str, keep: set[str]) -> None:
     """Drop pending rows under *key_prefix* whose key is no longer planned (event changed)."""
     statement = update(Delivery).where(

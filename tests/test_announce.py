@@ -14,7 +14,7 @@ from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.core.registry import Registry
-from bot.delivery import Delivery, Dispatcher
+from bot.delivery import Delivery, Dispatcher, SendResult
 from cogs.events.announce import Announcer
 from tests.support.fake_platform import FakePlatform, FakeUser
 from tests.test_delivery import Platform
@@ -111,6 +111,14 @@ async def test_each_reminder_and_the_start_once_in_every_room(omar: FakeUser, wo
     discord = [t for _, t in world.platforms["discord"].posted.values()]
     assert len(discord) == 3 and "<t:1796659200:F>" in discord[0]
     assert "/event rsvp id:1 answer:going" in discord[0]
+
+
+async def test_refused_sends_show_in_event_show(omar: FakeUser, world: World) -> None:
+    await omar.say(CREATE)
+    world.platforms["discord"].script = [SendResult(error="403 Missing Access")]
+    await world.at(START - timedelta(hours=24))
+    shown = (await omar.say("!event show 1")).text
+    assert "Not delivered to community (discord): 403 Missing Access" in shown
 
 
 async def test_downtime_sends_one_late_reminder_not_a_burst(omar: FakeUser, world: World) -> None:

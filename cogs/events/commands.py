@@ -183,6 +183,12 @@ async def event_show(ctx: Ctx, id: EventId) -> Reply:
         lines.append("No upcoming occurrences.")
     rooms = await service.rooms_of(ctx.session, id)
     lines.append(f"Rooms: {', '.join(rooms) or 'none'}")
+    if ctx.role >= Role.ORGANIZER:
+        for failed in await delivery.failures(ctx.session, announce.key_prefix(id)):
+            lines.append(
+                f"Not delivered to {failed.room} ({failed.platform}): "
+                f"{markup.escape(failed.error or 'refused')}"
+            )
     return Reply("\n".join(lines), title=f"Event #{event.id} “{event.title}”")
 
 
