@@ -41,6 +41,7 @@ LEASE = timedelta(minutes=2)
 LATE_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 BATCH = 50
+INSERT_CHUNK = 500
 POLL = 30.0
 
 
@@ -105,39 +106,40 @@ def targets(room: RoomSettings) -> list[tuple[str, str]]:
     return found
 
 
-async def enqueue(
-    session: AsyncSession,
-    key: str,
-    rooms: Sequence[RoomSettings],
-    render: Callable[[str], Reply],
-    *,
-    due_at: datetime,
-    expires_at: datetime | None = None,
-) -> None:
-    """Plan a message for every platform of every room; the same key again is a no-op.
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to plan: *render* gives it for one platform, since times read differently."""
 
-    *render* gives the message for one platform, since times read differently on each."""
+    key: str
+    rooms: Sequence[RoomSettings]
+    render: Callable[[str], Reply]
+    due_at: datetime
+    expires_at: datetime | None = None
+
+
+async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
+    """Plan every message for every platform of its rooms; a key planned again is a no-op."""
     rows = [
         {
-            "key": key,
+            "key": message.key,
             "room": room.name,
             "platform": platform,
             "target": target,
-            "body": encode(render(platform)),
-            "due_at": due_at,
-            "expires_at": expires_at,
+            "body": encode(message.render(platform)),
+            "due_at": message.due_at,
+            "expires_at": message.expires_at,
             "status": "pending",
             "attempts": 0,
         }
-        for room in rooms
+        for message in messages
+        for room in message.rooms
         for platform, target in targets(room)
     ]
-    if not rows:
-        return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Delivery).values(rows).on_conflict_do_nothing()
-    await session.exec(statement)
+    for first in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[first : first + INSERT_CHUNK]
+        await session.exec(insert(Delivery).values(chunk).on_conflict_do_nothing())
 
 
 async def rooms_sent(session: AsyncSession, key_prefix: str) -> set[str]:

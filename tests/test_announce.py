@@ -126,7 +126,18 @@ async def test_downtime_sends_one_late_reminder_not_a_burst(omar: FakeUser, worl
     got = await world.at(START - timedelta(minutes=5))
     assert len(got) == 1
     assert got[0].startswith(
-        "(Sent late: the bot was unavailable.)\n⏰ Core meeting starts in 15 min"
+        "(Sent late: the bot was unavailable.)\n⏰ Core meeting starts in 5 min —"
+    )
+
+
+async def test_no_reminder_that_was_due_before_the_event_existed(
+    omar: FakeUser, world: World, clock: Clock
+) -> None:
+    clock.now = START - timedelta(hours=3)
+    await omar.say(CREATE)
+    assert await world.at(START - timedelta(hours=3)) == []
+    assert (await world.at(START - timedelta(minutes=15)))[0].startswith(
+        "⏰ Core meeting starts in 15 min"
     )
 
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RoomSettings
 from bot.core.reply import Reply
-from bot.delivery import LEASE, Delivery, Dispatcher, SendResult, enqueue
+from bot.delivery import LEASE, Delivery, Dispatcher, Outgoing, SendResult, enqueue
 
 ROOMS = [
     RoomSettings(name="community", discord_channel_id=1, matrix_room_id="!c:x"),
@@ -70,7 +70,7 @@ async def plan(
     sessions: async_sessionmaker[AsyncSession], key: str, due: datetime, **kw: object
 ) -> None:
     async with sessions() as session:
-        await enqueue(session, key, ROOMS, say(key), due_at=due, **kw)  # type: ignore[arg-type]
+        await enqueue(session, [Outgoing(key, ROOMS, say(key), due, **kw)])  # type: ignore[arg-type]
         await session.commit()
 
 

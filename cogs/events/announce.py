@@ -5,7 +5,8 @@ within the next couple of minutes, and after downtime what is still worth sendin
 
 * a reminder is sent late (and says so) while its occurrence has not started, but only the most
   recent one: each reminder expires when the next, closer one falls due, so a long downtime
-  yields one message per occurrence, not a burst;
+  yields one message per occurrence, not a burst; a reminder that fell due before the event
+  was created is not sent at all;
 * "starting now" is sent up to START_GRACE late; one missed within LOOKBACK is still planned, so
   that the dispatcher skips it as expired, logs it and keeps a `skipped` row to show;
 * pending rows of an occurrence that moved, was skipped or cancelled are superseded.
@@ -19,18 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RoomSettings
 from bot.core import markup
 from bot.core.context import CommandStyle
 from bot.core.registry import Registry
 from bot.core.reply import Reply
-from bot.delivery import enqueue, supersede
+from bot.delivery import Delivery, Outgoing, enqueue, supersede
 from bot.wakeup import WakeLoop
 from cogs.events import service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence
-from cogs.events.render import when
+from cogs.events.render import span, when
 
 log = logging.getLogger(__name__)
 
@@ -53,26 +55,20 @@ def key_prefix(event_id: int) -> str:
     return f"event:{event_id}:"
 
 
-def _lead(offset: timedelta) -> str:
-    minutes = int(offset.total_seconds() // 60)
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440} d"
-    if minutes % 60 == 0:
-        return f"{minutes // 60} h"
-    return f"{minutes} min"
-
-
 def _rsvp_hint(event: Event, platform: str) -> str:
     if platform == "discord":
         return f"/event rsvp id:{event.id} answer:going"
     return f"!event rsvp {event.id} going"
 
 
-def reminder(event: Event, occurrence: Occurrence, offset: timedelta) -> Callable[[str], Reply]:
+def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Callable[[str], Reply]:
+    """*left* is the time until the start as the message goes out (less than the offset when
+    it goes out late)."""
+
     def render(platform: str) -> Reply:
         style: CommandStyle = "slash" if platform == "discord" else "text"
         lines = [
-            f"⏰ **{markup.escape(event.title)}** starts in {_lead(offset)} — "
+            f"⏰ **{markup.escape(event.title)}** starts in {span(left)} — "
             f"{when(occurrence.start, service.zone_of(event), None, style)}"
         ]
         if event.link:
@@ -118,24 +114,32 @@ def plan_event(
             due = start - offset
             if due > horizon:
                 later.append(due)
-            elif now < expires:
+            elif now < expires and due >= event.created_at:
                 planned.append(
                     Planned(
                         f"{stamp}:r{int(offset.total_seconds() // 60)}",
                         due,
                         expires,
-                        reminder(event, occurrence, offset),
+                        reminder(event, occurrence, start - max(due, now)),
                     )
                 )
         if start > horizon:
             later.append(start)
-        else:
+        elif start >= event.created_at:
             planned.append(Planned(f"{stamp}:start", start, start + START_GRACE, starting(event)))
     if not later:
         nxt = service.expand(event, changes, after=horizon + lead, limit=1)
         if nxt:
             later.append(nxt[0].start - lead)
     return planned, min(later, default=None)
+
+
+async def pending_event_ids(session: AsyncSession) -> set[int]:
+    """Events with rows still to send, whose plan may have changed since."""
+    query = select(Delivery.key).where(
+        col(Delivery.status) == "pending", col(Delivery.key).startswith("event:")
+    )
+    return {int(key.split(":")[1]) for key in (await session.exec(query)).all()}
 
 
 def event_rooms(names: list[str], rooms: list[RoomSettings]) -> list[RoomSettings]:
@@ -151,9 +155,13 @@ class Announcer:
         self.loop = WakeLoop("event announcements", self.step)
 
     async def plan(self) -> datetime | None:
-        """Write the due rows of every event; returns when planning is next needed."""
+        """Write the due rows of every event; returns when planning is next needed.
+
+        Only events that may be due (next start within their longest reminder) or that have
+        pending rows to reconcile are expanded; the others only say when to look again.
+        """
         now = self.registry.clock()
-        settings = self.registry.settings
+        horizon = now + PLAN_AHEAD
         wanted: list[datetime] = []
         async with self.registry.sessions() as session:
             query = select(Event).where(
@@ -161,24 +169,34 @@ class Announcer:
                 col(Event.next_start).is_not(None),
                 col(Event.next_start) <= now + MAX_LEAD + PLAN_AHEAD,
             )
-            events = list((await session.exec(query)).all())
-            changes = await service.changes_for(session, [e.id or 0 for e in events])
+            pending = await pending_event_ids(session)
+            due: list[Event] = []
+            for event in (await session.exec(query)).all():
+                assert event.next_start is not None
+                earliest = event.next_start - max(
+                    service.reminder_offsets(event), default=timedelta(0)
+                )
+                if earliest <= horizon or event.next_start <= now or event.id in pending:
+                    due.append(event)
+                else:
+                    wanted.append(earliest)
+            ids = [event.id or 0 for event in due]
+            changes = await service.changes_for(session, ids)
+            rooms = await service.rooms_for(session, ids)
             empty = service.Changes(frozenset(), {})
-            for event in events:
+            outgoing: list[Outgoing] = []
+            for event in due:
                 planned, nxt = plan_event(event, changes.get(event.id or 0, empty), now)
-                rooms = event_rooms(await service.rooms_of(session, event.id or 0), settings.rooms)
-                for item in planned:
-                    await enqueue(
-                        session,
-                        item.key,
-                        rooms,
-                        item.render,
-                        due_at=item.due,
-                        expires_at=item.expires,
-                    )
-                await supersede(session, key_prefix(event.id or 0), {p.key for p in planned})
+                targets = event_rooms(rooms.get(event.id or 0, []), self.registry.settings.rooms)
+                outgoing += [
+                    Outgoing(item.key, targets, item.render, item.due, item.expires)
+                    for item in planned
+                ]
+                if event.id in pending:
+                    await supersede(session, key_prefix(event.id or 0), {p.key for p in planned})
                 if nxt is not None:
                     wanted.append(nxt)
+            await enqueue(session, outgoing)
             await session.commit()
         self.registry.changed("deliveries")
         return min(wanted, default=None)

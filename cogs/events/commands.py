@@ -9,7 +9,7 @@ from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
 from cogs.events import announce, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, RecurrenceError, build_rrule, describe
-from cogs.events.render import headline, labels, when
+from cogs.events.render import headline, labels, span, when
 from cogs.events.timeparse import (
     TimeParseError,
     parse_date,
@@ -123,17 +123,8 @@ def _reminder_line(offsets: tuple[timedelta, ...], rooms: tuple[str, ...]) -> st
     where = ", ".join(rooms) if rooms else "no room yet (add rooms=…)"
     if not offsets:
         return f"No reminders; announced at the start in {where}."
-    told = ", ".join(_offset(o) for o in offsets)
+    told = ", ".join(span(o) for o in offsets)
     return f"Reminders {told} before, and at the start, in {where}."
-
-
-def _offset(offset: timedelta) -> str:
-    minutes = int(offset.total_seconds() // 60)
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440} d"
-    if minutes % 60 == 0:
-        return f"{minutes // 60} h"
-    return f"{minutes} min"
 
 
 @command("event list", help="Upcoming meetings, sprints and other events, in order")
@@ -285,9 +276,8 @@ async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
     prefix = announce.key_prefix(id)
     told = await delivery.rooms_sent(ctx.session, prefix)
     rooms = [room for room in ctx.settings.rooms if room.name in told]
-    await delivery.enqueue(
-        ctx.session, f"{prefix}cancelled", rooms, announce.cancelled(event), due_at=ctx.now()
-    )
+    notice = delivery.Outgoing(f"{prefix}cancelled", rooms, announce.cancelled(event), ctx.now())
+    await delivery.enqueue(ctx.session, [notice])
     await delivery.supersede(ctx.session, prefix, {f"{prefix}cancelled"})
     ctx.changed("deliveries")
     where = f" Announced in {', '.join(sorted(told))}." if told else ""
@@ -304,6 +294,7 @@ async def event_delete(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
     title = headline(event)
     await service.delete_event(ctx.session, event)
+    await delivery.supersede(ctx.session, announce.key_prefix(id), set())
     ctx.changed("events")
     return Reply(f"Deleted {title}.")
 

@@ -7,8 +7,10 @@ Times are written as local wall time with TZID and a generated VTIMEZONE, which 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 from sqlmodel import col, select
@@ -79,23 +81,45 @@ def _gap_overrides(event: Event, changes: service.Changes, now: datetime) -> lis
 
     RFC 5545 readers put a nonexistent 02:30 at 03:30; the bot's policy is the gap's end, 03:00.
     An override keyed by the nonexistent wall time makes every calendar show what the bot
-    announces, for the next GAP_HORIZON (beyond it, calendars fall back to their own reading).
+    announces, from last year to two years ahead (beyond, calendars use their own reading).
     """
     zone = service.zone_of(event)
+    wall_time = event.start_local.time()
     overrides = []
-    for occurrence in service.expand(
-        event, changes, after=now - GAP_HORIZON / 2, before=now + GAP_HORIZON
-    ):
-        if occurrence.moved:
+    for day, gap_start, gap_end in _gaps(zone.key, now.year - 1, now.year + 2):
+        if not gap_start <= wall_time < gap_end:
             continue
-        wall = datetime.combine(
-            occurrence.start.astimezone(zone).date(), event.start_local.time(), zone
-        )
-        if wall.astimezone(UTC) != occurrence.start and (
-            to_utc(wall.replace(tzinfo=None), zone) == occurrence.start
-        ):
-            overrides.append(_override(event, wall, occurrence.start))
+        wall = datetime.combine(day, wall_time, zone)
+        instant = to_utc(wall.replace(tzinfo=None), zone)
+        second = timedelta(seconds=1)
+        night = service.expand(event, changes, after=instant - second, before=instant + second)
+        if any(not o.moved and o.start == instant for o in night):
+            overrides.append(_override(event, wall, instant))
     return overrides
+
+
+@functools.lru_cache(maxsize=512)
+def _gaps(zone_key: str, first_year: int, last_year: int) -> tuple[tuple[date, time, time], ...]:
+    """The nights a zone skips wall time: (date, first skipped time, first time after)."""
+    zone = ZoneInfo(zone_key)
+    found = []
+    day = datetime(first_year, 1, 1, 12, tzinfo=UTC)
+    while day.year <= last_year:
+        following = day + timedelta(days=1)
+        before, after = day.astimezone(zone).utcoffset(), following.astimezone(zone).utcoffset()
+        if before is not None and after is not None and after > before:
+            low, high = day, following
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(zone).utcoffset() == before:
+                    low = middle
+                else:
+                    high = middle
+            local = high.replace(microsecond=0).astimezone(zone)
+            skipped_from = (local - (after - before)).replace(tzinfo=None)
+            found.append((local.date(), skipped_from.time(), local.time()))
+        day = following
+    return tuple(found)
 
 
 def render_feed(events: list[tuple[Event, service.Changes]], name: str, now: datetime) -> bytes:

@@ -146,8 +146,17 @@ async def get_event(session: AsyncSession, event_id: int) -> Event:
 
 
 async def rooms_of(session: AsyncSession, event_id: int) -> list[str]:
-    query = select(EventRoom.room).where(EventRoom.event_id == event_id).order_by(EventRoom.room)
-    return list((await session.exec(query)).all())
+    return sorted((await rooms_for(session, [event_id])).get(event_id, []))
+
+
+async def rooms_for(session: AsyncSession, event_ids: list[int]) -> dict[int, list[str]]:
+    if not event_ids:
+        return {}
+    query = select(EventRoom).where(col(EventRoom.event_id).in_(event_ids))
+    found: dict[int, list[str]] = {}
+    for row in (await session.exec(query)).all():
+        found.setdefault(row.event_id, []).append(row.room)
+    return found
 
 
 async def upcoming(
@@ -178,13 +187,16 @@ async def upcoming(
     all_changes = await changes_for(session, [e.id for e in events if e.id is not None])
     found: list[tuple[Event, Occurrence]] = []
     for event in events:
+        assert event.next_start is not None
+        if len(found) == MAX_LIST and event.next_start > found[-1][1].start:
+            break
         changes = all_changes.get(event.id or 0, Changes(frozenset(), {}))
-        if event.next_start is not None and event.next_start <= now:
+        if event.next_start <= now:
             await refresh_next_start(session, event, now)
-        for occurrence in expand(event, changes, after=now, before=end, limit=MAX_LIST):
-            found.append((event, occurrence))
-    found.sort(key=lambda pair: (pair[1].start, pair[0].id or 0))
-    return found[:MAX_LIST]
+        found += [(event, o) for o in expand(event, changes, after=now, before=end, limit=MAX_LIST)]
+        found.sort(key=lambda pair: (pair[1].start, pair[0].id or 0))
+        del found[MAX_LIST:]
+    return found
 
 
 async def changes_for(session: AsyncSession, event_ids: list[int]) -> dict[int, Changes]:
