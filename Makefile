@@ -37,6 +37,9 @@ test: lint pytest
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m benchmarks.latency
+	$(BIN)/python -m benchmarks.events --store sqlite
+	$(BIN)/python -m benchmarks.events --store postgresql
+	$(BIN)/python -m benchmarks.faq --faq ../shared/faq-eval/faq.toml --questions ../shared/faq-eval/dev.jsonl
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

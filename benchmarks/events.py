@@ -79,7 +79,6 @@ async def populate(registry: Registry, events: int, rooms: int, now: datetime) -
                 description=None,
                 reminders=(timedelta(hours=24), timedelta(minutes=15)),
                 rooms=(f"room{rng.randrange(rooms)}",),
-                mention_role=None,
             )
             await service.create_event(session, new, person_id=organizer, now=now)
             if n % 1000 == 999:

@@ -77,7 +77,6 @@ async def event_create(
     link: Annotated[str | None, Opt("video call URL", max_length=500)] = None,
     reminders: Annotated[str, Opt("before the start, e.g. 24h,15m or none")] = "24h,15m",
     rooms: Annotated[str | None, Opt("room names, comma-separated")] = None,
-    role: Annotated[str | None, Opt("role to mention in announcements", max_length=100)] = None,
     description: Annotated[str | None, Opt("details", max_length=2000)] = None,
 ) -> Reply:
     try:
@@ -101,7 +100,6 @@ async def event_create(
             description=description,
             reminders=tuple(parse_offsets(reminders)),
             rooms=_rooms(ctx, rooms),
-            mention_role=role,
         )
     except (TimeParseError, RecurrenceError) as exc:
         raise _user_error(exc) from None
@@ -193,7 +191,6 @@ async def event_rsvp(
     id: EventId,
     answer: Literal["going", "maybe", "no"],
     date: Annotated[str | None, Opt("which occurrence, e.g. 2026-12-07", max_length=40)] = None,
-    remind: Annotated[bool, Opt("a personal reminder before it starts (going only)")] = False,
 ) -> Reply:
     event = await service.get_event(ctx.session, id)
     now = ctx.now()
@@ -210,11 +207,10 @@ async def event_rsvp(
         occurrence = await service.occurrence_on(ctx.session, event, day, now)
         if occurrence.start <= now:
             raise UserError("That occurrence has already started.")
-    await service.rsvp(ctx.session, event, ctx.person_id, answer, occurrence, remind, now)
+    await service.rsvp(ctx.session, event, ctx.person_id, answer, occurrence, now)
     viewer = await _viewer(ctx)
-    extra = " I'll remind you before it starts." if remind and answer == "going" else ""
     return Reply(
-        f"Noted: {answer} for {headline(event)} on {_when(ctx, event, occurrence, viewer)}.{extra}"
+        f"Noted: {answer} for {headline(event)} on {_when(ctx, event, occurrence, viewer)}."
     )
 
 
@@ -317,7 +313,6 @@ async def event_edit(
     tier: Tier | None = None,
     link: Annotated[str | None, Opt("new video call URL", max_length=500)] = None,
     reminders: Annotated[str | None, Opt("new reminders, e.g. 1h or none")] = None,
-    role: Annotated[str | None, Opt("role to mention", max_length=100)] = None,
     description: Annotated[str | None, Opt("new details", max_length=2000)] = None,
 ) -> Reply:
     event = await service.get_event(ctx.session, id)
@@ -333,7 +328,6 @@ async def event_edit(
             tier=tier,
             link=link,
             reminders=reminders,
-            role=role,
             description=description,
         ).items()
         if v is not None
@@ -365,8 +359,6 @@ async def event_edit(
     ):
         if value is not None:
             setattr(event, field_name, value)
-    if role is not None:
-        event.mention_role = role
     await service.edited(ctx.session, event, ctx.now())
     ctx.changed("events")
     return Reply(f"Updated {headline(event)}: {', '.join(sorted(given))}.")

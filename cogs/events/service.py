@@ -36,7 +36,6 @@ class NewEvent:
     description: str | None
     reminders: tuple[timedelta, ...]
     rooms: tuple[str, ...]
-    mention_role: str | None
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,6 @@ async def create_event(
         link=new.link,
         description=new.description,
         reminders=",".join(str(int(r.total_seconds() // 60)) for r in new.reminders),
-        mention_role=new.mention_role,
         created_by=person_id,
         created_at=now,
         updated_at=now,
@@ -306,7 +304,6 @@ async def rsvp(
     person_id: int,
     status: str,
     occurrence: Occurrence,
-    remind: bool,
     now: datetime,
 ) -> None:
     query = select(Rsvp).where(
@@ -321,7 +318,7 @@ async def rsvp(
         status=status,
         updated_at=now,
     )
-    row.status, row.remind, row.updated_at = status, remind and status == "going", now
+    row.status, row.updated_at = status, now
     session.add(row)
 
 
