@@ -1,4 +1,4 @@
-"""`convene …`: run the bot, manage its store and FAQ, check a configuration file."""
+"""`convene …`: run the bot, manage its store, FAQ and events, check a configuration file."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from cogs.faq.service import ImportCounts
+
+T = TypeVar("T")
 
 DEFAULT_CONFIG = Path("convene.toml")
 
@@ -53,46 +58,70 @@ async def _run(settings: Settings) -> int:
     return await app.run()
 
 
-async def _upgrade(settings: Settings) -> None:
-    from bot.db import make_engine
+async def _in_store(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run *work* in one transaction on a migrated store, as every store command does."""
+    from bot.db import make_engine, make_sessions
     from bot.schema import upgrade
 
     engine = make_engine(settings.store.url)
     try:
         await upgrade(engine)
+        async with make_sessions(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
     finally:
         await engine.dispose()
+
+
+async def _nothing(session: AsyncSession) -> None:
+    return None
 
 
 async def _faq_import(settings: Settings, text: str, source: str) -> ImportCounts:
     from bot.core.context import utcnow
-    from bot.db import make_engine, make_sessions
-    from bot.schema import upgrade
     from cogs.faq.service import import_toml
 
-    engine = make_engine(settings.store.url)
-    try:
-        await upgrade(engine)
-        async with make_sessions(engine)() as session:
-            counts = await import_toml(session, text, source, utcnow())
-            await session.commit()
-            return counts
-    finally:
-        await engine.dispose()
+    return await _in_store(settings, lambda s: import_toml(s, text, source, utcnow()))
 
 
 async def _faq_export(settings: Settings) -> tuple[str, int]:
-    from bot.db import make_engine, make_sessions
-    from bot.schema import upgrade
     from cogs.faq.service import all_entries, export_toml
 
-    engine = make_engine(settings.store.url)
+    async def export(session: AsyncSession) -> tuple[str, int]:
+        return await export_toml(session), len(await all_entries(session))
+
+    return await _in_store(settings, export)
+
+
+def _events_import(settings: Settings, path: Path) -> int:
+    from zoneinfo import ZoneInfo
+
+    from bot.core.context import Caller, utcnow
+    from bot.identity import resolve_person
+    from cogs.events.importer import ScheduleError, import_entries, read_schedule
+
     try:
-        await upgrade(engine)
-        async with make_sessions(engine)() as session:
-            return await export_toml(session), len(await all_entries(session))
-    finally:
-        await engine.dispose()
+        entries = read_schedule(path.name, path.read_bytes(), ZoneInfo(settings.bot.timezone))
+    except OSError as exc:
+        print(f"convene: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except ScheduleError as exc:
+        print(f"convene: nothing was imported from {path}:\n{exc}", file=sys.stderr)
+        return 1
+    console = settings.console
+    importer = Caller("console", console.user, console.user, console.role, "console")
+
+    async def work(session: AsyncSession) -> str:
+        now = utcnow()
+        person = await resolve_person(session, importer, now)
+        report = await import_entries(
+            session, entries, person_id=person, rooms=settings.rooms, now=now
+        )
+        return str(report)
+
+    print(f"{path}: {asyncio.run(_in_store(settings, work))}")
+    return 0
 
 
 def _faq(settings: Settings, action: str, path: Path) -> int:
@@ -143,6 +172,13 @@ def _parser() -> argparse.ArgumentParser:
         action = faq_sub.add_parser(name, help=what)
         action.add_argument("file", type=Path)
         action.add_argument("-c", "--config", type=Path, help=config_help)
+    events = sub.add_parser("events", help="import events from a calendar file")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    load = events_sub.add_parser(
+        "import", help="add and update events from an .ics file or a yaml2ics YAML schedule"
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument("-c", "--config", type=Path, help=config_help)
     check = sub.add_parser("check-config", help="validate a settings file without connecting")
     check.add_argument("file", type=Path)
     return parser
@@ -162,11 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _logging(settings)
     if args.command == "db":
-        asyncio.run(_upgrade(settings))
+        asyncio.run(_in_store(settings, _nothing))
         print("Store is at the newest revision.")
         return 0
     if args.command == "faq":
         return _faq(settings, args.faq_command, args.file)
+    if args.command == "events":
+        return _events_import(settings, args.file)
     from bot.app import StartupError
 
     try:

@@ -259,16 +259,27 @@ async def _record_change(
     new_start: datetime | None,
     now: datetime,
 ) -> None:
-    query = select(EventChange).where(
-        EventChange.event_id == event.id, EventChange.original_start == original
-    )
-    change = (await session.exec(query)).first()
-    if change is None:
-        change = EventChange(event_id=event.id or 0, original_start=original)
+    change = await _change_row(session, event, original)
     change.new_start = new_start
     session.add(change)
     await session.flush()
     await _touch(session, event, now)
+
+
+async def _change_row(session: AsyncSession, event: Event, original: datetime) -> EventChange:
+    query = select(EventChange).where(
+        EventChange.event_id == event.id, EventChange.original_start == original
+    )
+    found = (await session.exec(query)).first()
+    return found or EventChange(event_id=event.id or 0, original_start=original)
+
+
+async def record_skip(session: AsyncSession, event: Event, original: datetime) -> None:
+    """Skip one occurrence, as an imported EXDATE does; skipping twice is harmless."""
+    change = await _change_row(session, event, original)
+    change.new_start = None
+    session.add(change)
+    await session.flush()
 
 
 async def _touch(session: AsyncSession, event: Event, now: datetime) -> None:

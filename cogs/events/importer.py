@@ -1,0 +1,291 @@
+"""`convene events import FILE`: an .ics calendar or a yaml2ics-style YAML schedule.
+
+Every entry is checked first and nothing is written unless all of them are valid, so a file is
+never half-imported. Events keep a stable UID (the file's, or one derived from the YAML entry),
+so importing the same file again changes nothing and an edited file updates its events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import yaml
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import RoomSettings
+from cogs.events import service
+from cogs.events.models import Event, EventRoom
+from cogs.events.recurrence import RecurrenceError, build_rrule, to_utc
+from cogs.events.timeparse import TimeParseError, parse_zone
+
+DEFAULT_MINUTES = 60
+YAML_UNITS = {
+    "seconds": "SECONDLY",
+    "minutes": "MINUTELY",
+    "hours": "HOURLY",
+    "days": "DAILY",
+    "weeks": "WEEKLY",
+    "months": "MONTHLY",
+    "years": "YEARLY",
+}
+
+
+class ScheduleError(Exception):
+    """Every problem in the file, one per line; nothing was imported."""
+
+
+@dataclass
+class Entry:
+    uid: str
+    title: str
+    start_local: datetime
+    zone: ZoneInfo
+    rrule: str | None
+    duration_min: int
+    link: str | None
+    description: str | None
+    skips: list[datetime] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    added: int
+    changed: int
+    unchanged: int
+    ended: int
+
+    def __str__(self) -> str:
+        return f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged" + (
+            f", {self.ended} skipped (over)" if self.ended else ""
+        )
+
+
+def _link(*candidates: object) -> str | None:
+    for value in candidates:
+        text = str(value or "").strip()
+        if text.startswith(("https://", "http://")) and " " not in text:
+            return text
+    return None
+
+
+def _local(value: datetime | date, zone: ZoneInfo) -> datetime:
+    """A naive wall time in *zone*: all-day dates start at midnight, instants are converted."""
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(0))
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(zone).replace(tzinfo=None)
+
+
+def read_ics(data: bytes, default: ZoneInfo) -> list[Entry]:
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+    except ValueError as exc:
+        raise ScheduleError(f"not a valid iCalendar file: {exc}") from None
+    entries, problems = [], []
+    for number, vevent in enumerate(calendar.walk("VEVENT"), 1):
+        if vevent.get("RECURRENCE-ID") is not None:
+            continue
+        label = f"event {number} {str(vevent.get('SUMMARY', ''))[:40]!r}"
+        try:
+            entries.append(_ics_entry(vevent, default))
+        except (KeyError, ValueError) as exc:
+            problems.append(f"{label}: {exc}")
+    if problems:
+        raise ScheduleError("\n".join(problems))
+    return entries
+
+
+def _ics_entry(vevent: icalendar.Component, default: ZoneInfo) -> Entry:
+    start = vevent.decoded("DTSTART")
+    zone = start.tzinfo if isinstance(start, datetime) else None
+    zone = zone if isinstance(zone, ZoneInfo) else (UTC_ZONE if zone is not None else default)
+    start_local = _local(start, zone)
+    if "DURATION" in vevent:
+        length = vevent.decoded("DURATION")
+    elif "DTEND" in vevent:
+        length = _local(vevent.decoded("DTEND"), zone) - start_local
+    else:
+        length = timedelta(days=1) if not isinstance(start, datetime) else timedelta(hours=1)
+    rrule = vevent.get("RRULE")
+    rule = rrule.to_ical().decode() if rrule is not None else None
+    skips: list[datetime] = []
+    exdates = vevent.get("EXDATE")
+    for group in exdates if isinstance(exdates, list) else [exdates] if exdates else []:
+        skips += [to_utc(_local(d.dt, zone), zone) for d in group.dts]
+    title = str(vevent.get("SUMMARY", "")).strip()
+    if not title:
+        raise ValueError("no SUMMARY (title)")
+    return Entry(
+        uid=str(vevent.get("UID") or _uid(title, start_local)),
+        title=title[:200],
+        start_local=start_local,
+        zone=zone,
+        rrule=build_rrule(rule, start_local, zone) if rule else None,
+        duration_min=max(1, int(length.total_seconds() // 60)),
+        link=_link(vevent.get("URL"), vevent.get("LOCATION")),
+        description=(str(vevent.get("DESCRIPTION", "")).strip() or None),
+        skips=skips,
+    )
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def _uid(title: str, start: datetime) -> str:
+    digest = hashlib.sha256(f"{title}|{start.isoformat()}".encode()).hexdigest()[:24]
+    return f"{digest}@yaml.convene"
+
+
+def read_yaml(text: str, default: ZoneInfo) -> list[Entry]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScheduleError(f"not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("events"), list):
+        raise ScheduleError("expected a mapping with an `events:` list (yaml2ics format)")
+    try:
+        zone = parse_zone(str(data["timezone"])) if data.get("timezone") else default
+    except TimeParseError as exc:
+        raise ScheduleError(f"timezone: {exc}") from None
+    entries, problems = [], []
+    for number, item in enumerate(data["events"], 1):
+        label = f"event {number}"
+        try:
+            if not isinstance(item, Mapping):
+                raise ValueError("expected a mapping with summary and begin")
+            label += f" {str(item.get('summary', ''))[:40]!r}"
+            entries.append(_yaml_entry(item, zone))
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.append(f"{label}: {exc}")
+    if problems:
+        raise ScheduleError("\n".join(problems))
+    return entries
+
+
+def _when(value: Any, zone: ZoneInfo, name: str) -> datetime | date:
+    if isinstance(value, datetime | date):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a date or date and time") from None
+
+
+def _yaml_entry(item: Mapping[str, Any], calendar_zone: ZoneInfo) -> Entry:
+    zone = parse_zone(str(item["timezone"])) if item.get("timezone") else calendar_zone
+    title = str(item.get("summary") or "").strip()
+    if not title:
+        raise ValueError("no summary (title)")
+    begin = _when(item["begin"], zone, "begin")
+    start_local = _local(begin, zone)
+    if "duration" in item:
+        length = timedelta(**{str(k): float(v) for k, v in dict(item["duration"]).items()})
+    elif "end" in item:
+        length = _local(_when(item["end"], zone, "end"), zone) - start_local
+    else:
+        length = timedelta(days=1) if not isinstance(begin, datetime) else timedelta(hours=1)
+    rrule, skips = None, []
+    if repeat := item.get("repeat"):
+        ((unit, every),) = dict(repeat["interval"]).items()
+        if unit not in YAML_UNITS:
+            raise ValueError(f"repeat interval unit {unit!r}; use one of {', '.join(YAML_UNITS)}")
+        until = _when(repeat["until"], zone, "until")
+        rule = f"FREQ={YAML_UNITS[unit]};INTERVAL={int(every)}"
+        until_day = until.date() if isinstance(until, datetime) else until
+        rrule = build_rrule(rule, start_local, zone, until=until_day)
+        for day in repeat.get("except_on") or []:
+            moment = _when(day, zone, "except_on")
+            if isinstance(moment, datetime):
+                skips.append(to_utc(_local(moment, zone), zone))
+            else:
+                skips.append(to_utc(datetime.combine(moment, start_local.time()), zone))
+    return Entry(
+        uid=str(item.get("uid") or _uid(title, start_local)),
+        title=title[:200],
+        start_local=start_local,
+        zone=zone,
+        rrule=rrule,
+        duration_min=max(1, int(length.total_seconds() // 60)),
+        link=_link(item.get("url"), item.get("location")),
+        description=(str(item.get("description") or "").strip() or None),
+        skips=skips,
+    )
+
+
+def read_schedule(name: str, data: bytes, default: ZoneInfo) -> list[Entry]:
+    try:
+        if name.lower().endswith((".yaml", ".yml")):
+            return read_yaml(data.decode("utf-8"), default)
+        return read_ics(data, default)
+    except (RecurrenceError, TimeParseError) as exc:
+        raise ScheduleError(str(exc)) from None
+
+
+async def import_entries(
+    session: AsyncSession,
+    entries: Sequence[Entry],
+    *,
+    person_id: int,
+    rooms: Sequence[RoomSettings],
+    now: datetime,
+) -> Report:
+    """Add or update every entry, by UID; series that are over are left out."""
+    added = changed = unchanged = ended = 0
+    announce_in = tuple(r.name for r in rooms if "announcements" in r.purposes)
+    for entry in entries:
+        existing = (await session.exec(select(Event).where(Event.uid == entry.uid))).first()
+        fields: dict[str, Any] = {
+            "title": entry.title,
+            "start_local": entry.start_local,
+            "timezone": entry.zone.key,
+            "rrule": entry.rrule,
+            "duration_min": entry.duration_min,
+            "link": entry.link,
+            "description": entry.description,
+        }
+        if existing is not None and all(getattr(existing, k) == v for k, v in fields.items()):
+            unchanged += 1
+            continue
+        event = existing or Event(
+            uid=entry.uid,
+            title=entry.title,
+            kind="meeting",
+            tier="everyone",
+            timezone=entry.zone.key,
+            start_local=entry.start_local,
+            duration_min=entry.duration_min,
+            created_by=person_id,
+            created_at=now,
+            updated_at=now,
+        )
+        for key, value in fields.items():
+            setattr(event, key, value)
+        future = service.expand(
+            event, service.Changes(frozenset(entry.skips), {}), after=now, limit=1
+        )
+        if existing is None and not future:
+            ended += 1
+            continue
+        if existing is not None:
+            event.sequence += 1
+            event.updated_at = now
+            changed += 1
+        else:
+            added += 1
+        session.add(event)
+        await session.flush()
+        if existing is None:
+            for room in announce_in:
+                session.add(EventRoom(event_id=event.id or 0, room=room))
+        for skipped in entry.skips:
+            await service.record_skip(session, event, skipped)
+        await service.refresh_next_start(session, event, now)
+    return Report(added, changed, unchanged, ended)
