@@ -1,0 +1,79 @@
+"""The FAQ through the real adapters: `!faq` in a Synapse room, `/faq ask` and 👎 on Discord."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.db import make_engine, make_sessions
+from bot.schema import upgrade
+from cogs.faq.service import import_toml
+from tests.e2e.test_discord import answered, discord_settings, text_of
+from tests.e2e.test_matrix import ask, joined, make_world
+from tests.support.bot_harness import running
+from tests.support.discord_fixtures import CONTRIBUTOR, GENERAL, GUILD_ID
+from tests.support.fake_discord import FakeDiscord
+from tests.support.synapse import Synapse
+
+pytestmark = pytest.mark.e2e
+
+FAQ = Path(__file__).parents[2].parent / "shared" / "faq-eval" / "faq.toml"
+
+
+async def load_faq(settings: Settings) -> None:
+    engine = make_engine(settings.store.url)
+    try:
+        await upgrade(engine)
+        async with make_sessions(engine)() as session:
+            await import_toml(session, FAQ.read_text(), str(FAQ), datetime.now(UTC))
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_faq_on_matrix(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    await load_faq(world.settings)
+    async with running(world.settings) as app:
+        await joined(app, world.room)
+        answer = await ask(world, world.nina, "!faq how do i run the tests")
+        body = answer["content"]["body"]
+        assert "(from the contributor FAQ: run-tests)" in body
+        assert "type: !faq vote" in body
+        unknown = await ask(world, world.nina, "!faq what is the weather in Paris tomorrow")
+        assert "I don't have an answer for that yet" in unknown["content"]["body"]
+        middling = await ask(world, world.nina, "!faq can i get paid for contributing")
+        assert middling["content"]["body"].startswith("Did you mean…")
+
+
+async def test_faq_on_discord(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    await load_faq(settings)
+    async with running(settings):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        answer = await answered(
+            await fake_discord.slash(
+                GUILD_ID,
+                GENERAL.id,
+                CONTRIBUTOR,
+                "faq ask",
+                {"question": "how do I run the tests?"},
+            )
+        )
+        assert "(from the contributor FAQ: `run-tests`)" in text_of(answer)
+        buttons = [b for row in answer.components for b in row["components"]]
+        assert [b["label"] for b in buttons] == ["👍", "👎"]
+        assert answer.message is not None
+        vote = await answered(
+            await fake_discord.click(
+                GUILD_ID, GENERAL.id, CONTRIBUTOR, answer.message, buttons[1]["custom_id"]
+            )
+        )
+        assert vote.ephemeral and "Thanks for the 👎" in text_of(vote)
