@@ -21,6 +21,15 @@ class Platform(Protocol):
         """Release connections; called once on shutdown, also after a failed start."""
 
 
+def reaction_buttons(reply: Reply) -> dict[str, str]:
+    """Buttons labelled with an emoji, which chat apps without buttons offer as reactions."""
+    return {
+        b.label: b.command
+        for b in reply.buttons
+        if b.label and not any(c.isalnum() for c in b.label)
+    }
+
+
 def typed_buttons(reply: Reply, prefix: str) -> list[str]:
     """Buttons for platforms without them: the command to type instead."""
     return [f"[{button.label}] type: {prefix}{button.command}" for button in reply.buttons]

@@ -8,9 +8,11 @@ transaction id per reply, so a retried send is a no-op on the server.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
+from collections.abc import Coroutine
 from typing import Any
 
 from nio import (
@@ -18,6 +20,7 @@ from nio import (
     AsyncClientConfig,
     InviteMemberEvent,
     MatrixRoom,
+    ReactionEvent,
     RoomCreateError,
     RoomMessageText,
     RoomPreset,
@@ -36,12 +39,13 @@ from bot.core.registry import Registry
 from bot.core.reply import Reply
 from bot.delivery import SendResult
 from bot.identity import Account, account_of
-from bot.platforms.base import typed_buttons
+from bot.platforms.base import reaction_buttons, typed_buttons
 from bot.state import get_state, record_send_failure, set_state
 
 log = logging.getLogger(__name__)
 
 SYNC_TOKEN_KEY = "matrix.next_batch"
+REACTIONS_KEY = "matrix.reactions."
 MAX_BACKOFF = 60.0
 MAX_RETRY_WAIT = 30.0
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON", "M_TOO_LARGE"}
@@ -128,6 +132,7 @@ class MatrixPlatform:
         await self._first_sync()
         self.client.add_event_callback(self._on_message, RoomMessageText)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self._on_reaction, ReactionEvent)
         await self._sync_forever()
 
     async def _first_sync(self) -> None:
@@ -217,29 +222,35 @@ class MatrixPlatform:
         if relation.get("rel_type") == "m.replace":
             return
         text = self.registry.strip_prefix(event.body.strip())
-        if text is None:
-            return
-        task = asyncio.create_task(self._handle(room, event, text))
+        if text is not None:
+            self._spawn(self._handle(room, event.sender, event.event_id, event.event_id, text))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Answer in the background, so a slow command never holds up the sync loop."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, room: MatrixRoom, event: RoomMessageText, text: str) -> None:
+    async def _handle(
+        self, room: MatrixRoom, sender: str, source_id: str, reply_to: str, text: str
+    ) -> None:
+        """Run *text* as *sender*; *source_id* (their event) keys the idempotent reply."""
         is_direct = room.room_id not in self.rooms
-        if is_direct and not await self._is_dm_of(room.room_id, event.sender):
+        if is_direct and not await self._is_dm_of(room.room_id, sender):
             return
         caller = Caller(
             platform="matrix",
-            user_id=event.sender,
-            display_name=room.user_name(event.sender) or event.sender,
-            role=self._role(event.sender),
+            user_id=sender,
+            display_name=room.user_name(sender) or sender,
+            role=self._role(sender),
             room_id=room.room_id,
             is_direct=is_direct,
         )
         try:
             reply = await self.registry.handle_text(caller, text)
-            await self._answer(room.room_id, event.event_id, caller, reply)
+            await self._answer(room.room_id, source_id, reply_to, caller, reply)
         except Exception:
-            log.exception("Matrix: failed to answer %s in %s", event.event_id, room.room_id)
+            log.exception("Matrix: failed to answer %s in %s", source_id, room.room_id)
 
     def _role(self, user_id: str) -> Role:
         """From config lists and the highest power level in any configured room; a DM's power
@@ -260,21 +271,52 @@ class MatrixPlatform:
             )
             return (await session.exec(query)).first() is not None
 
-    async def _answer(self, room_id: str, event_id: str, caller: Caller, reply: Reply) -> None:
+    async def _answer(
+        self, room_id: str, source_id: str, reply_to: str, caller: Caller, reply: Reply
+    ) -> None:
         content = render(reply, self.registry.prefix)
-        txn = "convene-" + _TXN_SAFE.sub("_", event_id)
+        txn = "convene-" + _TXN_SAFE.sub("_", source_id)
         if reply.private and not caller.is_direct:
             dm_room = await self._dm_room(caller.user_id)
             if dm_room is not None:
-                await self.send(dm_room, content, txn)
+                await self._post(dm_room, content, txn, reply)
                 content = render(Reply("I've sent you the answer in a direct message."), "")
                 txn += "-pointer"
             else:
                 content = render(
                     Reply("I could not open a direct message with you.", error=True), ""
                 )
-        content["m.relates_to"] = {"m.in_reply_to": {"event_id": event_id}}
-        await self.send(room_id, content, txn)
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        await self._post(room_id, content, txn, reply)
+
+    async def _post(self, room_id: str, content: dict[str, Any], txn: str, reply: Reply) -> None:
+        """Send, then offer emoji buttons as reactions people can click."""
+        sent = await self.send(room_id, content, txn)
+        choices = reaction_buttons(reply)
+        if sent is None or not choices:
+            return
+        async with self.sessions() as session:
+            await set_state(
+                session, REACTIONS_KEY + sent, json.dumps(choices), self.registry.clock()
+            )
+            await session.commit()
+        for number, key in enumerate(choices):
+            annotation = {
+                "m.relates_to": {"rel_type": "m.annotation", "event_id": sent, "key": key}
+            }
+            await self.client.room_send(
+                room_id, "m.reaction", annotation, tx_id=f"{txn}-react-{number}"
+            )
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        """A reaction that matches an emoji button of one of our messages runs its command."""
+        if event.sender == self.settings.user_id:
+            return
+        async with self.sessions() as session:
+            stored = await get_state(session, REACTIONS_KEY + event.reacts_to)
+        command = json.loads(stored).get(event.key) if stored else None
+        if command is not None:
+            self._spawn(self._handle(room, event.sender, event.event_id, event.reacts_to, command))
 
     async def _dm_room(self, user_id: str) -> str | None:
         async with self.sessions() as session:
@@ -315,14 +357,14 @@ class MatrixPlatform:
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
         return await self.send_once(target, render(reply, self.registry.prefix), f"convene-{key}")
 
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> bool:
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str | None:
         """Send with bounded retries, waiting as told on 429; a send given up on is logged and
         recorded."""
         result = SendResult(error="not tried")
         for attempt in range(self.settings.max_send_retries + 1):
             result = await self.send_once(room_id, content, txn_id)
             if result.ok:
-                return True
+                return result.message_id
             if result.retry_after is None:
                 break
             log.info(
@@ -337,7 +379,7 @@ class MatrixPlatform:
         async with self.sessions() as session:
             await record_send_failure(session, "matrix", room_id, reason, self.registry.clock())
             await session.commit()
-        return False
+        return None
 
     async def close(self) -> None:
         self._connected = False

@@ -45,6 +45,16 @@ async def test_faq_on_matrix(
         body = answer["content"]["body"]
         assert "(from the contributor FAQ: run-tests)" in body
         assert "type: !faq vote" in body
+        await world.synapse.react(world.nina, world.room, answer["event_id"], "👎")
+        thanks = await world.synapse.wait_for_message(
+            world.nina,
+            world.room,
+            sender=world.bot.user_id,
+            predicate=lambda e: "Thanks for the 👎" in e["content"]["body"],
+            after=answer["event_id"],
+        )
+        reply_to = thanks["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+        assert reply_to == answer["event_id"], "the vote is answered under the answer"
         unknown = await ask(world, world.nina, "!faq what is the weather in Paris tomorrow")
         assert "I don't have an answer for that yet" in unknown["content"]["body"]
         middling = await ask(world, world.nina, "!faq can i get paid for contributing")

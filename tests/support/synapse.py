@@ -402,8 +402,18 @@ class Synapse:
         await self._request("POST", f"/_matrix/client/v3/join/{quote(room_id, safe='')}", user, {})
 
     async def send_text(self, user: MatrixUser, room_id: str, body: str) -> str:
-        path = f"{_room(room_id)}/send/m.room.message/{uuid.uuid4().hex}"
-        content = {"msgtype": "m.text", "body": body}
+        return await self._send(
+            user, room_id, "m.room.message", {"msgtype": "m.text", "body": body}
+        )
+
+    async def react(self, user: MatrixUser, room_id: str, event_id: str, key: str) -> str:
+        relation = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        return await self._send(user, room_id, "m.reaction", {"m.relates_to": relation})
+
+    async def _send(
+        self, user: MatrixUser, room_id: str, kind: str, content: Mapping[str, Any]
+    ) -> str:
+        path = f"{_room(room_id)}/send/{kind}/{uuid.uuid4().hex}"
         event_id: str = (await self._request("PUT", path, user, content))["event_id"]
         return event_id
 
