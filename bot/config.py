@@ -129,6 +129,7 @@ class DiscordSettings(_Section):
     mentor_roles: list[str] = ["Mentors"]
     api_base_url: str | None = None
     gateway_url: str | None = None
+    message_content: bool = False
 
     @model_validator(mode="after")
     def _application(self) -> DiscordSettings:
@@ -180,6 +181,22 @@ class WebSettings(_Section):
         return value
 
 
+class MentoringSettings(_Section):
+    capacity: int = Field(default=3, ge=1, le=50)
+    escalate_after_hours: int = Field(default=24, ge=1, le=24 * 30)
+    escalate_to_organizers_after_hours: int = Field(default=72, ge=1, le=24 * 90)
+    nudge_after_days: int = Field(default=14, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _organizers_later(self) -> MentoringSettings:
+        if self.escalate_to_organizers_after_hours <= self.escalate_after_hours:
+            raise ValueError(
+                "escalate_to_organizers_after_hours must be more than escalate_after_hours "
+                "(mentors are reminded before organizers are told)"
+            )
+        return self
+
+
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     store: StoreSettings = StoreSettings()
@@ -188,6 +205,7 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     rooms: list[RoomSettings] = []
     web: WebSettings = WebSettings()
+    mentoring: MentoringSettings = MentoringSettings()
 
     @model_validator(mode="after")
     def _unique_rooms(self) -> Settings:

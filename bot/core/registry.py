@@ -41,6 +41,7 @@ class Page:
 
 PageHandler = Callable[[Mapping[str, str], AsyncSession, datetime], Awaitable[Page]]
 Task = Callable[[], Coroutine[Any, Any, None]]
+Listener = Callable[[Ctx, str], Awaitable[Reply | None]]
 
 
 class Registry:
@@ -60,6 +61,7 @@ class Registry:
         self.pages: dict[str, PageHandler] = {}
         self.tasks: dict[str, Task] = {}
         self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._message_listeners: dict[str, list[Listener]] = {}
 
     def add_task(self, name: str, task: Task) -> None:
         """A coroutine the app runs beside the platforms for as long as it runs."""
@@ -176,31 +178,71 @@ class Registry:
             args = convert(spec, raw)
         except UserError as exc:
             return self._refusal(spec, caller, exc)
+        try:
+            reply = await self._in_context(caller, lambda ctx: spec.func(ctx, **args))
+        except UserError as exc:
+            return self._refusal(spec, caller, exc)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("command %r failed (error id %s)", spec.name, error_id)
+            return Reply(
+                f"Sorry, something went wrong on my side (error id {code(error_id)}). "
+                "Nothing was changed; please try again, or tell an organizer.",
+                error=True,
+            )
+        assert reply is not None
+        if spec.private:
+            reply.private = True
+        return reply
+
+    async def _in_context(
+        self, caller: Caller, work: Callable[[Ctx], Awaitable[Reply | None]]
+    ) -> Reply | None:
+        """One session for one piece of work as *caller*: committed, then its change topics
+        announced; rolled back on any error, which is re-raised for the caller to phrase."""
         async with self.sessions() as session:
             try:
                 now = self.clock()
                 person_id = await resolve_person(session, caller, now)
                 await session.commit()
                 ctx = Ctx(caller, person_id, session, self.settings, self.clock)
-                reply = await spec.func(ctx, **args)
+                reply = await work(ctx)
                 await session.commit()
-                for topic in ctx.topics:
-                    self.changed(topic)
-            except UserError as exc:
+            except BaseException:
                 await session.rollback()
-                return self._refusal(spec, caller, exc)
-            except Exception:
-                await session.rollback()
-                error_id = secrets.token_hex(4)
-                log.exception("command %r failed (error id %s)", spec.name, error_id)
-                return Reply(
-                    f"Sorry, something went wrong on my side (error id {code(error_id)}). "
-                    "Nothing was changed; please try again, or tell an organizer.",
-                    error=True,
-                )
-        if spec.private:
-            reply.private = True
+                raise
+        for topic in ctx.topics:
+            self.changed(topic)
         return reply
+
+    def add_listener(self, purpose: str, listener: Listener) -> None:
+        """Something that may answer ordinary messages in rooms with *purpose* (e.g. "help")."""
+        self._message_listeners.setdefault(purpose, []).append(listener)
+
+    def listens(self, purposes: Iterable[str]) -> bool:
+        return any(purpose in self._message_listeners for purpose in purposes)
+
+    async def handle_message(
+        self, caller: Caller, text: str, purposes: Iterable[str]
+    ) -> Reply | None:
+        """Offer a non-command message to the listeners of its room; the first answer wins.
+
+        Nobody asked the bot anything, so every failure is logged and stays silent."""
+        listeners = [f for p in purposes for f in self._message_listeners.get(p, [])]
+        if not listeners or len(text) > MAX_MESSAGE:
+            return None
+
+        async def first_answer(ctx: Ctx) -> Reply | None:
+            for listener in listeners:
+                if (reply := await listener(ctx, text)) is not None:
+                    return reply
+            return None
+
+        try:
+            return await self._in_context(caller, first_answer)
+        except Exception:
+            log.exception("a message listener failed on %s in %s", caller.platform, caller.room_id)
+            return None
 
     def _forbidden(self, spec: CommandSpec, caller: Caller) -> Reply:
         return Reply(

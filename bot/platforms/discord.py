@@ -101,8 +101,10 @@ class CommandButton(
 
 class ConveneClient(discord.Client):
     def __init__(self, platform: DiscordPlatform, settings: DiscordSettings) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = settings.message_content
         super().__init__(
-            intents=discord.Intents.default(),
+            intents=intents,
             application_id=settings.application_id,
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=GUILD_READY_TIMEOUT,
@@ -113,6 +115,9 @@ class ConveneClient(discord.Client):
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CommandButton)
         await self.platform.sync_commands()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.platform.on_message(message)
 
     async def on_ready(self) -> None:
         self.platform.ready.set()
@@ -140,6 +145,11 @@ class DiscordPlatform:
             discord.http.Route.BASE = self.settings.api_base_url.rstrip("/")
         if self.settings.gateway_url:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
+        self.purposes = {
+            r.discord_channel_id: tuple(r.purposes)
+            for r in settings.rooms
+            if r.discord_channel_id is not None
+        }
         self.client = ConveneClient(self, self.settings)
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
@@ -149,6 +159,13 @@ class DiscordPlatform:
         return self.ready.is_set() and not self.client.is_closed()
 
     async def run(self) -> None:
+        listening = any(self.registry.listens(p) for p in self.purposes.values())
+        if listening and not self.settings.message_content:
+            log.warning(
+                "Discord: auto-answer in help rooms is off: it needs the Message Content intent "
+                "(enable it in the Developer Portal and set [discord] message_content = true); "
+                "/faq works without it"
+            )
         token = self.settings.token().get_secret_value()
         try:
             await self.client.start(token)
@@ -245,16 +262,37 @@ class DiscordPlatform:
         self.synced.set()
 
     def caller(self, interaction: discord.Interaction[Any]) -> Caller:
-        user = interaction.user
+        return self._caller(interaction.user, interaction.channel_id, interaction.guild_id)
+
+    def _caller(
+        self, user: discord.User | discord.Member, channel_id: int | None, guild_id: int | None
+    ) -> Caller:
         return Caller(
             platform="discord",
             user_id=str(user.id),
             display_name=user.name,
             role=self._role(user),
-            room_id=str(interaction.channel_id),
-            is_direct=interaction.guild_id is None,
+            room_id=str(channel_id),
+            is_direct=guild_id is None,
             style="slash",
         )
+
+    async def on_message(self, message: discord.Message) -> None:
+        """An ordinary message in a room whose purpose has listeners (a help room's FAQ);
+        the answer goes in a thread on the message, or as a reply where threads are not allowed."""
+        purposes = self.purposes.get(message.channel.id, ())
+        if message.author.bot or not message.content or not self.registry.listens(purposes):
+            return
+        guild_id = message.guild.id if message.guild is not None else None
+        caller = self._caller(message.author, message.channel.id, guild_id)
+        reply = await self.registry.handle_message(caller, message.content, purposes)
+        if reply is None:
+            return
+        try:
+            thread = await message.create_thread(name=(reply.title or "Answer")[:100])
+            await thread.send(**render(reply))
+        except discord.HTTPException:
+            await message.reply(**render(reply))
 
     def _role(self, user: discord.User | discord.Member) -> Role:
         if not isinstance(user, discord.Member):

@@ -107,7 +107,10 @@ class MatrixPlatform:
         self.registry = registry
         self.settings = settings.matrix
         self.sessions = sessions
-        self.rooms = {r.matrix_room_id for r in settings.rooms if r.matrix_room_id}
+        self.purposes = {
+            r.matrix_room_id: tuple(r.purposes) for r in settings.rooms if r.matrix_room_id
+        }
+        self.rooms = set(self.purposes)
         self.client = AsyncClient(
             self.settings.homeserver,
             self.settings.user_id,
@@ -224,6 +227,35 @@ class MatrixPlatform:
         text = self.registry.strip_prefix(event.body.strip())
         if text is not None:
             self._spawn(self._handle(room, event.sender, event.event_id, event.event_id, text))
+        elif self.registry.listens(self.purposes.get(room.room_id, ())):
+            self._spawn(self._listen(room, event))
+
+    async def _listen(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        """An ordinary message in a room whose purpose has listeners (a help room's FAQ)."""
+        caller = self._caller(room, event.sender, is_direct=False)
+        reply = await self.registry.handle_message(caller, event.body, self.purposes[room.room_id])
+        if reply is None:
+            return
+        content = render(reply, self.registry.prefix)
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": event.event_id,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": event.event_id},
+        }
+        await self._post(
+            room.room_id, content, "convene-" + _TXN_SAFE.sub("_", event.event_id), reply
+        )
+
+    def _caller(self, room: MatrixRoom, sender: str, *, is_direct: bool) -> Caller:
+        return Caller(
+            platform="matrix",
+            user_id=sender,
+            display_name=room.user_name(sender) or sender,
+            role=self._role(sender),
+            room_id=room.room_id,
+            is_direct=is_direct,
+        )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Answer in the background, so a slow command never holds up the sync loop."""
@@ -238,14 +270,7 @@ class MatrixPlatform:
         is_direct = room.room_id not in self.rooms
         if is_direct and not await self._is_dm_of(room.room_id, sender):
             return
-        caller = Caller(
-            platform="matrix",
-            user_id=sender,
-            display_name=room.user_name(sender) or sender,
-            role=self._role(sender),
-            room_id=room.room_id,
-            is_direct=is_direct,
-        )
+        caller = self._caller(room, sender, is_direct=is_direct)
         try:
             reply = await self.registry.handle_text(caller, text)
             await self._answer(room.room_id, source_id, reply_to, caller, reply)

@@ -6,7 +6,9 @@ from cogs.faq import commands, service
 
 def setup(registry: Registry) -> None:
     registry.add_module(commands)
-    for handler in commands.matcher_commands(service.MatcherCache()):
+    cache = service.MatcherCache()
+    for handler in commands.matcher_commands(cache):
         registry.add(handler)
+    registry.add_listener("help", commands.auto_answerer(cache))
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
     registry.add_alias("faq", "faq ask")

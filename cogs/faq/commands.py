@@ -8,11 +8,13 @@ contributors typed is escaped before it is shown.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
+from bot.core.registry import Listener
 from bot.core.spec import Handler
+from bot.state import get_state, set_state
 from cogs.faq import service
 from cogs.faq.models import FaqEntry
 
@@ -33,6 +35,50 @@ def _source(entry: FaqEntry) -> str:
 def _quoted(text: str, limit: int = 150) -> str:
     shown = text if len(text) <= limit else text[: limit - 1] + "…"
     return f"“{markup.escape(shown)}”"
+
+
+AUTO_ANSWER_GAP = timedelta(minutes=2)
+AUTO_KEY = "faq.auto."
+
+
+def _answer(entry: FaqEntry, question_id: int) -> Reply:
+    return Reply(
+        f"{entry.answer}\n{_source(entry)}",
+        title=entry.question,
+        buttons=[
+            Button("👍", f"faq vote {question_id} up", "secondary"),
+            Button("👎", f"faq vote {question_id} down", "secondary"),
+        ],
+    )
+
+
+def auto_answerer(cache: service.MatcherCache) -> Listener:
+    """Answers questions asked in help rooms without a command, when the match is strong.
+
+    At most one answer per room every AUTO_ANSWER_GAP, counted in the store so that two
+    instances share it; the room then hears from people first."""
+
+    async def listen(ctx: Ctx, text: str) -> Reply | None:
+        matcher = await cache.get(ctx.session)
+        if len(text) > service.MAX_ASKED or matcher.auto_answer(text) is None:
+            return None
+        room = f"{AUTO_KEY}{ctx.caller.platform}.{ctx.caller.room_id}"
+        last = await get_state(ctx.session, room)
+        if last is not None and ctx.now() - datetime.fromisoformat(last) < AUTO_ANSWER_GAP:
+            return None
+        await set_state(ctx.session, room, ctx.now().isoformat(), ctx.now())
+        asked = await service.ask(
+            ctx.session,
+            cache,
+            text,
+            person_id=ctx.person_id,
+            platform=ctx.caller.platform,
+            now=ctx.now(),
+        )
+        entry = await service.get_entry(ctx.session, asked.result.best[0].id)
+        return _answer(entry, asked.question_id)
+
+    return listen
 
 
 def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
@@ -60,15 +106,7 @@ def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
         )
         if asked.result.verdict == "answer":
             entry = await service.get_entry(ctx.session, asked.result.best[0].id)
-            qid = asked.question_id
-            return Reply(
-                f"{entry.answer}\n{_source(entry)}",
-                title=entry.question,
-                buttons=[
-                    Button("👍", f"faq vote {qid} up", "secondary"),
-                    Button("👎", f"faq vote {qid} down", "secondary"),
-                ],
-            )
+            return _answer(entry, asked.question_id)
         if asked.result.verdict == "suggest":
             entries = [await service.get_entry(ctx.session, c.id) for c in asked.result.best]
             return Reply(

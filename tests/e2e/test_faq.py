@@ -87,3 +87,60 @@ async def test_faq_on_discord(
             )
         )
         assert vote.ephemeral and "Thanks for the 👎" in text_of(vote)
+
+
+async def test_auto_answer_in_a_matrix_help_room(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    assert world.settings.rooms[0].purposes == ["help"]
+    await load_faq(world.settings)
+    async with running(world.settings) as app:
+        await joined(app, world.room)
+        asked = await world.synapse.send_text(world.nina, world.room, "how do I run the tests?")
+        answer = await world.synapse.wait_for_message(
+            world.nina, world.room, sender=world.bot.user_id, after=asked
+        )
+        relation = answer["content"]["m.relates_to"]
+        assert relation["rel_type"] == "m.thread" and relation["event_id"] == asked
+        assert "(from the contributor FAQ: run-tests)" in answer["content"]["body"]
+        again = await world.synapse.send_text(
+            world.nina, world.room, "how do I set up my development environment?"
+        )
+        await ask(world, world.nina, "!whoami")
+        later = await world.synapse.messages(world.nina, world.room, after=again)
+        threaded = [e for e in later if "m.thread" in str(e["content"].get("m.relates_to"))]
+        assert threaded == [], "at most one auto-answer per room every two minutes"
+
+
+async def test_auto_answer_on_discord_needs_the_message_content_intent(
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    base = discord_settings(fake_discord, tmp_path, monkeypatch).model_dump(mode="json")
+    base["rooms"] = [{"name": "help", "discord_channel_id": GENERAL.id, "purposes": ["help"]}]
+    await load_faq(Settings.model_validate(base))
+
+    off = Settings.model_validate(base)
+    async with running(off):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        await fake_discord.user_says(GENERAL.id, CONTRIBUTOR, "how do I run the tests?")
+        await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "whoami")
+    assert "auto-answer in help rooms is off" in caplog.text
+    assert not [m for m in fake_discord.channel_messages[GENERAL.id] if "message_reference" in m]
+
+    base["discord"]["message_content"] = True
+    async with running(Settings.model_validate(base)):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        asked = await fake_discord.user_says(GENERAL.id, CONTRIBUTOR, "how do I run the tests?")
+        await fake_discord.wait_until(
+            lambda: any(
+                m.get("message_reference", {}).get("message_id") == asked["id"]
+                for m in fake_discord.channel_messages[GENERAL.id]
+            ),
+            description="the auto-answer",
+        )
+    reply = next(m for m in fake_discord.channel_messages[GENERAL.id] if "message_reference" in m)
+    assert reply["embeds"][0]["title"] == "How do I run the test suite?"

@@ -40,6 +40,7 @@ ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 MESSAGE_LENGTH_LIMIT = 2000
 _DISCORD_EPOCH_MS = 1_420_070_400_000
 _GUILD_PRESENCES_INTENT = 1 << 8
+_MESSAGE_CONTENT_INTENT = 1 << 15
 
 
 class Permission(enum.IntFlag):
@@ -506,6 +507,42 @@ class FakeDiscord:
             data,
             description=f"/{command}",
         )
+
+    async def user_says(self, channel_id: int, user: FakeUser, content: str) -> JSON:
+        """A member posts in a channel. As on Discord, the bot gets the text only with the
+        Message Content intent (or when mentioned); otherwise the content arrives empty."""
+        session = self._require_session()
+        guild = self._guild_of_channel(channel_id)
+        mentioned = f"<@{self.bot_user.id}>" in content
+        visible = content if session.intents & _MESSAGE_CONTENT_INTENT or mentioned else ""
+        message: JSON = {
+            "id": str(self._next_id()),
+            "channel_id": str(channel_id),
+            "author": user.payload(),
+            "content": content,
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "components": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+        }
+        self.messages[int(message["id"])] = message
+        self.channel_messages[channel_id].append(message)
+        member = self._member_payload(guild, user)
+        del member["user"]
+        await self._dispatch(
+            "MESSAGE_CREATE",
+            {**message, "content": visible, "guild_id": str(guild.id), "member": member},
+        )
+        self._notify()
+        return message
 
     async def click(
         self,
@@ -1111,6 +1148,12 @@ class FakeDiscord:
         }
         if "nonce" in payload:
             message["nonce"] = payload["nonce"]
+        if reference := payload.get("message_reference"):
+            message["message_reference"] = {
+                "type": 0,
+                "message_id": str(reference["message_id"]),
+                "channel_id": str(reference.get("channel_id", channel_id)),
+            }
         if interaction is not None:
             metadata: JSON = {
                 "id": str(interaction.id),

@@ -55,6 +55,11 @@ class FakeUser:
             style=self.platform.style,
         )
 
+    async def post(self, text: str, purposes: tuple[str, ...] = ("help",)) -> Said | None:
+        """An ordinary (non-command) message in a room with *purposes*; None when unanswered."""
+        reply = await self.platform.registry.handle_message(self.caller, text, purposes)
+        return None if reply is None else Said(reply)
+
     async def say(self, line: str) -> Said:
         """Send a chat line such as `!link`; a line without the prefix is an error here."""
         registry = self.platform.registry

@@ -1,0 +1,62 @@
+"""FAQ auto-answer in help rooms: only clear questions, only strong matches, one per room per
+two minutes, never outside help rooms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.app import build_registry
+from bot.core.registry import Registry
+from cogs.faq.service import import_toml
+from tests.support.fake_platform import FakePlatform
+
+FAQ = Path(__file__).parents[1].parent / "shared" / "faq-eval" / "faq.toml"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def registry(sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+    async with sqlite_sessions() as session:
+        await import_toml(session, FAQ.read_text(), str(FAQ), clock())
+        await session.commit()
+    return build_registry(Registry(sqlite_sessions, clock=clock))
+
+
+async def test_answers_a_clear_question_once_per_room_every_two_minutes(
+    registry: Registry, clock: Clock
+) -> None:
+    nina = FakePlatform(registry).person("@nina:x")
+    said = await nina.post("how do I run the tests?")
+    assert said is not None and said.reply.title == "How do I run the test suite?"
+    assert [b.label for b in said.reply.buttons] == ["👍", "👎"]
+    assert await nina.post("how do I set up my development environment?") is None
+    other_room = FakePlatform(registry).person("@omar:x")
+    other_room.room_id = "elsewhere"
+    assert await other_room.post("how do I set up my development environment?") is not None
+    clock.now += timedelta(minutes=2)
+    assert await nina.post("how do I set up my development environment?") is not None
+
+
+async def test_stays_quiet_unless_sure(registry: Registry) -> None:
+    nina = FakePlatform(registry).person("@nina:x")
+    assert await nina.post("I ran the tests and they pass, thanks all") is None
+    assert await nina.post("what is the weather in Paris tomorrow?") is None
+    assert await nina.post("how do I run the tests?", purposes=("announcements",)) is None
+    assert await nina.post("x" * 5000 + "?") is None
