@@ -1,0 +1,245 @@
+"""What mentor requests post to rooms, and the escalation planner.
+
+Every message is a delivery row with a key unique to (request, round, kind), so `bot.delivery`
+sends it exactly once per room and platform whatever runs twice: a planner pass, a restart, a
+second instance. A released request starts a new round, so it is announced and escalated afresh.
+
+Until the platform layer can send direct messages and edit posts, the requester is told in the
+room they asked from, and "claimed by …" is a new line in the mentor rooms rather than an edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import RoomSettings, Settings
+from bot.core import markup
+from bot.core.registry import Registry
+from bot.core.reply import Button, Reply
+from bot.delivery import Delivery, Outgoing, enqueue
+from bot.identity import PLATFORM_LABELS, Account
+from bot.wakeup import WakeLoop
+from cogs.mentoring import service
+from cogs.mentoring.models import MentorRequest
+
+POLL = 300.0
+Render = Callable[[str], Reply]
+
+
+def key(request: MentorRequest, what: str) -> str:
+    """`mentor:12:posted` for the first round, `mentor:12:posted:1` after one release."""
+    base = f"mentor:{request.id}:{what}"
+    return base if request.round == 0 else f"{base}:{request.round}"
+
+
+def span(length: timedelta) -> str:
+    """A duration as people say it: "3 h", "1 d 2 h", "15 min"."""
+    minutes = max(1, round(length.total_seconds() / 60))
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h")] if days else [(hours, "h"), (mins, "min")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n)
+
+
+def handles(accounts: Sequence[Account]) -> str:
+    """ "Discord: @maria, Matrix: @maria:example.org", or the one handle when there is one."""
+    if len(accounts) == 1:
+        return markup.escape(accounts[0].handle)
+    return ", ".join(
+        f"{PLATFORM_LABELS.get(a.platform, a.platform)}: {markup.escape(a.handle)}"
+        for a in accounts
+    )
+
+
+def command_text(platform: str, prefix: str, slash: str, text: str) -> str:
+    """How to type a command on *platform*: `/mentor done id:12` or `!mentor done 12`."""
+    return markup.code(slash if platform == "discord" else f"{prefix}{text}")
+
+
+def mentor_rooms(settings: Settings) -> list[RoomSettings]:
+    return [room for room in settings.rooms if "mentors" in room.purposes]
+
+
+def origin_room(settings: Settings, request: MentorRequest) -> RoomSettings | None:
+    """The room the request was made in, as a delivery target; None where we cannot post."""
+    platform, room_id = request.origin_platform, request.origin_room
+    for room in settings.rooms:
+        if (platform == "matrix" and room.matrix_room_id == room_id) or (
+            platform == "discord" and str(room.discord_channel_id) == room_id
+        ):
+            return RoomSettings(
+                name=room.name,
+                matrix_room_id=room.matrix_room_id if platform == "matrix" else None,
+                discord_channel_id=room.discord_channel_id if platform == "discord" else None,
+            )
+    name = f"{platform}:{room_id}"[:64]
+    if platform == "matrix" and room_id.startswith("!"):
+        return RoomSettings(name=name, matrix_room_id=room_id)
+    if platform == "discord" and room_id.isdigit():
+        return RoomSettings(name=name, discord_channel_id=int(room_id))
+    return None
+
+
+def request_post(
+    request: MentorRequest, requester: str, first_time: bool, lead: str | None = None
+) -> Render:
+    """The post in mentor rooms; details belong there, as only mentors read those rooms."""
+
+    def render(platform: str) -> Reply:
+        where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
+        lines = [lead] if lead else []
+        lines.append(
+            f"From {markup.escape(requester)} ({where})" + (", first request" if first_time else "")
+        )
+        if request.details:
+            lines.append(markup.escape(request.details))
+        return Reply(
+            "\n".join(lines),
+            title=f"#{request.id} {markup.escape(request.topic)}",
+            buttons=[Button("Claim", f"mentor claim {request.id}", "success")],
+        )
+
+    return render
+
+
+def claimed_note(request: MentorRequest, mentor: str) -> Render:
+    def render(platform: str) -> Reply:
+        return Reply(
+            f"#{request.id} {markup.escape(request.topic)} — claimed by {markup.escape(mentor)}."
+        )
+
+    return render
+
+
+def requester_notice(
+    request: MentorRequest, requester: str, mentor: str, mentor_accounts: Sequence[Account]
+) -> Render:
+    def render(platform: str) -> Reply:
+        return Reply(
+            f"{markup.escape(requester)}: {markup.escape(mentor)} ({handles(mentor_accounts)}) "
+            f"has taken your request #{request.id} “{markup.escape(request.topic)}” "
+            "and will contact you."
+        )
+
+    return render
+
+
+def organizers_note(request: MentorRequest, requester: str, waited: timedelta) -> Render:
+    def render(platform: str) -> Reply:
+        return Reply(
+            f"📣 Organizers: request #{request.id} “{markup.escape(request.topic)}” from "
+            f"{markup.escape(requester)} has waited {span(waited)} and no mentor has taken it.",
+            buttons=[Button("Claim", f"mentor claim {request.id}", "success")],
+        )
+
+    return render
+
+
+def nudge(request: MentorRequest, mentor: str, idle: timedelta, prefix: str) -> Render:
+    def render(platform: str) -> Reply:
+        rid = request.id
+        done = command_text(platform, prefix, f"/mentor done id:{rid}", f"mentor done {rid}")
+        back = command_text(platform, prefix, f"/mentor release id:{rid}", f"mentor release {rid}")
+        return Reply(
+            f"{markup.escape(mentor)}: request #{rid} “{markup.escape(request.topic)}” has had "
+            f"no news for {span(idle)}. Is it done? {done} closes it; {back} hands it back."
+        )
+
+    return render
+
+
+async def post_request(
+    session: AsyncSession,
+    settings: Settings,
+    request: MentorRequest,
+    now: datetime,
+    what: str = "posted",
+    lead: str | None = None,
+) -> int:
+    """Plan the request's post to every mentor room; returns how many rooms it goes to."""
+    rooms = mentor_rooms(settings)
+    requester = await service.display_name(session, request.person_id) or "someone"
+    first = not await service.returning_people(session, [request.person_id])
+    render = request_post(request, requester, first, lead)
+    await enqueue(session, [Outgoing(key(request, what), rooms, render, now)])
+    return len(rooms)
+
+
+class Escalator:
+    """Re-posts requests nobody took, calls on organizers, and nudges idle mentors, once each.
+
+    Thresholds come from `[mentoring]` settings and are measured from when the request last
+    became open (release restarts them) or, for the nudge, from the claim's last activity.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.loop = WakeLoop("mentor escalation", self.step)
+
+    async def plan(self) -> datetime | None:
+        """Write the rows now due; returns when the next threshold falls."""
+        settings = self.registry.settings
+        config = settings.mentoring
+        repost = timedelta(hours=config.escalate_after_hours)
+        organizers = timedelta(hours=config.escalate_to_organizers_after_hours)
+        idle = timedelta(days=config.nudge_after_days)
+        now = self.registry.clock()
+        wanted: list[datetime] = []
+        async with self.registry.sessions() as session:
+            query = select(MentorRequest).where(col(MentorRequest.status).in_(("open", "claimed")))
+            due: list[tuple[str, MentorRequest, str]] = []
+            for request in (await session.exec(query)).all():
+                if request.status == "open":
+                    steps = [("escalated", request.opened_at + repost)]
+                    steps.append(("organizers", request.opened_at + organizers))
+                else:
+                    steps = [("nudge", request.last_activity_at + idle)]
+                for what, at in steps:
+                    if at <= now:
+                        due.append((key(request, what), request, what))
+                    else:
+                        wanted.append(at)
+            sent = await self._planned(session, [k for k, _, _ in due])
+            outgoing = [
+                Outgoing(k, mentor_rooms(settings), await self._render(session, r, what, now), now)
+                for k, r, what in due
+                if k not in sent
+            ]
+            await enqueue(session, outgoing)
+            await session.commit()
+        if outgoing:
+            self.registry.changed("deliveries")
+        return min(wanted, default=None)
+
+    @staticmethod
+    async def _planned(session: AsyncSession, keys: list[str]) -> set[str]:
+        """Keys already planned, so a pass does not rebuild messages that exist."""
+        if not keys:
+            return set()
+        query = select(Delivery.key).where(col(Delivery.key).in_(keys))
+        return set((await session.exec(query)).all())
+
+    async def _render(
+        self, session: AsyncSession, request: MentorRequest, what: str, now: datetime
+    ) -> Render:
+        requester = await service.display_name(session, request.person_id) or "someone"
+        if what == "escalated":
+            first = not await service.returning_people(session, [request.person_id])
+            waited = span(now - request.opened_at)
+            lead = f"⏳ Still waiting after {waited}: can someone take it?"
+            return request_post(request, requester, first, lead)
+        if what == "organizers":
+            return organizers_note(request, requester, now - request.opened_at)
+        mentor = await service.display_name(session, request.claimed_by) or "Mentor"
+        prefix = self.registry.settings.bot.command_prefix
+        return nudge(request, mentor, now - request.last_activity_at, prefix)
+
+    async def step(self) -> float:
+        nxt = await self.plan()
+        if nxt is None:
+            return POLL
+        return min(POLL, max(0.5, (nxt - self.registry.clock()).total_seconds()))

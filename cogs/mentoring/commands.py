@@ -1,0 +1,224 @@
+"""Mentor commands: asking for help, the queue, claiming and closing, availability, figures.
+
+Details of a request are only shown where mentors read: the mentor rooms and the claiming
+mentor's private answer; lists and public answers carry the topic alone. Everything people
+typed is escaped before it is shown, and mass mentions are refused outright.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from bot.core import Ctx, Opt, Reply, Role, command, markup
+from bot.delivery import Outgoing, enqueue
+from bot.identity import accounts_of
+from cogs.mentoring import announce, service
+from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
+
+RequestId = Annotated[int, Opt("the request number, e.g. 12", min=1)]
+
+
+def _headline(request: MentorRequest) -> str:
+    return f"#{request.id} “{markup.escape(request.topic)}”"
+
+
+def _changed(ctx: Ctx) -> None:
+    ctx.changed("mentoring")
+    ctx.changed("deliveries")
+
+
+def _length(value: timedelta | None) -> str:
+    return "no data yet" if value is None else announce.span(value)
+
+
+def _cmd(ctx: Ctx, slash: str, text: str) -> str:
+    return markup.code(ctx.cmd(slash if ctx.caller.style == "slash" else text))
+
+
+@command(
+    "mentor request",
+    help="Ask for one-to-one help from a mentor",
+    example='mentor request "dev setup" the C extensions fail to build on Windows',
+)
+async def mentor_request(
+    ctx: Ctx,
+    topic: Annotated[str, Opt("what you need help with, e.g. dev setup", max_length=MAX_TOPIC)],
+    details: Annotated[
+        str | None, Opt("more for the mentors; only they see it", max_length=MAX_DETAILS)
+    ] = None,
+) -> Reply:
+    now = ctx.now()
+    request = await service.create_request(
+        ctx.session,
+        person_id=ctx.person_id,
+        topic=topic,
+        details=details,
+        platform=ctx.caller.platform,
+        room=ctx.caller.room_id,
+        now=now,
+    )
+    rooms = await announce.post_request(ctx.session, ctx.settings, request, now)
+    position = await service.queue_position(ctx.session, request.id or 0)
+    median = await service.median_time_to_claim(ctx.session, now)
+    lines = [f"Request {_headline(request)} is in the queue (position {position})."]
+    if median is not None:
+        lines.append(f"Mentors usually pick one up within {announce.span(median)}.")
+    lines.append("A mentor will contact you here when they take it.")
+    if request.details:
+        lines.append("Only mentors and organizers see your details.")
+    if not rooms:
+        lines.append("No mentor room is configured yet, so please tell an organizer.")
+    _changed(ctx)
+    return Reply("\n".join(lines))
+
+
+@command("mentor list", help="Mentor requests: mentors see the queue, everyone else their own")
+async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = None) -> Reply:
+    mentor = ctx.role >= Role.MENTOR
+    shown = which or ("open" if mentor else "mine")
+    person = None if mentor and shown != "mine" else ctx.person_id
+    found, returning, left = await service.list_requests(ctx.session, shown, person)
+    if not found:
+        if mentor:
+            return Reply(f"No {'' if shown == 'all' else shown + ' '}mentor requests.")
+        ask = _cmd(ctx, "mentor request topic:…", "mentor request <topic>")
+        return Reply(f"You have no mentor requests. Ask for help with {ask}.")
+    now = ctx.now()
+    lines = []
+    for request in found:
+        who = await service.display_name(ctx.session, request.person_id) or "someone"
+        state = request.status
+        if request.status == "claimed":
+            holder = await service.display_name(ctx.session, request.claimed_by)
+            state = f"claimed by {markup.escape(holder or 'a mentor')}"
+        first = "" if request.person_id in returning else ", first request"
+        age = announce.span(now - request.created_at)
+        lines.append(f"{_headline(request)} — {state} · {markup.escape(who)}{first} · {age} ago")
+    if left:
+        lines.append(f"… and {left} more.")
+    title = {"open": "Open mentor requests", "mine": "Your mentor requests"}.get(
+        shown, "All mentor requests"
+    )
+    return Reply("\n".join(lines), title=title)
+
+
+@command(
+    "mentor claim",
+    help="Take a mentor request: you will get the requester's handles and details",
+    example="mentor claim 12",
+    role=Role.MENTOR,
+)
+async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
+    now = ctx.now()
+    request = await service.claim(
+        ctx.session, id, ctx.person_id, ctx.settings.mentoring.capacity, now
+    )
+    requester = await service.display_name(ctx.session, request.person_id) or "someone"
+    mentor = await service.display_name(ctx.session, ctx.person_id) or ctx.caller.display_name
+    theirs = await accounts_of(ctx.session, request.person_id)
+    mine = await accounts_of(ctx.session, ctx.person_id)
+    outgoing = [
+        Outgoing(
+            announce.key(request, "claimed-note"),
+            announce.mentor_rooms(ctx.settings),
+            announce.claimed_note(request, mentor),
+            now,
+        )
+    ]
+    origin = announce.origin_room(ctx.settings, request)
+    if origin is not None:
+        notice = announce.requester_notice(request, requester, mentor, mine)
+        outgoing.append(Outgoing(announce.key(request, "claimed"), [origin], notice, now))
+    await enqueue(ctx.session, outgoing)
+    _changed(ctx)
+    lines = [f"From {markup.escape(requester)} ({announce.handles(theirs)})."]
+    if request.details:
+        lines.append(markup.escape(request.details))
+    done = _cmd(ctx, f"mentor done id:{id}", f"mentor done {id}")
+    back = _cmd(ctx, f"mentor release id:{id}", f"mentor release {id}")
+    lines.append(f"Reach out to them; {done} when finished, {back} to hand it back.")
+    return Reply("\n".join(lines), title=f"You have {_headline(request)}", private=True)
+
+
+@command(
+    "mentor release",
+    help="Hand a request you claimed back to the queue",
+    example="mentor release 12",
+    role=Role.MENTOR,
+)
+async def mentor_release(ctx: Ctx, id: RequestId) -> Reply:
+    now = ctx.now()
+    organizer = ctx.role >= Role.ORGANIZER
+    request = await service.release(ctx.session, id, ctx.person_id, organizer, now)
+    lead = "↩️ Back in the queue: its mentor released it."
+    await announce.post_request(ctx.session, ctx.settings, request, now, lead=lead)
+    _changed(ctx)
+    return Reply(f"Released {_headline(request)}: it is back in the queue and announced again.")
+
+
+@command(
+    "mentor done",
+    help="Close a request you claimed, with an optional note",
+    example='mentor done 12 "built with MSVC 2022"',
+    role=Role.MENTOR,
+)
+async def mentor_done(
+    ctx: Ctx,
+    id: RequestId,
+    note: Annotated[str | None, Opt("how it ended, for the records", max_length=MAX_NOTE)] = None,
+) -> Reply:
+    organizer = ctx.role >= Role.ORGANIZER
+    request = await service.done(ctx.session, id, ctx.person_id, organizer, note, ctx.now())
+    _changed(ctx)
+    return Reply(f"Closed {_headline(request)}. Thank you!")
+
+
+@command("mentor cancel", help="Withdraw your own mentor request", example="mentor cancel 12")
+async def mentor_cancel(ctx: Ctx, id: RequestId) -> Reply:
+    organizer = ctx.role >= Role.ORGANIZER
+    request = await service.cancel(ctx.session, id, ctx.person_id, organizer, ctx.now())
+    _changed(ctx)
+    return Reply(f"Cancelled {_headline(request)}.")
+
+
+@command(
+    "mentor available",
+    help="Say whether you can take mentor requests now",
+    example="mentor available off",
+    role=Role.MENTOR,
+)
+async def mentor_available(ctx: Ctx, state: Literal["on", "off"]) -> Reply:
+    await service.set_available(ctx.session, ctx.person_id, state == "on")
+    if state == "on":
+        return Reply("You are available: you can claim mentor requests.")
+    back = _cmd(ctx, "mentor available state:on", "mentor available on")
+    return Reply(f"You are marked unavailable; claiming is refused until {back}.")
+
+
+@command(
+    "mentor stats",
+    help="The mentor queue's figures: waiting, time to claim and to done, per mentor",
+    role=Role.MENTOR,
+)
+async def mentor_stats(ctx: Ctx) -> Reply:
+    figures = await service.stats(ctx.session, ctx.now())
+    share = (
+        f"{figures.never_claimed_30} of {figures.made_30} "
+        f"({100 * figures.never_claimed_30 // figures.made_30} %)"
+        if figures.made_30
+        else "no requests"
+    )
+    lines = [
+        f"Open now: {figures.open_now}",
+        f"Median time to claim (30 d): {_length(figures.median_claim)}",
+        f"Median time to done (30 d): {_length(figures.median_done)}",
+        f"Never claimed, of requests made in the last 30 d: {share}",
+    ]
+    if figures.mentors:
+        lines.append("Per mentor, claimed / done (30 d; 90 d):")
+        lines += [
+            f"- {markup.escape(m.name)}: {m.claimed_30} / {m.done_30}; {m.claimed_90} / {m.done_90}"
+            for m in figures.mentors
+        ]
+    return Reply("\n".join(lines), title="Mentoring")
