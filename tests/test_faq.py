@@ -140,12 +140,13 @@ async def test_a_middling_match_offers_the_three_best(nina: FakeUser) -> None:
     ]
 
 
-async def test_no_match_records_a_gap(
+async def test_no_match_records_a_gap_and_offers_a_mentor(
     nina: FakeUser, omar: FakeUser, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     said = await nina.say("!faq how do I adopt a cat")
     assert said.text == (
-        "I don't have an answer for that yet — I've noted the question for the maintainers."
+        "I don't have an answer for that yet — I've noted the question for the maintainers.\n"
+        "A mentor can help: !mentor request <topic>"
     )
     assert not said.reply.buttons
     await omar.say("!faq what is the weather in Paris")
@@ -218,6 +219,7 @@ async def test_votes_once_per_person_and_down_votes_show_in_gaps(
     changed = await nina.say("!faq vote 1 down")
     assert changed.text.splitlines() == [
         "Changed your vote to 👎; the maintainers will see that this answer fell short.",
+        "A mentor can help: !mentor request <topic>",
     ]
     bob = FakePlatform(registry, name="discord", style="slash").person("7", name="bob")
     assert (await bob.say("!faq vote 1 down")).text.startswith("Thanks for the 👎")

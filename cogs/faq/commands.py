@@ -81,6 +81,10 @@ def auto_answerer(cache: service.MatcherCache) -> Listener:
     return listen
 
 
+def _mentor_hint(ctx: Ctx) -> str:
+    return f"A mentor can help: {markup.code(ctx.cmd('mentor request <topic>'))}"
+
+
 def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
     """The commands that read the matcher, bound to one cache per registry rather than a
     module global, so each bot (and each test) has its own."""
@@ -118,7 +122,8 @@ def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
                 buttons=[Button(e.id, f"faq show {e.id}", "secondary") for e in entries],
             )
         return Reply(
-            "I don't have an answer for that yet — I've noted the question for the maintainers."
+            "I don't have an answer for that yet — I've noted the question for the "
+            f"maintainers.\n{_mentor_hint(ctx)}"
         )
 
     @command(
@@ -313,4 +318,7 @@ async def faq_vote(
     said = "Thanks for the" if outcome == "new" else "Changed your vote to"
     if up:
         return Reply(f"{said} {thumb}.")
-    return Reply(f"{said} {thumb}; the maintainers will see that this answer fell short.")
+    return Reply(
+        f"{said} {thumb}; the maintainers will see that this answer fell short.\n"
+        f"{_mentor_hint(ctx)}"
+    )
