@@ -16,6 +16,7 @@ from bot.core.markup import to_plain
 from bot.core.registry import Registry
 from bot.delivery import Delivery, Dispatcher, SendResult
 from cogs.events.announce import Announcer
+from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
 from tests.test_delivery import Platform
 
@@ -34,17 +35,9 @@ SETTINGS = parse_settings(
 START = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

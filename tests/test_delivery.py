@@ -14,19 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import RoomSettings
 from bot.core.reply import Reply
 from bot.delivery import LEASE, Delivery, Dispatcher, Outgoing, SendResult, enqueue
+from tests.support.clock import Clock
 
 ROOMS = [
     RoomSettings(name="community", discord_channel_id=1, matrix_room_id="!c:x"),
     RoomSettings(name="matrix-only", matrix_room_id="!m:x"),
 ]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Platform:
@@ -53,7 +46,7 @@ def say(text: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

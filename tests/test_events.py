@@ -18,16 +18,8 @@ from bot.core import Role
 from bot.core.registry import Registry
 from cogs.events import service
 from cogs.events.feed import calendar_page
+from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
 
 SETTINGS = parse_settings(
     {
@@ -43,7 +35,7 @@ SETTINGS = parse_settings(
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from bot.platforms.discord import render as discord_render
 from bot.platforms.matrix import render as matrix_render
 from cogs.faq import service
 from cogs.faq.models import FaqQuestion
+from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
 
 SMALL_FAQ = """\
@@ -61,17 +62,9 @@ tags = ["license", "mit", "legal"]
 IDS = ["code-style-linting", "dev-environment-setup", "good-first-issue", "license", "run-tests"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

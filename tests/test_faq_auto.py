@@ -13,22 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.app import build_registry
 from bot.core.registry import Registry
 from cogs.faq.service import import_toml
+from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
 
 FAQ = Path(__file__).parents[1].parent / "shared" / "faq-eval" / "faq.toml"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from bot.delivery import Delivery, Dispatcher, decode
 from bot.identity import Person
 from cogs.mentoring.announce import Escalator
 from cogs.mentoring.models import MentorRequest
+from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
 from tests.test_delivery import Platform
 
@@ -42,17 +43,9 @@ T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 ASK = '!mentor request "dev setup" the C extensions fail to build on Windows'
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

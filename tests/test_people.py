@@ -10,20 +10,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.app import build_registry
 from bot.core import Role
 from bot.core.registry import Registry
+from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
