@@ -53,6 +53,8 @@ async def test_help_lists_only_what_the_caller_may_use(platform: FakePlatform) -
     assert "widget create" not in said.text
     omar = platform.person("@omar:x", Role.ORGANIZER)
     assert "!widget create <title>" in (await omar.say("!help")).text
+    listed = (await omar.say("!help")).text
+    assert "!event create <title> <start> […] — Schedule" in listed
 
 
 async def test_help_for_one_command_and_a_group(platform: FakePlatform) -> None:

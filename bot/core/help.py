@@ -18,10 +18,18 @@ _WHO = {
 }
 
 
+LIST_USAGE = 60
+
+
 def _line(ctx: Ctx, spec: CommandSpec, registry: Registry) -> str:
-    shown = spec.usage(ctx.caller.style, registry.prefix)
+    """One line of the list: short enough to scan; `help <command>` gives the whole form."""
     if ctx.caller.style == "slash":
         shown = f"/{spec.name}"
+    else:
+        shown = spec.usage(ctx.caller.style, registry.prefix)
+        if len(shown) > LIST_USAGE:
+            required = " ".join(o.placeholder for o in spec.options if o.required)
+            shown = f"{registry.prefix}{spec.name} {required} […]".replace("  ", " ")
     return f"{code(shown)} — {escape(spec.help)}"
 
 
