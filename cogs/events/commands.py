@@ -8,10 +8,9 @@ from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
 from cogs.events import announce, service
 from cogs.events.models import Event
-from cogs.events.recurrence import Occurrence, RecurrenceError, build_rrule, describe
+from cogs.events.recurrence import Occurrence, build_rrule, describe
 from cogs.events.render import headline, labels, span, when
 from cogs.events.timeparse import (
-    TimeParseError,
     parse_date,
     parse_duration_minutes,
     parse_local_datetime,
@@ -23,10 +22,6 @@ Kind = Literal["meeting", "sprint", "docathon", "office-hours", "other"]
 Tier = Literal["everyone", "newcomers", "contributors", "core"]
 EventId = Annotated[int, Opt("the event number, e.g. 3", min=1)]
 DateText = Annotated[str, Opt("a date in the event's zone, e.g. 2026-12-07", max_length=40)]
-
-
-def _user_error(exc: ValueError) -> UserError:
-    return UserError(str(exc), show_usage=True)
 
 
 def _rooms(ctx: Ctx, given: str | None) -> tuple[str, ...]:
@@ -79,30 +74,27 @@ async def event_create(
     rooms: Annotated[str | None, Opt("room names, comma-separated")] = None,
     description: Annotated[str | None, Opt("details", max_length=2000)] = None,
 ) -> Reply:
-    try:
-        zone = parse_zone(tz) if tz else ZoneInfo(ctx.settings.bot.timezone)
-        start_local = parse_local_datetime(start)
-        new = service.NewEvent(
-            title=title,
-            start_local=start_local,
-            zone=zone,
-            rrule=build_rrule(
-                repeat,
-                start_local,
-                zone,
-                until=parse_date(until) if until else None,
-                count=count,
-            ),
-            duration_min=parse_duration_minutes(duration),
-            kind=kind,
-            tier=tier,
-            link=link,
-            description=description,
-            reminders=tuple(parse_offsets(reminders)),
-            rooms=_rooms(ctx, rooms),
-        )
-    except (TimeParseError, RecurrenceError) as exc:
-        raise _user_error(exc) from None
+    zone = parse_zone(tz) if tz else ZoneInfo(ctx.settings.bot.timezone)
+    start_local = parse_local_datetime(start)
+    new = service.NewEvent(
+        title=title,
+        start_local=start_local,
+        zone=zone,
+        rrule=build_rrule(
+            repeat,
+            start_local,
+            zone,
+            until=parse_date(until) if until else None,
+            count=count,
+        ),
+        duration_min=parse_duration_minutes(duration),
+        kind=kind,
+        tier=tier,
+        link=link,
+        description=description,
+        reminders=tuple(parse_offsets(reminders)),
+        rooms=_rooms(ctx, rooms),
+    )
     event, next_three = await service.create_event(
         ctx.session, new, person_id=ctx.person_id, now=ctx.now()
     )
@@ -200,10 +192,7 @@ async def event_rsvp(
             raise UserError(f"Event #{id} has no upcoming occurrence.")
         occurrence = nxt[0]
     else:
-        try:
-            day = parse_date(date)
-        except TimeParseError as exc:
-            raise _user_error(exc) from None
+        day = parse_date(date)
         occurrence = await service.occurrence_on(ctx.session, event, day, now)
         if occurrence.start <= now:
             raise UserError("That occurrence has already started.")
@@ -222,10 +211,7 @@ async def event_rsvp(
 )
 async def event_skip(ctx: Ctx, id: EventId, date: DateText) -> Reply:
     event = await service.get_event(ctx.session, id)
-    try:
-        day = parse_date(date)
-    except TimeParseError as exc:
-        raise _user_error(exc) from None
+    day = parse_date(date)
     skipped = await service.skip(ctx.session, event, day, ctx.now())
     zone = service.zone_of(event)
     nxt = service.expand(event, await service.changes_of(ctx.session, id), after=ctx.now(), limit=1)
@@ -247,10 +233,7 @@ async def event_move(
     start: Annotated[str, Opt("new local start, e.g. 2027-01-05 17:00", max_length=40)],
 ) -> Reply:
     event = await service.get_event(ctx.session, id)
-    try:
-        day, new_local = parse_date(date), parse_local_datetime(start)
-    except TimeParseError as exc:
-        raise _user_error(exc) from None
+    day, new_local = parse_date(date), parse_local_datetime(start)
     moved, new_start = await service.move(ctx.session, event, day, new_local, ctx.now())
     zone = service.zone_of(event)
     ctx.changed("events")
@@ -334,22 +317,19 @@ async def event_edit(
     }
     if not given:
         raise UserError("Say what to change, e.g. title=… or link=….", show_usage=True)
-    try:
-        if start is not None:
-            event.start_local = parse_local_datetime(start)
-        if tz is not None:
-            event.timezone = parse_zone(tz).key
-        rule = repeat if repeat is not None else event.rrule
-        if rule is not None and (repeat is not None or start is not None or tz is not None):
-            event.rrule = build_rrule(rule, event.start_local, service.zone_of(event))
-        if duration is not None:
-            event.duration_min = parse_duration_minutes(duration)
-        if reminders is not None:
-            event.reminders = ",".join(
-                str(int(o.total_seconds() // 60)) for o in parse_offsets(reminders)
-            )
-    except (TimeParseError, RecurrenceError) as exc:
-        raise _user_error(exc) from None
+    if start is not None:
+        event.start_local = parse_local_datetime(start)
+    if tz is not None:
+        event.timezone = parse_zone(tz).key
+    rule = repeat if repeat is not None else event.rrule
+    if rule is not None and (repeat is not None or start is not None or tz is not None):
+        event.rrule = build_rrule(rule, event.start_local, service.zone_of(event))
+    if duration is not None:
+        event.duration_min = parse_duration_minutes(duration)
+    if reminders is not None:
+        event.reminders = ",".join(
+            str(int(o.total_seconds() // 60)) for o in parse_offsets(reminders)
+        )
     for field_name, value in (
         ("title", title),
         ("kind", kind),
@@ -386,9 +366,6 @@ async def event_calendar(
 async def tz_set(
     ctx: Ctx, zone: Annotated[str, Opt("an IANA zone, e.g. America/New_York", max_length=64)]
 ) -> Reply:
-    try:
-        parsed = parse_zone(zone)
-    except TimeParseError as exc:
-        raise _user_error(exc) from None
+    parsed = parse_zone(zone)
     await service.set_zone(ctx.session, ctx.person_id, parsed)
     return Reply(f"Your time zone is now {parsed.key}; event times show it too.")

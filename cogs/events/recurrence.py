@@ -53,6 +53,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule as Rule
 from dateutil.rrule import rrulestr
 
+from bot.core.errors import UserError
+
 REPEATS = ("none", "daily", "weekly", "biweekly", "monthly", "monthly-nth", "quarterly")
 MIN_GAP = timedelta(minutes=15)
 MAX_COUNT = 1000
@@ -100,8 +102,14 @@ _SUB_DAILY = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
 _NO_MOVES: Mapping[datetime, datetime] = MappingProxyType({})
 
 
-class RecurrenceError(ValueError):
-    """A repeat the organizer typed cannot be used; the message is meant for them."""
+class RecurrenceError(UserError, ValueError):
+    """A repeat the organizer typed cannot be used; the message is meant for them.
+
+    A UserError, so a command that lets it escape answers with the message and its usage.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, show_usage=True)
 
 
 @dataclass(frozen=True, order=True, slots=True)

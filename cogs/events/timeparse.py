@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from bot.core.errors import UserError
+
 MAX_DURATION_MINUTES = 7 * 24 * 60
 MAX_OFFSET = timedelta(days=30)
 
@@ -28,8 +30,14 @@ _SPAN = re.compile(r"(?:(?P<d>\d{1,5})d)?(?:(?P<h>\d{1,6})h)?(?:(?P<m>\d{1,8})m)
 _NOT_PLACES = frozenset({"localtime", "Factory"})
 
 
-class TimeParseError(ValueError):
-    """Input that is not a time, zone or span; the message is meant for the organizer."""
+class TimeParseError(UserError, ValueError):
+    """Input that is not a time, zone or span; the message is meant for the organizer.
+
+    A UserError, so a command that lets it escape answers with the message and its usage.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, show_usage=True)
 
 
 def parse_local_datetime(text: str) -> datetime:
