@@ -183,10 +183,11 @@ class Announcer:
             ids = [event.id or 0 for event in due]
             changes = await service.changes_for(session, ids)
             rooms = await service.rooms_for(session, ids)
-            empty = service.Changes(frozenset(), {})
             outgoing: list[Outgoing] = []
             for event in due:
-                planned, nxt = plan_event(event, changes.get(event.id or 0, empty), now)
+                planned, nxt = plan_event(
+                    event, changes.get(event.id or 0, service.NO_CHANGES), now
+                )
                 targets = event_rooms(rooms.get(event.id or 0, []), self.registry.settings.rooms)
                 outgoing += [
                     Outgoing(item.key, targets, item.render, item.due, item.expires)

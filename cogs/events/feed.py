@@ -148,6 +148,5 @@ async def calendar_page(query: Mapping[str, str], session: AsyncSession, now: da
             statement = statement.where(column == value)
     events = list((await session.exec(statement)).all())
     changes = await service.changes_for(session, [e.id for e in events if e.id is not None])
-    empty = service.Changes(frozenset(), {})
-    pairs = [(e, changes.get(e.id or 0, empty)) for e in events]
+    pairs = [(e, changes.get(e.id or 0, service.NO_CHANGES)) for e in events]
     return Page(render_feed(pairs, "Convene events", now), "text/calendar; charset=utf-8")

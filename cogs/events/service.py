@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, delete, select
@@ -41,7 +43,10 @@ class NewEvent:
 @dataclass(frozen=True)
 class Changes:
     exdates: frozenset[datetime]
-    moves: dict[datetime, datetime]
+    moves: Mapping[datetime, datetime]
+
+
+NO_CHANGES = Changes(frozenset(), MappingProxyType({}))
 
 
 def zone_of(event: Event) -> ZoneInfo:
@@ -62,11 +67,7 @@ def check_link(link: str | None) -> str | None:
 
 
 async def changes_of(session: AsyncSession, event_id: int) -> Changes:
-    rows = (await session.exec(select(EventChange).where(EventChange.event_id == event_id))).all()
-    return Changes(
-        frozenset(r.original_start for r in rows if r.new_start is None),
-        {r.original_start: r.new_start for r in rows if r.new_start is not None},
-    )
+    return (await changes_for(session, [event_id])).get(event_id, NO_CHANGES)
 
 
 def expand(
@@ -122,7 +123,7 @@ async def create_event(
         created_at=now,
         updated_at=now,
     )
-    upcoming = expand(event, Changes(frozenset(), {}), after=now, limit=3)
+    upcoming = expand(event, NO_CHANGES, after=now, limit=3)
     if not upcoming:
         raise UserError(
             "That series has no occurrence after now; check the start, until and count."
@@ -188,7 +189,7 @@ async def upcoming(
         assert event.next_start is not None
         if len(found) == MAX_LIST and event.next_start > found[-1][1].start:
             break
-        changes = all_changes.get(event.id or 0, Changes(frozenset(), {}))
+        changes = all_changes.get(event.id or 0, NO_CHANGES)
         if event.next_start <= now:
             await refresh_next_start(session, event, now)
         found += [(event, o) for o in expand(event, changes, after=now, before=end, limit=MAX_LIST)]
