@@ -9,6 +9,12 @@ which the platform deduplicates, so nothing is lost and nothing is posted twice.
 Rate limits only postpone a row; a permanent refusal (no access, room gone) marks it failed for
 organizers to see; a row whose moment has passed (`expires_at`) is skipped and logged, so a long
 downtime never ends in a burst of stale messages.
+
+Two kinds of row go beyond a post to a room. A direct message targets `user:<id>`; when the
+platform refuses it for good (closed DMs), the row is re-pointed at its fallback room and sent
+there with a mention instead. An edit (`replaces` another key) rewrites the message that key
+posted in the same room; if that post was never sent, the post is dropped instead, so a stale
+message never appears and nothing has to be edited.
 """
 
 from __future__ import annotations
@@ -63,6 +69,9 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_id: str | None = Field(default=None, max_length=255)
     error: str | None = Field(default=None, max_length=500)
+    replaces: str | None = Field(default=None, max_length=200)
+    fallback_target: str | None = Field(default=None, max_length=255)
+    rerouted_from: str | None = Field(default=None, max_length=255)
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,11 @@ class Sender(Protocol):
     name: str
 
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
-        """Send *reply* to *target* (a channel or room id) once, idempotently under *key*."""
+        """Send *reply* to *target* once, idempotently under *key*: a channel or room id, or
+        `user:<id>` for a direct message."""
+
+    async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
+        """Replace the text of a message this bot posted in *target*."""
 
 
 def encode(reply: Reply) -> str:
@@ -97,12 +110,29 @@ def decode(body: str) -> Reply:
     return Reply(**data)
 
 
-def targets(room: RoomSettings) -> list[tuple[str, str]]:
-    found = []
+DIRECT = "user:"
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A person's direct messages on one platform, and the room to mention them in instead
+    (on the same platform) when they do not take direct messages."""
+
+    name: str
+    platform: str
+    user_id: str
+    fallback: str | None = None
+
+
+def targets(room: RoomSettings | Direct) -> list[tuple[str, str, str | None]]:
+    """(platform, target, fallback target) for each place *room* is on."""
+    if isinstance(room, Direct):
+        return [(room.platform, DIRECT + room.user_id, room.fallback)]
+    found: list[tuple[str, str, str | None]] = []
     if room.discord_channel_id is not None:
-        found.append(("discord", str(room.discord_channel_id)))
+        found.append(("discord", str(room.discord_channel_id), None))
     if room.matrix_room_id is not None:
-        found.append(("matrix", room.matrix_room_id))
+        found.append(("matrix", room.matrix_room_id, None))
     return found
 
 
@@ -111,10 +141,11 @@ class Outgoing:
     """One message to plan: *render* gives it for one platform, since times read differently."""
 
     key: str
-    rooms: Sequence[RoomSettings]
+    rooms: Sequence[RoomSettings | Direct]
     render: Callable[[str], Reply]
     due_at: datetime
     expires_at: datetime | None = None
+    replaces: str | None = None
 
 
 async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
@@ -130,10 +161,12 @@ async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
             "expires_at": message.expires_at,
             "status": "pending",
             "attempts": 0,
+            "replaces": message.replaces,
+            "fallback_target": fallback,
         }
         for message in messages
         for room in message.rooms
-        for platform, target in targets(room)
+        for platform, target, fallback in targets(room)
     ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -242,31 +275,77 @@ class Dispatcher:
 
     async def _send(self, row: Delivery) -> None:
         reply = decode(row.body)
-        if self.clock() - row.due_at > LATE_AFTER:
+        if row.rerouted_from is not None:
+            reply.mentions = [row.rerouted_from.removeprefix(DIRECT), *reply.mentions]
+        if row.replaces is None and self.clock() - row.due_at > LATE_AFTER:
             reply.text = f"(Sent late: the bot was unavailable.)\n{reply.text}"
+        # A re-pointed row goes to another place, so it needs a key of its own there.
+        key = f"delivery-{row.id}" + ("-r" if row.rerouted_from else "")
+        outcome: SendResult | str
         try:
-            result = await self.senders[row.platform].deliver(
-                row.target, reply, f"delivery-{row.id}"
-            )
+            if row.replaces is not None:
+                outcome = await self._edit(row, reply, key)
+            else:
+                outcome = await self.senders[row.platform].deliver(row.target, reply, key)
         except Exception as exc:
             log.exception("delivery %s to %s/%s crashed", row.key, row.platform, row.target)
-            result = SendResult(retry_after=30.0, error=f"{type(exc).__name__}: {exc}")
+            outcome = SendResult(retry_after=30.0, error=f"{type(exc).__name__}: {exc}")
         async with self.sessions() as session:
             fresh = await session.get(Delivery, row.id)
             assert fresh is not None
-            if result.ok:
-                await self._finish(session, fresh, "sent", message_id=result.message_id)
-            elif result.retry_after is not None and (
-                result.error is None or fresh.attempts < MAX_ATTEMPTS
+            if isinstance(outcome, str):
+                await self._finish(session, fresh, "skipped", error=outcome)
+            elif outcome.ok:
+                await self._finish(session, fresh, "sent", message_id=outcome.message_id)
+            elif outcome.retry_after is not None and (
+                outcome.error is None or fresh.attempts < MAX_ATTEMPTS
             ):
-                fresh.status = "pending"
-                fresh.due_at = self.clock() + timedelta(seconds=result.retry_after)
-                fresh.error = result.error
-                session.add(fresh)
+                self._postpone(fresh, outcome.retry_after, outcome.error)
+            elif fresh.fallback_target is not None and fresh.rerouted_from is None:
+                log.info(
+                    "delivery %s to %s: direct message refused, using its room", row.key, row.room
+                )
+                fresh.rerouted_from, fresh.target = fresh.target, fresh.fallback_target
+                fresh.attempts = 0
+                self._postpone(fresh, 0.0, outcome.error)
             else:
-                await self._finish(session, fresh, "failed", error=result.error)
-                log.error("delivery %s to %s failed: %s", row.key, row.room, result.error)
+                await self._finish(session, fresh, "failed", error=outcome.error)
+                log.error("delivery %s to %s failed: %s", row.key, row.room, outcome.error)
+            session.add(fresh)
             await session.commit()
+
+    def _postpone(self, row: Delivery, seconds: float, error: str | None) -> None:
+        row.status = "pending"
+        row.due_at = self.clock() + timedelta(seconds=seconds)
+        row.error = None if error is None else error[:500]
+
+    async def _edit(self, row: Delivery, reply: Reply, key: str) -> SendResult | str:
+        """Edit the message the replaced key posted here; a reason to skip when there is none."""
+        async with self.sessions() as session:
+            query = select(Delivery).where(
+                Delivery.key == row.replaces,
+                Delivery.room == row.room,
+                Delivery.platform == row.platform,
+            )
+            original = (await session.exec(query)).first()
+            if original is None:
+                return "there is no post to edit"
+            if original.status == "pending":
+                dropped = await session.exec(
+                    update(Delivery)
+                    .where(col(Delivery.id) == original.id, col(Delivery.status) == "pending")
+                    .values(status="skipped", error="replaced before it was sent")
+                )
+                await session.commit()
+                if dropped.rowcount == 1:
+                    return "the post was replaced before it was sent"
+                return SendResult(retry_after=5.0)
+            if original.status == "sending":
+                return SendResult(retry_after=5.0)
+            if original.status != "sent" or original.message_id is None:
+                return "the post to edit was never sent"
+            target, message_id = original.target, original.message_id
+        return await self.senders[row.platform].edit(target, message_id, reply, key)
 
     async def _finish(
         self,

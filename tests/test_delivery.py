@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RoomSettings
 from bot.core.reply import Reply
-from bot.delivery import LEASE, Delivery, Dispatcher, Outgoing, SendResult, enqueue
+from bot.delivery import LEASE, Delivery, Direct, Dispatcher, Outgoing, SendResult, enqueue
 from tests.support.clock import Clock
 
 ROOMS = [
@@ -28,6 +28,8 @@ class Platform:
     def __init__(self, name: str) -> None:
         self.name = name
         self.posted: dict[str, tuple[str, str]] = {}
+        self.mentioned: dict[str, list[str]] = {}
+        self.edited: dict[str, tuple[str, str]] = {}
         self.calls = 0
         self.script: list[SendResult] = []
 
@@ -37,7 +39,13 @@ class Platform:
         if self.script:
             return self.script.pop(0)
         self.posted.setdefault(key, (target, reply.text))
+        self.mentioned.setdefault(key, reply.mentions)
         return SendResult(message_id=f"m-{key}")
+
+    async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
+        self.calls += 1
+        self.edited[message_id] = (target, reply.text)
+        return SendResult(message_id=message_id)
 
 
 def say(text: str):  # type: ignore[no-untyped-def]
@@ -175,3 +183,80 @@ async def test_only_connected_platforms_claim(
         ("matrix", "sent"),
         ("discord", "pending"),
     }
+
+
+async def test_a_direct_message_goes_to_the_user(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    direct = Direct("dm:7", "discord", "42", fallback="1")
+    async with sessions() as session:
+        await enqueue(session, [Outgoing("hello", [direct], say("hello"), clock.now)])
+        await session.commit()
+    assert await Dispatcher(sessions, platforms, clock).run_due() == 1
+    assert list(platforms["discord"].posted.values()) == [("user:42", "hello (discord)")]
+    assert platforms["matrix"].calls == 0
+
+
+async def test_a_refused_direct_message_goes_to_its_room_with_a_mention(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    direct = Direct("dm:7", "discord", "42", fallback="1")
+    async with sessions() as session:
+        await enqueue(session, [Outgoing("hello", [direct], say("hello"), clock.now)])
+        await session.commit()
+    platforms["discord"].script = [SendResult(error="403 Cannot send messages to this user")]
+    dispatcher = Dispatcher(sessions, platforms, clock)
+    assert await dispatcher.run_due() == 2, "the refusal, then the room"
+    assert await dispatcher.run_due() == 0
+    ((key, (target, text)),) = platforms["discord"].posted.items()
+    assert (target, text) == ("1", "hello (discord)")
+    assert platforms["discord"].mentioned[key] == ["42"]
+    (row,) = await rows(sessions)
+    assert (row.status, row.target, row.rerouted_from) == ("sent", "1", "user:42")
+    assert key == f"delivery-{row.id}-r"
+
+
+async def test_an_edit_rewrites_the_post_in_each_room(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "post", clock.now)
+    dispatcher = Dispatcher(sessions, platforms, clock)
+    await dispatcher.run_due()
+    await plan(sessions, "claimed", clock.now, replaces="post")
+    assert await dispatcher.run_due() == 3
+    posts = {r.message_id: r.target for r in await rows(sessions) if r.key == "post"}
+    assert {**platforms["matrix"].edited, **platforms["discord"].edited} == {
+        message_id: (target, "claimed (discord)" if target == "1" else "claimed (matrix)")
+        for message_id, target in posts.items()
+    }
+    assert len(platforms["matrix"].posted) == 2 and len(platforms["discord"].posted) == 1
+
+
+async def test_an_edit_of_a_post_not_yet_sent_drops_both(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "post", clock.now + timedelta(minutes=5))
+    await plan(sessions, "claimed", clock.now, replaces="post")
+    dispatcher = Dispatcher(sessions, platforms, clock)
+    assert await dispatcher.run_due() == 3
+    clock.now += timedelta(minutes=10)
+    assert await dispatcher.run_due() == 0
+    assert platforms["matrix"].calls == platforms["discord"].calls == 0
+    assert {r.status for r in await rows(sessions)} == {"skipped"}
+
+
+async def test_an_edit_waits_for_a_post_being_sent(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+) -> None:
+    await plan(sessions, "post", clock.now)
+    in_flight = await Dispatcher(sessions, platforms, clock)._claim_batch()
+    await plan(sessions, "claimed", clock.now, replaces="post")
+    dispatcher = Dispatcher(sessions, platforms, clock)
+    assert await dispatcher.run_due() == 3
+    assert not platforms["matrix"].edited
+    assert {r.status for r in await rows(sessions) if r.key == "claimed"} == {"pending"}
+    for row in in_flight:
+        await dispatcher._send(row)
+    clock.now += timedelta(seconds=5)
+    assert await dispatcher.run_due() == 3
+    assert len(platforms["matrix"].edited) == 2 and len(platforms["discord"].edited) == 1

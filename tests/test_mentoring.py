@@ -138,6 +138,9 @@ async def test_claim_tells_everyone_the_right_thing(
     assert code
     await matrix.person("@maria:x", Role.MENTOR, "Maria").say(f"!link {code.group(0)}")
     await nina.say(ASK)
+    platforms = {"matrix": Platform("matrix"), "discord": Platform("discord")}
+    dispatcher = Dispatcher(registry.sessions, platforms, registry.clock)
+    assert await dispatcher.run_due() == 2
     claimed = await maria.say("!mentor claim 1")
     assert claimed.reply.private and not claimed.reply.error
     assert claimed.reply.title == "You have #1 “dev setup”"
@@ -149,13 +152,21 @@ async def test_claim_tells_everyone_the_right_thing(
     second = await mentor(matrix, 2).say("!mentor claim 1")
     assert second.reply.error and second.text == "maria already has #1."
     planned = await deliveries(registry)
-    assert planned[("mentor:1:claimed", "matrix matrix:!lobby:x")] == (
-        "Nina: maria (Discord: @maria, Matrix: @maria:x) has taken your request #1 "
-        "“dev setup” and will contact you."
+    (told,) = [where for key, where in planned if key == "mentor:1:claimed"]
+    assert told.startswith("matrix dm:")
+    assert planned[("mentor:1:claimed", told)] == (
+        "maria (Discord: @maria, Matrix: @maria:x) has taken your mentor request #1 "
+        "“dev setup” and will contact you. You can also write to them first."
     )
-    assert planned[("mentor:1:claimed-note", "discord mentors")] == (
-        "#1 dev setup — claimed by maria."
+    assert planned[("mentor:1:posted:claimed", "discord mentors")] == (
+        "#1 dev setup\n✅ Claimed by maria · from Nina (Matrix)"
     )
+    # Sent: the request's posts are edited in place, the requester gets a direct message.
+    assert await dispatcher.run_due() == 3
+    assert [t for t, _ in platforms["matrix"].posted.values()] == ["!m:x", "user:@nina:x"]
+    assert [(t, text) for t, text in platforms["discord"].edited.values()] == [
+        ("7", "✅ Claimed by maria · from Nina (Matrix)")
+    ]
     listed = (await maria.say("!mentor list all")).text
     assert "#1 “dev setup” — claimed by maria · Nina, first request · 1 min ago" in listed
 
@@ -184,6 +195,13 @@ async def test_release_done_cancel(
     assert (await nina.say("!mentor cancel 2")).text == "Cancelled #2 “packaging”."
     await nina.say('!mentor request "docs"')
     assert (await omar.say("!mentor cancel 3")).text == "Cancelled #3 “docs”."
+    planned = await deliveries(registry)
+    assert planned[("mentor:1:posted:1:done", "matrix mentors")] == (
+        "#1 dev setup\n☑️ Done with Mentor2 · from Nina (Matrix)"
+    )
+    assert planned[("mentor:2:posted:cancelled", "discord mentors")] == (
+        "#2 packaging\n❌ Withdrawn · from Nina (Matrix)"
+    )
 
 
 async def test_queue_puts_first_timers_first_then_oldest(
@@ -373,12 +391,21 @@ async def test_escalation_happens_once_each(
     planned = await deliveries(registry)
     assert len(planned) == len(set(planned))
     assert planned[("mentor:1:nudge", "discord mentors")] == (
-        "maria: request #1 “dev setup” has had no news for 14 d. Is it done? "
+        "Request #1 “dev setup” has had no news for 14 d. Is it done? "
         "/mentor done id:1 closes it; /mentor release id:1 hands it back."
     )
-    assert planned[("mentor:1:nudge", "matrix mentors")].endswith(
+    assert planned[("mentor:1:nudge", "matrix mentors")] == (
+        "maria: Request #1 “dev setup” has had no news for 14 d. Is it done? "
         "!mentor done 1 closes it; !mentor release 1 hands it back."
     )
     async with registry.sessions() as session:
+        nudges = (
+            await session.exec(select(Delivery).where(Delivery.key == "mentor:1:nudge"))
+        ).all()
         count = (await session.exec(select(func.count()).select_from(Delivery))).one()
-    assert count == 2 * 5 + 1  # posted, escalated, organizers, claimed-note, nudge; claimed
+    assert {r.platform: decode(r.body).mentions for r in nudges} == {
+        "discord": ["11"],
+        "matrix": [],
+    }
+    # posted, escalated, organizers and their "claimed" edits, nudge: each in 2 rooms; one DM.
+    assert count == 2 * 7 + 1

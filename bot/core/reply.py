@@ -26,6 +26,11 @@ class Reply:
 
     `private` asks for a reply only the caller sees (ephemeral on Discord, a direct message on
     Matrix). `error` marks refusals so platforms can style them.
+
+    Nothing a reply says ever pings, except what it names on purpose: `mentions` (user ids on the
+    platform it is rendered for) and `mention_roles` (role names, where "organizers" and
+    "mentors" mean the roles configured for those; Matrix, which has no roles, pings the room's
+    members who hold them).
     """
 
     text: str = ""
@@ -34,6 +39,8 @@ class Reply:
     buttons: list[Button] = field(default_factory=list)
     private: bool = False
     error: bool = False
+    mentions: list[str] = field(default_factory=list)
+    mention_roles: list[str] = field(default_factory=list)
 
     def body(self) -> str:
         """Title, text and fields as one markup text, for platforms without embeds."""

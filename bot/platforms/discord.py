@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import logging
 import re
+from collections.abc import Coroutine
 from typing import Any, Literal
 
 import aiohttp
@@ -22,7 +23,7 @@ from bot.core.context import Caller, Role
 from bot.core.registry import Registry
 from bot.core.reply import Reply
 from bot.core.spec import CommandSpec, OptionSpec
-from bot.delivery import SendResult
+from bot.delivery import DIRECT, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ _STYLES = {
     "success": discord.ButtonStyle.success,
     "danger": discord.ButtonStyle.danger,
 }
+Postable = discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel
 _ERROR_COLOUR = discord.Colour.red()
 _COLOUR = discord.Colour.blurple()
 
@@ -61,6 +63,26 @@ def render(reply: Reply) -> dict[str, Any]:
             view.add_item(CommandButton(button.command, button.label, _STYLES[button.style]))
         kwargs["view"] = view
     return kwargs
+
+
+class _Unusable(Exception):
+    """A target that can never take the message."""
+
+
+async def _outcome(work: Coroutine[Any, Any, SendResult]) -> SendResult:
+    """A platform call as a delivery outcome: 429 and outages retry, refusals are final."""
+    try:
+        return await work
+    except _Unusable as exc:
+        return SendResult(error=str(exc))
+    except (discord.Forbidden, discord.NotFound) as exc:
+        return SendResult(error=f"{exc.status} {exc.text or type(exc).__name__}")
+    except discord.HTTPException as exc:
+        if exc.status == 429:
+            return SendResult(retry_after=5.0)
+        return SendResult(retry_after=30.0, error=f"{exc.status} {exc.text}")
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return SendResult(retry_after=10.0, error=f"connection error: {exc}")
 
 
 class CommandButton(
@@ -180,22 +202,65 @@ class DiscordPlatform:
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
         """One send with a nonce: Discord drops a retried send with the same nonce
         (discord.py sets enforce_nonce), so a resend after a crash cannot post twice."""
-        try:
-            channel = self.client.get_channel(int(target)) or await self.client.fetch_channel(
-                int(target)
+
+        async def send() -> SendResult:
+            channel = await self._messageable(target)
+            message = await channel.send(**self._with_pings(reply, channel), nonce=key[-25:])
+            return SendResult(message_id=str(message.id))
+
+        return await _outcome(send())
+
+    async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
+        """Rewrite a post in place; an edit is idempotent, so it needs no key."""
+
+        async def edit() -> SendResult:
+            channel = await self._messageable(target)
+            kwargs = self._with_pings(reply, channel)
+            kwargs.setdefault("content", None)
+            kwargs.setdefault("embed", None)
+            kwargs.setdefault("view", None)
+            await channel.get_partial_message(int(message_id)).edit(**kwargs)
+            return SendResult(message_id=message_id)
+
+        return await _outcome(edit())
+
+    async def _messageable(self, target: str) -> Postable:
+        if target.startswith(DIRECT):
+            return await self.client.create_dm(discord.Object(id=int(target.removeprefix(DIRECT))))
+        channel = self.client.get_channel(int(target)) or await self.client.fetch_channel(
+            int(target)
+        )
+        if not isinstance(channel, Postable):
+            raise _Unusable(f"channel {target} cannot take messages")
+        return channel
+
+    def _with_pings(self, reply: Reply, channel: Postable) -> dict[str, Any]:
+        """The rendered reply, with the mentions it asks for put where Discord pings: the
+        content, allowed for exactly those users and roles."""
+        kwargs = render(reply)
+        guild: discord.Guild | None = getattr(channel, "guild", None)
+        roles = [] if guild is None else self._roles_named(guild, reply.mention_roles)
+        users = [discord.Object(id=int(u)) for u in reply.mentions if u.isdigit()]
+        pings = [f"<@{u.id}>" for u in users] + [role.mention for role in roles]
+        if pings:
+            body = kwargs.get("content")
+            kwargs["content"] = " ".join(pings) + (f" {body}" if body else "")
+            kwargs["allowed_mentions"] = discord.AllowedMentions(
+                everyone=False, users=users, roles=roles, replied_user=False
             )
-            if not isinstance(channel, discord.abc.Messageable):
-                return SendResult(error=f"channel {target} cannot take messages")
-            message = await channel.send(**render(reply), nonce=key[-25:])
-        except (discord.Forbidden, discord.NotFound) as exc:
-            return SendResult(error=f"{exc.status} {exc.text or type(exc).__name__}")
-        except discord.HTTPException as exc:
-            if exc.status == 429:
-                return SendResult(retry_after=5.0)
-            return SendResult(retry_after=30.0, error=f"{exc.status} {exc.text}")
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return SendResult(retry_after=10.0, error=f"connection error: {exc}")
-        return SendResult(message_id=str(message.id))
+        return kwargs
+
+    def _roles_named(self, guild: discord.Guild, names: list[str]) -> list[discord.Role]:
+        wanted: set[str] = set()
+        for name in names:
+            if name == "organizers":
+                wanted.update(self.settings.organizer_roles)
+            elif name == "mentors":
+                wanted.update(self.settings.mentor_roles)
+            else:
+                wanted.add(name)
+        folded = {name.casefold() for name in wanted}
+        return [role for role in guild.roles if role.name.casefold() in folded]
 
     def _build(self) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
         """One app command per spec, nested in groups by the words of its name."""

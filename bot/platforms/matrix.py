@@ -8,6 +8,7 @@ transaction id per reply, so a retried send is a no-op on the server.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import random
@@ -37,7 +38,7 @@ from bot.core.context import Caller, Role
 from bot.core.markup import to_html, to_plain
 from bot.core.registry import Registry
 from bot.core.reply import Reply
-from bot.delivery import SendResult
+from bot.delivery import DIRECT, SendResult
 from bot.identity import Account, account_of
 from bot.platforms.base import reaction_buttons, typed_buttons
 from bot.state import get_state, record_send_failure, set_state
@@ -124,6 +125,7 @@ class MatrixPlatform:
         self._connected = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._creators: dict[str, set[str]] = {}
+        self._dm_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def connected(self) -> bool:
@@ -344,7 +346,7 @@ class MatrixPlatform:
             self._spawn(self._handle(room, event.sender, event.event_id, event.reacts_to, command))
 
     async def _dm_room(self, user_id: str) -> str | None:
-        async with self.sessions() as session:
+        async with self._dm_locks.setdefault(user_id, asyncio.Lock()), self.sessions() as session:
             account = await account_of(session, "matrix", user_id)
             if account is None:
                 return None
@@ -380,7 +382,58 @@ class MatrixPlatform:
         return SendResult(retry_after=30.0, error=str(response))
 
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
-        return await self.send_once(target, render(reply, self.registry.prefix), f"convene-{key}")
+        room_id = target
+        if target.startswith(DIRECT):
+            direct = await self._dm_room(target.removeprefix(DIRECT))
+            if direct is None:
+                return SendResult(error="cannot open a direct message with this user")
+            room_id = direct
+        return await self.send_once(room_id, self._content(room_id, reply), f"convene-{key}")
+
+    async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
+        """An `m.replace` edit: clients show the new text in place of the old post."""
+        new = self._content(target, reply)
+        content = {
+            **new,
+            "body": f"* {new['body']}",
+            "formatted_body": f"* {new['formatted_body']}",
+            "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": message_id},
+        }
+        return await self.send_once(target, content, f"convene-{key}")
+
+    def _content(self, room_id: str, reply: Reply) -> dict[str, Any]:
+        """The rendered reply, led by pills for whoever it mentions, in `m.mentions` too."""
+        content = render(reply, self.registry.prefix)
+        users = list(dict.fromkeys([*reply.mentions, *self._holders(room_id, reply.mention_roles)]))
+        if users:
+            names = [self._display_name(room_id, u) for u in users]
+            pills = ", ".join(
+                f'<a href="https://matrix.to/#/{html.escape(u)}">{html.escape(n)}</a>'
+                for u, n in zip(users, names, strict=True)
+            )
+            content["body"] = f"{', '.join(names)}: {content['body']}"
+            content["formatted_body"] = f"{pills}: {content['formatted_body']}"
+            content["m.mentions"] = {"user_ids": users}
+        return content
+
+    def _holders(self, room_id: str, roles: list[str]) -> list[str]:
+        """Members of the room holding the named roles; Matrix has no roles of its own."""
+        wanted = {Role.ORGANIZER for r in roles if r == "organizers"}
+        wanted |= {Role.MENTOR for r in roles if r == "mentors"}
+        room = self.client.rooms.get(room_id)
+        if not wanted or room is None:
+            return []
+        return sorted(
+            user
+            for user in room.users
+            if user != self.settings.user_id and self._role(user) in wanted
+        )
+
+    def _display_name(self, room_id: str, user_id: str) -> str:
+        room = self.client.rooms.get(room_id)
+        member = room.users.get(user_id) if room is not None else None
+        return (member.display_name if member is not None else None) or user_id
 
     async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str | None:
         """Send with bounded retries, waiting as told on 429; a send given up on is logged and

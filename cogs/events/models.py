@@ -68,7 +68,9 @@ class Rsvp(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     occurrence: datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: str = Field(max_length=8)
-    remind: bool = False
+    remind_minutes: int | None = None
+    remind_platform: str | None = Field(default=None, max_length=16)
+    remind_room: str | None = Field(default=None, max_length=255)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 

@@ -4,8 +4,9 @@ Every message is a delivery row with a key unique to (request, round, kind), so 
 sends it exactly once per room and platform whatever runs twice: a planner pass, a restart, a
 second instance. A released request starts a new round, so it is announced and escalated afresh.
 
-Until the platform layer can send direct messages and edit posts, the requester is told in the
-room they asked from, and "claimed by …" is a new line in the mentor rooms rather than an edit.
+When a mentor claims a request, the posts about it in the mentor rooms are edited to say who
+has it (their Claim buttons go), and the requester is told by direct message on the platform they
+asked from, or, where they take none, with a mention in the room they asked from.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from bot.config import RoomSettings, Settings
 from bot.core import markup
 from bot.core.registry import Registry
 from bot.core.reply import Button, Reply
-from bot.delivery import Delivery, Outgoing, enqueue
-from bot.identity import PLATFORM_LABELS, Account
+from bot.delivery import Delivery, Direct, Outgoing, enqueue
+from bot.identity import PLATFORM_LABELS, Account, accounts_of
 from bot.wakeup import WakeLoop
 from cogs.mentoring import service
 from cogs.mentoring.models import MentorRequest
 
 POLL = 300.0
+POSTS = ("posted", "escalated", "organizers")
 Render = Callable[[str], Reply]
 
 
@@ -64,24 +66,53 @@ def mentor_rooms(settings: Settings) -> list[RoomSettings]:
     return [room for room in settings.rooms if "mentors" in room.purposes]
 
 
-def origin_room(settings: Settings, request: MentorRequest) -> RoomSettings | None:
-    """The room the request was made in, as a delivery target; None where we cannot post."""
-    platform, room_id = request.origin_platform, request.origin_room
-    for room in settings.rooms:
-        if (platform == "matrix" and room.matrix_room_id == room_id) or (
-            platform == "discord" and str(room.discord_channel_id) == room_id
-        ):
-            return RoomSettings(
-                name=room.name,
-                matrix_room_id=room.matrix_room_id if platform == "matrix" else None,
-                discord_channel_id=room.discord_channel_id if platform == "discord" else None,
+def requester_direct(request: MentorRequest, accounts: Sequence[Account]) -> Direct | None:
+    """The requester's direct messages on the platform they asked from, falling back on the
+    room they asked in; None where that platform has no direct messages (the console)."""
+    account = next((a for a in accounts if a.platform == request.origin_platform), None)
+    if account is None or request.origin_platform not in ("discord", "matrix"):
+        return None
+    room = request.origin_room
+    usable = room.startswith("!") if request.origin_platform == "matrix" else room.isdigit()
+    return Direct(
+        f"dm:{request.person_id}",
+        request.origin_platform,
+        account.platform_user_id,
+        fallback=room if usable else None,
+    )
+
+
+async def planned_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Keys already planned, so a pass does not rebuild messages that exist."""
+    if not keys:
+        return set()
+    query = select(Delivery.key).where(col(Delivery.key).in_(list(keys)))
+    return set((await session.exec(query)).all())
+
+
+async def edit_posts(
+    session: AsyncSession,
+    settings: Settings,
+    request: MentorRequest,
+    what: str,
+    render: Render,
+    now: datetime,
+) -> None:
+    """Rewrite this round's posts about *request* in the mentor rooms (once per *what*)."""
+    posts = await planned_keys(session, [key(request, p) for p in POSTS])
+    await enqueue(
+        session,
+        [
+            Outgoing(
+                f"{post}:{what}",
+                mentor_rooms(settings),
+                render,
+                request.last_activity_at,
+                replaces=post,
             )
-    name = f"{platform}:{room_id}"[:64]
-    if platform == "matrix" and room_id.startswith("!"):
-        return RoomSettings(name=name, matrix_room_id=room_id)
-    if platform == "discord" and room_id.isdigit():
-        return RoomSettings(name=name, discord_channel_id=int(room_id))
-    return None
+            for post in sorted(posts)
+        ],
+    )
 
 
 def request_post(
@@ -106,23 +137,27 @@ def request_post(
     return render
 
 
-def claimed_note(request: MentorRequest, mentor: str) -> Render:
+def closed_post(request: MentorRequest, requester: str, state: str) -> Render:
+    """What a post says once the request is taken or withdrawn: no more Claim button."""
+
     def render(platform: str) -> Reply:
+        where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
         return Reply(
-            f"#{request.id} {markup.escape(request.topic)} — claimed by {markup.escape(mentor)}."
+            f"{state} · from {markup.escape(requester)} ({where})",
+            title=f"#{request.id} {markup.escape(request.topic)}",
         )
 
     return render
 
 
 def requester_notice(
-    request: MentorRequest, requester: str, mentor: str, mentor_accounts: Sequence[Account]
+    request: MentorRequest, mentor: str, mentor_accounts: Sequence[Account]
 ) -> Render:
     def render(platform: str) -> Reply:
         return Reply(
-            f"{markup.escape(requester)}: {markup.escape(mentor)} ({handles(mentor_accounts)}) "
-            f"has taken your request #{request.id} “{markup.escape(request.topic)}” "
-            "and will contact you."
+            f"{markup.escape(mentor)} ({handles(mentor_accounts)}) has taken your mentor request "
+            f"#{request.id} “{markup.escape(request.topic)}” and will contact you. You can also "
+            "write to them first."
         )
 
     return render
@@ -134,19 +169,27 @@ def organizers_note(request: MentorRequest, requester: str, waited: timedelta) -
             f"📣 Organizers: request #{request.id} “{markup.escape(request.topic)}” from "
             f"{markup.escape(requester)} has waited {span(waited)} and no mentor has taken it.",
             buttons=[Button("Claim", f"mentor claim {request.id}", "success")],
+            mention_roles=["organizers"],
         )
 
     return render
 
 
-def nudge(request: MentorRequest, mentor: str, idle: timedelta, prefix: str) -> Render:
+def nudge(
+    request: MentorRequest, mentor: str, accounts: Sequence[Account], idle: timedelta, prefix: str
+) -> Render:
+    """Asks the mentor in the mentor rooms, pinging them where they have an account."""
+
     def render(platform: str) -> Reply:
         rid = request.id
         done = command_text(platform, prefix, f"/mentor done id:{rid}", f"mentor done {rid}")
         back = command_text(platform, prefix, f"/mentor release id:{rid}", f"mentor release {rid}")
+        here = [a.platform_user_id for a in accounts if a.platform == platform]
+        who = "" if here else f"{markup.escape(mentor)}: "
         return Reply(
-            f"{markup.escape(mentor)}: request #{rid} “{markup.escape(request.topic)}” has had "
-            f"no news for {span(idle)}. Is it done? {done} closes it; {back} hands it back."
+            f"{who}Request #{rid} “{markup.escape(request.topic)}” has had no news for "
+            f"{span(idle)}. Is it done? {done} closes it; {back} hands it back.",
+            mentions=here,
         )
 
     return render
@@ -203,7 +246,7 @@ class Escalator:
                         due.append((key(request, what), request, what))
                     else:
                         wanted.append(at)
-            sent = await self._planned(session, [k for k, _, _ in due])
+            sent = await planned_keys(session, [k for k, _, _ in due])
             outgoing = [
                 Outgoing(k, mentor_rooms(settings), await self._render(session, r, what, now), now)
                 for k, r, what in due
@@ -214,14 +257,6 @@ class Escalator:
         if outgoing:
             self.registry.changed("deliveries")
         return min(wanted, default=None)
-
-    @staticmethod
-    async def _planned(session: AsyncSession, keys: list[str]) -> set[str]:
-        """Keys already planned, so a pass does not rebuild messages that exist."""
-        if not keys:
-            return set()
-        query = select(Delivery.key).where(col(Delivery.key).in_(keys))
-        return set((await session.exec(query)).all())
 
     async def _render(
         self, session: AsyncSession, request: MentorRequest, what: str, now: datetime
@@ -235,8 +270,9 @@ class Escalator:
         if what == "organizers":
             return organizers_note(request, requester, now - request.opened_at)
         mentor = await service.display_name(session, request.claimed_by) or "Mentor"
+        accounts = await accounts_of(session, request.claimed_by or 0)
         prefix = self.registry.settings.bot.command_prefix
-        return nudge(request, mentor, now - request.last_activity_at, prefix)
+        return nudge(request, mentor, accounts, now - request.last_activity_at, prefix)
 
     async def step(self) -> float:
         nxt = await self.plan()

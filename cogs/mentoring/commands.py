@@ -28,6 +28,12 @@ def _changed(ctx: Ctx) -> None:
     ctx.changed("deliveries")
 
 
+async def _close_posts(ctx: Ctx, request: MentorRequest, what: str, state: str) -> None:
+    requester = await service.display_name(ctx.session, request.person_id) or "someone"
+    render = announce.closed_post(request, requester, state)
+    await announce.edit_posts(ctx.session, ctx.settings, request, what, render, ctx.now())
+
+
 def _length(value: timedelta | None) -> str:
     return "no data yet" if value is None else announce.span(value)
 
@@ -118,19 +124,14 @@ async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     mentor = await service.display_name(ctx.session, ctx.person_id) or ctx.caller.display_name
     theirs = await accounts_of(ctx.session, request.person_id)
     mine = await accounts_of(ctx.session, ctx.person_id)
-    outgoing = [
-        Outgoing(
-            announce.key(request, "claimed-note"),
-            announce.mentor_rooms(ctx.settings),
-            announce.claimed_note(request, mentor),
-            now,
+    claimed = announce.closed_post(request, requester, f"✅ Claimed by {markup.escape(mentor)}")
+    await announce.edit_posts(ctx.session, ctx.settings, request, "claimed", claimed, now)
+    direct = announce.requester_direct(request, theirs)
+    if direct is not None:
+        notice = announce.requester_notice(request, mentor, mine)
+        await enqueue(
+            ctx.session, [Outgoing(announce.key(request, "claimed"), [direct], notice, now)]
         )
-    ]
-    origin = announce.origin_room(ctx.settings, request)
-    if origin is not None:
-        notice = announce.requester_notice(request, requester, mentor, mine)
-        outgoing.append(Outgoing(announce.key(request, "claimed"), [origin], notice, now))
-    await enqueue(ctx.session, outgoing)
     _changed(ctx)
     lines = [f"From {markup.escape(requester)} ({announce.handles(theirs)})."]
     if request.details:
@@ -170,6 +171,8 @@ async def mentor_done(
 ) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
     request = await service.done(ctx.session, id, ctx.person_id, organizer, note, ctx.now())
+    mentor = await service.display_name(ctx.session, request.claimed_by) or "a mentor"
+    await _close_posts(ctx, request, "done", f"☑️ Done with {markup.escape(mentor)}")
     _changed(ctx)
     return Reply(f"Closed {_headline(request)}. Thank you!")
 
@@ -177,7 +180,9 @@ async def mentor_done(
 @command("mentor cancel", help="Withdraw your own mentor request", example="mentor cancel 12")
 async def mentor_cancel(ctx: Ctx, id: RequestId) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
-    request = await service.cancel(ctx.session, id, ctx.person_id, organizer, ctx.now())
+    now = ctx.now()
+    request = await service.cancel(ctx.session, id, ctx.person_id, organizer, now)
+    await _close_posts(ctx, request, "cancelled", "❌ Withdrawn")
     _changed(ctx)
     return Reply(f"Cancelled {_headline(request)}.")
 

@@ -362,6 +362,9 @@ class FakeDiscord:
         self._channel_guilds = {channel.id: guild for guild in guilds for channel in guild.channels}
         self._interactions: dict[int, InteractionResult] = {}
         self._nonces: dict[tuple[int, str], int] = {}
+        self.dm_channels: dict[int, int] = {}
+        self.closed_dms: set[int] = set()
+        self._dm_recipients: dict[int, FakeUser] = {}
         self._rate_limits: list[_RateLimitRule] = []
         self._session: _GatewaySession | None = None
         self._sockets: set[web.WebSocketResponse] = set()
@@ -870,6 +873,7 @@ class FakeDiscord:
             ("GET", "/oauth2/applications/@me", self._get_application),
             ("PUT", "/applications/{app_id}/commands", self._put_commands),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self._put_commands),
+            ("POST", "/users/@me/channels", self._create_dm),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", channel_message, self._get_channel_message),
             ("PATCH", channel_message, self._edit_channel_message),
@@ -984,9 +988,38 @@ class FakeDiscord:
             raise _DiscordError(404, 10003, "Unknown Channel")
         return guild
 
+    def _check_channel(self, channel_id: int) -> None:
+        if channel_id not in self._dm_recipients:
+            self._guild_of_channel(channel_id)
+
+    def dm_messages(self, user: FakeUser) -> list[JSON]:
+        """What the bot sent *user* in direct messages."""
+        channel_id = self.dm_channels.get(user.id)
+        return [] if channel_id is None else list(self.channel_messages[channel_id])
+
+    async def _create_dm(self, request: web.Request, body: _Body) -> web.Response:
+        recipient_id = int(body.json["recipient_id"])
+        user = next(
+            (u for g in self.guilds.values() for u in g.members if u.id == recipient_id), None
+        )
+        if user is None:
+            raise _DiscordError(400, 50033, "Invalid Recipient(s)")
+        channel_id = self.dm_channels.get(user.id)
+        if channel_id is None:
+            channel_id = self.dm_channels[user.id] = self._next_id()
+            self._dm_recipients[channel_id] = user
+        return _json(
+            {
+                "id": str(channel_id),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [user.payload()],
+            }
+        )
+
     def _channel_message(self, request: web.Request) -> JSON:
         channel_id = int(request.match_info["channel_id"])
-        self._guild_of_channel(channel_id)
+        self._check_channel(channel_id)
         message_id = int(request.match_info["message_id"])
         for message in self.channel_messages[channel_id]:
             if int(message["id"]) == message_id:
@@ -995,7 +1028,10 @@ class FakeDiscord:
 
     async def _create_message(self, request: web.Request, body: _Body) -> web.Response:
         channel_id = int(request.match_info["channel_id"])
-        self._guild_of_channel(channel_id)
+        self._check_channel(channel_id)
+        recipient = self._dm_recipients.get(channel_id)
+        if recipient is not None and recipient.id in self.closed_dms:
+            raise _DiscordError(403, 50007, "Cannot send messages to this user")
         payload: JSON = body.json
         nonce = payload.get("nonce")
         key = (channel_id, str(nonce))
@@ -1220,6 +1256,7 @@ class FakeDiscord:
     def _apply_content(self, message: JSON, payload: JSON, uploads: Mapping[int, _Upload]) -> None:
         if "content" in payload:
             message["content"] = payload["content"] or ""
+            self._resolve_mentions(message, payload.get("allowed_mentions"))
         for key in ("embeds", "components"):
             if key in payload:
                 message[key] = payload[key] or []
@@ -1233,6 +1270,24 @@ class FakeDiscord:
                 elif int(spec["id"]) in uploads:
                     attachments.append(self._store_upload(uploads[int(spec["id"])], spec))
             message["attachments"] = attachments
+
+    def _resolve_mentions(self, message: JSON, allowed: JSON | None) -> None:
+        """Who the content pings, as Discord decides it: mentioned and allowed."""
+        content = message["content"]
+        users = {int(i) for i in re.findall(r"<@!?(\d+)>", content)}
+        roles = {int(i) for i in re.findall(r"<@&(\d+)>", content)}
+        everyone = bool(re.search(r"@(everyone|here)\b", content))
+        if allowed is not None:
+            parse = set(allowed.get("parse", []))
+            if "users" not in parse:
+                users &= {int(i) for i in allowed.get("users", [])}
+            if "roles" not in parse:
+                roles &= {int(i) for i in allowed.get("roles", [])}
+            everyone = everyone and "everyone" in parse
+        known = {u.id: u for g in self.guilds.values() for u in g.members}
+        message["mentions"] = [known[i].payload() for i in sorted(users) if i in known]
+        message["mention_roles"] = [str(i) for i in sorted(roles)]
+        message["mention_everyone"] = everyone
 
     def _store_upload(self, upload: _Upload, spec: JSON) -> JSON:
         attachment_id = self._next_id()
@@ -1253,6 +1308,9 @@ class FakeDiscord:
 
     async def _dispatch_message(self, event: str, message: JSON) -> None:
         channel_id = int(message["channel_id"])
+        if channel_id in self._dm_recipients:
+            await self._dispatch(event, message)
+            return
         guild = self._guild_of_channel(channel_id)
         member = self._member_payload(guild, self.bot_user)
         del member["user"]
