@@ -1,0 +1,155 @@
+"""Mentor requests across platforms: asked on Matrix (real Synapse), claimed with the button on
+Discord (fake Discord), the requester told by direct message, the posts edited in place."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, parse_settings
+from tests.e2e.test_discord import answered, discord_settings, text_of
+from tests.e2e.test_matrix import World, ask, joined, make_world
+from tests.support.bot_harness import running, wait_for
+from tests.support.discord_fixtures import (
+    CONTRIBUTOR,
+    GENERAL,
+    GUILD_ID,
+    MENTOR,
+    MENTORS_CHANNEL,
+    ORGANIZER,
+)
+from tests.support.fake_discord import FakeDiscord
+from tests.support.synapse import Synapse
+
+pytestmark = pytest.mark.e2e
+
+
+def both(world: World, fake: FakeDiscord, tmp_path: Path, mentors_room: str, **kw: Any) -> Settings:
+    data = world.settings.model_dump(mode="json")
+    data["discord"] = discord_settings(fake, tmp_path, kw["monkeypatch"]).discord.model_dump(
+        mode="json"
+    )
+    data["rooms"] = [
+        {"name": "community", "matrix_room_id": world.room, "discord_channel_id": GENERAL.id},
+        {
+            "name": "mentors",
+            "matrix_room_id": mentors_room,
+            "discord_channel_id": MENTORS_CHANNEL.id,
+            "purposes": ["mentors"],
+        },
+    ]
+    return parse_settings(data)
+
+
+def posts(fake: FakeDiscord, channel: int) -> list[dict[str, Any]]:
+    return [m for m in fake.channel_messages[channel] if not m.get("interaction_metadata")]
+
+
+async def test_matrix_request_claimed_with_the_discord_button(
+    synapse: Synapse, fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    mentors_room = await synapse.create_room(world.omar, name="Mentors", invite=[world.bot.user_id])
+    settings = both(world, fake_discord, tmp_path, mentors_room, monkeypatch=monkeypatch)
+
+    async with running(settings) as app:
+        await joined(app, world.room)
+        await joined(app, mentors_room)
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        asked = await ask(
+            world, world.nina, '!mentor request "dev setup" the C extensions fail on Windows'
+        )
+        assert "is in the queue (position 1)" in asked["content"]["body"]
+
+        await wait_for(lambda: posts(fake_discord, MENTORS_CHANNEL.id), what="the Discord post")
+        (post,) = posts(fake_discord, MENTORS_CHANNEL.id)
+        assert post["embeds"][0]["title"] == "#1 dev setup"
+        assert "the C extensions fail on Windows" in post["embeds"][0]["description"]
+        (button,) = post["components"][0]["components"]
+        assert button["label"] == "Claim"
+        on_matrix = await synapse.wait_for_message(
+            world.omar, mentors_room, sender=world.bot.user_id
+        )
+        assert "!mentor claim 1" in on_matrix["content"]["body"]
+
+        claim = await answered(
+            await fake_discord.click(
+                GUILD_ID, MENTORS_CHANNEL.id, MENTOR, post, button["custom_id"]
+            )
+        )
+        assert claim.ephemeral
+        assert world.nina.user_id in text_of(claim), "the mentor gets the requester's handle"
+        assert "the C extensions fail on Windows" in text_of(claim)
+
+        await wait_for(lambda: not post["components"], what="the Discord post to be edited")
+        assert post["embeds"][0]["description"].startswith("✅ Claimed by marco")
+        edit = await synapse.wait_for_message(
+            world.omar,
+            mentors_room,
+            sender=world.bot.user_id,
+            predicate=lambda e: "m.new_content" in e["content"],
+        )
+        assert edit["content"]["m.relates_to"] == {
+            "rel_type": "m.replace",
+            "event_id": on_matrix["event_id"],
+        }
+        assert "✅ Claimed by marco" in edit["content"]["m.new_content"]["body"]
+        assert "!mentor claim" not in edit["content"]["m.new_content"]["body"]
+
+        for _ in range(100):
+            if invites := await synapse.invited_rooms(world.nina):
+                break
+            await asyncio.sleep(0.1)
+        (dm,) = invites
+        await synapse.join(world.nina, dm)
+        told = await synapse.wait_for_message(world.nina, dm, sender=world.bot.user_id)
+        assert told["content"]["body"] == (
+            "marco (@marco) has taken your mentor request #1 “dev setup” and will contact you. "
+            "You can also write to them first."
+        )
+        assert await synapse.messages(world.nina, world.room, after=asked["event_id"]) == []
+
+
+async def test_discord_requesters_hear_by_dm_or_else_by_mention(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = discord_settings(fake_discord, tmp_path, monkeypatch).model_dump(mode="json")
+    data["rooms"] = [
+        {"name": "general", "discord_channel_id": GENERAL.id},
+        {"name": "mentors", "discord_channel_id": MENTORS_CHANNEL.id, "purposes": ["mentors"]},
+    ]
+    fake_discord.closed_dms.add(CONTRIBUTOR.id)
+    async with running(parse_settings(data)):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        for user, topic in ((CONTRIBUTOR, "setup"), (ORGANIZER, "docs")):
+            asked = await answered(
+                await fake_discord.slash(
+                    GUILD_ID, GENERAL.id, user, "mentor request", {"topic": topic}
+                )
+            )
+            assert "is in the queue" in text_of(asked)
+        for n in (1, 2):
+            claimed = await answered(
+                await fake_discord.slash(
+                    GUILD_ID, MENTORS_CHANNEL.id, MENTOR, "mentor claim", {"id": n}
+                )
+            )
+            assert claimed.ephemeral and "You have" in text_of(claimed)
+
+        def told_in_general() -> list[dict[str, Any]]:
+            return [m for m in posts(fake_discord, GENERAL.id) if "has taken" in m["content"]]
+
+        await wait_for(
+            lambda: told_in_general() and fake_discord.dm_messages(ORGANIZER),
+            what="both requesters to be told",
+        )
+        (mention,) = told_in_general()
+        assert mention["content"].startswith(f"<@{CONTRIBUTOR.id}> marco (@marco) has taken")
+        assert [u["id"] for u in mention["mentions"]] == [str(CONTRIBUTOR.id)]
+        (direct,) = fake_discord.dm_messages(ORGANIZER)
+        assert direct["content"].startswith("marco (@marco) has taken your mentor request #2")
+        assert direct["mentions"] == []
+        assert fake_discord.dm_messages(CONTRIBUTOR) == []
