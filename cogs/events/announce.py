@@ -55,6 +55,10 @@ def key_prefix(event_id: int) -> str:
     return f"event:{event_id}:"
 
 
+def pinged(event: Event) -> list[str]:
+    return [event.mention_role] if event.mention_role else []
+
+
 def _rsvp_hint(event: Event, platform: str) -> str:
     if platform == "discord":
         return f"/event rsvp id:{event.id} answer:going"
@@ -74,7 +78,7 @@ def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Callable[
         if event.link:
             lines.append(f"Join: {event.link}")
         lines.append(f"Coming? {markup.code(_rsvp_hint(event, platform))}")
-        return Reply("\n".join(lines))
+        return Reply("\n".join(lines), mention_roles=pinged(event))
 
     return render
 
@@ -82,7 +86,10 @@ def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Callable[
 def starting(event: Event) -> Callable[[str], Reply]:
     def render(platform: str) -> Reply:
         join = f" Join: {event.link}" if event.link else ""
-        return Reply(f"▶️ **{markup.escape(event.title)}** is starting now.{join}")
+        return Reply(
+            f"▶️ **{markup.escape(event.title)}** is starting now.{join}",
+            mention_roles=pinged(event),
+        )
 
     return render
 

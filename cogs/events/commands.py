@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
-from cogs.events import announce, service
+from cogs.events import announce, reminders, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, build_rrule, describe
 from cogs.events.render import headline, labels, span, when
@@ -73,6 +73,9 @@ async def event_create(
     reminders: Annotated[str, Opt("before the start, e.g. 24h,15m or none")] = "24h,15m",
     rooms: Annotated[str | None, Opt("room names, comma-separated")] = None,
     description: Annotated[str | None, Opt("details", max_length=2000)] = None,
+    mention: Annotated[
+        str | None, Opt("a role to ping in its announcements, e.g. Sprinters", max_length=100)
+    ] = None,
 ) -> Reply:
     zone = parse_zone(tz) if tz else ZoneInfo(ctx.settings.bot.timezone)
     start_local = parse_local_datetime(start)
@@ -94,6 +97,7 @@ async def event_create(
         description=description,
         reminders=tuple(parse_offsets(reminders)),
         rooms=_rooms(ctx, rooms),
+        mention_role=mention,
     )
     event, next_three = await service.create_event(
         ctx.session, new, person_id=ctx.person_id, now=ctx.now()
@@ -103,18 +107,19 @@ async def event_create(
         f"{_sentence(describe(event.rrule, start_local))}, {start_local:%H:%M} {zone.key} "
         f"({event.duration_min} min) · {labels(event)}",
         *(f"- {_when(ctx, event, o, viewer)}" for o in next_three),
-        _reminder_line(new.reminders, new.rooms),
+        _reminder_line(new.reminders, new.rooms, event.mention_role),
     ]
     ctx.changed("events")
     return Reply("\n".join(lines), title=f"Event #{event.id} “{event.title}”")
 
 
-def _reminder_line(offsets: tuple[timedelta, ...], rooms: tuple[str, ...]) -> str:
+def _reminder_line(offsets: tuple[timedelta, ...], rooms: tuple[str, ...], role: str | None) -> str:
     where = ", ".join(rooms) if rooms else "no room yet (add rooms=…)"
+    ping = f", pinging @{markup.escape(role)}" if role else ""
     if not offsets:
-        return f"No reminders; announced at the start in {where}."
+        return f"No reminders; announced at the start in {where}{ping}."
     told = ", ".join(span(o) for o in offsets)
-    return f"Reminders {told} before, and at the start, in {where}."
+    return f"Reminders {told} before, and at the start, in {where}{ping}."
 
 
 @command("event list", help="Upcoming meetings, sprints and other events, in order")
@@ -163,7 +168,8 @@ async def event_show(ctx: Ctx, id: EventId) -> Reply:
     if not next_five:
         lines.append("No upcoming occurrences.")
     rooms = await service.rooms_of(ctx.session, id)
-    lines.append(f"Rooms: {', '.join(rooms) or 'none'}")
+    ping = f", pinging @{markup.escape(event.mention_role)}" if event.mention_role else ""
+    lines.append(f"Rooms: {', '.join(rooms) or 'none'}{ping}")
     if ctx.role >= Role.ORGANIZER:
         for failed in await delivery.failures(ctx.session, announce.key_prefix(id)):
             lines.append(
@@ -176,16 +182,20 @@ async def event_show(ctx: Ctx, id: EventId) -> Reply:
 @command(
     "event rsvp",
     help="Say whether you are coming to the next (or a given) occurrence",
-    example="event rsvp 3 going",
+    example="event rsvp 3 going remind=15m",
 )
 async def event_rsvp(
     ctx: Ctx,
     id: EventId,
     answer: Literal["going", "maybe", "no"],
     date: Annotated[str | None, Opt("which occurrence, e.g. 2026-12-07", max_length=40)] = None,
+    remind: Annotated[
+        str | None, Opt("a direct message before it starts, e.g. 15m or 1h; off for none")
+    ] = None,
 ) -> Reply:
     event = await service.get_event(ctx.session, id)
     now = ctx.now()
+    lead = _personal_lead(ctx, answer, remind)
     if date is None:
         nxt = service.expand(event, await service.changes_of(ctx.session, id), after=now, limit=1)
         if not nxt:
@@ -196,11 +206,50 @@ async def event_rsvp(
         occurrence = await service.occurrence_on(ctx.session, event, day, now)
         if occurrence.start <= now:
             raise UserError("That occurrence has already started.")
-    await service.rsvp(ctx.session, event, ctx.person_id, answer, occurrence, now)
-    viewer = await _viewer(ctx)
-    return Reply(
-        f"Noted: {answer} for {headline(event)} on {_when(ctx, event, occurrence, viewer)}."
+    reminder = (
+        None if lead is None else service.Reminder(lead, ctx.caller.platform, ctx.caller.room_id)
     )
+    kept = await service.rsvp(
+        ctx.session,
+        event,
+        ctx.person_id,
+        answer,
+        occurrence,
+        now,
+        reminder=reminder,
+        keep=remind is None,
+    )
+    ctx.changed("rsvps")
+    viewer = await _viewer(ctx)
+    lines = [f"Noted: {answer} for {headline(event)} on {_when(ctx, event, occurrence, viewer)}."]
+    if kept is not None:
+        lines.append(
+            f"I'll send you a direct message {span(timedelta(minutes=kept))} before it starts."
+        )
+    elif answer == "going":
+        ask = ctx.cmd(
+            f"event rsvp id:{id} answer:going remind:15m"
+            if ctx.caller.style == "slash"
+            else f"event rsvp {id} going remind=15m"
+        )
+        lines.append(f"Want a reminder? {markup.code(ask)}")
+    return Reply("\n".join(lines))
+
+
+def _personal_lead(ctx: Ctx, answer: str, remind: str | None) -> timedelta | None:
+    """The lead asked for, None for none; refuses what cannot be kept."""
+    if remind is None or remind.strip().lower() in ("off", "none", "no"):
+        return None
+    if answer != "going":
+        raise UserError(
+            "Personal reminders are for people going, e.g. event rsvp 3 going remind=15m"
+        )
+    if ctx.caller.platform not in reminders.PLATFORMS:
+        raise UserError("Personal reminders come by direct message on Discord or Matrix.")
+    leads = parse_offsets(remind)
+    if len(leads) != 1:
+        raise UserError("Give one reminder time, e.g. remind=15m or remind=1h")
+    return leads[0]
 
 
 @command(
@@ -297,6 +346,7 @@ async def event_edit(
     link: Annotated[str | None, Opt("new video call URL", max_length=500)] = None,
     reminders: Annotated[str | None, Opt("new reminders, e.g. 1h or none")] = None,
     description: Annotated[str | None, Opt("new details", max_length=2000)] = None,
+    mention: Annotated[str | None, Opt("a role to ping, or none", max_length=100)] = None,
 ) -> Reply:
     event = await service.get_event(ctx.session, id)
     given = {
@@ -312,6 +362,7 @@ async def event_edit(
             link=link,
             reminders=reminders,
             description=description,
+            mention=mention,
         ).items()
         if v is not None
     }
@@ -326,6 +377,8 @@ async def event_edit(
         event.rrule = build_rrule(rule, event.start_local, service.zone_of(event))
     if duration is not None:
         event.duration_min = parse_duration_minutes(duration)
+    if mention is not None:
+        event.mention_role = service.check_role(mention)
     if reminders is not None:
         event.reminders = ",".join(
             str(int(o.total_seconds() // 60)) for o in parse_offsets(reminders)

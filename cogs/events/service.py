@@ -38,6 +38,7 @@ class NewEvent:
     description: str | None
     reminders: tuple[timedelta, ...]
     rooms: tuple[str, ...]
+    mention_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,20 @@ def check_link(link: str | None) -> str | None:
             "e.g. link=https://meet.example.org/core"
         )
     return link
+
+
+def check_role(role: str | None) -> str | None:
+    """A role to ping in announcements: a name, never the whole server or room."""
+    if role is None or role.strip().lower() in ("", "none"):
+        return None
+    name = role.strip().removeprefix("@")
+    if name.lower() in ("everyone", "here", "room"):
+        raise UserError(
+            f"Announcements never ping @{name}; name a role people opt into, e.g. mention=Sprinters"
+        )
+    if len(name) > 100 or not name.strip():
+        raise UserError("Give a role's name (at most 100 characters), e.g. mention=Sprinters")
+    return name
 
 
 async def changes_of(session: AsyncSession, event_id: int) -> Changes:
@@ -118,6 +133,7 @@ async def create_event(
         duration_min=new.duration_min,
         link=new.link,
         description=new.description,
+        mention_role=check_role(new.mention_role),
         reminders=",".join(str(int(r.total_seconds() // 60)) for r in new.reminders),
         created_by=person_id,
         created_at=now,
@@ -310,6 +326,16 @@ async def edited(session: AsyncSession, event: Event, now: datetime) -> None:
     await _touch(session, event, now)
 
 
+@dataclass(frozen=True)
+class Reminder:
+    """A personal reminder *lead* before the start, by direct message on *platform*; *room* is
+    where to mention the person instead if they take no direct messages."""
+
+    lead: timedelta
+    platform: str
+    room: str
+
+
 async def rsvp(
     session: AsyncSession,
     event: Event,
@@ -317,7 +343,13 @@ async def rsvp(
     status: str,
     occurrence: Occurrence,
     now: datetime,
-) -> None:
+    *,
+    reminder: Reminder | None = None,
+    keep: bool = False,
+) -> int | None:
+    """Record the answer; returns the minutes of the personal reminder now set, if any.
+
+    With *keep*, a person still going keeps the reminder they asked for before."""
     query = select(Rsvp).where(
         Rsvp.event_id == event.id,
         Rsvp.person_id == person_id,
@@ -331,7 +363,12 @@ async def rsvp(
         updated_at=now,
     )
     row.status, row.updated_at = status, now
+    if status != "going" or not keep or reminder is not None:
+        row.remind_minutes = None if reminder is None else int(reminder.lead.total_seconds() // 60)
+        row.remind_platform = None if reminder is None else reminder.platform
+        row.remind_room = None if reminder is None else reminder.room[:255]
     session.add(row)
+    return row.remind_minutes
 
 
 async def rsvp_counts(session: AsyncSession, event: Event, occurrence: Occurrence) -> Counter[str]:

@@ -4,6 +4,7 @@ Discord (fake Discord), the requester told by direct message, the posts edited i
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.support.discord_fixtures import (
     MENTOR,
     MENTORS_CHANNEL,
     ORGANIZER,
+    ORGANIZERS,
 )
 from tests.support.fake_discord import FakeDiscord
 from tests.support.synapse import Synapse
@@ -153,3 +155,37 @@ async def test_discord_requesters_hear_by_dm_or_else_by_mention(
         assert direct["content"].startswith("marco (@marco) has taken your mentor request #2")
         assert direct["mentions"] == []
         assert fake_discord.dm_messages(CONTRIBUTOR) == []
+
+
+async def test_escalation_pings_organizers_once_across_a_restart(
+    synapse: Synapse, fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    mentors_room = await synapse.create_room(world.omar, name="Mentors", invite=[world.bot.user_id])
+    settings = both(world, fake_discord, tmp_path, mentors_room, monkeypatch=monkeypatch)
+    async with running(settings) as app:
+        await joined(app, world.room)
+        await ask(world, world.nina, '!mentor request "dev setup"')
+        await wait_for(lambda: posts(fake_discord, MENTORS_CHANNEL.id), what="the first post")
+
+    def later() -> datetime:
+        return datetime.now(UTC) + timedelta(hours=73)
+
+    def organizers_notes() -> list[dict[str, Any]]:
+        return [m for m in posts(fake_discord, MENTORS_CHANNEL.id) if "📣" in str(m["content"])]
+
+    for _ in range(2):
+        async with running(settings, clock=later) as app:
+            await joined(app, mentors_room)
+            await wait_for(organizers_notes, what="organizers to be called")
+            await asyncio.sleep(1)
+    (note,) = organizers_notes()
+    assert note["content"].startswith(f"<@&{ORGANIZERS.id}> 📣 Organizers: request #1")
+    assert note["mention_roles"] == [str(ORGANIZERS.id)] and note["mentions"] == []
+    assert len(posts(fake_discord, MENTORS_CHANNEL.id)) == 3, "post, re-post, organizers"
+    on_matrix = await synapse.messages(world.omar, mentors_room)
+    bodies = [e["content"]["body"] for e in on_matrix if e["sender"] == world.bot.user_id]
+    assert len(bodies) == 3 and bodies[1].startswith("#1 dev setup\n⏳ Still waiting after 3 d")
+    (called,) = [e for e in on_matrix if "📣" in e["content"]["body"]]
+    assert called["content"]["m.mentions"] == {"user_ids": [world.omar.user_id]}
+    assert world.omar.user_id in called["content"]["formatted_body"]
