@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings, parse_settings
+from tests.e2e.test_discord import discord_settings
 from tests.e2e.test_matrix import joined
 from tests.support.bot_harness import running, settings_for
+from tests.support.discord_fixtures import CONTRIBUTOR, GENERAL, GUILD_ID, MENTORS_CHANNEL
+from tests.support.fake_discord import FakeDiscord, FakeUser
 from tests.support.synapse import MatrixUser, Synapse
 
 pytestmark = pytest.mark.e2e
@@ -94,3 +98,69 @@ async def test_matrix_joins_are_welcomed_once_across_rejoin_and_restart(
             f"Welcome, second{tag}",
             f"Welcome, late{tag}",
         ], "a join while the bot was down is welcomed; nobody twice; history never"
+
+
+def welcome_settings(
+    fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, intent: bool
+) -> Settings:
+    data = discord_settings(fake, tmp_path, monkeypatch).model_dump(mode="json")
+    data["discord"]["members_intent"] = intent
+    data["rooms"] = [
+        {"name": "general", "discord_channel_id": GENERAL.id, "purposes": ["welcome"]},
+        {"name": "mentors", "discord_channel_id": MENTORS_CHANNEL.id, "purposes": ["mentors"]},
+    ]
+    return parse_settings(data)
+
+
+def discord_welcomes(fake: FakeDiscord, channel_id: int) -> list[str]:
+    return [
+        str(m["content"])
+        for m in fake.channel_messages[channel_id]
+        if str(m["content"]).startswith("Welcome, ")
+    ]
+
+
+async def test_discord_member_add_is_welcomed_once_in_the_welcome_channel(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = welcome_settings(fake_discord, tmp_path, monkeypatch, intent=True)
+    newbie = FakeUser(1_300_000_000_000_000_501, "newbie_1")
+    other = FakeUser(1_300_000_000_000_000_502, "other")
+    async with running(settings):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        await fake_discord.member_joins(GUILD_ID, newbie)
+        await fake_discord.wait_until(
+            lambda: bool(discord_welcomes(fake_discord, GENERAL.id)), description="a welcome"
+        )
+        await fake_discord.member_joins(GUILD_ID, newbie)
+        await fake_discord.member_joins(GUILD_ID, other)
+        await fake_discord.wait_until(
+            lambda: len(discord_welcomes(fake_discord, GENERAL.id)) >= 2,
+            description="the second welcome",
+        )
+    first, second = discord_welcomes(fake_discord, GENERAL.id)
+    assert first.startswith("Welcome, newbie\\_1! 👋\n"), "names are escaped markdown"
+    assert first.endswith("Ask a mentor with `/mentor request topic:…`")
+    assert second.startswith("Welcome, other! 👋")
+    assert discord_welcomes(fake_discord, MENTORS_CHANNEL.id) == []
+    posts = [
+        r.json for r in fake_discord.requests if r.path.endswith(f"/channels/{GENERAL.id}/messages")
+    ]
+    assert [p["allowed_mentions"] for p in posts] == [{"parse": []}] * 2
+
+
+async def test_without_the_members_intent_discord_says_welcome_is_off(
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = welcome_settings(fake_discord, tmp_path, monkeypatch, intent=False)
+    async with running(settings):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        await fake_discord.member_joins(GUILD_ID, FakeUser(1_300_000_000_000_000_503, "quiet"))
+        who = await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "whoami")
+        await who.wait_until(lambda r: r.message is not None)
+    assert "Discord: welcome is off" in caplog.text
+    assert "members_intent = true" in caplog.text
+    assert discord_welcomes(fake_discord, GENERAL.id) == []
