@@ -166,6 +166,11 @@ async def test_people_welcomed_on_both_sides_can_still_link(registry: Registry) 
     nina.room_id = nina_d.room_id = "elsewhere"
     await nina.join()
     assert len(await planned(registry)) == 2
+    await on_discord(registry, "43", "zoe").join()
+    zoe = (await planned(registry))[-1]
+    assert (zoe[1], zoe[2].splitlines()[0]) == ("discord lobby", "Welcome, zoe! 👋"), (
+        "keyed by account: SQLite gives a merged-away person's id to the next person"
+    )
 
 
 async def test_a_raid_is_welcomed_in_one_combined_message(registry: Registry, clock: Clock) -> None:
@@ -177,7 +182,7 @@ async def test_a_raid_is_welcomed_in_one_combined_message(registry: Registry, cl
         "welcome:1",
         "welcome:2",
         "welcome:3",
-        "welcome:group:matrix:4",
+        "welcome:group:4",
     ]
     key, room, text, due = found[-1]
     assert room == "matrix lobby"

@@ -4,12 +4,15 @@ from collections.abc import Sequence
 
 from bot.core import Ctx
 from bot.core.registry import Registry
+from bot.identity import account_of
 from cogs.welcome import service
 
 
 async def on_join(ctx: Ctx, rooms: Sequence[str]) -> None:
     caller = ctx.caller
-    newcomer = service.Newcomer(ctx.person_id, caller.display_name, caller.platform)
+    account = await account_of(ctx.session, caller.platform, caller.user_id)
+    assert account is not None and account.id is not None, "the registry made it"
+    newcomer = service.Newcomer(ctx.person_id, account.id, caller.display_name, caller.platform)
     if await service.welcome(ctx.session, ctx.settings, newcomer, rooms, ctx.now()):
         ctx.changed("deliveries")
 

@@ -2,7 +2,7 @@
 
 A welcome is a delivery row planned in the same transaction as the `Welcome` row that marks the
 person welcomed, so a crash loses neither and a restart repeats neither; the delivery key
-(`welcome:<person>`) makes a second plan of it a no-op.
+(`welcome:<account>`) makes a second plan of it a no-op.
 
 Rate limit: a room gets at most `[welcome] per_minute` welcomes one by one in any minute. Anyone
 joining beyond that is welcomed in one combined message ("Welcome, A, B, C and 9 others!") sent
@@ -45,7 +45,11 @@ Render = Callable[[str], Reply]
 
 @dataclass(frozen=True)
 class Newcomer:
+    """Who joined. Keys use the account, not the person: accounts are never deleted, while
+    SQLite gives the id of a person merged away by a link to the next new person."""
+
     person_id: int
+    account_id: int
     name: str
     platform: str
 
@@ -212,9 +216,9 @@ async def welcome(
         return True
     crowded = await _recent_singles(session, newcomer.platform, first, now)
     if crowded >= settings.welcome.per_minute:
-        key, due = f"{GROUP}{newcomer.platform}:{newcomer.person_id}", now + WINDOW
+        key, due = f"{GROUP}{newcomer.account_id}", now + WINDOW
     else:
-        key, due = f"welcome:{newcomer.person_id}", now
+        key, due = f"welcome:{newcomer.account_id}", now
     if not await _record(session, newcomer, first, key, now):
         return False
     render = message(settings, [newcomer.name], await next_newcomers_event(session, now))
