@@ -248,3 +248,15 @@ async def test_joins_arriving_together_are_each_welcomed_once(registry: Registry
         "welcome:3",
     ]
     assert len(await planned(registry)) == 3
+
+
+async def test_organizers_preview_the_welcome(registry: Registry) -> None:
+    omar = on_matrix(registry, "@omar:x", "Omar", Role.ORGANIZER)
+    said = await omar.say("!welcome preview")
+    assert said.text.splitlines()[:2] == [
+        "Welcome preview (posted in: lobby)",
+        "Welcome, Omar! 👋",
+    ]
+    refused = await on_matrix(registry, "@nina:x", "Nina").say("!welcome preview")
+    assert refused.reply.error and "Only organizers can use" in refused.text
+    assert await marks(registry) == [] and await planned(registry) == []

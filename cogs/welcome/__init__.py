@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from bot.core import Ctx
 from bot.core.registry import Registry
 from bot.identity import account_of
-from cogs.welcome import service
+from cogs.welcome import commands, service
 
 
 async def on_join(ctx: Ctx, rooms: Sequence[str]) -> None:
@@ -18,4 +18,5 @@ async def on_join(ctx: Ctx, rooms: Sequence[str]) -> None:
 
 
 def setup(registry: Registry) -> None:
+    registry.add_module(commands)
     registry.add_join_listener("welcome", on_join)
