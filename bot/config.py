@@ -8,6 +8,7 @@ file: the file names the environment variable (or a file outside the repository)
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 import zoneinfo
 from pathlib import Path
@@ -130,6 +131,7 @@ class DiscordSettings(_Section):
     api_base_url: str | None = None
     gateway_url: str | None = None
     message_content: bool = False
+    members_intent: bool = False
 
     @model_validator(mode="after")
     def _application(self) -> DiscordSettings:
@@ -197,6 +199,53 @@ class MentoringSettings(_Section):
         return self
 
 
+WELCOME_PLACEHOLDERS = ("name", "guide", "next_event", "mentor")
+DEFAULT_WELCOME = (
+    "Welcome, {name}! 👋\n"
+    "New here? The contributor guide is the place to start: {guide}\n"
+    "Next event for newcomers: {next_event}\n"
+    "Want one-to-one help getting set up? Ask a mentor with {mentor}"
+)
+
+
+class WelcomeSettings(_Section):
+    """The greeting in rooms with purpose `welcome`; a template line whose placeholder has
+    nothing to show (no guide set, no newcomers event planned) is left out."""
+
+    template: str = Field(default=DEFAULT_WELCOME, min_length=1, max_length=1500)
+    contributor_guide: str | None = None
+    per_minute: int = Field(default=5, ge=1, le=60)
+
+    @field_validator("template")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        allowed = ", ".join("{" + name + "}" for name in WELCOME_PLACEHOLDERS)
+        try:
+            fields = list(string.Formatter().parse(value))
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}; write a literal brace as {{{{ or }}}}, placeholders as {allowed}"
+            ) from None
+        for _, name, spec, conversion in fields:
+            if name is None:
+                continue
+            if name not in WELCOME_PLACEHOLDERS or spec or conversion:
+                shown = "{" + name + (f"!{conversion}" if conversion else "")
+                shown += (f":{spec}" if spec else "") + "}"
+                raise ValueError(f"unknown placeholder {shown}; use {allowed}")
+        return value
+
+    @field_validator("contributor_guide")
+    @classmethod
+    def _guide(cls, value: str | None) -> str | None:
+        if value is not None and (
+            not value.startswith(("https://", "http://"))
+            or any(char.isspace() or char in "()<>" for char in value)
+        ):
+            raise ValueError("expected a web address such as https://example.org/contributing")
+        return value
+
+
 class Settings(_Section):
     bot: BotSettings = BotSettings()
     store: StoreSettings = StoreSettings()
@@ -206,6 +255,7 @@ class Settings(_Section):
     rooms: list[RoomSettings] = []
     web: WebSettings = WebSettings()
     mentoring: MentoringSettings = MentoringSettings()
+    welcome: WelcomeSettings = WelcomeSettings()
 
     @model_validator(mode="after")
     def _unique_rooms(self) -> Settings:

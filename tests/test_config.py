@@ -87,3 +87,18 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     broken.write_text("[store\n")
     assert main(["check-config", str(broken)]) == 2
     assert "not valid TOML" in capsys.readouterr().err
+
+
+def test_welcome_template_placeholders_are_checked_at_load() -> None:
+    assert "{name}" in parse_settings({}).welcome.template
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"welcome": {"template": "Hi {nmae}! {guide}"}})
+    assert "[welcome] template: unknown placeholder {nmae}; use {name}, {guide}" in str(info.value)
+    with pytest.raises(ConfigError, match=r"unknown placeholder \{name\.__class__\}"):
+        parse_settings({"welcome": {"template": "Hi {name.__class__}"}})
+    with pytest.raises(ConfigError, match=r"write a literal brace as \{\{"):
+        parse_settings({"welcome": {"template": "Hi {name"}})
+    with pytest.raises(ConfigError, match=r"\[welcome\] contributor_guide: expected a web address"):
+        parse_settings({"welcome": {"contributor_guide": "javascript:alert(1)"}})
+    with pytest.raises(ConfigError, match=r"\[welcome\] per_minute: "):
+        parse_settings({"welcome": {"per_minute": 0}})

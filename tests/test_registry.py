@@ -1,5 +1,6 @@
 """Dispatch through the real registry: permissions, errors and help, seen as users see them."""
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import pytest
@@ -161,3 +162,23 @@ async def test_an_alias_takes_lines_no_subcommand_claims(
         registry.add_alias("docs list", "docs ask")
     with pytest.raises(ValueError, match="and new"):
         registry.add_alias("DOCS", "docs ask")
+
+
+async def test_join_listeners_get_their_rooms_and_fail_silently(
+    registry: Registry, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[tuple[str, list[str]]] = []
+
+    async def greet(ctx: Ctx, rooms: Sequence[str]) -> None:
+        seen.append((ctx.caller.display_name, list(rooms)))
+        if ctx.caller.display_name == "crash":
+            raise RuntimeError("join listener exploded")
+
+    registry.add_join_listener("lobby", greet)
+    assert registry.wants_joins(["help", "lobby"]) and not registry.wants_joins(["help"])
+    caller = platform.person("@ann:x").caller
+    await registry.handle_join(caller, {"!a:x": ("lobby",), "!b:x": ("help",), "!c:x": ("lobby",)})
+    await registry.handle_join(caller, {"!b:x": ("help",)})
+    await registry.handle_join(platform.person("@crash:x").caller, {"!a:x": ("lobby",)})
+    assert seen == [("ann", ["!a:x", "!c:x"]), ("crash", ["!a:x"])]
+    assert "a join listener failed on matrix" in caplog.text

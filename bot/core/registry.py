@@ -7,10 +7,11 @@ an error id and answered with an apology, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -42,6 +43,7 @@ class Page:
 PageHandler = Callable[[Mapping[str, str], AsyncSession, datetime], Awaitable[Page]]
 Task = Callable[[], Coroutine[Any, Any, None]]
 Listener = Callable[[Ctx, str], Awaitable[Reply | None]]
+JoinListener = Callable[[Ctx, Sequence[str]], Awaitable[None]]
 
 
 class Registry:
@@ -62,6 +64,8 @@ class Registry:
         self.tasks: dict[str, Task] = {}
         self._listeners: dict[str, list[Callable[[], None]]] = {}
         self._message_listeners: dict[str, list[Listener]] = {}
+        self._join_listeners: dict[str, list[JoinListener]] = {}
+        self._joining = asyncio.Lock()
 
     def add_task(self, name: str, task: Task) -> None:
         """A coroutine the app runs beside the platforms for as long as it runs."""
@@ -243,6 +247,36 @@ class Registry:
         except Exception:
             log.exception("a message listener failed on %s in %s", caller.platform, caller.room_id)
             return None
+
+    def add_join_listener(self, purpose: str, listener: JoinListener) -> None:
+        """Something to do when a person joins rooms with *purpose* (e.g. "welcome"); it gets
+        the ids of those rooms and answers through delivery rows, never directly."""
+        self._join_listeners.setdefault(purpose, []).append(listener)
+
+    def wants_joins(self, purposes: Iterable[str]) -> bool:
+        return any(purpose in self._join_listeners for purpose in purposes)
+
+    async def handle_join(self, caller: Caller, rooms: Mapping[str, Sequence[str]]) -> None:
+        """*caller* joined *rooms* (room id -> purposes) at once: a Matrix room, or every
+        channel of the Discord server they joined. One session for all listeners, and one
+        join at a time: a raid handled in parallel would only fight over the same rows. Nobody
+        asked the bot anything, so a failure is logged and stays silent."""
+        calls: list[tuple[JoinListener, list[str]]] = []
+        for purpose, listeners in self._join_listeners.items():
+            where = [room for room, purposes in rooms.items() if purpose in purposes]
+            calls += [(listener, where) for listener in listeners if where]
+        if not calls:
+            return
+
+        async def each(ctx: Ctx) -> None:
+            for listener, where in calls:
+                await listener(ctx, where)
+
+        try:
+            async with self._joining:
+                await self._in_context(caller, each)
+        except Exception:
+            log.exception("a join listener failed on %s in %s", caller.platform, caller.room_id)
 
     def _forbidden(self, spec: CommandSpec, caller: Caller) -> Reply:
         return Reply(

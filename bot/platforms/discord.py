@@ -1,7 +1,8 @@
 """Discord adapter (discord.py): slash commands generated from the specs, buttons that run commands.
 
-It needs no privileged intent: slash commands and button clicks arrive as interactions. Replies
-never ping anyone unless a command explicitly asks (`allowed_mentions` none).
+It needs no privileged intent: slash commands and button clicks arrive as interactions. Two are
+optional: Message Content for the FAQ's auto-answer, Server Members for welcomes. Replies never
+ping anyone unless a command explicitly asks (`allowed_mentions` none).
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class ConveneClient(discord.Client):
     def __init__(self, platform: DiscordPlatform, settings: DiscordSettings) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.message_content
+        intents.members = settings.members_intent
         super().__init__(
             intents=intents,
             application_id=settings.application_id,
@@ -140,6 +142,9 @@ class ConveneClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.platform.on_message(message)
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        await self.platform.on_member_join(member)
 
     async def on_ready(self) -> None:
         self.platform.ready.set()
@@ -187,6 +192,12 @@ class DiscordPlatform:
                 "Discord: auto-answer in help rooms is off: it needs the Message Content intent "
                 "(enable it in the Developer Portal and set [discord] message_content = true); "
                 "/faq works without it"
+            )
+        welcoming = any(self.registry.wants_joins(p) for p in self.purposes.values())
+        if welcoming and not self.settings.members_intent:
+            log.warning(
+                "Discord: welcome is off: seeing members join needs the Server Members intent "
+                "(enable it in the Developer Portal and set [discord] members_intent = true)"
             )
         token = self.settings.token().get_secret_value()
         try:
@@ -358,6 +369,20 @@ class DiscordPlatform:
             await thread.send(**render(reply))
         except discord.HTTPException:
             await message.reply(**render(reply))
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        """Joining a server is joining each of its channels: those whose purposes have join
+        listeners (welcome channels) are handed to the registry together."""
+        if member.bot:
+            return
+        rooms = {
+            str(channel_id): purposes
+            for channel_id, purposes in self.purposes.items()
+            if self.registry.wants_joins(purposes) and member.guild.get_channel(channel_id)
+        }
+        if rooms:
+            caller = self._caller(member, int(next(iter(rooms))), member.guild.id)
+            await self.registry.handle_join(caller, rooms)
 
     def _role(self, user: discord.User | discord.Member) -> Role:
         if not isinstance(user, discord.Member):

@@ -23,6 +23,7 @@ from nio import (
     MatrixRoom,
     ReactionEvent,
     RoomCreateError,
+    RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
@@ -158,6 +159,8 @@ class MatrixPlatform:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
         self._track_creators(response)
+        if since is not None:
+            await self._handle_joins(response)
         await self._save_token(response.next_batch)
         for room_id in self.rooms - set(self.client.rooms):
             await self._join(room_id)
@@ -185,6 +188,7 @@ class MatrixPlatform:
                 self._connected = True
                 backoff = 1.0
                 self._track_creators(response)
+                await self._handle_joins(response)
                 await self._save_token(response.next_batch)
                 continue
             if isinstance(response, SyncError):
@@ -199,6 +203,32 @@ class MatrixPlatform:
             for event in [*info.state, *info.timeline.events]:
                 if event.source.get("type") == "m.room.create":
                     self._creators[room_id] = privileged_creators(event.source)
+
+    async def _handle_joins(self, response: SyncResponse) -> None:
+        """People who joined a room with a join listener (a welcome room) in this sync.
+
+        Handled before the sync token is saved, so a crash repeats them rather than loses them
+        (the listener keeps them exactly-once). Joins in the very first sync are history and
+        never reach here; nor does the history of a room before the bot's own join. A new
+        display name is a member event too: only a membership that was not `join` before is a
+        join. A sync whose timeline the server cut short (a long downtime in a busy room) loses
+        the joins left out of it."""
+        for room_id, info in response.rooms.join.items():
+            purposes = self.purposes.get(room_id, ())
+            room = self.client.rooms.get(room_id)
+            if room is None or not self.registry.wants_joins(purposes):
+                continue
+            joins = [
+                event
+                for event in info.timeline.events
+                if isinstance(event, RoomMemberEvent)
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ]
+            own = [i for i, event in enumerate(joins) if event.state_key == self.settings.user_id]
+            for event in joins[own[-1] + 1 if own else 0 :]:
+                caller = self._caller(room, event.state_key, is_direct=False)
+                await self.registry.handle_join(caller, {room_id: purposes})
 
     async def _save_token(self, token: str) -> None:
         async with self.sessions() as session:

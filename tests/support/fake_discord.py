@@ -39,6 +39,7 @@ ALL_PERMISSIONS = (1 << 53) - 1
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 MESSAGE_LENGTH_LIMIT = 2000
 _DISCORD_EPOCH_MS = 1_420_070_400_000
+_GUILD_MEMBERS_INTENT = 1 << 1
 _GUILD_PRESENCES_INTENT = 1 << 8
 _MESSAGE_CONTENT_INTENT = 1 << 15
 
@@ -361,6 +362,7 @@ class FakeDiscord:
         self._bot_role_ids = {guild.id: self._next_id() for guild in guilds}
         self._channel_guilds = {channel.id: guild for guild in guilds for channel in guild.channels}
         self._interactions: dict[int, InteractionResult] = {}
+        self._joined: defaultdict[int, list[FakeUser]] = defaultdict(list)
         self._nonces: dict[tuple[int, str], int] = {}
         self.dm_channels: dict[int, int] = {}
         self.closed_dms: set[int] = set()
@@ -547,6 +549,19 @@ class FakeDiscord:
         self._notify()
         return message
 
+    async def member_joins(self, guild_id: int, user: FakeUser) -> None:
+        """A user joins a guild. As on Discord, the bot is told (GUILD_MEMBER_ADD) only when it
+        identified with the Server Members intent."""
+        session = self._require_session()
+        guild = self.guilds[guild_id]
+        if user not in self._guild_members(guild):
+            self._joined[guild_id].append(user)
+        if session.intents & _GUILD_MEMBERS_INTENT:
+            await self._dispatch(
+                "GUILD_MEMBER_ADD", {**self._member_payload(guild, user), "guild_id": str(guild_id)}
+            )
+        self._notify()
+
     async def click(
         self,
         guild_id: int,
@@ -630,7 +645,7 @@ class FakeDiscord:
         return self._session
 
     def _guild_members(self, guild: FakeGuild) -> list[FakeUser]:
-        return [self.bot_user, *guild.members]
+        return [self.bot_user, *guild.members, *self._joined[guild.id]]
 
     def _member_payload(self, guild: FakeGuild, user: FakeUser) -> JSON:
         role_ids = list(user.role_ids)

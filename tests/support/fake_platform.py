@@ -60,6 +60,10 @@ class FakeUser:
         reply = await self.platform.registry.handle_message(self.caller, text, purposes)
         return None if reply is None else Said(reply)
 
+    async def join(self, purposes: tuple[str, ...] = ("welcome",)) -> None:
+        """Join `room_id`, a room with *purposes*, as a platform reports a member joining."""
+        await self.platform.registry.handle_join(self.caller, {self.room_id: purposes})
+
     async def say(self, line: str) -> Said:
         """Send a chat line such as `!link`; a line without the prefix is an error here."""
         registry = self.platform.registry

@@ -401,6 +401,14 @@ class Synapse:
     async def join(self, user: MatrixUser, room_id: str) -> None:
         await self._request("POST", f"/_matrix/client/v3/join/{quote(room_id, safe='')}", user, {})
 
+    async def leave(self, user: MatrixUser, room_id: str) -> None:
+        await self._request("POST", f"{_room(room_id)}/leave", user, {})
+
+    async def set_display_name(self, user: MatrixUser, name: str) -> None:
+        """A new display name, which Synapse sends to every room as a member event."""
+        path = f"/_matrix/client/v3/profile/{quote(user.user_id, safe='')}/displayname"
+        await self._request("PUT", path, user, {"displayname": name})
+
     async def send_text(self, user: MatrixUser, room_id: str, body: str) -> str:
         return await self._send(
             user, room_id, "m.room.message", {"msgtype": "m.text", "body": body}
