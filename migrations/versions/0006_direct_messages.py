@@ -1,6 +1,6 @@
 """Direct messages with a room to fall back on, edits of earlier posts, personal reminders.
 
-Revision ID: 0009
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0009"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
