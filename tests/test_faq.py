@@ -93,6 +93,17 @@ async def someone(session: AsyncSession) -> int:
 # --- Asking -------------------------------------------------------------------------------------
 
 
+async def test_discord_autocomplete_offers_entry_questions(registry: Registry) -> None:
+    spec = registry.get("faq ask")
+    assert spec is not None
+    offered = await registry.suggest(spec, "question", "run tes")
+    assert offered[0] == "How do I run the test suite?"
+    everything = await registry.suggest(spec, "question", "  ")
+    assert len(everything) == len(IDS) and everything == sorted(everything)
+    assert await registry.suggest(spec, "question", "zzz") == []
+    assert await registry.suggest(spec, "nothing", "run") == []
+
+
 async def test_a_confident_match_answers_with_the_entry_and_vote_buttons(nina: FakeUser) -> None:
     said = await nina.say("!faq how do I run the tests?")
     assert said.reply.title == "How do I run the test suite?"

@@ -248,6 +248,20 @@ class Registry:
             log.exception("a message listener failed on %s in %s", caller.platform, caller.room_id)
             return None
 
+    async def suggest(self, spec: CommandSpec, name: str, typed: str) -> list[str]:
+        """Completions for option *name* as someone types it: at most 25, each at most 100
+        characters (Discord's limits). Nobody pressed enter yet, so failures offer nothing."""
+        option = spec.option(name)
+        if option is None or option.suggest is None:
+            return []
+        try:
+            async with self.sessions() as session:
+                found = await option.suggest(session, typed[:MAX_MESSAGE])
+        except Exception:
+            log.exception("suggestions for %s %s failed", spec.name, name)
+            return []
+        return [text[:100] for text in found[:25]]
+
     def add_join_listener(self, purpose: str, listener: JoinListener) -> None:
         """Something to do when a person joins rooms with *purpose* (e.g. "welcome"); it gets
         the ids of those rooms and answers through delivery rows, never directly."""

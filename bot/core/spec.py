@@ -10,14 +10,28 @@ import inspect
 import re
 import types
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from dataclasses import dataclass, field
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from bot.core.context import CommandStyle, Ctx, Role
 from bot.core.errors import UserError
 from bot.core.reply import Reply
 
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
 Handler = Callable[..., Awaitable[Reply]]
+# Completions for what someone has typed so far in an option (Discord's autocomplete).
+Suggest = Callable[["AsyncSession", str], Awaitable[list[str]]]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _TRUE = {"yes", "y", "true", "on", "1"}
@@ -33,6 +47,7 @@ class Opt:
     max_length: int | None = None
     min: int | None = None
     max: int | None = None
+    suggest: Suggest | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,7 @@ class OptionSpec:
     max_length: int | None = None
     min: int | None = None
     max: int | None = None
+    suggest: Suggest | None = field(default=None, compare=False)
 
     @property
     def placeholder(self) -> str:
@@ -180,6 +196,7 @@ def _option(name: str, param: inspect.Parameter, annotation: Any, command: str) 
         max_length=opt.max_length,
         min=opt.min,
         max=opt.max,
+        suggest=opt.suggest,
     )
 
 

@@ -324,7 +324,18 @@ class DiscordPlatform:
         callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         callback.__qualname__ = callback.__name__ = spec.name.replace(" ", "_")
         descriptions = {option.name: option.help for option in spec.options}
-        return app_commands.describe(**descriptions)(callback)
+        described = app_commands.describe(**descriptions)(callback)
+        completers = {o.name: self._completer(spec, o.name) for o in spec.options if o.suggest}
+        return app_commands.autocomplete(**completers)(described) if completers else described
+
+    def _completer(self, spec: CommandSpec, name: str) -> Any:
+        async def complete(
+            interaction: discord.Interaction[Any], current: str
+        ) -> list[app_commands.Choice[str]]:
+            found = await self.registry.suggest(spec, name, current)
+            return [app_commands.Choice(name=text, value=text) for text in found]
+
+        return complete
 
     async def sync_commands(self) -> None:
         tree = self.client.tree

@@ -97,7 +97,12 @@ def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
     async def faq_ask(
         ctx: Ctx,
         question: Annotated[
-            str, Opt("what you want to know, e.g. how do I run the tests?", max_length=1000)
+            str,
+            Opt(
+                "what you want to know, e.g. how do I run the tests?",
+                max_length=1000,
+                suggest=service.suggest_questions,
+            ),
         ],
     ) -> Reply:
         asked = await service.ask(

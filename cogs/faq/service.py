@@ -113,6 +113,23 @@ async def all_entries(session: AsyncSession) -> list[FaqEntry]:
     return list((await session.exec(select(FaqEntry).order_by(col(FaqEntry.id)))).all())
 
 
+async def suggest_questions(session: AsyncSession, typed: str) -> list[str]:
+    """Entry questions for what someone is typing: those sharing most word beginnings first,
+    then the shortest (the most specific); picking one asks exactly that entry."""
+    entries = await all_entries(session)
+    words = normalise(typed).split()
+    if not words:
+        return sorted(entry.question for entry in entries)
+
+    def rank(entry: FaqEntry) -> tuple[int, int, str]:
+        known = normalise(f"{entry.question} {entry.tags}").split()
+        shared = sum(any(k.startswith(w) for k in known) for w in words)
+        return -shared, len(known), entry.question
+
+    ranked = sorted(rank(entry) for entry in entries)
+    return [question for shared, _, question in ranked if shared < 0]
+
+
 async def get_entry(session: AsyncSession, entry_id: str) -> FaqEntry:
     entry = await session.get(FaqEntry, entry_id.strip().lower())
     if entry is not None:

@@ -21,6 +21,7 @@ from tests.support.synapse import Synapse
 pytestmark = pytest.mark.e2e
 
 FAQ = Path(__file__).parents[2].parent / "shared" / "faq-eval" / "faq.toml"
+RUN_TESTS = "How do I run the test suite?"
 
 
 async def load_faq(settings: Settings) -> None:
@@ -67,7 +68,15 @@ async def test_faq_on_discord(
     settings = discord_settings(fake_discord, tmp_path, monkeypatch)
     await load_faq(settings)
     async with running(settings):
-        await fake_discord.wait_commands_synced(GUILD_ID)
+        synced = await fake_discord.wait_commands_synced(GUILD_ID)
+        (faq,) = [c for c in synced if c["name"] == "faq"]
+        (ask_,) = [o for o in faq["options"] if o["name"] == "ask"]
+        assert ask_["options"][0]["autocomplete"] is True
+        offered = await fake_discord.autocomplete(
+            GUILD_ID, GENERAL.id, CONTRIBUTOR, "faq ask", "question", "run test"
+        )
+        assert offered[0] == {"name": RUN_TESTS, "value": RUN_TESTS}
+        assert len(offered) <= 25
         answer = await answered(
             await fake_discord.slash(
                 GUILD_ID,

@@ -80,6 +80,7 @@ DEFAULT_EVERYONE_PERMISSIONS = (
 class InteractionType(enum.IntEnum):
     APPLICATION_COMMAND = 2
     MESSAGE_COMPONENT = 3
+    APPLICATION_COMMAND_AUTOCOMPLETE = 4
     MODAL_SUBMIT = 5
 
 
@@ -513,6 +514,52 @@ class FakeDiscord:
             description=f"/{command}",
         )
 
+    async def autocomplete(
+        self,
+        guild_id: int,
+        channel_id: int,
+        user: FakeUser,
+        command: str,
+        typing: str,
+        partial: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[JSON]:
+        """*user* types *partial* into option *typing* of ``command``; the choices offered.
+
+        As on Discord, other options may still be missing, and only an option the command
+        declared with autocomplete asks the bot."""
+        guild = self.guilds[guild_id]
+        top, *path = command.split()
+        definition = self._find_command(guild_id, top)
+        self._check_command_permissions(guild, user, definition, command)
+        values = {**(options or {}), typing: partial}
+        built = self._command_options(guild, definition, path, values, {}, command, partial=True)
+        leaf = built
+        while leaf and leaf[0]["type"] in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
+            leaf = leaf[0]["options"]
+        schema = definition
+        for name in path:
+            schema = next(o for o in schema["options"] if o["name"] == name)
+        if not next(o for o in schema["options"] if o["name"] == typing).get("autocomplete"):
+            raise LookupError(f"/{command} {typing} has no autocomplete")
+        focused = next(o for o in leaf if o["name"] == typing)
+        focused["focused"] = True
+        data: JSON = {"id": definition["id"], "name": top, "type": 1, "options": built}
+        if "guild_id" in definition:
+            data["guild_id"] = definition["guild_id"]
+        result = await self._interact(
+            InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE,
+            guild,
+            channel_id,
+            user,
+            data,
+            description=f"autocomplete of /{command} {typing}",
+        )
+        if result.type is not CallbackType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT:
+            raise AssertionError(f"autocomplete answered with {result.type!r}")
+        choices: list[JSON] = (result.data or {}).get("choices", [])
+        return choices
+
     async def user_says(self, channel_id: int, user: FakeUser, content: str) -> JSON:
         """A member posts in a channel. As on Discord, the bot gets the text only with the
         Message Content intent (or when mentioned); otherwise the content arrives empty."""
@@ -752,6 +799,8 @@ class FakeDiscord:
         values: Mapping[str, Any],
         resolved: JSON,
         command: str,
+        *,
+        partial: bool = False,
     ) -> list[JSON]:
         schema: list[JSON] = parent.get("options") or []
         nested = (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP)
@@ -765,14 +814,16 @@ class FakeDiscord:
                 {
                     "type": sub["type"],
                     "name": name,
-                    "options": self._command_options(guild, sub, rest, values, resolved, command),
+                    "options": self._command_options(
+                        guild, sub, rest, values, resolved, command, partial=partial
+                    ),
                 }
             ]
         known = {option["name"]: option for option in schema}
         if unknown := set(values) - set(known):
             raise LookupError(f"/{command} has no options {sorted(unknown)}")
         missing = [n for n, o in known.items() if o.get("required") and n not in values]
-        if missing:
+        if missing and not partial:
             raise ValueError(f"/{command} requires options {missing}")
         return [
             self._option_value(guild, known[name], value, resolved, command)
