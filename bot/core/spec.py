@@ -27,12 +27,17 @@ SPEC_ATTRIBUTE = "__convene_command__"
 
 @dataclass(frozen=True)
 class Opt:
-    """Extra facts about one option, given with `Annotated[type, Opt(...)]`."""
+    """Extra facts about one option, given with `Annotated[type, Opt(...)]`.
+
+    `word` marks a text option that is one word, such as a link: it never takes the rest of the
+    line, so options declared after it can still be given positionally.
+    """
 
     help: str = ""
     max_length: int | None = None
     min: int | None = None
     max: int | None = None
+    word: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class OptionSpec:
     max_length: int | None = None
     min: int | None = None
     max: int | None = None
+    word: bool = False
 
     @property
     def placeholder(self) -> str:
@@ -119,7 +125,7 @@ class CommandSpec:
     def rest_option(self) -> str | None:
         """The last text option takes the rest of the line, so free text needs no quotes."""
         for option in reversed(self.options):
-            if option.kind is str and not option.choices:
+            if option.kind is str and not option.choices and not option.word:
                 return option.name
         return None
 
@@ -180,6 +186,7 @@ def _option(name: str, param: inspect.Parameter, annotation: Any, command: str) 
         max_length=opt.max_length,
         min=opt.min,
         max=opt.max,
+        word=opt.word,
     )
 
 
