@@ -7,7 +7,7 @@ import importlib.util
 
 from bot.core.registry import Registry
 
-COGS = ("cogs.people", "cogs.events", "cogs.faq", "cogs.mentoring")
+COGS = ("cogs.people", "cogs.events", "cogs.faq", "cogs.mentoring", "cogs.sprints")
 
 
 def load_models() -> None:
