@@ -104,7 +104,10 @@ async def test_list_claim_and_give_back(omar: FakeUser, nina: FakeUser, ben: Fak
         f"You have #1 {shown(12)}. Say on the issue that you are working on it; "
         "if you stop, give it back with !sprint unclaim 1."
     )
-    assert f"#1 {shown(12)} · everyone · held by Nina" in await ok(ben, "!sprint issues")
+    assert (await ok(ben, "!sprint issues")).splitlines() == [
+        "Sprint issues",
+        f"#1 {shown(12)} · everyone · held by Nina",
+    ]
     assert await refused(ben, "!sprint claim 1") == "#1 is held by Nina."
     assert await refused(nina, "!sprint claim 1") == "You already hold #1."
     assert await ok(nina, "!sprint unclaim 1") == f"You gave back #1 {shown(12)}; it is free again."
@@ -457,11 +460,14 @@ async def test_names_and_links_are_escaped(matrix: FakePlatform, omar: FakeUser)
 async def test_slash_style_on_discord(registry: Registry, omar: FakeUser) -> None:
     await ok(omar, NEWCOMER_SPRINT)
     await ok(omar, f"!sprint issue add {gh(1)} newcomers 1")
+    await ok(omar, f"!sprint issue add {gh(2)} contributors 1")
     dana = FakePlatform(registry, name="discord", style="slash").person("21", name="dana")
     assert (await ok(dana, "!sprint issues")).splitlines()[1:] == [
         f"#1 {shown(1)} · newcomers · event #1 Newcomer sprint, <t:1795856400:F> "
         "(<t:1795856400:R>) · free from the sprint's start",
-        "Take a free one with /sprint claim number:1.",
+        f"#2 {shown(2)} · contributors · event #1 Newcomer sprint, <t:1795856400:F> "
+        "(<t:1795856400:R>) · free",
+        "Take a free one with /sprint claim number:2.",
     ]
 
 

@@ -21,13 +21,13 @@ Tier = Literal["everyone", "newcomers", "contributors", "core"]
 Number = Annotated[int, Opt("the sprint issue's number, e.g. 3", min=1)]
 
 
-def label(issue: SprintIssue) -> str:
+def _label(issue: SprintIssue) -> str:
     """`owner/repo#n` linked to the issue."""
     return f"[{escape(f'{issue.project}#{issue.number}')}]({issue.url})"
 
 
 def _headline(issue: SprintIssue) -> str:
-    return f"#{issue.id} {label(issue)}"
+    return f"#{issue.id} {_label(issue)}"
 
 
 def _cmd(ctx: Ctx, name: str, number: int) -> str:
@@ -109,18 +109,22 @@ async def sprint_issues(
     now = ctx.now()
     viewer = await zone_for(ctx.session, ctx.person_id)
     lines = []
+    free: list[int] = []
     for issue in found:
         shown, start = await _sprint(ctx, issue, viewer)
         if issue.claimed_by is not None:
             state = f"held by {escape(await service.display_name(ctx.session, issue.claimed_by))}"
+        elif _waits(issue, start, now):
+            state = "free from the sprint's start"
         else:
-            state = "free from the sprint's start" if _waits(issue, start, now) else "free"
+            state = "free"
+            free.append(issue.id or 0)
         parts = [_headline(issue), issue.tier, *([shown] if shown else []), state]
         lines.append(" · ".join(parts))
     if more:
         lines.append(f"… and {more} more.")
-    first = found[0].id or 0
-    lines.append(f"Take a free one with {_cmd(ctx, 'sprint claim', first)}.")
+    if free:
+        lines.append(f"Take a free one with {_cmd(ctx, 'sprint claim', free[0])}.")
     return Reply("\n".join(lines), title=f"Sprint issues{which}")
 
 
