@@ -5,9 +5,10 @@ one issue at once exactly one matches. The limit of two issues per person is che
 after that UPDATE, inside the same transaction, and the claim is rolled back when it would be a
 third. On SQLite the UPDATE holds the database's single write lock until commit, so that count
 sees every other claim; on PostgreSQL (read committed) two claims by one person could each miss
-the other's, so the claimer's own `person` row is locked first (`FOR UPDATE`), which queues
-one person's claims behind each other and nobody else's. A counter column would need the same
-lock and could drift from the rows it counts.
+the other's, so the claimer's own `person` row is locked first (`FOR UPDATE`, which SQLite
+leaves out), queueing one person's claims behind each other and nobody else's. A per-person
+counter would also work, but it is a second copy of what the rows say, to keep right on every
+give-back, removal and merge of two people.
 """
 
 from __future__ import annotations
@@ -117,12 +118,7 @@ def parse_link(text: str) -> IssueLink:
 
 
 async def get_listed(session: AsyncSession, number: int) -> SprintIssue:
-    query = (
-        select(SprintIssue)
-        .where(SprintIssue.id == number)
-        .execution_options(populate_existing=True)
-    )
-    issue = (await session.exec(query)).first()
+    issue = (await session.exec(_fresh(number))).first()
     if issue is None:
         raise UserError(f"There is no sprint issue #{number}.", show_usage=True)
     if issue.removed_at is not None:
