@@ -7,7 +7,14 @@ import importlib.util
 
 from bot.core.registry import Registry
 
-COGS = ("cogs.people", "cogs.events", "cogs.faq", "cogs.mentoring", "cogs.welcome")
+COGS = (
+    "cogs.people",
+    "cogs.events",
+    "cogs.faq",
+    "cogs.mentoring",
+    "cogs.welcome",
+    "cogs.sprints",
+)
 
 
 def load_models() -> None:

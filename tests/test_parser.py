@@ -58,6 +58,30 @@ def test_rest_keeps_inner_quotes() -> None:
     assert raw["description"] == 'say "hi" to all'
 
 
+@command("link add", help="Add a link", example="link add https://x.example/1 big")
+async def link_add(
+    ctx: Ctx,
+    url: Annotated[str, Opt("a link", word=True)],
+    size: Literal["big", "small"] = "small",
+    note: str | None = None,
+) -> Reply:
+    return Reply()
+
+
+def test_a_one_word_option_leaves_the_rest_of_the_line_to_later_options() -> None:
+    spec: CommandSpec = getattr(link_add, SPEC_ATTRIBUTE)
+    assert spec.rest_option == "note"
+    assert bind(spec, "https://x.example/1 big mind the gap") == {
+        "url": "https://x.example/1",
+        "size": "big",
+        "note": "mind the gap",
+    }
+    assert bind(spec, "size=big https://x.example/1") == {
+        "size": "big",
+        "url": "https://x.example/1",
+    }
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

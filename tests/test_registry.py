@@ -1,7 +1,7 @@
 """Dispatch through the real registry: permissions, errors and help, seen as users see them."""
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import build_registry
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
+from bot.core.help import help_command
 from bot.core.registry import Registry
 from bot.extensions import COGS
 from tests.support.fake_platform import FakePlatform
@@ -182,3 +183,55 @@ async def test_join_listeners_get_their_rooms_and_fail_silently(
     await registry.handle_join(platform.person("@crash:x").caller, {"!a:x": ("lobby",)})
     assert seen == [("ann", ["!a:x", "!c:x"]), ("crash", ["!a:x"])]
     assert "a join listener failed on matrix" in caplog.text
+
+
+@command("kit part add", help="Add a part", example="kit part add https://x.example/1 big 2")
+async def kit_part_add(
+    ctx: Ctx,
+    url: Annotated[str, Opt("a link", word=True)],
+    size: Literal["big", "small"] = "small",
+    count: int = 1,
+) -> Reply:
+    return Reply(f"added {url} {size} {count}")
+
+
+@command("kit part remove", help="Remove a part", example="kit part remove 3")
+async def kit_part_remove(ctx: Ctx, number: int) -> Reply:
+    return Reply(f"removed {number}")
+
+
+@command("kit parts", help="List the parts")
+async def kit_parts(ctx: Ctx) -> Reply:
+    return Reply("parts")
+
+
+async def test_three_word_commands_beside_two_word_ones(
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    registry = Registry(sqlite_sessions)
+    registry.add(help_command(registry))
+    for handler in (kit_part_add, kit_part_remove, kit_parts):
+        registry.add(handler)
+    nina = FakePlatform(registry).person("@nina:x")
+    assert (await nina.say("!kit part add https://x.example/1 big 2")).text == (
+        "added https://x.example/1 big 2"
+    )
+    assert (await nina.say("!KIT Part add https://x.example/1")).text == (
+        "added https://x.example/1 small 1"
+    )
+    assert (await nina.say("!kit parts")).text == "parts"
+    assert (await nina.say("!kit part")).text == (
+        "!kit part needs a subcommand: !kit part add, !kit part remove."
+    )
+    whole = (await nina.say("!kit")).text
+    assert whole == "!kit needs a subcommand: !kit part add, !kit part remove, !kit parts."
+    said = await nina.say("!kit part remov 3")
+    assert said.text.startswith("I don't know the command !kit part remov. Did you mean")
+    assert "Did you mean !kit part remove?" in said.text
+    group = await nina.say("!help kit part")
+    assert group.reply.title == "!kit part commands"
+    assert "!kit part add <url> [big|small] [count]" in group.text
+    assert "!kit parts" not in group.text
+    assert (await nina.say("!help kit part add")).reply.title == (
+        "!kit part add <url> [big|small] [count]"
+    )

@@ -309,11 +309,18 @@ class Registry:
 
     def _unknown(self, caller: Caller, words: list[str]) -> Reply:
         allowed = self.allowed(caller.role)
-        group = [s for s in allowed if len(s.words) > 1 and words and s.words[0] == words[0]]
-        if group and len(words) == 1:
+        depth, group = 0, []
+        for size in (2, 1):
+            prefix = tuple(words[:size])
+            group = [s for s in allowed if len(s.words) > size and s.words[:size] == prefix]
+            if group:
+                depth = size
+                break
+        if group and len(words) == depth:
             names = ", ".join(code(self.usage_name(spec, caller)) for spec in group)
-            return Reply(f"{code(self.prefix + words[0])} needs a subcommand: {names}.", error=True)
-        typed = " ".join(words[:2] if group else words[:1]) or "(nothing)"
+            typed = code(self.prefix + " ".join(words))
+            return Reply(f"{typed} needs a subcommand: {names}.", error=True)
+        typed = " ".join(words[: depth + 1]) or "(nothing)"
         suggestion = self._closest(words, group or allowed)
         hint = f" Did you mean {code(self.usage_name(suggestion, caller))}?" if suggestion else ""
         return Reply(

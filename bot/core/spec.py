@@ -41,13 +41,18 @@ SPEC_ATTRIBUTE = "__convene_command__"
 
 @dataclass(frozen=True)
 class Opt:
-    """Extra facts about one option, given with `Annotated[type, Opt(...)]`."""
+    """Extra facts about one option, given with `Annotated[type, Opt(...)]`.
+
+    `word` marks a text option that is one word, such as a link: it never takes the rest of the
+    line, so options declared after it can still be given positionally.
+    """
 
     help: str = ""
     max_length: int | None = None
     min: int | None = None
     max: int | None = None
     suggest: Suggest | None = None
+    word: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class OptionSpec:
     min: int | None = None
     max: int | None = None
     suggest: Suggest | None = field(default=None, compare=False)
+    word: bool = False
 
     @property
     def placeholder(self) -> str:
@@ -135,7 +141,7 @@ class CommandSpec:
     def rest_option(self) -> str | None:
         """The last text option takes the rest of the line, so free text needs no quotes."""
         for option in reversed(self.options):
-            if option.kind is str and not option.choices:
+            if option.kind is str and not option.choices and not option.word:
                 return option.name
         return None
 
@@ -197,6 +203,7 @@ def _option(name: str, param: inspect.Parameter, annotation: Any, command: str) 
         min=opt.min,
         max=opt.max,
         suggest=opt.suggest,
+        word=opt.word,
     )
 
 

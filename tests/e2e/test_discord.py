@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +15,7 @@ from bot.config import Settings
 from bot.core import Button, Ctx, Opt, Reply, Role, command
 from bot.core.registry import Registry
 from tests.support.bot_harness import running, settings_for
+from tests.support.clock import Clock
 from tests.support.discord_fixtures import (
     APPLICATION_ID,
     CONTRIBUTOR,
@@ -23,6 +25,7 @@ from tests.support.discord_fixtures import (
     ORGANIZER,
 )
 from tests.support.fake_discord import CallbackType, FakeDiscord, InteractionResult
+from tests.support.fake_discord import FakeUser as DiscordUser
 
 pytestmark = pytest.mark.e2e
 
@@ -196,3 +199,58 @@ async def test_bad_token_stops_with_a_clear_error(
     assert await App(settings, stdout=io.StringIO()).run() == 1
     assert "Discord rejected the bot token" in caplog.text
     assert "wrong-token" not in caplog.text
+
+
+async def test_three_word_sprint_commands_as_slash_commands(
+    fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/sprint issue add` is a subcommand of the group `issue` inside `/sprint`, beside the
+    plain subcommands `/sprint issues` and `/sprint claim`."""
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    clock = Clock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+    async with running(settings, clock=clock):
+        synced = {c["name"]: c for c in await fake_discord.wait_commands_synced(GUILD_ID)}
+        sprint = {o["name"]: o for o in synced["sprint"]["options"]}
+        assert {name: o["type"] for name, o in sprint.items()} == {
+            "issue": 2,
+            "issues": 1,
+            "claim": 1,
+            "unclaim": 1,
+        }
+        assert {o["name"] for o in sprint["issue"]["options"]} == {"add", "remove"}
+
+        async def slash(user: DiscordUser, name: str, **options: object) -> str:
+            result = await answered(
+                await fake_discord.slash(GUILD_ID, GENERAL.id, user, name, options)
+            )
+            return text_of(result)
+
+        created = await slash(
+            ORGANIZER,
+            "event create",
+            title="Newcomer sprint",
+            start="2026-11-28 10:00",
+            tz="Europe/Paris",
+            kind="sprint",
+            tier="newcomers",
+        )
+        assert "Event #1" in created
+        url = "https://github.com/python/cpython/issues/12"
+        added = await slash(ORGANIZER, "sprint issue add", url=url, tier="newcomers", event=1)
+        assert f"Listed #1 [python/cpython\\#12]({url}) for newcomers." in added
+        assert "<t:1795856400:F>" in added
+        assert "Only organizers can use `/sprint issue add`" in await slash(
+            CONTRIBUTOR, "sprint issue add", url=url
+        )
+        assert await slash(CONTRIBUTOR, "sprint claim", number=1) == (
+            f"#1 [python/cpython\\#12]({url}) is kept for newcomers until event #1 "
+            "**Newcomer sprint** starts: <t:1795856400:F> (<t:1795856400:R>)."
+        )
+        clock.now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+        assert (await slash(CONTRIBUTOR, "sprint claim", number=1)).startswith(
+            f"You have #1 [python/cpython\\#12]({url})."
+        )
+        assert await slash(MENTOR, "sprint claim", number=1) == "#1 is held by casey."
+        listing = await slash(MENTOR, "sprint issues")
+        assert "held by casey" in listing
+        assert all(m == {"parse": []} for m in sent_mentions(fake_discord))

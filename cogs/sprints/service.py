@@ -1,0 +1,304 @@
+"""Curated sprint issues: listing, claiming, giving back. Pure logic on a session; no chat I/O.
+
+A claim is one conditional UPDATE (`WHERE claimed_by IS NULL`), so of twenty people claiming
+one issue at once exactly one matches. The limit of two issues per person is checked again
+after that UPDATE, inside the same transaction, and the claim is rolled back when it would be a
+third. On SQLite the UPDATE holds the database's single write lock until commit, so that count
+sees every other claim; on PostgreSQL (read committed) two claims by one person could each miss
+the other's, so the claimer's own `person` row is locked first (`FOR UPDATE`, which SQLite
+leaves out), queueing one person's claims behind each other and nobody else's. A per-person
+counter would also work, but it is a second copy of what the rows say, to keep right on every
+give-back, removal and merge of two people.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot.core.errors import UserError
+from bot.core.markup import escape
+from bot.identity import Person
+from cogs.events.models import Event
+from cogs.events.service import changes_of, expand, get_event
+from cogs.sprints.models import MAX_PROJECT, MAX_URL, SprintIssue
+
+MAX_HELD = 2
+MAX_LIST = 25
+GATED_TIER = "newcomers"
+EXAMPLES = (
+    "https://github.com/owner/repo/issues/123 or https://gitlab.com/group/project/-/issues/45"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MASS_MENTION = re.compile(r"@(everyone|here|room)\b", re.IGNORECASE)
+_HOSTS = {
+    "github.com": "github.com",
+    "www.github.com": "github.com",
+    "gitlab.com": "gitlab.com",
+    "www.gitlab.com": "gitlab.com",
+}
+_SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}"
+_PATHS = {
+    "github.com": re.compile(
+        r"(?P<project>[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9_.-]{1,100})"
+        r"/issues/(?P<number>[0-9]{1,9})"
+    ),
+    "gitlab.com": re.compile(
+        rf"(?P<project>{_SEGMENT}(?:/{_SEGMENT}){{1,20}})/-/issues/(?P<number>[0-9]{{1,9}})"
+    ),
+}
+_ISSUE_PATH = {"github.com": "issues", "gitlab.com": "-/issues"}
+
+
+@dataclass(frozen=True)
+class IssueLink:
+    url: str
+    project: str
+    number: int
+
+
+class NotOpenYet(UserError):
+    """A newcomers issue whose sprint has not started; commands say when it does."""
+
+    def __init__(self, issue: SprintIssue, event: Event, start: datetime) -> None:
+        super().__init__(f"#{issue.id} is kept for newcomers until its sprint starts.")
+        self.issue, self.event, self.start = issue, event, start
+
+
+class AtLimit(UserError):
+    """The claimer already holds MAX_HELD issues; commands list them and how to give one back."""
+
+    def __init__(self, held: list[SprintIssue]) -> None:
+        super().__init__(f"You already hold {len(held)} sprint issues, the most at once.")
+        self.held = held
+
+
+def refuse_mass_mention(text: str) -> None:
+    if match := _MASS_MENTION.search(text):
+        raise UserError(
+            f"Please remove {match.group(0)!r}: sprint issues never ping a whole room. "
+            f"Give the issue's link, e.g. {EXAMPLES}."
+        )
+
+
+def parse_link(text: str) -> IssueLink:
+    """A GitHub or GitLab issue link, normalised: https, lower-case host, no query or fragment.
+
+    The host must be the whole network location, so a port or user name is refused too.
+
+    Owner and project keep their case for display; GitHub and GitLab match them without case,
+    so duplicates are found on the lower-cased link.
+    """
+    text = text.strip()
+    refuse_mass_mention(text)
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    web = parts.scheme.lower() in ("http", "https")
+    host = _HOSTS.get(parts.netloc.lower()) if web else None
+    match = None if host is None else _PATHS[host].fullmatch(parts.path.strip("/"))
+    if host is None or match is None or int(match["number"]) < 1:
+        raise UserError(
+            f"That is not a GitHub or GitLab issue link. Give one like {EXAMPLES}.",
+            show_usage=True,
+        )
+    project, number = match["project"], int(match["number"])
+    url = f"https://{host}/{project}/{_ISSUE_PATH[host]}/{number}"
+    if len(url) > MAX_URL or len(project) > MAX_PROJECT:
+        raise UserError(f"That link is too long; give one like {EXAMPLES}.", show_usage=True)
+    return IssueLink(url, project, number)
+
+
+async def get_listed(session: AsyncSession, number: int) -> SprintIssue:
+    issue = (await session.exec(_fresh(number))).first()
+    if issue is None:
+        raise UserError(f"There is no sprint issue #{number}.", show_usage=True)
+    if issue.removed_at is not None:
+        raise UserError(f"Sprint issue #{number} was removed from the list.", show_usage=True)
+    return issue
+
+
+async def listed_as(session: AsyncSession, url: str) -> SprintIssue | None:
+    query = select(SprintIssue).where(SprintIssue.listed_url == url.lower())
+    return (await session.exec(query)).first()
+
+
+async def sprint_start(session: AsyncSession, event: Event, added_at: datetime) -> datetime | None:
+    """When the sprint an issue was curated for starts: a one-off event's start, or the
+    series' first occurrence at or after *added_at*. None when there is none (cancelled)."""
+    after = _EPOCH if event.rrule is None else added_at - timedelta(microseconds=1)
+    found = expand(event, await changes_of(session, event.id or 0), after=after, limit=1)
+    return found[0].start if found else None
+
+
+async def event_of(session: AsyncSession, issue: SprintIssue) -> Event | None:
+    return None if issue.event_id is None else await session.get(Event, issue.event_id)
+
+
+async def add(
+    session: AsyncSession,
+    link: IssueLink,
+    tier: str,
+    event_id: int | None,
+    person_id: int,
+    now: datetime,
+) -> SprintIssue:
+    """List an issue, refused when it is already listed or its event cannot be a sprint."""
+    existing = await listed_as(session, link.url)
+    if existing is not None:
+        raise UserError(f"That issue is already listed as #{existing.id}.")
+    if event_id is not None:
+        await _check_event(session, event_id, now)
+    issue = SprintIssue(
+        url=link.url,
+        listed_url=link.url.lower(),
+        project=link.project,
+        number=link.number,
+        tier=tier,
+        event_id=event_id,
+        added_by=person_id,
+        added_at=now,
+    )
+    session.add(issue)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise UserError(
+            "That issue was listed a moment ago; see the list of sprint issues."
+        ) from None
+    return issue
+
+
+async def _check_event(session: AsyncSession, event_id: int, now: datetime) -> None:
+    """An issue can be curated for an event that has not ended and is not cancelled."""
+    try:
+        event = await get_event(session, event_id)
+    except UserError as exc:
+        raise UserError(exc.message, show_usage=True) from None
+    if event.cancelled_at is not None:
+        raise UserError(
+            f"Event #{event_id} is cancelled; choose one that will take place.", show_usage=True
+        )
+    start = await sprint_start(session, event, now)
+    if start is None or start + timedelta(minutes=event.duration_min) <= now:
+        raise UserError(
+            f"Event #{event_id} has no occurrence ahead; choose an upcoming one.", show_usage=True
+        )
+
+
+async def remove(session: AsyncSession, number: int, person_id: int, now: datetime) -> SprintIssue:
+    """Take an issue off the list; its row stays, so who held it is not forgotten."""
+    await get_listed(session, number)
+    result = await session.exec(
+        update(SprintIssue)
+        .where(col(SprintIssue.id) == number, col(SprintIssue.removed_at).is_(None))
+        .values(removed_at=now, removed_by=person_id, listed_url=None)
+    )
+    if result.rowcount != 1:
+        raise UserError(f"Sprint issue #{number} was removed from the list just now.")
+    return (await session.exec(_fresh(number))).one()
+
+
+async def held_by(session: AsyncSession, person_id: int) -> list[SprintIssue]:
+    query = select(SprintIssue).where(
+        SprintIssue.claimed_by == person_id, col(SprintIssue.removed_at).is_(None)
+    )
+    return list((await session.exec(query.order_by(col(SprintIssue.id)))).all())
+
+
+async def claim(session: AsyncSession, number: int, person_id: int, now: datetime) -> SprintIssue:
+    """Give the issue to *person_id* if nobody holds it, it is open to claims and they hold
+    fewer than MAX_HELD; see the module docstring for why this holds under concurrency."""
+    issue = await get_listed(session, number)
+    if issue.claimed_by is not None:
+        raise _taken(issue, person_id, await display_name(session, issue.claimed_by))
+    if issue.tier == GATED_TIER and (event := await event_of(session, issue)) is not None:
+        start = await sprint_start(session, event, issue.added_at)
+        if start is not None and now < start:
+            raise NotOpenYet(issue, event, start)
+    await session.exec(select(Person).where(Person.id == person_id).with_for_update())
+    held = await held_by(session, person_id)
+    if len(held) >= MAX_HELD:
+        raise AtLimit(held)
+    result = await session.exec(
+        update(SprintIssue)
+        .where(
+            col(SprintIssue.id) == number,
+            col(SprintIssue.claimed_by).is_(None),
+            col(SprintIssue.removed_at).is_(None),
+        )
+        .values(claimed_by=person_id, claimed_at=now)
+    )
+    issue = (await session.exec(_fresh(number))).one()
+    if result.rowcount != 1:
+        if issue.removed_at is not None:
+            raise UserError(f"Sprint issue #{number} was removed from the list just now.")
+        raise _taken(issue, person_id, await display_name(session, issue.claimed_by))
+    held = await held_by(session, person_id)
+    if len(held) > MAX_HELD:
+        raise AtLimit([h for h in held if h.id != number])
+    return issue
+
+
+async def unclaim(
+    session: AsyncSession, number: int, person_id: int, organizer: bool
+) -> tuple[SprintIssue, int]:
+    """Give an issue back: its holder may, and an organizer may for anyone. Returns the
+    issue and who held it."""
+    issue = await get_listed(session, number)
+    holder = issue.claimed_by
+    if holder is None:
+        raise UserError(f"Nobody holds #{number}; there is nothing to give back.")
+    if holder != person_id and not organizer:
+        name = await display_name(session, holder)
+        raise UserError(
+            f"#{number} is held by {escape(name)}, not you; only they or an organizer can "
+            "give it back."
+        )
+    result = await session.exec(
+        update(SprintIssue)
+        .where(col(SprintIssue.id) == number, col(SprintIssue.claimed_by) == holder)
+        .values(claimed_by=None, claimed_at=None)
+    )
+    if result.rowcount != 1:
+        raise UserError(f"#{number} changed just now; look again with the list.")
+    return (await session.exec(_fresh(number))).one(), holder
+
+
+async def listed(session: AsyncSession, tier: str | None) -> tuple[list[SprintIssue], int]:
+    """Listed issues to show, free ones first and then held ones, each oldest first; and how
+    many more there are."""
+    query = select(SprintIssue).where(col(SprintIssue.removed_at).is_(None))
+    if tier is not None:
+        query = query.where(SprintIssue.tier == tier)
+    total = (await session.exec(select(func.count()).select_from(query.subquery()))).one()
+    ordered = query.order_by(col(SprintIssue.claimed_by).is_not(None), col(SprintIssue.id))
+    shown = list((await session.exec(ordered.limit(MAX_LIST))).all())
+    return shown, total - len(shown)
+
+
+async def display_name(session: AsyncSession, person_id: int | None) -> str:
+    person = None if person_id is None else await session.get(Person, person_id)
+    return person.display_name if person else "someone"
+
+
+def _fresh(number: int) -> SelectOfScalar[SprintIssue]:
+    return (
+        select(SprintIssue)
+        .where(SprintIssue.id == number)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _taken(issue: SprintIssue, person_id: int, holder: str) -> UserError:
+    if issue.claimed_by == person_id:
+        return UserError(f"You already hold #{issue.id}.")
+    return UserError(f"#{issue.id} is held by {escape(holder)}.")
