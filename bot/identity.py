@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint, delete, update
+from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,11 +91,31 @@ async def merge_people(session: AsyncSession, keep: int, drop: int) -> None:
     """Fold Person *drop* into *keep*, repointing every column that refers to a person.
 
     Found from the schema rather than listed by hand, so a cog's new table that refers to people
-    is merged without anyone remembering to add it here.
+    is merged without anyone remembering to add it here. Where a row of *drop*'s would collide
+    with one of *keep*'s on a primary key or unique key (an RSVP to the same occurrence, a vote on
+    the same answer), *keep*'s row wins and *drop*'s is deleted before the rest move.
     """
     person_table = SQLModel.metadata.tables["person"]
     for table in SQLModel.metadata.sorted_tables:
         for column in table.columns:
-            if any(fk.column.table is person_table for fk in column.foreign_keys):
-                await session.exec(update(table).where(column == drop).values({column.name: keep}))
+            if not any(fk.column.table is person_table for fk in column.foreign_keys):
+                continue
+            for key in _unique_keys(table, column.name):
+                kept = table.alias()
+                same_thing = [kept.c[name] == table.c[name] for name in key if name != column.name]
+                clash = select(kept.c[column.name]).where(kept.c[column.name] == keep, *same_thing)
+                await session.exec(delete(table).where(column == drop, clash.exists()))
+            await session.exec(update(table).where(column == drop).values({column.name: keep}))
     await session.exec(delete(person_table).where(person_table.c.id == drop))
+
+
+def _unique_keys(table: Table, column: str) -> list[list[str]]:
+    """The column sets of *table*'s primary key, unique constraints and unique indexes that
+    include *column*."""
+    keys = [
+        [c.name for c in constraint.columns]
+        for constraint in table.constraints
+        if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint)
+    ]
+    keys += [[c.name for c in index.columns] for index in table.indexes if index.unique]
+    return [key for key in keys if column in key]

@@ -234,6 +234,41 @@ async def test_queue_puts_first_timers_first_then_oldest(
     assert own[0] == "All mentor requests" and len(own) == 2 and own[1].startswith("#3")
 
 
+async def test_list_all_goes_by_status_then_first_timers_then_age(
+    maria: FakeUser, matrix: FakePlatform, clock: Clock
+) -> None:
+    ben = matrix.person("@ben:x", name="Ben")
+    await ben.say('!mentor request "b1"')
+    await maria.say("!mentor claim 1")
+    await maria.say("!mentor done 1")
+    for n, who in enumerate(("ben", "nina", "zoe", "sam"), 2):
+        clock.now += timedelta(minutes=1)
+        await matrix.person(f"@{who}:x", name=who.title()).say(f'!mentor request "t{n}"')
+    await maria.say("!mentor claim 4")
+    await matrix.person("@sam:x").say("!mentor cancel 5")
+    listed = (await maria.say("!mentor list all")).text.splitlines()
+    assert listed[0] == "All mentor requests"
+    assert [line.split(" — ")[0] for line in listed[1:]] == [
+        "#3 “t3”",
+        "#2 “t2”",
+        "#4 “t4”",
+        "#1 “b1”",
+        "#5 “t5”",
+    ]
+    assert "claimed by maria · Zoe, first request" in listed[3]
+    assert "done · Ben ·" in listed[4] and "cancelled · Sam, first request" in listed[5]
+
+
+async def test_a_long_list_says_how_many_more(maria: FakeUser, matrix: FakePlatform) -> None:
+    for n in range(1, 28):
+        await matrix.person(f"@asker{n}:x", name=f"Asker{n}").say(f'!mentor request "t{n}"')
+    listed = (await maria.say("!mentor list")).text.splitlines()
+    assert len(listed) == 1 + 25 + 1
+    assert listed[1].startswith("#1 ") and listed[25].startswith("#25 ")
+    assert listed[-1] == "… and 2 more."
+    assert (await maria.say("!mentor list all")).text.splitlines()[-1] == "… and 2 more."
+
+
 async def test_capacity_and_availability(
     maria: FakeUser, matrix: FakePlatform, registry: Registry
 ) -> None:

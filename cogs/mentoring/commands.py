@@ -91,13 +91,16 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
         ask = _cmd(ctx, "mentor request topic:…", "mentor request <topic>")
         return Reply(f"You have no mentor requests. Ask for help with {ask}.")
     now = ctx.now()
+    names = await service.display_names(
+        ctx.session, [p for r in found for p in (r.person_id, r.claimed_by)]
+    )
     lines = []
     for request in found:
-        who = await service.display_name(ctx.session, request.person_id) or "someone"
+        who = names.get(request.person_id, "someone")
         state = request.status
         if request.status == "claimed":
-            holder = await service.display_name(ctx.session, request.claimed_by)
-            state = f"claimed by {markup.escape(holder or 'a mentor')}"
+            holder = names.get(request.claimed_by or 0, "a mentor")
+            state = f"claimed by {markup.escape(holder)}"
         first = "" if request.person_id in returning else ", first request"
         age = announce.span(now - request.created_at)
         lines.append(f"{_headline(request)} — {state} · {markup.escape(who)}{first} · {age} ago")

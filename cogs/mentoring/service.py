@@ -15,17 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, or_, update
+from sqlalchemy import ColumnElement, Exists, case, func, literal, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
-from bot.db import UTCDateTime
+from bot.db import UTCDateTime, seconds_between
 from bot.identity import Person
 from cogs.mentoring.models import (
     MAX_DETAILS,
     MAX_NOTE,
     MAX_TOPIC,
+    STATUSES,
     MentorAvailability,
     MentorRequest,
 )
@@ -138,19 +140,42 @@ async def queue_position(session: AsyncSession, request_id: int) -> int | None:
     return next((i for i, r in enumerate(queue, 1) if r.id == request_id), None)
 
 
-def _median(lengths: Sequence[timedelta]) -> timedelta | None:
-    if not lengths:
+async def _median_seconds(
+    session: AsyncSession, start: Any, end: Any, *where: ColumnElement[bool]
+) -> timedelta | None:
+    """The median of *end* - *start* over the rows matching *where*.
+
+    The database counts and orders the lengths; only the middle one or two come back.
+    """
+    count = (await session.exec(select(func.count()).where(*where))).one()
+    if not count:
         return None
-    return timedelta(seconds=statistics.median(d.total_seconds() for d in lengths))
+    length = seconds_between(start, end)
+    middle = (
+        select(length).where(*where).order_by(length).offset((count - 1) // 2).limit(2 - count % 2)
+    )
+    return timedelta(seconds=round(statistics.fmean((await session.exec(middle)).all()), 3))
 
 
 async def median_time_to_claim(session: AsyncSession, now: datetime) -> timedelta | None:
     """Creation to first claim, over requests first claimed in the last 30 days."""
-    query = select(MentorRequest.created_at, MentorRequest.first_claimed_at).where(
-        col(MentorRequest.first_claimed_at) >= now - STATS_WINDOW
+    return await _median_seconds(
+        session,
+        MentorRequest.created_at,
+        MentorRequest.first_claimed_at,
+        col(MentorRequest.first_claimed_at) >= now - STATS_WINDOW,
     )
-    rows = (await session.exec(query)).all()
-    return _median([claimed - created for created, claimed in rows if claimed is not None])
+
+
+def _returning_expression() -> Exists:
+    """Whether a request's requester has had any request completed, as SQL."""
+    done = aliased(MentorRequest)
+    completed = select(done.id).where(done.person_id == MentorRequest.person_id)
+    return completed.where(done.status == "done").exists()
+
+
+# Built once: aliasing a mapped class is costly next to the query that uses it.
+_RETURNING = _returning_expression()
 
 
 async def list_requests(
@@ -160,24 +185,39 @@ async def list_requests(
 
     *which* is open, all, or mine (open and claimed only); *person_id* limits the list to the
     requests a person made or claimed (everyone who is not a mentor only ever sees their own).
+    The order (open, claimed, done, cancelled; first-timers first; oldest first) is walked in
+    slices the database reads in index order, so a long history is never loaded to show 25.
     """
-    query = select(MentorRequest)
-    if which == "open":
-        query = query.where(MentorRequest.status == "open")
-    elif which == "mine":
-        query = query.where(col(MentorRequest.status).in_(("open", "claimed")))
+    statuses = {"open": ("open",), "mine": ("open", "claimed")}.get(which, STATUSES)
+    where: list[ColumnElement[bool]] = []
+    if which != "all":
+        where.append(col(MentorRequest.status).in_(statuses))
     if person_id is not None:
-        query = query.where(
+        where.append(
             or_(
                 col(MentorRequest.person_id) == person_id,
                 col(MentorRequest.claimed_by) == person_id,
             )
         )
-    found = list((await session.exec(query)).all())
-    returning = await returning_people(session, (r.person_id for r in found))
-    rank = {"open": 0, "claimed": 1, "done": 2, "cancelled": 3}
-    ordered = sorted(queue_order(found, returning), key=lambda r: rank.get(r.status, 4))
-    return ordered[:MAX_LIST], returning, max(0, len(ordered) - MAX_LIST)
+    counted = select(func.count()).select_from(MentorRequest).where(*where)
+    total = (await session.exec(counted)).one()
+    found: list[MentorRequest] = []
+    for status in statuses:
+        # A done request's requester has had one completed, so is never a first-timer.
+        for returning in (False, True) if status != "done" else (True,):
+            room = MAX_LIST - len(found)
+            if room <= 0:
+                break
+            query = (
+                select(MentorRequest)
+                .where(*where, MentorRequest.status == status)
+                .where(_RETURNING if returning else ~_RETURNING)
+                .order_by(col(MentorRequest.created_at), col(MentorRequest.id))
+                .limit(room)
+            )
+            found += (await session.exec(query)).all()
+    returning_ids = await returning_people(session, (r.person_id for r in found))
+    return found, returning_ids, total - len(found)
 
 
 async def active_claims(session: AsyncSession, mentor_id: int) -> int:
@@ -316,6 +356,15 @@ async def cancel(
     return await get_request(session, request_id)
 
 
+async def display_names(session: AsyncSession, people: Iterable[int | None]) -> dict[int, str]:
+    """Names of several people in one query, for lists."""
+    wanted = {p for p in people if p is not None}
+    if not wanted:
+        return {}
+    query = select(Person.id, Person.display_name).where(col(Person.id).in_(wanted))
+    return {pid: name for pid, name in (await session.exec(query)).all() if pid is not None}
+
+
 async def display_name(session: AsyncSession, person_id: int | None) -> str | None:
     if person_id is None:
         return None
@@ -343,42 +392,63 @@ class Stats:
 
 
 async def stats(session: AsyncSession, now: datetime) -> Stats:
-    """The queue's health over the last 30 days, and each mentor's share over 30 and 90."""
+    """The queue's health over the last 30 days, and each mentor's share over 30 and 90.
+
+    Only the windows are read, and only the columns the figures need, never whole requests.
+    """
     open_now = (
         await session.exec(select(func.count()).where(MentorRequest.status == "open"))
     ).one()
-    start_90 = now - LONG_WINDOW
-    touched = or_(
-        col(MentorRequest.created_at) >= start_90,
-        col(MentorRequest.claimed_at) >= start_90,
-        col(MentorRequest.done_at) >= start_90,
+    start_30, start_90 = now - STATS_WINDOW, now - LONG_WINDOW
+    unclaimed = case((col(MentorRequest.first_claimed_at).is_(None), 1), else_=0)
+    made_30, never_claimed_30 = (
+        await session.exec(
+            select(func.count(), func.coalesce(func.sum(unclaimed), 0)).where(
+                col(MentorRequest.created_at) >= start_30
+            )
+        )
+    ).one()
+    finished = col(MentorRequest.status) == "done"
+    median_done = await _median_seconds(
+        session,
+        MentorRequest.created_at,
+        MentorRequest.done_at,
+        finished,
+        col(MentorRequest.done_at) >= start_30,
     )
-    recent = list((await session.exec(select(MentorRequest).where(touched))).all())
-    start_30 = now - STATS_WINDOW
-    made = [r for r in recent if r.created_at >= start_30]
-    done_lengths = [
-        r.done_at - r.created_at
-        for r in recent
-        if r.status == "done" and r.done_at is not None and r.done_at >= start_30
-    ]
+
+    def per_mentor(at: Any, *where: ColumnElement[bool]) -> Any:
+        """(mentor, since 30 days, since 90 days) counts of requests by the instant *at*.
+
+        The window is materialized first: otherwise SQLite, which keeps no statistics, walks
+        the claimed_by index through the whole history to spare itself sorting the window.
+        """
+        window = (
+            select(col(MentorRequest.claimed_by).label("mentor"), at.label("at"))
+            .where(at >= start_90, *where)
+            .cte("window")
+            .prefix_with("MATERIALIZED")
+        )
+        recent = func.sum(case((window.c.at >= start_30, 1), else_=0))
+        return select(window.c.mentor, recent, func.count()).group_by(window.c.mentor)
+
     counts: dict[int, list[int]] = {}
-    for r in recent:
-        if r.claimed_by is None or r.claimed_at is None:
-            continue
-        row = counts.setdefault(r.claimed_by, [0, 0, 0, 0])
-        for offset, start in ((0, start_30), (2, start_90)):
-            row[offset] += r.claimed_at >= start
-            row[offset + 1] += r.status == "done" and r.done_at is not None and r.done_at >= start
-    mentors = [
-        MentorCounts(await display_name(session, pid) or f"person {pid}", *row)
-        for pid, row in counts.items()
-    ]
+    for offset, query in (
+        (0, per_mentor(col(MentorRequest.claimed_at))),
+        (1, per_mentor(col(MentorRequest.done_at), finished)),
+    ):
+        for mentor, in_30, in_90 in (await session.exec(query)).all():
+            if mentor is not None:
+                row = counts.setdefault(mentor, [0, 0, 0, 0])
+                row[offset], row[offset + 2] = in_30, in_90
+    names = await display_names(session, counts)
+    mentors = [MentorCounts(names.get(pid, f"person {pid}"), *row) for pid, row in counts.items()]
     mentors.sort(key=lambda m: (-m.claimed_90, m.name))
     return Stats(
         open_now=open_now,
         median_claim=await median_time_to_claim(session, now),
-        median_done=_median(done_lengths),
-        made_30=len(made),
-        never_claimed_30=sum(r.first_claimed_at is None for r in made),
+        median_done=median_done,
+        made_30=made_30,
+        never_claimed_30=never_claimed_30,
         mentors=mentors,
     )

@@ -1,0 +1,284 @@
+"""Mentoring at scale: `python -m benchmarks.mentoring [--requests N] [--mentors N] [--store …]`.
+
+Bulk-loads N past requests made over two years by ~N/2.5 people (mostly done, some cancelled, a
+few hundred claimed and a few hundred open) and M mentors, then measures through the real
+registry, as mentors type them: `mentor list` open, all and mine, and `mentor stats` (p50/p95);
+then 20 mentors claiming different open requests at once, each command in its own session
+(claims per second, and each claim's p50/p95); and peak RSS. Prints the figures and, last, one
+JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Table, insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from bot.app import build_registry
+from bot.config import parse_settings
+from bot.core.context import Caller, Role
+from bot.core.registry import Registry
+from bot.db import make_engine, make_sessions
+from bot.schema import upgrade
+
+PG_ADMIN = os.environ.get("CONVENE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CLAIMERS = 20
+CLAIMS_EACH = 10
+OPEN = 300
+CLAIMED = 300
+BATCH = 5000
+
+
+def _ms(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
+    }
+
+
+def mentor_caller(n: int) -> Caller:
+    return Caller("matrix", f"@mentor{n}:bench", f"Mentor {n}", Role.MENTOR, "!mentors:bench")
+
+
+def _request(
+    rng: random.Random,
+    rid: int,
+    person: int,
+    status: str,
+    mentor: int,
+    at: tuple[datetime, datetime],
+) -> dict[str, Any]:
+    """One past request made at *at*[0]; waits are log-normal (median ~6 h to claim, ~2 d to
+    done), and nothing happens after *at*[1], now."""
+    created, now = at
+    claimed = min(now, created + timedelta(hours=rng.lognormvariate(1.8, 1.2)))
+    finished = min(now, claimed + timedelta(hours=rng.lognormvariate(3.9, 1.0)))
+    row: dict[str, Any] = {
+        "id": rid,
+        "person_id": person,
+        "topic": f"topic {rid % 97}",
+        "details": "the build fails on Windows" if rid % 3 else None,
+        "status": status,
+        "origin_platform": "matrix" if rid % 2 else "discord",
+        "origin_room": "!lobby:bench" if rid % 2 else "555",
+        "round": 1 if rid % 31 == 0 else 0,
+        "created_at": created,
+        "opened_at": created,
+        "first_claimed_at": None,
+        "claimed_at": None,
+        "claimed_by": None,
+        "done_at": None,
+        "done_note": None,
+        "last_activity_at": created,
+    }
+    if status in ("claimed", "done") or (status == "cancelled" and rid % 4 == 0):
+        row.update(first_claimed_at=claimed, claimed_at=claimed, claimed_by=mentor)
+        row["last_activity_at"] = claimed
+    if status == "done":
+        row.update(done_at=finished, done_note="sorted" if rid % 5 else None)
+        row["last_activity_at"] = finished
+    return row
+
+
+def dataset(
+    requests: int, mentors: int, now: datetime
+) -> tuple[list[dict[str, Any]], int, list[int]]:
+    """Rows for mentor_request, the number of requesters, and the open requests' ids.
+
+    Open requests are the newest, claimed ones the next newest, held two each by the mentors
+    beyond the first CLAIMERS (who start with empty hands, to claim in the benchmark).
+    """
+    rng = random.Random(7)
+    people = max(1, int(requests / 2.5))
+    span = timedelta(days=730).total_seconds()
+    created = sorted(now - timedelta(seconds=rng.random() * span) for _ in range(requests))
+    busy: set[int] = set()
+    holders = [m for m in range(CLAIMERS + 1, mentors + 1) for _ in range(2)]
+    rows: list[dict[str, Any]] = []
+    open_ids: list[int] = []
+    for index, at in enumerate(created):
+        rid = index + 1
+        left = requests - index
+        if left <= OPEN:
+            status = "open"
+        elif left <= OPEN + CLAIMED and holders:
+            status = "claimed"
+        else:
+            status = "done" if rng.random() < 0.75 else "cancelled"
+        person = mentors + 1 + int(people * rng.random() ** 2)
+        if status in ("open", "claimed"):
+            while person in busy:
+                person = mentors + 1 + rng.randrange(people)
+            busy.add(person)
+        mentor = holders.pop() if status == "claimed" else rng.randrange(1, mentors + 1)
+        row = _request(rng, rid, person, status, mentor, (at, now))
+        if status == "open":
+            open_ids.append(rid)
+        rows.append(row)
+    return rows, people, open_ids
+
+
+async def _insert(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]]) -> None:
+    async with engine.begin() as connection:
+        for start in range(0, len(rows), BATCH):
+            await connection.execute(insert(table), rows[start : start + BATCH])
+
+
+async def populate(engine: AsyncEngine, requests: int, mentors: int, now: datetime) -> list[int]:
+    """Core inserts with explicit ids; PostgreSQL's sequences are then moved past them."""
+    rows, people, open_ids = dataset(requests, mentors, now)
+    joined = now - timedelta(days=800)
+    persons: list[dict[str, Any]] = []
+    accounts: list[dict[str, Any]] = []
+    for pid in range(1, mentors + people + 1):
+        mentor = pid <= mentors
+        name = f"Mentor {pid}" if mentor else f"User {pid}"
+        handle = f"@mentor{pid}:bench" if mentor else f"@user{pid}:bench"
+        persons.append({"id": pid, "display_name": name, "created_at": joined})
+        accounts.append(
+            {
+                "id": pid,
+                "person_id": pid,
+                "platform": "matrix",
+                "platform_user_id": handle,
+                "display_name": name,
+                "dm_room_id": None,
+                "created_at": joined,
+            }
+        )
+    away = [{"person_id": m, "available": False} for m in range(CLAIMERS + 1, mentors + 1, 17)]
+    for name, table_rows in (
+        ("person", persons),
+        ("account", accounts),
+        ("mentor_availability", away),
+        ("mentor_request", rows),
+    ):
+        await _insert(engine, SQLModel.metadata.tables[name], table_rows)
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            for table in ("person", "account", "mentor_request"):
+                sequence = f"pg_get_serial_sequence('{table}', 'id')"
+                await connection.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table}"))
+            # What autovacuum does minutes after such a load; SQLite has no such thing to await.
+            await connection.execute(text("ANALYZE"))
+    return open_ids
+
+
+async def timed(registry: Registry, caller: Caller, line: str, runs: int) -> dict[str, float]:
+    """Latency of *line*; a command that answers with an error is reported, not timed."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        reply = await registry.handle_text(caller, line)
+        if reply.error:
+            print(f"{line!r} failed: {reply.text}")
+            return {"failed": 1}
+        samples.append(time.perf_counter() - started)
+    return _ms(samples)
+
+
+async def claims(registry: Registry, open_ids: list[int]) -> dict[str, float]:
+    """CLAIMERS mentors at once, each claiming its own share of the open requests in turn."""
+    samples: list[float] = []
+
+    async def claimer(n: int) -> None:
+        caller = mentor_caller(n)
+        for rid in open_ids[n - 1 :: CLAIMERS][:CLAIMS_EACH]:
+            started = time.perf_counter()
+            reply = await registry.handle_text(caller, f"mentor claim {rid}")
+            samples.append(time.perf_counter() - started)
+            assert not reply.error, reply.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(claimer(n) for n in range(1, CLAIMERS + 1)))
+    elapsed = time.perf_counter() - started
+    return {"claims": len(samples), "per_s": round(len(samples) / elapsed, 1), **_ms(samples)}
+
+
+async def measure(url: str, requests: int, mentors: int, runs: int) -> dict[str, object]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    settings = parse_settings(
+        {
+            "store": {"url": url},
+            "mentoring": {"capacity": CLAIMS_EACH},
+            "rooms": [
+                {
+                    "name": "mentors",
+                    "matrix_room_id": "!mentors:bench",
+                    "discord_channel_id": 777,
+                    "purposes": ["mentors"],
+                },
+                {"name": "lobby", "matrix_room_id": "!lobby:bench", "discord_channel_id": 555},
+            ],
+        }
+    )
+    engine = make_engine(url)
+    await upgrade(engine)
+    registry = build_registry(Registry(make_sessions(engine), settings, clock=lambda: now))
+    started = time.perf_counter()
+    open_ids = await populate(engine, requests, mentors, now)
+    populate_s = time.perf_counter() - started
+
+    holder = mentor_caller(CLAIMERS + 1)
+    figures: dict[str, object] = {"populate_s": round(populate_s, 2)}
+    for which in ("open", "all", "mine"):
+        figures[f"list_{which}"] = await timed(registry, holder, f"mentor list {which}", runs)
+    figures["stats"] = await timed(registry, holder, "mentor stats", runs)
+    figures["claim"] = await claims(registry, open_ids)
+    await engine.dispose()
+    return figures
+
+
+async def main(store: str, requests: int, mentors: int, runs: int) -> dict[str, object]:
+    if store == "sqlite":
+        with tempfile.TemporaryDirectory() as workdir:
+            url = f"sqlite+aiosqlite:///{workdir}/bench.db"
+            figures = await measure(url, requests, mentors, runs)
+    else:
+        admin = await asyncpg.connect(PG_ADMIN)
+        name = f"convene_bench_{uuid.uuid4().hex[:8]}"
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+            figures = await measure(url, requests, mentors, runs)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures.update(store=store, requests=requests, mentors=mentors)
+    return figures
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--mentors", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=50, help="timed runs of each command")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args()
+    result = asyncio.run(main(args.store, args.requests, args.mentors, args.runs))
+    print(
+        f"{args.store}: {args.requests} requests, {args.mentors} mentors, "
+        f"loaded in {result['populate_s']} s"
+    )
+    for name in ("list_open", "list_all", "list_mine", "stats"):
+        print(f"mentor {name.replace('_', ' ')}: {result[name]}")
+    claim = result["claim"]
+    print(f"{CLAIMERS} concurrent claimers: {claim}")
+    print(f"peak RSS {result['peak_rss_mb']} MB")
+    print(json.dumps(result))
