@@ -1,6 +1,7 @@
 """A reminder planned from Matrix reaches a Matrix room and a Discord channel exactly once,
-also when the bot dies between sending and recording and is restarted; on SQLite and on
-PostgreSQL.
+also when the bot dies between sending and recording and is restarted (on SQLite and on
+PostgreSQL), and when Discord answers the send with a 429 (SQLite: the postponement itself is
+tested on both stores in tests/test_delivery.py).
 
 Time is real time shifted: a test creates the event a minute before its reminder falls due,
 then jumps the clock to the due moment and wakes the dispatcher, as its timer would, so no test
@@ -29,6 +30,8 @@ from tests.support.fake_discord import FakeDiscord, RecordedRequest
 from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
+
+CHANNEL_MESSAGES = rf"^/channels/{GENERAL.id}/messages$"
 
 
 class ShiftedClock:
@@ -162,3 +165,36 @@ async def test_reminder_reaches_both_platforms_exactly_once_across_a_crash(
         await wait_for_rows(app, all_sent({2}), "the restarted bot to resend the claimed rows")
     assert len(await reminders_in(world)) == 1, "Matrix deduplicated the resend by txn id"
     assert len(on_discord(fake_discord)) == 1, "Discord deduplicated the resend by nonce"
+
+
+@pytest.mark.parametrize("retry_after", [0.3, 90.0], ids=["short", "long"])
+async def test_reminder_rate_limited_on_discord_is_delivered_once(
+    synapse: Synapse,
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    retry_after: float,
+) -> None:
+    """discord.py waits out a short 429 itself and resends the same payload; a long one comes
+    back to the dispatcher, which postpones the row and resends it under the same nonce."""
+    world, settings = await announcing(synapse, fake_discord, tmp_path, monkeypatch, sqlite_url)
+    clock = ShiftedClock()
+    async with running(settings, clock=clock) as app:
+        fake_discord.rate_limit_next(CHANNEL_MESSAGES, method="POST", retry_after=retry_after)
+        await create_sprint(app, world, fake_discord, clock)
+        due = clock()
+        if retry_after > 30:
+            rows = await wait_for_rows(
+                app, lambda rows: rows[0].attempts == 1 and rows[0].status == "pending", "429"
+            )
+            discord_row, matrix_row = rows
+            assert discord_row.platform == "discord" and matrix_row.status == "sent"
+            assert discord_row.due_at >= due + timedelta(seconds=retry_after - 1)
+            assert on_discord(fake_discord) == []
+            await jump(app, clock, discord_row.due_at)
+        await wait_for_rows(app, all_sent({1, 2}), "both sends")
+        assert len(await reminders_in(world)) == 1
+        assert len(on_discord(fake_discord)) == 1
+        first, second = posts(fake_discord)
+        assert first.json["nonce"] == second.json["nonce"] and second.json["enforce_nonce"]
