@@ -870,6 +870,7 @@ class FakeDiscord:
             ("GET", "/oauth2/applications/@me", self._get_application),
             ("PUT", "/applications/{app_id}/commands", self._put_commands),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self._put_commands),
+            ("GET", "/channels/{channel_id}", self._get_channel),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", channel_message, self._get_channel_message),
             ("PATCH", channel_message, self._edit_channel_message),
@@ -983,6 +984,12 @@ class FakeDiscord:
         if guild is None:
             raise _DiscordError(404, 10003, "Unknown Channel")
         return guild
+
+    async def _get_channel(self, request: web.Request, body: _Body) -> web.Response:
+        channel_id = int(request.match_info["channel_id"])
+        guild = self._guild_of_channel(channel_id)
+        [channel] = [c for c in guild.channels if c.id == channel_id]
+        return _json(channel.payload(guild.id, guild.channels.index(channel)))
 
     def _channel_message(self, request: web.Request) -> JSON:
         channel_id = int(request.match_info["channel_id"])
