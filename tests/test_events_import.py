@@ -249,6 +249,9 @@ def test_our_feed_imports_with_its_moves_and_skips(
     assert capsys.readouterr().out.strip() == f"{source}: 0 added, 0 changed, 4 unchanged"
 
 
+SERIES_FIELDS = "every occurrence has the title, duration, link and description of its series"
+
+
 def weekly_with_overrides() -> icalendar.Calendar:
     paris = ZoneInfo("Europe/Paris")
     calendar = icalendar.Calendar()
@@ -263,19 +266,23 @@ def weekly_with_overrides() -> icalendar.Calendar:
     calendar.add_component(series)
 
     def override(day: int, **fields: object) -> None:
+        """Of the meeting on *day* January (32 is 1 February)."""
+        original = datetime(2027, 1, 1, 17, 0, tzinfo=paris) + timedelta(days=day - 1)
         vevent = icalendar.Event()
         vevent.add("uid", fields.pop("uid", "sync@example.org"))
-        vevent.add("recurrence-id", datetime(2027, 1, day, 17, 0, tzinfo=paris))
+        vevent.add("recurrence-id", original)
         vevent.add("summary", fields.pop("summary", "Weekly sync"))
-        vevent.add("dtstart", fields.pop("dtstart", datetime(2027, 1, day, 17, 0, tzinfo=paris)))
+        vevent.add("dtstart", fields.pop("dtstart", original))
         vevent.add("duration", timedelta(minutes=30))
         for name, value in fields.items():
             vevent.add(name, value)
         calendar.add_component(vevent)
 
+    series.add("exdate", [datetime(2027, 2, 1, 17, 0, tzinfo=paris)])
     override(11, dtstart=datetime(2027, 1, 12, 9, 0, tzinfo=paris), summary="Sync (Tuesday)")
     override(18, status="CANCELLED")
     override(25, summary="Sync with guests")
+    override(32, dtstart=datetime(2027, 2, 2, 17, 0, tzinfo=paris))
     override(26)
     override(4, uid="elsewhere@example.org")
     return calendar
@@ -290,13 +297,15 @@ def test_ics_overrides_become_moves_and_skips(
     out = capsys.readouterr().out.splitlines()
     assert out == [
         f"{source}: 1 added, 0 changed, 0 unchanged",
-        "  warning: event 2 'Sync (Tuesday)': the occurrence of 2027-01-11 17:00 has its own "
-        "title; its new start is imported, an occurrence takes those of its series",
-        "  warning: event 4 'Sync with guests': the occurrence of 2027-01-25 17:00 has its own "
-        "title; an occurrence takes those of its series",
-        "  warning: event 5 'Weekly sync': 2027-01-26 17:00 is not an occurrence of its "
+        "  warning: event 2 'Sync (Tuesday)': the occurrence of 2027-01-11 17:00 is moved, but "
+        f"its own title is ignored; {SERIES_FIELDS}",
+        "  warning: event 4 'Sync with guests': the occurrence of 2027-01-25 17:00: its own "
+        f"title is ignored; {SERIES_FIELDS}",
+        "  warning: event 5 'Weekly sync': 2027-02-01 17:00 is skipped (EXDATE or cancelled) "
+        "and stays so; the override is ignored",
+        "  warning: event 6 'Weekly sync': 2027-01-26 17:00 is not an occurrence of its "
         "series; ignored",
-        "  warning: event 6 'Weekly sync': changes one occurrence of 'elsewhere@example.org', "
+        "  warning: event 7 'Weekly sync': changes one occurrence of 'elsewhere@example.org', "
         "which is not in the file; ignored",
     ]
     [(event, starts)] = events_in(tmp_path)
@@ -305,8 +314,8 @@ def test_ics_overrides_become_moves_and_skips(
         "01-04 17:00",
         "01-12 09:00",
         "01-25 17:00",
-        "02-01 17:00",
-    ], "moved to Tuesday morning, the 18th cancelled, the 25th as the series has it"
+        "02-08 17:00",
+    ], "moved to Tuesday morning, the 18th cancelled, the 25th as the series has it, 1 Feb out"
     assert event.title == "Weekly sync"
 
     assert main(["events", "import", str(source), "-c", str(config(tmp_path))]) == 0
@@ -325,5 +334,5 @@ def test_ics_override_of_all_later_occurrences_imports_nothing(
     assert main(["events", "import", str(source), "-c", str(config(tmp_path))]) == 1
     err = capsys.readouterr().err
     assert "nothing was imported" in err
-    assert "event 6 'Weekly sync': RECURRENCE-ID with RANGE=THISANDFUTURE" in err
+    assert "event 7 'Weekly sync': RECURRENCE-ID with RANGE=THISANDFUTURE" in err
     assert not (tmp_path / "events.db").exists() or events_in(tmp_path) == []

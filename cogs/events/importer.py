@@ -151,8 +151,11 @@ def _apply_override(vevent: icalendar.Component, series: Mapping[str, Entry]) ->
     )
     if not found or found[0].start != original:
         return f"{when} is not an occurrence of its series; ignored"
+    if original in entry.skips:
+        return f"{when} is skipped (EXDATE or cancelled) and stays so; the override is ignored"
     if str(vevent.get("STATUS", "")).upper() == "CANCELLED":
         entry.skips.append(original)
+        entry.moves.pop(original, None)
         return None
     start_local = _local(vevent.decoded("DTSTART"), zone) if "DTSTART" in vevent else None
     if start_local is not None and (new_start := to_utc(start_local, zone)) != original:
@@ -177,10 +180,11 @@ def _apply_override(vevent: icalendar.Component, series: Mapping[str, Entry]) ->
         differ.append("description")
     if not differ:
         return None
-    kept = "its new start is imported, " if original in entry.moves else ""
+    moved = " is moved, but" if original in entry.moves else ":"
+    verb = "is" if len(differ) == 1 else "are"
     return (
-        f"the occurrence of {when} has its own {', '.join(differ)}; {kept}"
-        "an occurrence takes those of its series"
+        f"the occurrence of {when}{moved} its own {', '.join(differ)} {verb} ignored; every "
+        "occurrence has the title, duration, link and description of its series"
     )
 
 
