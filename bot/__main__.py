@@ -102,7 +102,7 @@ def _events_import(settings: Settings, path: Path) -> int:
     from cogs.events.importer import ScheduleError, import_entries, read_schedule
 
     try:
-        entries = read_schedule(path.name, path.read_bytes(), ZoneInfo(settings.bot.timezone))
+        schedule = read_schedule(path.name, path.read_bytes(), ZoneInfo(settings.bot.timezone))
     except OSError as exc:
         print(f"convene: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
@@ -116,11 +116,13 @@ def _events_import(settings: Settings, path: Path) -> int:
         now = utcnow()
         person = await resolve_person(session, importer, now)
         report = await import_entries(
-            session, entries, person_id=person, rooms=settings.rooms, now=now
+            session, schedule.entries, person_id=person, rooms=settings.rooms, now=now
         )
         return str(report)
 
     print(f"{path}: {asyncio.run(_in_store(settings, work))}")
+    for warning in schedule.warnings:
+        print(f"  warning: {warning}")
     return 0
 
 

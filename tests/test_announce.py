@@ -15,7 +15,8 @@ from bot.core import Role
 from bot.core.markup import to_plain
 from bot.core.registry import Registry
 from bot.delivery import Delivery, Dispatcher, SendResult
-from cogs.events.announce import Announcer
+from cogs.events.announce import Announcer, bookmark
+from cogs.events.models import Event
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
 from tests.test_delivery import Platform
@@ -65,6 +66,12 @@ class World:
         await self.dispatcher.run_due()
         posted = self.platforms["matrix"].posted.items()
         return [to_plain(t) for k, (_, t) in posted if k not in before]
+
+    async def bookmark(self) -> tuple[int | None, datetime | None]:
+        async with self.registry.sessions() as session:
+            event = await session.get(Event, 1)
+            assert event is not None
+            return event.planned_sequence, event.plan_at
 
     async def statuses(self) -> dict[str, str]:
         async with self.registry.sessions() as session:
@@ -164,3 +171,38 @@ async def test_skip_move_and_cancel(omar: FakeUser, world: World) -> None:
         "❌ Core meeting (#1) is cancelled: no further occurrences."
     ]
     assert await world.at(moved) == []
+
+
+async def test_each_event_is_planned_again_only_when_it_matters(
+    omar: FakeUser, world: World
+) -> None:
+    """The bookmark is the next moment something of the event falls due; a change resets it."""
+    await omar.say(CREATE)
+    await world.at(START - timedelta(days=2))
+    assert await world.bookmark() == (0, START - timedelta(hours=24))
+    await world.at(START - timedelta(hours=24))
+    assert await world.bookmark() == (0, START - timedelta(minutes=15))
+    assert await world.at(START - timedelta(minutes=16)) == []
+    assert await world.bookmark() == (0, START), "the 15-minute reminder is planned, not sent"
+    await omar.say("!event skip 1 2026-12-07")
+    assert (await world.bookmark())[0] == 0, "planned at sequence 0; the skip made it 1"
+    assert await world.at(START - timedelta(minutes=15)) == []
+    assert await world.bookmark() == (1, START + timedelta(days=6))
+    assert await world.statuses() == {
+        "20261207T1600Z:r1440": "sent",
+        "20261207T1600Z:r15": "skipped",
+    }, "the planned reminder of the skipped meeting is superseded"
+
+
+async def test_a_plan_of_an_event_changed_meanwhile_is_not_bookmarked(
+    omar: FakeUser, world: World
+) -> None:
+    await omar.say(CREATE)
+    async with world.registry.sessions() as session:
+        seen = await session.get(Event, 1)
+    assert seen is not None and seen.sequence == 0
+    await omar.say("!event skip 1 2026-12-07")
+    async with world.registry.sessions() as session:
+        await bookmark(session, [(seen, START + timedelta(days=6))])
+        await session.commit()
+    assert await world.bookmark() == (None, None), "the next pass plans the changed event"

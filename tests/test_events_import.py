@@ -9,11 +9,20 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+import recurring_ical_events
+from sqlmodel import col, select
 
 from bot.__main__ import main
+from bot.app import build_registry
+from bot.config import parse_settings
+from bot.core import Role
+from bot.core.registry import Registry
 from bot.db import make_engine, make_sessions
+from bot.schema import upgrade
 from cogs.events import service
+from cogs.events.feed import calendar_page
 from cogs.events.models import Event
+from tests.support.fake_platform import FakePlatform
 
 YAML = """\
 name: Scientific Python community
@@ -154,4 +163,176 @@ def test_bad_files_import_nothing(
     assert main(["events", "import", str(schedule), "-c", str(config(tmp_path))]) == 1
     err = capsys.readouterr().err
     assert "nothing was imported" in err and expected in err
+    assert not (tmp_path / "events.db").exists() or events_in(tmp_path) == []
+
+
+def exported_feed(tmp_path: Path, now: datetime) -> bytes:
+    """Our own feed, with moves, a skip and DST-gap pins, from events made through commands."""
+    paris = ZoneInfo("Europe/Paris")
+    monday = (now + timedelta(days=7 - now.weekday())).astimezone(paris).date()
+    sunday = monday + timedelta(days=6)
+    lines = [
+        f'!event create "Core meeting" start="{monday} 17:00" tz=Europe/Paris repeat=weekly',
+        f"!event skip 1 {monday + timedelta(days=7)}",
+        f'!event move 1 {monday + timedelta(days=14)} "{monday + timedelta(days=16)} 18:30"',
+        f'!event create "Night owls" start="{sunday} 02:30" tz=Europe/Paris repeat=weekly',
+        f'!event create "Sprint" start="{monday} 09:00" tz=Australia/Sydney repeat=biweekly',
+        f'!event move 3 {monday + timedelta(days=28)} "{monday + timedelta(days=27)} 23:00"',
+        f'!event create "Release party" start="{monday + timedelta(days=3)} 20:00" tz=UTC',
+    ]
+
+    async def build() -> bytes:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/source.db")
+        try:
+            await upgrade(engine)
+            settings = parse_settings({"rooms": []})
+            registry = build_registry(Registry(make_sessions(engine), settings, clock=lambda: now))
+            omar = FakePlatform(registry).person("@omar:x", Role.ORGANIZER, "Omar")
+            for line in lines:
+                said = await omar.say(line)
+                assert not said.reply.error, said.text
+            async with registry.sessions() as session:
+                return (await calendar_page({}, session, now)).body
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(build())
+
+
+def instants_in(tmp_path: Path, after: datetime, before: datetime) -> list[tuple[str, datetime]]:
+    async def read() -> list[tuple[str, datetime]]:
+        engine = make_engine(f"sqlite:///{tmp_path}/events.db")
+        try:
+            async with make_sessions(engine)() as session:
+                found = []
+                for event in (await session.exec(select(Event).order_by(col(Event.id)))).all():
+                    changes = await service.changes_of(session, event.id or 0)
+                    found += [
+                        (event.uid, o.start)
+                        for o in service.expand(event, changes, after=after, before=before)
+                    ]
+                return sorted(found)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_our_feed_imports_with_its_moves_and_skips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exported and imported again, every series yields the instants a calendar app reads."""
+    now = datetime.now(UTC)
+    feed = exported_feed(tmp_path, now)
+    calendar = icalendar.Calendar.from_ical(feed)
+    overrides = [e for e in calendar.walk("VEVENT") if e.get("RECURRENCE-ID") is not None]
+    assert len(overrides) >= 3, "two moves and at least one DST-gap pin"
+    source = tmp_path / "convene.ics"
+    source.write_bytes(feed)
+    assert main(["events", "import", str(source), "-c", str(config(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == f"{source}: 4 added, 0 changed, 0 unchanged", "and no warnings"
+
+    end = now + timedelta(days=400)
+    in_feed = sorted(
+        (str(e["UID"]), start)
+        for e in recurring_ical_events.of(calendar).between(now, end)
+        if (start := e.decoded("DTSTART").astimezone(UTC)) > now
+    )
+    imported = instants_in(tmp_path, now, end)
+    assert imported == in_feed
+    paris = ZoneInfo("Europe/Paris")
+    local = {s.astimezone(paris).strftime("%a %H:%M") for _, s in imported}
+    assert {"Wed 18:30", "Sun 03:00"} <= local, "the move, and 02:30 in the DST gap as 03:00"
+
+    assert main(["events", "import", str(source), "-c", str(config(tmp_path))]) == 0
+    assert capsys.readouterr().out.strip() == f"{source}: 0 added, 0 changed, 4 unchanged"
+
+
+SERIES_FIELDS = "every occurrence has the title, duration, link and description of its series"
+
+
+def weekly_with_overrides() -> icalendar.Calendar:
+    paris = ZoneInfo("Europe/Paris")
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//test//EN")
+    calendar.add("version", "2.0")
+    series = icalendar.Event()
+    series.add("uid", "sync@example.org")
+    series.add("summary", "Weekly sync")
+    series.add("dtstart", datetime(2027, 1, 4, 17, 0, tzinfo=paris))
+    series.add("duration", timedelta(minutes=30))
+    series.add("rrule", {"freq": "weekly"})
+    calendar.add_component(series)
+
+    def override(day: int, **fields: object) -> None:
+        """Of the meeting on *day* January (32 is 1 February)."""
+        original = datetime(2027, 1, 1, 17, 0, tzinfo=paris) + timedelta(days=day - 1)
+        vevent = icalendar.Event()
+        vevent.add("uid", fields.pop("uid", "sync@example.org"))
+        vevent.add("recurrence-id", original)
+        vevent.add("summary", fields.pop("summary", "Weekly sync"))
+        vevent.add("dtstart", fields.pop("dtstart", original))
+        vevent.add("duration", timedelta(minutes=30))
+        for name, value in fields.items():
+            vevent.add(name, value)
+        calendar.add_component(vevent)
+
+    series.add("exdate", [datetime(2027, 2, 1, 17, 0, tzinfo=paris)])
+    override(11, dtstart=datetime(2027, 1, 12, 9, 0, tzinfo=paris), summary="Sync (Tuesday)")
+    override(18, status="CANCELLED")
+    override(25, summary="Sync with guests")
+    override(32, dtstart=datetime(2027, 2, 2, 17, 0, tzinfo=paris))
+    override(26)
+    override(4, uid="elsewhere@example.org")
+    return calendar
+
+
+def test_ics_overrides_become_moves_and_skips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "sync.ics"
+    source.write_bytes(weekly_with_overrides().to_ical())
+    assert main(["events", "import", str(source), "-c", str(config(tmp_path))]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{source}: 1 added, 0 changed, 0 unchanged",
+        "  warning: event 2 'Sync (Tuesday)': the occurrence of 2027-01-11 17:00 is moved, but "
+        f"its own title is ignored; {SERIES_FIELDS}",
+        "  warning: event 4 'Sync with guests': the occurrence of 2027-01-25 17:00: its own "
+        f"title is ignored; {SERIES_FIELDS}",
+        "  warning: event 5 'Weekly sync': 2027-02-01 17:00 is skipped (EXDATE or cancelled) "
+        "and stays so; the override is ignored",
+        "  warning: event 6 'Weekly sync': 2027-01-26 17:00 is not an occurrence of its "
+        "series; ignored",
+        "  warning: event 7 'Weekly sync': changes one occurrence of 'elsewhere@example.org', "
+        "which is not in the file; ignored",
+    ]
+    [(event, starts)] = events_in(tmp_path)
+    paris = ZoneInfo("Europe/Paris")
+    assert [s.astimezone(paris).strftime("%m-%d %H:%M") for s in starts] == [
+        "01-04 17:00",
+        "01-12 09:00",
+        "01-25 17:00",
+        "02-08 17:00",
+    ], "moved to Tuesday morning, the 18th cancelled, the 25th as the series has it, 1 Feb out"
+    assert event.title == "Weekly sync"
+
+    assert main(["events", "import", str(source), "-c", str(config(tmp_path))]) == 0
+    assert capsys.readouterr().out.startswith(f"{source}: 0 added, 0 changed, 1 unchanged\n")
+
+
+def test_ics_override_of_all_later_occurrences_imports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar = weekly_with_overrides()
+    later = calendar.walk("VEVENT")[-1]
+    later["UID"] = "sync@example.org"
+    later["RECURRENCE-ID"].params["RANGE"] = "THISANDFUTURE"
+    source = tmp_path / "sync.ics"
+    source.write_bytes(calendar.to_ical())
+    assert main(["events", "import", str(source), "-c", str(config(tmp_path))]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was imported" in err
+    assert "event 7 'Weekly sync': RECURRENCE-ID with RANGE=THISANDFUTURE" in err
     assert not (tmp_path / "events.db").exists() or events_in(tmp_path) == []

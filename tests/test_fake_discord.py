@@ -296,6 +296,16 @@ async def test_send_with_nonce_is_idempotent(fake_discord: FakeDiscord, bot: Tin
     assert fake_discord.channel_messages[ANNOUNCEMENTS.id] == []
 
 
+async def test_fetch_channel_before_the_cache_has_it(
+    fake_discord: FakeDiscord, bot: TinyBot
+) -> None:
+    """What a bot does when it sends before READY filled its cache, e.g. right after a restart."""
+    channel = await bot.fetch_channel(GENERAL.id)
+    assert isinstance(channel, discord.TextChannel) and channel.name == "general"
+    with pytest.raises(discord.NotFound):
+        await bot.fetch_channel(1)
+
+
 async def test_file_upload_becomes_an_attachment(fake_discord: FakeDiscord, bot: TinyBot) -> None:
     ics = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
 

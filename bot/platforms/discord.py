@@ -32,6 +32,10 @@ DEFER_AFTER = 2.0
 # discord.py waits this long after the last GUILD_CREATE before on_ready; a bot in a few guilds
 # without the members intent has them all within milliseconds of READY.
 GUILD_READY_TIMEOUT = 0.5
+# discord.py sleeps through a 429 inside the request, however long; past this (its minimum) it
+# raises RateLimited instead, so that one rate-limited send postpones its own delivery row
+# rather than holding up every delivery behind it.
+MAX_RATELIMIT_WAIT = 30.0
 BUTTON_PREFIX = "cv:"
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -76,6 +80,8 @@ async def _outcome(work: Coroutine[Any, Any, SendResult]) -> SendResult:
         return await work
     except _Unusable as exc:
         return SendResult(error=str(exc))
+    except discord.RateLimited as exc:
+        return SendResult(retry_after=exc.retry_after)
     except (discord.Forbidden, discord.NotFound) as exc:
         return SendResult(error=f"{exc.status} {exc.text or type(exc).__name__}")
     except discord.HTTPException as exc:
@@ -132,6 +138,7 @@ class ConveneClient(discord.Client):
             application_id=settings.application_id,
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=GUILD_READY_TIMEOUT,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
         )
         self.platform = platform
         self.tree = app_commands.CommandTree(self)
@@ -212,7 +219,10 @@ class DiscordPlatform:
 
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
         """One send with a nonce: Discord drops a retried send with the same nonce
-        (discord.py sets enforce_nonce), so a resend after a crash cannot post twice."""
+        (discord.py sets enforce_nonce), so a resend after a crash cannot post twice.
+
+        A 429 up to MAX_RATELIMIT_WAIT is waited out by discord.py, which resends the same
+        payload; a longer one is returned, and the dispatcher sends again when it has passed."""
 
         async def send() -> SendResult:
             channel = await self._messageable(target)
@@ -342,10 +352,18 @@ class DiscordPlatform:
         guilds = [discord.Object(id=guild_id) for guild_id in self.settings.guild_ids]
         for command in self._build():
             tree.add_command(command, guilds=guilds or discord.utils.MISSING)
-        for guild in guilds:
-            await tree.sync(guild=guild)
-        if not guilds:
-            await tree.sync()
+        try:
+            for guild in guilds:
+                await tree.sync(guild=guild)
+            if not guilds:
+                await tree.sync()
+        except discord.RateLimited as exc:
+            log.warning(
+                "Discord: syncing the commands is rate limited for %.0f s; the commands of the "
+                "last sync stay until a restart after that",
+                exc.retry_after,
+            )
+            return
         self.synced.set()
 
     def caller(self, interaction: discord.Interaction[Any]) -> Caller:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 PLAN_AHEAD = timedelta(minutes=2)
 START_GRACE = timedelta(minutes=10)
 LOOKBACK = timedelta(days=1)
-MAX_LEAD = timedelta(days=30)
 POLL = 60.0
 
 
@@ -162,37 +162,44 @@ class Announcer:
         self.loop = WakeLoop("event announcements", self.step)
 
     async def plan(self) -> datetime | None:
-        """Write the due rows of every event; returns when planning is next needed.
+        """Write the due rows of the events that need it; returns when planning is next needed.
 
-        Only events that may be due (next start within their longest reminder) or that have
-        pending rows to reconcile are expanded; the others only say when to look again.
+        Every event keeps a bookmark: the sequence planned last and when it next needs planning.
+        A pass reads only the events changed since (every change bumps the sequence) or whose
+        moment has come, so an idle pass is a query that finds nothing. An event seen for the
+        first time is only expanded when its cached next start says it may be due; otherwise
+        its bookmark is that start less its longest reminder.
         """
         now = self.registry.clock()
         horizon = now + PLAN_AHEAD
-        wanted: list[datetime] = []
         async with self.registry.sessions() as session:
             query = select(Event).where(
                 col(Event.cancelled_at).is_(None),
-                col(Event.next_start).is_not(None),
-                col(Event.next_start) <= now + MAX_LEAD + PLAN_AHEAD,
+                or_(
+                    col(Event.planned_sequence).is_(None),
+                    col(Event.planned_sequence) != col(Event.sequence),
+                    col(Event.plan_at) <= horizon,
+                ),
             )
-            pending = await pending_event_ids(session)
+            events = list((await session.exec(query)).all())
+            changed = {e.id for e in events if e.planned_sequence != e.sequence}
+            pending = await pending_event_ids(session) & changed if changed else set()
+            marks: dict[int, datetime | None] = {}
             due: list[Event] = []
-            for event in (await session.exec(query)).all():
-                assert event.next_start is not None
-                earliest = event.next_start - max(
-                    service.reminder_offsets(event), default=timedelta(0)
-                )
-                if earliest <= horizon or event.next_start <= now or event.id in pending:
-                    due.append(event)
+            for event in events:
+                lead = max(service.reminder_offsets(event), default=timedelta(0))
+                start = event.next_start
+                unplanned = event.id in changed and event.id not in pending
+                if unplanned and start is not None and start > now and start - lead > horizon:
+                    marks[event.id or 0] = start - lead
                 else:
-                    wanted.append(earliest)
+                    due.append(event)
             ids = [event.id or 0 for event in due]
             changes = await service.changes_for(session, ids)
             rooms = await service.rooms_for(session, ids)
             outgoing: list[Outgoing] = []
             for event in due:
-                planned, nxt = plan_event(
+                planned, marks[event.id or 0] = plan_event(
                     event, changes.get(event.id or 0, service.NO_CHANGES), now
                 )
                 targets = event_rooms(rooms.get(event.id or 0, []), self.registry.settings.rooms)
@@ -202,15 +209,33 @@ class Announcer:
                 ]
                 if event.id in pending:
                     await supersede(session, key_prefix(event.id or 0), {p.key for p in planned})
-                if nxt is not None:
-                    wanted.append(nxt)
             await enqueue(session, outgoing)
+            await bookmark(session, [(event, marks[event.id or 0]) for event in events])
+            nxt = (
+                await session.exec(
+                    select(func.min(Event.plan_at)).where(col(Event.cancelled_at).is_(None))
+                )
+            ).one()
             await session.commit()
         self.registry.changed("deliveries")
-        return min(wanted, default=None)
+        return nxt
 
     async def step(self) -> float:
         nxt = await self.plan()
         if nxt is None:
             return POLL
         return min(POLL, max(0.5, (nxt - PLAN_AHEAD - self.registry.clock()).total_seconds()))
+
+
+async def bookmark(session: AsyncSession, marks: list[tuple[Event, datetime | None]]) -> None:
+    """Record what was planned, unless the event changed meanwhile: its sequence moved on, so
+    the bookmark is not written and the next pass plans the event again."""
+    if not marks:
+        return
+    statement = (
+        update(Event)
+        .where(col(Event.id) == bindparam("event_id"), col(Event.sequence) == bindparam("seen"))
+        .values(planned_sequence=bindparam("seen"), plan_at=bindparam("plan_at"))
+    )
+    rows = [{"event_id": e.id, "seen": e.sequence, "plan_at": when} for e, when in marks]
+    await (await session.connection()).execute(statement, rows)

@@ -3,6 +3,14 @@
 Every entry is checked first and nothing is written unless all of them are valid, so a file is
 never half-imported. Events keep a stable UID (the file's, or one derived from the YAML entry),
 so importing the same file again changes nothing and an edited file updates its events.
+
+An .ics override of one occurrence (a VEVENT with RECURRENCE-ID) becomes what the bot can hold
+for one occurrence: a move when its DTSTART differs, a skip when it is STATUS:CANCELLED. An
+occurrence cannot have its own title, duration, link or description here, so such differences
+are ignored and reported as warnings, as are overrides of a series missing from the file or of
+an instant that is not one of its occurrences; RANGE=THISANDFUTURE, which would change every
+later occurrence, is refused. Skips and moves in the file are added to those the bot has; one
+made in the bot (`event skip`, `event move`) and absent from the file is kept.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import RoomSettings
 from cogs.events import service
 from cogs.events.models import Event, EventRoom
-from cogs.events.recurrence import RecurrenceError, build_rrule, to_utc
+from cogs.events.recurrence import RecurrenceError, build_rrule, occurrences, to_utc
 from cogs.events.timeparse import TimeParseError, parse_zone
 
 DEFAULT_MINUTES = 60
@@ -52,6 +60,13 @@ class Entry:
     link: str | None
     description: str | None
     skips: list[datetime] = field(default_factory=list)
+    moves: dict[datetime, datetime] = field(default_factory=dict)
+
+
+@dataclass
+class Schedule:
+    entries: list[Entry]
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,23 +99,93 @@ def _local(value: datetime | date, zone: ZoneInfo) -> datetime:
     return value.astimezone(zone).replace(tzinfo=None)
 
 
-def read_ics(data: bytes, default: ZoneInfo) -> list[Entry]:
+def read_ics(data: bytes, default: ZoneInfo) -> Schedule:
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except ValueError as exc:
         raise ScheduleError(f"not a valid iCalendar file: {exc}") from None
-    entries, problems = [], []
+    series: dict[str, Entry] = {}
+    overrides: list[tuple[str, icalendar.Component]] = []
+    problems, warnings = [], []
     for number, vevent in enumerate(calendar.walk("VEVENT"), 1):
-        if vevent.get("RECURRENCE-ID") is not None:
-            continue
         label = f"event {number} {str(vevent.get('SUMMARY', ''))[:40]!r}"
+        if vevent.get("RECURRENCE-ID") is not None:
+            overrides.append((label, vevent))
+            continue
         try:
-            entries.append(_ics_entry(vevent, default))
+            entry = _ics_entry(vevent, default)
+        except (KeyError, ValueError) as exc:
+            problems.append(f"{label}: {exc}")
+            continue
+        if entry.uid in series:
+            problems.append(f"{label}: UID {entry.uid!r} is also on an earlier event")
+        series[entry.uid] = entry
+    for label, vevent in overrides:
+        try:
+            if warning := _apply_override(vevent, series):
+                warnings.append(f"{label}: {warning}")
         except (KeyError, ValueError) as exc:
             problems.append(f"{label}: {exc}")
     if problems:
         raise ScheduleError("\n".join(problems))
-    return entries
+    return Schedule(list(series.values()), warnings)
+
+
+def _apply_override(vevent: icalendar.Component, series: Mapping[str, Entry]) -> str | None:
+    """Record one RECURRENCE-ID override on its series as a move or a skip; a warning for
+    whatever of it cannot be kept."""
+    uid = str(vevent.get("UID", ""))
+    if vevent["RECURRENCE-ID"].params.get("RANGE", "").upper() == "THISANDFUTURE":
+        raise ValueError(
+            "RECURRENCE-ID with RANGE=THISANDFUTURE changes every later occurrence; "
+            "end the series there and start a new one instead"
+        )
+    entry = series.get(uid)
+    if entry is None:
+        return f"changes one occurrence of {uid!r}, which is not in the file; ignored"
+    zone = entry.zone
+    original = to_utc(_local(vevent.decoded("RECURRENCE-ID"), zone), zone)
+    when = f"{original.astimezone(zone):%Y-%m-%d %H:%M}"
+    found = occurrences(
+        entry.start_local, zone, entry.rrule, after=original - timedelta(seconds=1), limit=1
+    )
+    if not found or found[0].start != original:
+        return f"{when} is not an occurrence of its series; ignored"
+    if original in entry.skips:
+        return f"{when} is skipped (EXDATE or cancelled) and stays so; the override is ignored"
+    if str(vevent.get("STATUS", "")).upper() == "CANCELLED":
+        entry.skips.append(original)
+        entry.moves.pop(original, None)
+        return None
+    start_local = _local(vevent.decoded("DTSTART"), zone) if "DTSTART" in vevent else None
+    if start_local is not None and (new_start := to_utc(start_local, zone)) != original:
+        entry.moves[original] = new_start
+    present = set(vevent)
+    differ = []
+    if "SUMMARY" in present and str(vevent["SUMMARY"]).strip()[:200] != entry.title:
+        differ.append("title")
+    moved_local = start_local or original.astimezone(zone).replace(tzinfo=None)
+    if {"DURATION", "DTEND"} & present and _minutes(
+        vevent, moved_local, zone
+    ) != entry.duration_min:
+        differ.append("duration")
+    if {"URL", "LOCATION"} & present and _link(
+        vevent.get("URL"), vevent.get("LOCATION")
+    ) != entry.link:
+        differ.append("link")
+    if (
+        "DESCRIPTION" in present
+        and (str(vevent["DESCRIPTION"]).strip() or None) != entry.description
+    ):
+        differ.append("description")
+    if not differ:
+        return None
+    moved = " is moved, but" if original in entry.moves else ":"
+    verb = "is" if len(differ) == 1 else "are"
+    return (
+        f"the occurrence of {when}{moved} its own {', '.join(differ)} {verb} ignored; every "
+        "occurrence has the title, duration, link and description of its series"
+    )
 
 
 def _ics_entry(vevent: icalendar.Component, default: ZoneInfo) -> Entry:
@@ -108,12 +193,6 @@ def _ics_entry(vevent: icalendar.Component, default: ZoneInfo) -> Entry:
     zone = start.tzinfo if isinstance(start, datetime) else None
     zone = zone if isinstance(zone, ZoneInfo) else (UTC_ZONE if zone is not None else default)
     start_local = _local(start, zone)
-    if "DURATION" in vevent:
-        length = vevent.decoded("DURATION")
-    elif "DTEND" in vevent:
-        length = _local(vevent.decoded("DTEND"), zone) - start_local
-    else:
-        length = timedelta(days=1) if not isinstance(start, datetime) else timedelta(hours=1)
     rrule = vevent.get("RRULE")
     rule = rrule.to_ical().decode() if rrule is not None else None
     skips: list[datetime] = []
@@ -129,11 +208,22 @@ def _ics_entry(vevent: icalendar.Component, default: ZoneInfo) -> Entry:
         start_local=start_local,
         zone=zone,
         rrule=build_rrule(rule, start_local, zone) if rule else None,
-        duration_min=max(1, int(length.total_seconds() // 60)),
+        duration_min=_minutes(vevent, start_local, zone),
         link=_link(vevent.get("URL"), vevent.get("LOCATION")),
         description=(str(vevent.get("DESCRIPTION", "")).strip() or None),
         skips=skips,
     )
+
+
+def _minutes(vevent: icalendar.Component, start_local: datetime, zone: ZoneInfo) -> int:
+    if "DURATION" in vevent:
+        length = vevent.decoded("DURATION")
+    elif "DTEND" in vevent:
+        length = _local(vevent.decoded("DTEND"), zone) - start_local
+    else:
+        all_day = not isinstance(vevent.decoded("DTSTART"), datetime)
+        length = timedelta(days=1) if all_day else timedelta(hours=1)
+    return max(1, int(length.total_seconds() // 60))
 
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -144,7 +234,7 @@ def _uid(title: str, start: datetime) -> str:
     return f"{digest}@yaml.convene"
 
 
-def read_yaml(text: str, default: ZoneInfo) -> list[Entry]:
+def read_yaml(text: str, default: ZoneInfo) -> Schedule:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -167,7 +257,7 @@ def read_yaml(text: str, default: ZoneInfo) -> list[Entry]:
             problems.append(f"{label}: {exc}")
     if problems:
         raise ScheduleError("\n".join(problems))
-    return entries
+    return Schedule(entries)
 
 
 def _when(value: Any, zone: ZoneInfo, name: str) -> datetime | date:
@@ -220,7 +310,7 @@ def _yaml_entry(item: Mapping[str, Any], calendar_zone: ZoneInfo) -> Entry:
     )
 
 
-def read_schedule(name: str, data: bytes, default: ZoneInfo) -> list[Entry]:
+def read_schedule(name: str, data: bytes, default: ZoneInfo) -> Schedule:
     try:
         if name.lower().endswith((".yaml", ".yml")):
             return read_yaml(data.decode("utf-8"), default)
@@ -252,8 +342,13 @@ async def import_entries(
             "description": entry.description,
         }
         if existing is not None and all(getattr(existing, k) == v for k, v in fields.items()):
-            unchanged += 1
-            continue
+            recorded = await service.changes_of(session, existing.id or 0)
+            if (
+                set(entry.skips) <= recorded.exdates
+                and entry.moves.items() <= recorded.moves.items()
+            ):
+                unchanged += 1
+                continue
         event = existing or Event(
             uid=entry.uid,
             title=entry.title,
@@ -268,9 +363,8 @@ async def import_entries(
         )
         for key, value in fields.items():
             setattr(event, key, value)
-        future = service.expand(
-            event, service.Changes(frozenset(entry.skips), {}), after=now, limit=1
-        )
+        changes = service.Changes(frozenset(entry.skips), entry.moves)
+        future = service.expand(event, changes, after=now, limit=1)
         if existing is None and not future:
             ended += 1
             continue
@@ -286,6 +380,8 @@ async def import_entries(
             for room in announce_in:
                 session.add(EventRoom(event_id=event.id or 0, room=room))
         for skipped in entry.skips:
-            await service.record_skip(session, event, skipped)
+            await service.record_change(session, event, skipped, None)
+        for original, new_start in entry.moves.items():
+            await service.record_change(session, event, original, new_start)
         await service.refresh_next_start(session, event, now)
     return Report(added, changed, unchanged, ended)

@@ -2,7 +2,9 @@
 
 Occurrences are never stored one by one; they are expanded from the rule in the event's zone,
 with skipped and moved ones recorded as changes. `next_start` caches the next occurrence so that
-listing upcoming events does not expand every series.
+listing upcoming events does not expand every series. `planned_sequence` and `plan_at` are the
+announcement planner's bookmark: the `sequence` (bumped by every change) it last planned, and
+when the event next needs planning (None: not unless it changes).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Event(SQLModel, table=True):
     next_start: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sequence: int = 0
+    planned_sequence: int | None = None
+    plan_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_by: int = Field(foreign_key="person.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -291,10 +291,13 @@ async def _change_row(session: AsyncSession, event: Event, original: datetime) -
     return found or EventChange(event_id=event.id or 0, original_start=original)
 
 
-async def record_skip(session: AsyncSession, event: Event, original: datetime) -> None:
-    """Skip one occurrence, as an imported EXDATE does; skipping twice is harmless."""
+async def record_change(
+    session: AsyncSession, event: Event, original: datetime, new_start: datetime | None
+) -> None:
+    """Skip (no *new_start*) or move one occurrence as an imported file says, past ones too;
+    recording the same change twice is harmless."""
     change = await _change_row(session, event, original)
-    change.new_start = None
+    change.new_start = new_start
     session.add(change)
     await session.flush()
 

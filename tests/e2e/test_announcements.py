@@ -1,9 +1,17 @@
 """A reminder planned from Matrix reaches a Matrix room and a Discord channel exactly once,
-also when the bot dies between sending and recording and is restarted."""
+also when the bot dies between sending and recording and is restarted (on SQLite and on
+PostgreSQL), and when Discord answers the send with a 429 (SQLite: the postponement itself is
+tested on both stores in tests/test_delivery.py).
+
+Time is real time shifted: a test creates the event a minute before its reminder falls due,
+then jumps the clock to the due moment and wakes the dispatcher, as its timer would, so no test
+waits for a reminder in real time.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,26 +19,100 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.config import parse_settings
+from bot.app import App
+from bot.config import Settings, parse_settings
 from bot.delivery import Delivery
 from tests.e2e.test_discord import discord_settings
 from tests.e2e.test_matrix import World, ask, joined, make_world
 from tests.support.bot_harness import running
 from tests.support.discord_fixtures import GENERAL, GUILD_ID
-from tests.support.fake_discord import FakeDiscord
+from tests.support.fake_discord import FakeDiscord, RecordedRequest
 from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
 
+CHANNEL_MESSAGES = rf"^/channels/{GENERAL.id}/messages$"
+
 
 class ShiftedClock:
-    """Real time moved so that a reminder falls due a few seconds after the bot starts."""
+    """Real time, moved by `set` to any moment; it keeps running from there."""
 
-    def __init__(self, due: datetime, lead: float) -> None:
-        self.shift = due - timedelta(seconds=lead) - datetime.now(UTC)
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def set(self, moment: datetime) -> None:
+        self.shift = moment - datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return datetime.now(UTC) + self.shift
+
+
+async def announcing(
+    synapse: Synapse,
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+) -> tuple[World, Settings]:
+    """A Matrix room and a Discord channel linked as one announcements room."""
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    data = world.settings.model_dump(mode="json")
+    data["store"] = {"url": db_url}
+    data["discord"] = discord_settings(fake_discord, tmp_path, monkeypatch).discord.model_dump(
+        mode="json"
+    )
+    data["rooms"] = [
+        {
+            "name": "community",
+            "matrix_room_id": world.room,
+            "discord_channel_id": GENERAL.id,
+            "purposes": ["announcements"],
+        }
+    ]
+    return world, parse_settings(data)
+
+
+async def create_sprint(app: App, world: World, fake: FakeDiscord, clock: ShiftedClock) -> None:
+    """The Sprint event, with its 15-minute reminder due one minute after it is created."""
+    await joined(app, world.room)
+    await fake.wait_commands_synced(GUILD_ID)
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)
+    due = start - timedelta(minutes=15)
+    clock.set(due - timedelta(minutes=1))
+    created = await ask(
+        world,
+        world.omar,
+        f'!event create "Sprint" start="{start:%Y-%m-%d %H:%M}" tz=UTC reminders=15m',
+    )
+    assert "Event #1" in created["content"]["body"]
+    await wait_for_rows(app, lambda rows: len(rows) == 2, "the reminder's rows")
+    await jump(app, clock, due)
+
+
+async def jump(app: App, clock: ShiftedClock, moment: datetime) -> None:
+    clock.set(moment)
+    app.registry.changed("deliveries")
+
+
+async def rows_of(app: App) -> list[Delivery]:
+    async with app.sessions() as session:
+        return list((await session.exec(select(Delivery).order_by(Delivery.platform))).all())
+
+
+async def wait_for_rows(
+    app: App, done: Callable[[list[Delivery]], bool], what: str
+) -> list[Delivery]:
+    deadline = asyncio.get_running_loop().time() + 20
+    while not done(rows := await rows_of(app)):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
+    return rows
+
+
+def all_sent(attempts: Collection[int]) -> Callable[[list[Delivery]], bool]:
+    return lambda rows: (
+        bool(rows) and all(r.status == "sent" and r.attempts in attempts for r in rows)
+    )
 
 
 async def reminders_in(world: World) -> list[str]:
@@ -48,50 +130,31 @@ def on_discord(fake: FakeDiscord) -> list[dict[str, object]]:
     ]
 
 
-async def test_reminder_reaches_both_platforms_exactly_once_across_a_crash(
-    synapse: Synapse, fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    world = await make_world(synapse, tmp_path, monkeypatch)
-    data = world.settings.model_dump(mode="json")
-    data["discord"] = discord_settings(fake_discord, tmp_path, monkeypatch).discord.model_dump(
-        mode="json"
-    )
-    data["rooms"] = [
-        {
-            "name": "community",
-            "matrix_room_id": world.room,
-            "discord_channel_id": GENERAL.id,
-            "purposes": ["announcements"],
-        }
+def posts(fake: FakeDiscord) -> list[RecordedRequest]:
+    return [
+        r for r in fake.requests if r.method == "POST" and r.path.endswith(f"{GENERAL.id}/messages")
     ]
-    settings = parse_settings(data)
-    start = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)
-    clock = ShiftedClock(start - timedelta(minutes=15), lead=4.0)
 
+
+async def test_reminder_reaches_both_platforms_exactly_once_across_a_crash(
+    synapse: Synapse,
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+) -> None:
+    world, settings = await announcing(synapse, fake_discord, tmp_path, monkeypatch, db_url)
+    clock = ShiftedClock()
     async with running(settings, clock=clock) as app:
-        await joined(app, world.room)
-        await fake_discord.wait_commands_synced(GUILD_ID)
-        created = await ask(
-            world,
-            world.omar,
-            f'!event create "Sprint" start="{start:%Y-%m-%d %H:%M}" tz=UTC reminders=15m',
-        )
-        assert "Event #1" in created["content"]["body"]
-        for _ in range(300):
-            if await reminders_in(world) and on_discord(fake_discord):
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(2)
+        await create_sprint(app, world, fake_discord, clock)
+        sent = await wait_for_rows(app, all_sent({1}), "both sends")
+        assert {(r.platform, r.status) for r in sent} == {("matrix", "sent"), ("discord", "sent")}
         assert len(await reminders_in(world)) == 1
         assert len(on_discord(fake_discord)) == 1
-        posts = [
-            r for r in fake_discord.requests if r.path.endswith(f"/channels/{GENERAL.id}/messages")
-        ]
-        assert posts[0].json["nonce"] and posts[0].json["enforce_nonce"] is True
+        assert posts(fake_discord)[0].json["nonce"]
+        assert posts(fake_discord)[0].json["enforce_nonce"] is True
 
     async with app.sessions() as session:
-        sent = list((await session.exec(select(Delivery))).all())
-        assert {(r.platform, r.status) for r in sent} == {("matrix", "sent"), ("discord", "sent")}
         await session.exec(
             update(Delivery).values(status="sending", claimed_at=clock() - timedelta(minutes=5))
         )
@@ -99,16 +162,42 @@ async def test_reminder_reaches_both_platforms_exactly_once_across_a_crash(
 
     async with running(settings, clock=clock) as app:
         await joined(app, world.room)
-
-        async def resent() -> bool:
-            async with app.sessions() as session:
-                rows = (await session.exec(select(Delivery))).all()
-                return all(r.status == "sent" and r.attempts == 2 for r in rows)
-
-        for _ in range(300):
-            if await resent():
-                break
-            await asyncio.sleep(0.1)
-        assert await resent(), "the restarted bot resent the claimed rows"
+        await wait_for_rows(app, all_sent({2}), "the restarted bot to resend the claimed rows")
     assert len(await reminders_in(world)) == 1, "Matrix deduplicated the resend by txn id"
     assert len(on_discord(fake_discord)) == 1, "Discord deduplicated the resend by nonce"
+
+
+@pytest.mark.parametrize("retry_after", [0.3, 90.0], ids=["short", "long"])
+async def test_reminder_rate_limited_on_discord_is_delivered_once(
+    synapse: Synapse,
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sqlite_url: str,
+    retry_after: float,
+) -> None:
+    """discord.py waits out a short 429 itself and resends the same payload; a long one comes
+    back to the dispatcher, which postpones the row and resends it under the same nonce."""
+    world, settings = await announcing(synapse, fake_discord, tmp_path, monkeypatch, sqlite_url)
+    clock = ShiftedClock()
+    async with running(settings, clock=clock) as app:
+        fake_discord.rate_limit_next(CHANNEL_MESSAGES, method="POST", retry_after=retry_after)
+        await create_sprint(app, world, fake_discord, clock)
+        due = clock()
+        if retry_after > 30:
+            discord_row, _ = await wait_for_rows(
+                app,
+                lambda rows: (
+                    [(r.status, r.attempts) for r in rows] == [("pending", 1), ("sent", 1)]
+                ),
+                "the Discord row to be postponed and the Matrix one sent",
+            )
+            assert discord_row.platform == "discord"
+            assert discord_row.due_at >= due + timedelta(seconds=retry_after - 1)
+            assert on_discord(fake_discord) == []
+            await jump(app, clock, discord_row.due_at)
+        await wait_for_rows(app, all_sent({1, 2}), "both sends")
+        assert len(await reminders_in(world)) == 1
+        assert len(on_discord(fake_discord)) == 1
+        first, second = posts(fake_discord)
+        assert first.json["nonce"] == second.json["nonce"] and second.json["enforce_nonce"]

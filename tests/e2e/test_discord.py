@@ -104,6 +104,24 @@ async def test_slash_commands_are_generated_from_the_specs(
         assert synced["link"]["options"][0]["description"] == "the code from your other platform"
 
 
+async def test_a_rate_limited_command_sync_keeps_the_last_commands(
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A restart that Discord rate-limits for minutes starts at once with the synced commands,
+    instead of waiting inside discord.py."""
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    async with running(settings):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+    fake_discord.rate_limit_next(r"/guilds/\d+/commands$", method="PUT", retry_after=600)
+    async with running(settings):
+        who = await answered(await fake_discord.slash(GUILD_ID, GENERAL.id, ORGANIZER, "whoami"))
+        assert "olivia — organizer here" in text_of(who)
+    assert "syncing the commands is rate limited for 600 s" in caplog.text
+
+
 async def test_help_whoami_link_on_discord(
     fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -940,6 +940,7 @@ class FakeDiscord:
             ("PUT", "/applications/{app_id}/commands", self._put_commands),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self._put_commands),
             ("POST", "/users/@me/channels", self._create_dm),
+            ("GET", "/channels/{channel_id}", self._get_channel),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", channel_message, self._get_channel_message),
             ("PATCH", channel_message, self._edit_channel_message),
@@ -1082,6 +1083,12 @@ class FakeDiscord:
                 "recipients": [user.payload()],
             }
         )
+
+    async def _get_channel(self, request: web.Request, body: _Body) -> web.Response:
+        channel_id = int(request.match_info["channel_id"])
+        guild = self._guild_of_channel(channel_id)
+        [channel] = [c for c in guild.channels if c.id == channel_id]
+        return _json(channel.payload(guild.id, guild.channels.index(channel)))
 
     def _channel_message(self, request: web.Request) -> JSON:
         channel_id = int(request.match_info["channel_id"])
