@@ -382,13 +382,26 @@ async def test_stats(nina: FakeUser, maria: FakeUser, matrix: FakePlatform, cloc
         "Median time to claim (30 d): 2 h",
         "Median time to done (30 d): 6 h",
         "Never claimed, of requests made in the last 30 d: 2 of 3 (66 %)",
-        "Per mentor, claimed / done (30 d; 90 d):",
+        "Per mentor, claimed / done (30 d; 90 d), busiest first:",
         "- maria: 1 / 1; 1 / 1",
     ]
     clock.now += timedelta(days=40)
     later = (await maria.say("!mentor stats")).text
     assert "- maria: 0 / 0; 1 / 1" in later
     assert "Median time to claim (30 d): no data yet" in later
+
+
+async def test_stats_show_the_busiest_mentors_within_one_message(
+    matrix: FakePlatform, maria: FakeUser
+) -> None:
+    for n in range(1, 23):
+        await matrix.person(f"@asker{n}:x", name=f"Asker{n}").say(f'!mentor request "topic {n}"')
+        await mentor(matrix, n).say(f"!mentor claim {n}")
+    await mentor(matrix, 1).say("!mentor done 1")
+    lines = (await maria.say("!mentor stats")).text.splitlines()
+    shown = [line for line in lines if line.startswith("- ")]
+    assert len(shown) == 20 and shown[0] == "- Mentor1: 1 / 1; 1 / 1"
+    assert lines[-1] == "… and 2 more mentors."
 
 
 async def test_escalation_happens_once_each(

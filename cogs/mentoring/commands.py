@@ -17,6 +17,8 @@ from cogs.mentoring import announce, service
 from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
 
 RequestId = Annotated[int, Opt("the request number, e.g. 12", min=1)]
+# Enough to see who carries the load, and within one Discord embed however many mentors there are.
+MENTORS_SHOWN = 20
 
 
 def _headline(request: MentorRequest) -> str:
@@ -224,9 +226,11 @@ async def mentor_stats(ctx: Ctx) -> Reply:
         f"Never claimed, of requests made in the last 30 d: {share}",
     ]
     if figures.mentors:
-        lines.append("Per mentor, claimed / done (30 d; 90 d):")
+        lines.append("Per mentor, claimed / done (30 d; 90 d), busiest first:")
         lines += [
             f"- {markup.escape(m.name)}: {m.claimed_30} / {m.done_30}; {m.claimed_90} / {m.done_90}"
-            for m in figures.mentors
+            for m in figures.mentors[:MENTORS_SHOWN]
         ]
+        if (more := len(figures.mentors) - MENTORS_SHOWN) > 0:
+            lines.append(f"… and {more} more mentors.")
     return Reply("\n".join(lines), title="Mentoring")
