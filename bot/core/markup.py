@@ -18,6 +18,14 @@ _TOKEN = re.compile(
     r"|\[(?P<label>[^\]\n]+)\]\((?P<url>https?://[^)\s]+)\)",
     re.DOTALL,
 )
+# Words that would ping a whole room if a platform ever let them through.
+_MASS_MENTION = re.compile(r"@(everyone|here|room)\b", re.IGNORECASE)
+
+
+def mass_mention(text: str) -> str | None:
+    """The first `@everyone`, `@here` or `@room` in *text*, which user text must never carry."""
+    match = _MASS_MENTION.search(text)
+    return match.group(0) if match else None
 
 
 def escape(text: str) -> str:

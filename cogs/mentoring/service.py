@@ -8,7 +8,6 @@ exactly one UPDATE matches and the others are told who was first.
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
+from bot.core.markup import mass_mention
 from bot.db import UTCDateTime, seconds_between
 from bot.identity import Person
 from cogs.mentoring.models import (
@@ -35,8 +35,6 @@ from cogs.mentoring.models import (
 STATS_WINDOW = timedelta(days=30)
 LONG_WINDOW = timedelta(days=90)
 MAX_LIST = 25
-# Words that would ping a whole room if a platform ever let them through.
-_MASS_MENTION = re.compile(r"@(everyone|here|room)\b", re.IGNORECASE)
 
 
 def check_text(name: str, text: str | None, limit: int) -> str | None:
@@ -46,10 +44,9 @@ def check_text(name: str, text: str | None, limit: int) -> str | None:
     text = text.strip()
     if len(text) > limit:
         raise UserError(f"The {name} is too long ({len(text):,} characters; at most {limit:,}).")
-    if match := _MASS_MENTION.search(text):
+    if found := mass_mention(text):
         raise UserError(
-            f"Please remove {match.group(0)!r} from the {name}: mentor requests never ping "
-            "a whole room."
+            f"Please remove {found!r} from the {name}: mentor requests never ping a whole room."
         )
     return text
 

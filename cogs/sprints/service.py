@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.errors import UserError
-from bot.core.markup import escape
+from bot.core.markup import escape, mass_mention
 from bot.identity import Person
 from cogs.events.models import Event
 from cogs.events.service import changes_of, expand, get_event
@@ -38,7 +38,6 @@ EXAMPLES = (
     "https://github.com/owner/repo/issues/123 or https://gitlab.com/group/project/-/issues/45"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MASS_MENTION = re.compile(r"@(everyone|here|room)\b", re.IGNORECASE)
 _HOSTS = {
     "github.com": "github.com",
     "www.github.com": "github.com",
@@ -82,9 +81,9 @@ class AtLimit(UserError):
 
 
 def refuse_mass_mention(text: str) -> None:
-    if match := _MASS_MENTION.search(text):
+    if found := mass_mention(text):
         raise UserError(
-            f"Please remove {match.group(0)!r}: sprint issues never ping a whole room. "
+            f"Please remove {found!r}: sprint issues never ping a whole room. "
             f"Give the issue's link, e.g. {EXAMPLES}."
         )
 
