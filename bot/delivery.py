@@ -29,8 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import UniqueConstraint, and_, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import RoomSettings
 from bot.core.context import Clock
 from bot.core.reply import Button, Reply
-from bot.db import UTCDateTime
+from bot.db import UTCDateTime, insert_ignoring_conflicts
 from bot.wakeup import WakeLoop
 
 log = logging.getLogger(__name__)
@@ -168,11 +166,9 @@ async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
         for room in message.rooms
         for platform, target, fallback in targets(room)
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for first in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[first : first + INSERT_CHUNK]
-        await session.exec(insert(Delivery).values(chunk).on_conflict_do_nothing())
+        await session.exec(insert_ignoring_conflicts(session, Delivery).values(chunk))
 
 
 async def rooms_sent(session: AsyncSession, key_prefix: str) -> set[str]:

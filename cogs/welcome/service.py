@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +26,7 @@ from bot.config import RoomSettings, Settings
 from bot.core.context import CommandStyle
 from bot.core.markup import code, escape
 from bot.core.reply import Reply
+from bot.db import insert_ignoring_conflicts
 from bot.delivery import Delivery, Outgoing, encode, enqueue
 from bot.identity import Account
 from cogs.events import service as events
@@ -161,18 +160,14 @@ async def _record(
     session: AsyncSession, newcomer: Newcomer, room: str, key: str, now: datetime
 ) -> bool:
     """Mark *newcomer* welcomed; False when a concurrent join of theirs did it first."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = await session.exec(
-        insert(Welcome)
-        .values(
+        insert_ignoring_conflicts(session, Welcome).values(
             person_id=newcomer.person_id,
             platform=newcomer.platform,
             room=room,
             key=key,
             welcomed_at=now,
         )
-        .on_conflict_do_nothing()
     )
     return bool(result.rowcount)
 
