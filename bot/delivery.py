@@ -109,6 +109,8 @@ def decode(body: str) -> Reply:
 
 
 DIRECT = "user:"
+# The platforms that have direct messages (the console has none).
+DIRECT_PLATFORMS = ("discord", "matrix")
 
 
 @dataclass(frozen=True)

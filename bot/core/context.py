@@ -17,6 +17,11 @@ Clock = Callable[[], datetime]
 CommandStyle = Literal["text", "slash"]
 
 
+def style_of(platform: str) -> CommandStyle:
+    """How people type commands on *platform*: Discord's are slash commands."""
+    return "slash" if platform == "discord" else "text"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

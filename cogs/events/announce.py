@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RoomSettings
 from bot.core import markup
-from bot.core.context import CommandStyle
+from bot.core.context import style_of
 from bot.core.registry import Registry
 from bot.core.reply import Reply
 from bot.delivery import Delivery, Outgoing, enqueue, supersede
@@ -60,9 +60,22 @@ def pinged(event: Event) -> list[str]:
 
 
 def _rsvp_hint(event: Event, platform: str) -> str:
-    if platform == "discord":
+    if style_of(platform) == "slash":
         return f"/event rsvp id:{event.id} answer:going"
     return f"!event rsvp {event.id} going"
+
+
+def starts_in(
+    lead: str, event: Event, occurrence: Occurrence, left: timedelta, platform: str
+) -> list[str]:
+    """The lines a reminder opens with, after *lead*: what starts, when, and where to join."""
+    lines = [
+        f"{lead}**{markup.escape(event.title)}** starts in {span(left)} — "
+        f"{when(occurrence.start, service.zone_of(event), None, style_of(platform))}"
+    ]
+    if event.link:
+        lines.append(f"Join: {event.link}")
+    return lines
 
 
 def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Callable[[str], Reply]:
@@ -70,13 +83,7 @@ def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Callable[
     it goes out late)."""
 
     def render(platform: str) -> Reply:
-        style: CommandStyle = "slash" if platform == "discord" else "text"
-        lines = [
-            f"⏰ **{markup.escape(event.title)}** starts in {span(left)} — "
-            f"{when(occurrence.start, service.zone_of(event), None, style)}"
-        ]
-        if event.link:
-            lines.append(f"Join: {event.link}")
+        lines = starts_in("⏰ ", event, occurrence, left, platform)
         lines.append(f"Coming? {markup.code(_rsvp_hint(event, platform))}")
         return Reply("\n".join(lines), mention_roles=pinged(event))
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
-from cogs.events import announce, reminders, service
+from cogs.events import announce, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, build_rrule, describe
 from cogs.events.render import headline, labels, span, when
@@ -244,7 +244,7 @@ def _personal_lead(ctx: Ctx, answer: str, remind: str | None) -> timedelta | Non
         raise UserError(
             "Personal reminders are for people going, e.g. event rsvp 3 going remind=15m"
         )
-    if ctx.caller.platform not in reminders.PLATFORMS:
+    if ctx.caller.platform not in delivery.DIRECT_PLATFORMS:
         raise UserError("Personal reminders come by direct message on Discord or Matrix.")
     leads = parse_offsets(remind)
     if len(leads) != 1:

@@ -18,24 +18,21 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import markup
-from bot.core.context import CommandStyle
 from bot.core.registry import Registry
 from bot.core.reply import Reply
-from bot.delivery import Direct, Outgoing, enqueue, supersede
+from bot.delivery import DIRECT_PLATFORMS, Direct, Outgoing, enqueue, supersede
 from bot.identity import Account
 from bot.wakeup import WakeLoop
 from cogs.events import service
+from cogs.events.announce import starts_in
 from cogs.events.models import Event, Rsvp
 from cogs.events.recurrence import Occurrence
-from cogs.events.render import span, when
 
 PREFIX = "rsvp:"
 HORIZON = timedelta(days=30)
 # A moved occurrence is still found by its original start up to this far from now.
 MOVE_REACH = timedelta(days=366)
 POLL = 3600.0
-PLATFORMS = ("discord", "matrix")
 
 
 def key(rsvp: Rsvp, start: datetime) -> str:
@@ -44,14 +41,7 @@ def key(rsvp: Rsvp, start: datetime) -> str:
 
 def personal(event: Event, occurrence: Occurrence, lead: timedelta) -> Callable[[str], Reply]:
     def render(platform: str) -> Reply:
-        style: CommandStyle = "slash" if platform == "discord" else "text"
-        lines = [
-            f"⏰ Your reminder: **{markup.escape(event.title)}** starts in {span(lead)} — "
-            f"{when(occurrence.start, service.zone_of(event), None, style)}"
-        ]
-        if event.link:
-            lines.append(f"Join: {event.link}")
-        return Reply("\n".join(lines))
+        return Reply("\n".join(starts_in("⏰ Your reminder: ", event, occurrence, lead, platform)))
 
     return render
 
@@ -109,7 +99,7 @@ class PersonalReminders:
         for rsvp in rsvps:
             occurrence = upcoming.get(rsvp.event_id, {}).get(rsvp.occurrence)
             user = accounts.get((rsvp.person_id, rsvp.remind_platform or ""))
-            if occurrence is None or user is None or rsvp.remind_platform not in PLATFORMS:
+            if occurrence is None or user is None or rsvp.remind_platform not in DIRECT_PLATFORMS:
                 continue
             lead = timedelta(minutes=rsvp.remind_minutes or 0)
             due = max(occurrence.start - lead, rsvp.updated_at)

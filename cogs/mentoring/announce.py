@@ -19,9 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RoomSettings, Settings
 from bot.core import markup
+from bot.core.context import style_of
 from bot.core.registry import Registry
 from bot.core.reply import Button, Reply
-from bot.delivery import Delivery, Direct, Outgoing, enqueue
+from bot.delivery import DIRECT_PLATFORMS, Delivery, Direct, Outgoing, enqueue
 from bot.identity import PLATFORM_LABELS, Account, accounts_of
 from bot.wakeup import WakeLoop
 from cogs.mentoring import service
@@ -59,7 +60,7 @@ def handles(accounts: Sequence[Account]) -> str:
 
 def command_text(platform: str, prefix: str, slash: str, text: str) -> str:
     """How to type a command on *platform*: `/mentor done id:12` or `!mentor done 12`."""
-    return markup.code(slash if platform == "discord" else f"{prefix}{text}")
+    return markup.code(slash if style_of(platform) == "slash" else f"{prefix}{text}")
 
 
 def mentor_rooms(settings: Settings) -> list[RoomSettings]:
@@ -70,7 +71,7 @@ def requester_direct(request: MentorRequest, accounts: Sequence[Account]) -> Dir
     """The requester's direct messages on the platform they asked from, falling back on the
     room they asked in; None where that platform has no direct messages (the console)."""
     account = next((a for a in accounts if a.platform == request.origin_platform), None)
-    if account is None or request.origin_platform not in ("discord", "matrix"):
+    if account is None or request.origin_platform not in DIRECT_PLATFORMS:
         return None
     room = request.origin_room
     usable = room.startswith("!") if request.origin_platform == "matrix" else room.isdigit()

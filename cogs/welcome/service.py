@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RoomSettings, Settings
-from bot.core.context import CommandStyle
+from bot.core.context import style_of
 from bot.core.markup import code, escape
 from bot.core.reply import Reply
 from bot.db import insert_ignoring_conflicts
@@ -87,7 +87,7 @@ def message(
     prefix = settings.bot.command_prefix
 
     def render(platform: str) -> Reply:
-        style: CommandStyle = "slash" if platform == "discord" else "text"
+        style = style_of(platform)
         event_text = ""
         if next_event is not None:
             event, start = next_event
