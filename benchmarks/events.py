@@ -13,19 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import resource
 import statistics
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from sqlmodel import select
 
+from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
 from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
@@ -39,17 +35,8 @@ from cogs.events.feed import render_feed
 from cogs.events.models import Event
 from cogs.events.recurrence import build_rrule
 
-PG_ADMIN = os.environ.get("CONVENE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ZONES = ["Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 REPEATS = ["daily", "weekly", "weekly", "biweekly", "monthly", "monthly-nth", "quarterly"]
-
-
-def _ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
-    }
 
 
 async def populate(registry: Registry, events: int, rooms: int, now: datetime) -> None:
@@ -139,25 +126,15 @@ async def measure(url: str, events: int, rooms: int) -> dict[str, object]:
         "populate_s": round(populate_s, 2),
         "plan_pass_s": round(plan_s, 3),
         "idle_pass_s": round(statistics.median(idle), 4),
-        "event_list": _ms(samples),
+        "event_list": percentiles(samples),
         "feed_1000_s": round(feed_s, 3),
     }
 
 
 async def main(store: str, events: int, rooms: int) -> dict[str, object]:
-    if store == "sqlite":
-        with tempfile.TemporaryDirectory() as workdir:
-            figures = await measure(f"sqlite+aiosqlite:///{workdir}/bench.db", events, rooms)
-    else:
-        admin = await asyncpg.connect(PG_ADMIN)
-        name = f"convene_bench_{uuid.uuid4().hex[:8]}"
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            figures = await measure(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", events, rooms)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
-    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    async with throwaway_store(store) as url:
+        figures = await measure(url, events, rooms)
+    figures["peak_rss_mb"] = peak_rss_mb()
     figures.update(store=store, events=events, rooms=rooms)
     return figures
 

@@ -13,21 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import resource
-import statistics
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
 from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
@@ -35,20 +30,11 @@ from bot.core.registry import Registry
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
 
-PG_ADMIN = os.environ.get("CONVENE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CLAIMERS = 20
 CLAIMS_EACH = 10
 OPEN = 300
 CLAIMED = 300
 BATCH = 5000
-
-
-def _ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
-    }
 
 
 def mentor_caller(n: int) -> Caller:
@@ -189,7 +175,7 @@ async def timed(registry: Registry, caller: Caller, line: str, runs: int) -> dic
             print(f"{line!r} failed: {reply.text}")
             return {"failed": 1}
         samples.append(time.perf_counter() - started)
-    return _ms(samples)
+    return percentiles(samples)
 
 
 async def claims(registry: Registry, open_ids: list[int]) -> dict[str, float]:
@@ -207,7 +193,11 @@ async def claims(registry: Registry, open_ids: list[int]) -> dict[str, float]:
     started = time.perf_counter()
     await asyncio.gather(*(claimer(n) for n in range(1, CLAIMERS + 1)))
     elapsed = time.perf_counter() - started
-    return {"claims": len(samples), "per_s": round(len(samples) / elapsed, 1), **_ms(samples)}
+    return {
+        "claims": len(samples),
+        "per_s": round(len(samples) / elapsed, 1),
+        **percentiles(samples),
+    }
 
 
 async def measure(url: str, requests: int, mentors: int, runs: int) -> dict[str, object]:
@@ -245,21 +235,9 @@ async def measure(url: str, requests: int, mentors: int, runs: int) -> dict[str,
 
 
 async def main(store: str, requests: int, mentors: int, runs: int) -> dict[str, object]:
-    if store == "sqlite":
-        with tempfile.TemporaryDirectory() as workdir:
-            url = f"sqlite+aiosqlite:///{workdir}/bench.db"
-            figures = await measure(url, requests, mentors, runs)
-    else:
-        admin = await asyncpg.connect(PG_ADMIN)
-        name = f"convene_bench_{uuid.uuid4().hex[:8]}"
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-            figures = await measure(url, requests, mentors, runs)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
-    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    async with throwaway_store(store) as url:
+        figures = await measure(url, requests, mentors, runs)
+    figures["peak_rss_mb"] = peak_rss_mb()
     figures.update(store=store, requests=requests, mentors=mentors)
     return figures
 
