@@ -29,11 +29,15 @@ from tests.support.synapse import Synapse
 pytestmark = pytest.mark.e2e
 
 
-def both(world: World, fake: FakeDiscord, tmp_path: Path, mentors_room: str, **kw: Any) -> Settings:
+async def mentoring_world(
+    synapse: Synapse, fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[World, str, Settings]:
+    """A Matrix community and mentors room, each linked with a Discord channel; returns the
+    world, the Matrix mentors room and the settings serving both platforms."""
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    mentors_room = await synapse.create_room(world.omar, name="Mentors", invite=[world.bot.user_id])
     data = world.settings.model_dump(mode="json")
-    data["discord"] = discord_settings(fake, tmp_path, kw["monkeypatch"]).discord.model_dump(
-        mode="json"
-    )
+    data["discord"] = discord_settings(fake, tmp_path, monkeypatch).discord.model_dump(mode="json")
     data["rooms"] = [
         {"name": "community", "matrix_room_id": world.room, "discord_channel_id": GENERAL.id},
         {
@@ -43,7 +47,7 @@ def both(world: World, fake: FakeDiscord, tmp_path: Path, mentors_room: str, **k
             "purposes": ["mentors"],
         },
     ]
-    return parse_settings(data)
+    return world, mentors_room, parse_settings(data)
 
 
 def posts(fake: FakeDiscord, channel: int) -> list[dict[str, Any]]:
@@ -53,9 +57,9 @@ def posts(fake: FakeDiscord, channel: int) -> list[dict[str, Any]]:
 async def test_matrix_request_claimed_with_the_discord_button(
     synapse: Synapse, fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world = await make_world(synapse, tmp_path, monkeypatch)
-    mentors_room = await synapse.create_room(world.omar, name="Mentors", invite=[world.bot.user_id])
-    settings = both(world, fake_discord, tmp_path, mentors_room, monkeypatch=monkeypatch)
+    world, mentors_room, settings = await mentoring_world(
+        synapse, fake_discord, tmp_path, monkeypatch
+    )
 
     async with running(settings) as app:
         await joined(app, world.room)
@@ -160,9 +164,9 @@ async def test_discord_requesters_hear_by_dm_or_else_by_mention(
 async def test_escalation_pings_organizers_once_across_a_restart(
     synapse: Synapse, fake_discord: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world = await make_world(synapse, tmp_path, monkeypatch)
-    mentors_room = await synapse.create_room(world.omar, name="Mentors", invite=[world.bot.user_id])
-    settings = both(world, fake_discord, tmp_path, mentors_room, monkeypatch=monkeypatch)
+    world, mentors_room, settings = await mentoring_world(
+        synapse, fake_discord, tmp_path, monkeypatch
+    )
     async with running(settings) as app:
         await joined(app, world.room)
         await ask(world, world.nina, '!mentor request "dev setup"')
