@@ -16,7 +16,7 @@ from cogs.faq.service import import_toml
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
 
-FAQ = Path(__file__).parents[1].parent / "shared" / "faq-eval" / "faq.toml"
+FAQ = Path(__file__).parents[1] / "examples" / "faq.toml"
 
 
 @pytest.fixture

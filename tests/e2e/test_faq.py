@@ -20,7 +20,7 @@ from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
 
-FAQ = Path(__file__).parents[2].parent / "shared" / "faq-eval" / "faq.toml"
+FAQ = Path(__file__).parents[2] / "examples" / "faq.toml"
 RUN_TESTS = "How do I run the test suite?"
 
 
