@@ -1,4 +1,5 @@
-"""`convene …`: run the bot, manage its store, FAQ and events, check a configuration file."""
+"""`convene …`: run the bot, manage its store, check a configuration file, and whatever
+subcommands the cogs contribute (`convene faq import`, `convene events import`)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,25 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TextIO, TypeVar
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.cogs import discover
 from bot.config import ConfigError, Settings, load_settings
-
-if TYPE_CHECKING:
-    from sqlmodel.ext.asyncio.session import AsyncSession
-
-    from cogs.faq.service import ImportCounts
+from bot.core.cli import CliCommand, CliError, CliTools
+from bot.core.context import Caller, utcnow
+from bot.core.env import Env
 
 T = TypeVar("T")
 
 DEFAULT_CONFIG = Path("convene.toml")
+CONFIG_HELP = "settings file (default: $CONVENE_CONFIG, else ./convene.toml if present)"
 
 
 def _config_path(given: Path | None) -> Path | None:
@@ -58,136 +64,90 @@ async def _run(settings: Settings) -> int:
     return await app.run()
 
 
-async def _in_store(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run *work* in one transaction on a migrated store, as every store command does."""
-    from bot.db import make_engine, make_sessions
-    from bot.schema import upgrade
+class Tools:
+    """What a cog's subcommand gets: the settings it may read and one transaction at a time
+    on the migrated store."""
 
-    engine = make_engine(settings.store.url)
-    try:
-        await upgrade(engine)
-        async with make_sessions(engine)() as session:
-            result = await work(session)
-            await session.commit()
-            return result
-    finally:
-        await engine.dispose()
+    def __init__(self, settings: Settings, out: TextIO, err: TextIO) -> None:
+        self.settings = settings
+        self.env: Env = settings.env()
+        console = settings.console
+        self.operator = Caller("console", console.user, console.user, console.role, "console")
+        self.out, self.err = out, err
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def in_store(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        try:
+            return asyncio.run(self._in_store(work))
+        except (OSError, SQLAlchemyError) as exc:
+            where = make_url(_driver_url(self.settings)).render_as_string(hide_password=True)
+            raise CliError(f"cannot open the store at {where}: {exc}") from None
+
+    async def _in_store(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        from bot.db import make_engine, make_sessions
+        from bot.schema import upgrade
+
+        engine = make_engine(self.settings.store.url)
+        try:
+            await upgrade(engine)
+            async with make_sessions(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    async def operator_id(self, session: AsyncSession) -> int:
+        from bot.identity import resolve_person
+
+        return await resolve_person(session, self.operator, self.now())
+
+
+def _driver_url(settings: Settings) -> str:
+    from bot.db import normalise_url
+
+    return normalise_url(settings.store.url)
 
 
 async def _nothing(session: AsyncSession) -> None:
     return None
 
 
-async def _faq_import(settings: Settings, text: str, source: str) -> ImportCounts:
-    from bot.core.context import utcnow
-    from cogs.faq.service import import_toml
-
-    return await _in_store(settings, lambda s: import_toml(s, text, source, utcnow()))
-
-
-async def _faq_export(settings: Settings) -> tuple[str, int]:
-    from cogs.faq.service import all_entries, export_toml
-
-    async def export(session: AsyncSession) -> tuple[str, int]:
-        return await export_toml(session), len(await all_entries(session))
-
-    return await _in_store(settings, export)
-
-
-def _events_import(settings: Settings, path: Path) -> int:
-    from zoneinfo import ZoneInfo
-
-    from bot.core.context import Caller, utcnow
-    from bot.identity import resolve_person
-    from cogs.events.importer import ScheduleError, import_entries, read_schedule
-
-    try:
-        schedule = read_schedule(path.name, path.read_bytes(), ZoneInfo(settings.bot.timezone))
-    except OSError as exc:
-        print(f"convene: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 1
-    except ScheduleError as exc:
-        print(f"convene: nothing was imported from {path}:\n{exc}", file=sys.stderr)
-        return 1
-    console = settings.console
-    importer = Caller("console", console.user, console.user, console.role, "console")
-
-    async def work(session: AsyncSession) -> str:
-        now = utcnow()
-        person = await resolve_person(session, importer, now)
-        report = await import_entries(
-            session, schedule.entries, person_id=person, rooms=settings.rooms, now=now
-        )
-        return str(report)
-
-    print(f"{path}: {asyncio.run(_in_store(settings, work))}")
-    for warning in schedule.warnings:
-        print(f"  warning: {warning}")
+def _upgrade(args: argparse.Namespace, tools: CliTools) -> int:
+    tools.in_store(_nothing)
+    print("Store is at the newest revision.", file=tools.out)
     return 0
 
 
-def _faq(settings: Settings, action: str, path: Path) -> int:
-    """File I/O stays out of the event loop; the store work runs in one transaction."""
-    from cogs.faq.service import FaqFileError
-
-    if action == "import":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"convene: cannot read {path}: {exc}", file=sys.stderr)
-            return 1
-        try:
-            counts = asyncio.run(_faq_import(settings, text, str(path)))
-        except FaqFileError as exc:
-            print(f"convene: nothing was imported:\n{exc}", file=sys.stderr)
-            return 1
-        print(
-            f"{path}: {counts.added} added, {counts.changed} changed, {counts.unchanged} unchanged"
-        )
-        return 0
-    text, count = asyncio.run(_faq_export(settings))
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print(f"convene: cannot write {path}: {exc}", file=sys.stderr)
-        return 1
-    print(f"{path}: {count} entries written")
-    return 0
+CORE_COMMANDS = (CliCommand(("db", "upgrade"), "apply every pending migration", _upgrade),)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(commands: Sequence[CliCommand]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convene", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    config_help = "settings file (default: $CONVENE_CONFIG, else ./convene.toml if present)"
     run = sub.add_parser("run", help="run the bot on the configured platforms")
-    run.add_argument("-c", "--config", type=Path, help=config_help)
-    db = sub.add_parser("db", help="manage the store")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    up = db_sub.add_parser("upgrade", help="apply every pending migration")
-    up.add_argument("-c", "--config", type=Path, help=config_help)
-    faq = sub.add_parser("faq", help="import or export the contributor FAQ as TOML")
-    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
-    for name, what in (
-        ("import", "add and update entries from a TOML file: all of it, or nothing"),
-        ("export", "write every entry to a TOML file that import reads back"),
-    ):
-        action = faq_sub.add_parser(name, help=what)
-        action.add_argument("file", type=Path)
-        action.add_argument("-c", "--config", type=Path, help=config_help)
-    events = sub.add_parser("events", help="import events from a calendar file")
-    events_sub = events.add_subparsers(dest="events_command", required=True)
-    load = events_sub.add_parser(
-        "import", help="add and update events from an .ics file or a yaml2ics YAML schedule"
-    )
-    load.add_argument("file", type=Path)
-    load.add_argument("-c", "--config", type=Path, help=config_help)
+    run.add_argument("-c", "--config", type=Path, help=CONFIG_HELP)
     check = sub.add_parser("check-config", help="validate a settings file without connecting")
     check.add_argument("file", type=Path)
+    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    for command in commands:
+        group, name = command.words
+        if group not in groups:
+            holder = sub.add_parser(group, help=f"{group} commands")
+            groups[group] = holder.add_subparsers(dest=f"{group}_command", required=True)
+        action = groups[group].add_parser(name, help=command.help)
+        if command.arguments is not None:
+            command.arguments(action)
+        action.add_argument("-c", "--config", type=Path, help=CONFIG_HELP)
+        action.set_defaults(cli_command=command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    commands = [*CORE_COMMANDS, *(command for cog in discover() for command in cog.cli)]
+    args = _parser(commands).parse_args(argv)
     try:
         if args.command == "check-config":
             settings = load_settings(args.file)
@@ -199,14 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"convene: configuration error: {exc}", file=sys.stderr)
         return 2
     _logging(settings)
-    if args.command == "db":
-        asyncio.run(_in_store(settings, _nothing))
-        print("Store is at the newest revision.")
-        return 0
-    if args.command == "faq":
-        return _faq(settings, args.faq_command, args.file)
-    if args.command == "events":
-        return _events_import(settings, args.file)
+    command: CliCommand | None = getattr(args, "cli_command", None)
+    if command is not None:
+        try:
+            return command.run(args, Tools(settings, sys.stdout, sys.stderr))
+        except CliError as exc:
+            print(f"convene: {exc}", file=sys.stderr)
+            return 1
     from bot.app import StartupError
 
     try:

@@ -13,15 +13,16 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
+from bot.assembly import assemble
 from bot.config import Settings
+from bot.core.bus import DELIVERIES
 from bot.core.context import Clock, utcnow
-from bot.core.help import help_command
-from bot.core.registry import Registry
+from bot.core.ports import Sender
 from bot.db import make_engine, make_sessions, normalise_url
-from bot.delivery import Dispatcher, Sender
-from bot.extensions import setup_cogs
+from bot.delivery import Dispatcher, Handover
 from bot.platforms.base import Platform
 from bot.schema import upgrade
+from bot.state import StoreState
 from bot.web import make_web_app
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,6 @@ log = logging.getLogger(__name__)
 
 class StartupError(Exception):
     """Something outside the bot stops it from starting; said plainly, without a traceback."""
-
-
-def build_registry(registry: Registry) -> Registry:
-    registry.add(help_command(registry))
-    setup_cogs(registry)
-    return registry
 
 
 class App:
@@ -50,33 +45,43 @@ class App:
         self.stdout = stdout or sys.stdout
         self.engine = make_engine(settings.store.url)
         self.sessions = make_sessions(self.engine)
-        self.registry = build_registry(Registry(self.sessions, settings, clock=clock))
+        self.house = assemble(self.sessions, settings, clock=clock)
+        self.runtime = self.house.runtime
+        self.router = self.house.router
         self.platforms: list[Platform] = self._platforms(stdin, stdout)
         senders = {p.name: p for p in self.platforms if isinstance(p, Sender)}
         self.dispatcher = Dispatcher(self.sessions, senders, clock)
-        self.registry.on_change("deliveries", self.dispatcher.loop.wake)
-        self.web_url: str | None = None
+        self.runtime.bus.subscribe(DELIVERIES, self.dispatcher.loop.wake)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
 
     def _platforms(self, stdin: TextIO | None, stdout: TextIO | None) -> list[Platform]:
-        settings = self.settings
+        settings, rooms = self.settings, self.runtime.env.rooms
         platforms: list[Platform] = []
         if settings.console.enabled:
             from bot.platforms.console import ConsolePlatform
 
             platforms.append(
-                ConsolePlatform(self.registry, settings.console, stdin=stdin, stdout=stdout)
+                ConsolePlatform(self.router, settings.console, stdin=stdin, stdout=stdout)
             )
         if settings.matrix.enabled:
             from bot.platforms.matrix import MatrixPlatform
 
-            platforms.append(MatrixPlatform(self.registry, settings, self.sessions))
+            handover = Handover(self.runtime, {"matrix": settings.matrix.max_send_retries})
+            platforms.append(
+                MatrixPlatform(
+                    self.router, settings.matrix, rooms, StoreState(self.runtime), handover
+                )
+            )
         if settings.discord.enabled:
             from bot.platforms.discord import DiscordPlatform
 
-            platforms.append(DiscordPlatform(self.registry, settings))
+            platforms.append(DiscordPlatform(self.router, settings.discord, rooms))
         return platforms
+
+    @property
+    def web_url(self) -> str | None:
+        return self.runtime.env.web.listening
 
     def health(self) -> dict[str, bool]:
         return {platform.name: platform.connected for platform in self.platforms}
@@ -95,7 +100,7 @@ class App:
     async def start_web(self) -> None:
         if not self.settings.web.enabled:
             return
-        app = make_web_app(self.registry, self.settings.bot.name, self.health)
+        app = make_web_app(self.runtime, self.router, self.house.contributions.pages, self.health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         host, port = self.settings.web.host, self.settings.web.port
@@ -107,7 +112,7 @@ class App:
                 "set [web] port to a free port, or [web] enabled = false"
             ) from None
         host, port = self._runner.addresses[0][:2]
-        self.web_url = f"http://{host}:{port}"
+        self.runtime.env.web.listening = f"http://{host}:{port}"
 
     async def prepare_store(self) -> None:
         try:
@@ -131,9 +136,8 @@ class App:
             raise
         print(self.banner(), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
-        background = [asyncio.create_task(self.dispatcher.loop.run(), name="delivery")] + [
-            asyncio.create_task(task(), name=name) for name, task in self.registry.tasks.items()
-        ]
+        loops = [self.dispatcher.loop, *self.house.contributions.timers]
+        background = [asyncio.create_task(loop.run(), name=loop.name) for loop in loops]
         stopper = asyncio.create_task(self._stopping.wait())
         failed = False
         pending: set[asyncio.Task[Any]] = set(tasks)

@@ -1,43 +1,34 @@
 """Typed settings read from one TOML file.
 
-Settings are validated strictly (unknown keys are errors) because a typo in a key that is silently
-ignored shows up weeks later as "the bot never pings the mentors". Secrets are never stored in the
-file: the file names the environment variable (or a file outside the repository) that holds them.
+The file's schema is built from what is loaded: the core's sections, each platform's, and each
+cog's own section under its name, with the room purposes the cogs declare. Validation is strict,
+so an unknown key is an error that names it. Secrets are never stored in the file: it names the
+environment variable (or a file outside the repository) that holds each one.
 """
 
 from __future__ import annotations
 
-import os
-import string
 import tomllib
 import zoneinfo
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
-from bot.core.context import Role
+from bot.core.cog import Cog
+from bot.core.env import Env, WebAddress
+from bot.core.rooms import Room, Rooms
+from bot.core.settings import ConfigError, Section
+from bot.platforms.settings import ConsoleSettings, DiscordSettings, MatrixSettings
 
-Purpose = Literal["announcements", "mentors", "help", "welcome"]
+S = TypeVar("S", bound=Section)
+
+__all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
 
 
-class ConfigError(Exception):
-    """A configuration problem, phrased for the person editing the file."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BotSettings(_Section):
+class BotSettings(Section):
     name: str = "Convene"
     timezone: str = "UTC"
     command_prefix: str = Field(default="!", min_length=1, max_length=3)
@@ -55,7 +46,7 @@ class BotSettings(_Section):
         return value
 
 
-class StoreSettings(_Section):
+class StoreSettings(Section):
     url: str = "sqlite+aiosqlite:///convene.db"
 
     @field_validator("url")
@@ -66,91 +57,11 @@ class StoreSettings(_Section):
         return value
 
 
-class ConsoleSettings(_Section):
-    enabled: bool = True
-    user: str = Field(default="you", min_length=1, max_length=64)
-    role: Role = Role.ORGANIZER
-
-
-def _read_secret(env: str | None, file: Path | None, where: str) -> SecretStr:
-    if env:
-        value = os.environ.get(env)
-        if not value:
-            raise ConfigError(f"[{where}] token_env: environment variable {env} is not set")
-        return SecretStr(value.strip())
-    if file:
-        try:
-            return SecretStr(file.expanduser().read_text().strip())
-        except OSError as exc:
-            raise ConfigError(f"[{where}] token_file: cannot read {file}: {exc.strerror}") from None
-    raise ConfigError(f"[{where}] needs token_env (an environment variable) or token_file")
-
-
-class MatrixSettings(_Section):
-    enabled: bool = False
-    homeserver: str = "https://matrix.example.org"
-    user_id: str = "@convene:example.org"
-    device_id: str = "CONVENE"
-    token_env: str | None = "CONVENE_MATRIX_TOKEN"
-    token_file: Path | None = None
-    organizers: list[str] = []
-    mentors: list[str] = []
-    organizer_power_level: int = Field(default=50, ge=0, le=100)
-    mentor_power_level: int | None = Field(default=None, ge=0, le=100)
-    max_send_retries: int = Field(default=5, ge=0, le=20)
-    sync_timeout_ms: int = Field(default=30_000, ge=0, le=300_000)
-
-    @field_validator("homeserver")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(
-                "expected a URL starting with https:// (or http:// for a local server)"
-            )
-        return value.rstrip("/")
-
-    @field_validator("user_id")
-    @classmethod
-    def _mxid(cls, value: str) -> str:
-        if not (value.startswith("@") and ":" in value):
-            raise ValueError("expected a full Matrix user id such as '@convene:example.org'")
-        return value
-
-    def access_token(self) -> SecretStr:
-        return _read_secret(self.token_env, self.token_file, "matrix")
-
-
-class DiscordSettings(_Section):
-    enabled: bool = False
-    token_env: str | None = "CONVENE_DISCORD_TOKEN"
-    token_file: Path | None = None
-    application_id: int = Field(default=0, ge=0)
-    guild_ids: list[int] = []
-    organizer_roles: list[str] = ["Organizers"]
-    mentor_roles: list[str] = ["Mentors"]
-    api_base_url: str | None = None
-    gateway_url: str | None = None
-    message_content: bool = False
-    members_intent: bool = False
-
-    @model_validator(mode="after")
-    def _application(self) -> DiscordSettings:
-        if self.enabled and not self.application_id:
-            raise ValueError(
-                "application_id is required when Discord is enabled "
-                "(Developer Portal > your application > General Information)"
-            )
-        return self
-
-    def token(self) -> SecretStr:
-        return _read_secret(self.token_env, self.token_file, "discord")
-
-
-class RoomSettings(_Section):
+class RoomSettings(Section):
     name: str = Field(min_length=1, max_length=64)
     discord_channel_id: int | None = None
     matrix_room_id: str | None = None
-    purposes: list[Purpose] = []
+    purposes: list[str] = []
 
     @field_validator("matrix_room_id")
     @classmethod
@@ -168,8 +79,14 @@ class RoomSettings(_Section):
             raise ValueError("a room needs discord_channel_id, matrix_room_id or both")
         return self
 
+    def room(self) -> Room:
+        places = {"matrix": self.matrix_room_id} if self.matrix_room_id else {}
+        if self.discord_channel_id is not None:
+            places["discord"] = str(self.discord_channel_id)
+        return Room(self.name, places, frozenset(self.purposes))
 
-class WebSettings(_Section):
+
+class WebSettings(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -183,70 +100,9 @@ class WebSettings(_Section):
         return value
 
 
-class MentoringSettings(_Section):
-    capacity: int = Field(default=3, ge=1, le=50)
-    escalate_after_hours: int = Field(default=24, ge=1, le=24 * 30)
-    escalate_to_organizers_after_hours: int = Field(default=72, ge=1, le=24 * 90)
-    nudge_after_days: int = Field(default=14, ge=1, le=365)
+class Settings(Section):
+    """The core's sections; `schema` adds each cog's."""
 
-    @model_validator(mode="after")
-    def _organizers_later(self) -> MentoringSettings:
-        if self.escalate_to_organizers_after_hours <= self.escalate_after_hours:
-            raise ValueError(
-                "escalate_to_organizers_after_hours must be more than escalate_after_hours "
-                "(mentors are reminded before organizers are told)"
-            )
-        return self
-
-
-WELCOME_PLACEHOLDERS = ("name", "guide", "next_event", "mentor")
-DEFAULT_WELCOME = (
-    "Welcome, {name}! 👋\n"
-    "New here? The contributor guide is the place to start: {guide}\n"
-    "Next event for newcomers: {next_event}\n"
-    "Want one-to-one help getting set up? Ask a mentor with {mentor}"
-)
-
-
-class WelcomeSettings(_Section):
-    """The greeting in rooms with purpose `welcome`; a template line whose placeholder has
-    nothing to show (no guide set, no newcomers event planned) is left out."""
-
-    template: str = Field(default=DEFAULT_WELCOME, min_length=1, max_length=1500)
-    contributor_guide: str | None = None
-    per_minute: int = Field(default=5, ge=1, le=60)
-
-    @field_validator("template")
-    @classmethod
-    def _placeholders(cls, value: str) -> str:
-        allowed = ", ".join("{" + name + "}" for name in WELCOME_PLACEHOLDERS)
-        try:
-            fields = list(string.Formatter().parse(value))
-        except ValueError as exc:
-            raise ValueError(
-                f"{exc}; write a literal brace as {{{{ or }}}}, placeholders as {allowed}"
-            ) from None
-        for _, name, spec, conversion in fields:
-            if name is None:
-                continue
-            if name not in WELCOME_PLACEHOLDERS or spec or conversion:
-                shown = "{" + name + (f"!{conversion}" if conversion else "")
-                shown += (f":{spec}" if spec else "") + "}"
-                raise ValueError(f"unknown placeholder {shown}; use {allowed}")
-        return value
-
-    @field_validator("contributor_guide")
-    @classmethod
-    def _guide(cls, value: str | None) -> str | None:
-        if value is not None and (
-            not value.startswith(("https://", "http://"))
-            or any(char.isspace() or char in "()<>" for char in value)
-        ):
-            raise ValueError("expected a web address such as https://example.org/contributing")
-        return value
-
-
-class Settings(_Section):
     bot: BotSettings = BotSettings()
     store: StoreSettings = StoreSettings()
     console: ConsoleSettings = ConsoleSettings()
@@ -254,8 +110,6 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     rooms: list[RoomSettings] = []
     web: WebSettings = WebSettings()
-    mentoring: MentoringSettings = MentoringSettings()
-    welcome: WelcomeSettings = WelcomeSettings()
 
     @model_validator(mode="after")
     def _unique_rooms(self) -> Settings:
@@ -271,6 +125,58 @@ class Settings(_Section):
             self.matrix.access_token()
         if self.discord.enabled:
             self.discord.token()
+
+    def sections(self) -> dict[type[Section], Section]:
+        """The cogs' sections, by their type."""
+        core = set(Settings.model_fields)
+        return {
+            type(value): value
+            for name in type(self).model_fields
+            if name not in core and isinstance(value := getattr(self, name), Section)
+        }
+
+    def section(self, kind: type[S]) -> S:
+        found = self.sections().get(kind)
+        return found if isinstance(found, kind) else kind()
+
+    def env(self) -> Env:
+        """What features may read of these settings."""
+        return Env(
+            name=self.bot.name,
+            prefix=self.bot.command_prefix,
+            timezone=self.bot.timezone,
+            rooms=Rooms(room.room() for room in self.rooms),
+            sections=self.sections(),
+            web=WebAddress(
+                enabled=self.web.enabled,
+                public_url=self.web.public_url,
+                configured=f"http://{self.web.host}:{self.web.port}" if self.web.port else None,
+            ),
+        )
+
+
+@cache
+def schema(cogs: tuple[Cog, ...]) -> type[Settings]:
+    """Settings with a section per cog that has one, and rooms whose purposes the cogs know."""
+    purposes = sorted({purpose for cog in cogs for purpose in cog.purposes})
+    kind: Any = Literal[tuple(purposes)] if purposes else Literal["(none)"]
+    room: Any = create_model("RoomSettings", __base__=RoomSettings, purposes=(list[kind], []))
+    fields: dict[str, Any] = {"rooms": (list[room], [])}
+    for cog in cogs:
+        if cog.settings is not None:
+            if cog.name in Settings.model_fields:
+                raise TypeError(f"cog {cog.name!r} would replace the core section [{cog.name}]")
+            fields[cog.name] = (cog.settings, cog.settings())
+    model: type[Settings] = create_model("Settings", __base__=Settings, **fields)
+    return model
+
+
+def _loaded_cogs(cogs: Sequence[Cog] | None) -> tuple[Cog, ...]:
+    if cogs is not None:
+        return tuple(cogs)
+    from bot.cogs import discover
+
+    return discover()
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -298,18 +204,20 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{_location(loc)}: {message}{shown}"
 
 
-def parse_settings(data: dict[str, Any], source: str = "config") -> Settings:
+def parse_settings(
+    data: dict[str, Any], source: str = "config", cogs: Sequence[Cog] | None = None
+) -> Settings:
     try:
-        return Settings.model_validate(data)
+        return schema(_loaded_cogs(cogs)).model_validate(data)
     except ValidationError as exc:
         lines = [_describe(dict(error)) for error in exc.errors()]
         raise ConfigError(f"{source}: " + "\n  ".join(lines)) from None
 
 
-def load_settings(path: Path | None) -> Settings:
+def load_settings(path: Path | None, cogs: Sequence[Cog] | None = None) -> Settings:
     """Read settings from *path*, or the embedded defaults when there is no file."""
     if path is None:
-        return Settings()
+        return parse_settings({}, cogs=cogs)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -318,4 +226,4 @@ def load_settings(path: Path | None) -> Settings:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_settings(data, str(path))
+    return parse_settings(data, str(path), cogs)

@@ -1,14 +1,18 @@
-"""Announcements to rooms, delivered exactly once per (key, room, platform).
+"""The outbox: messages to rooms and people, delivered exactly once per (key, room, platform).
 
-A row is written for every message to send before anything is sent. An instance claims a row
-with one conditional UPDATE, sends it with an idempotency key derived from the row (Matrix
-transaction id, Discord nonce with enforce_nonce), then records the result. A crash between send
-and record leaves the row claimed; once its lease runs out it is sent again under the same key,
-which the platform deduplicates, so nothing is lost and nothing is posted twice.
+Features plan, amend, drop and ask about their messages through the functions here, by typed
+`Key`; nothing outside this module reads or writes a `Delivery` row or takes a key apart.
 
-Rate limits only postpone a row; a permanent refusal (no access, room gone) marks it failed for
-organizers to see; a row whose moment has passed (`expires_at`) is skipped and logged, so a long
-downtime never ends in a burst of stale messages.
+A row is written for every message before anything is sent. An instance claims a row with one
+conditional UPDATE, sends it with an idempotency key derived from the row (Matrix transaction
+id, Discord nonce with enforce_nonce), then records the result. A crash between send and record
+leaves the row claimed; once its lease runs out it is sent again under the same key, which the
+platform deduplicates, so nothing is lost and nothing is posted twice.
+
+Rate limits only postpone a row (a row may cap how many times, as a command's answer does); a
+passing outage is retried a bounded number of times; a permanent refusal (no access, room gone)
+marks it failed for organizers to see; a row whose moment has passed (`expires_at`) is skipped
+and logged, so a long downtime never ends in a burst of stale messages.
 
 Two kinds of row go beyond a post to a room. A direct message targets `user:<id>`; when the
 platform refuses it for good (closed DMs), the row is re-pointed at its fallback room and sent
@@ -20,24 +24,49 @@ message never appears and nothing has to be edited.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import UniqueConstraint, and_, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import RoomSettings
+from bot.core.audience import Audience
+from bot.core.bus import DELIVERIES, note
 from bot.core.context import Clock
+from bot.core.env import Env
+from bot.core.ports import DIRECT, DIRECT_PLATFORMS, Sender, SendResult
 from bot.core.reply import Button, Reply
+from bot.core.rooms import Room
+from bot.core.runtime import Runtime
+from bot.core.wakeup import WakeLoop
 from bot.db import UTCDateTime, insert_ignoring_conflicts
-from bot.wakeup import WakeLoop
+
+__all__ = [
+    "DIRECT_PLATFORMS",
+    "Direct",
+    "Dispatcher",
+    "Handover",
+    "Key",
+    "Outgoing",
+    "Refusal",
+    "Status",
+    "amend",
+    "drop",
+    "pending_subjects",
+    "plan",
+    "planned",
+    "refusals",
+    "sent_rooms",
+    "waiting",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +76,14 @@ MAX_ATTEMPTS = 8
 BATCH = 50
 INSERT_CHUNK = 500
 POLL = 30.0
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class Delivery(SQLModel, table=True):
@@ -60,7 +97,7 @@ class Delivery(SQLModel, table=True):
     body: str
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    status: str = Field(default="pending", max_length=12, index=True)
+    status: str = Field(default=Status.PENDING, max_length=12, index=True)
     attempts: int = 0
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = Field(default=None, max_length=64)
@@ -70,47 +107,49 @@ class Delivery(SQLModel, table=True):
     replaces: str | None = Field(default=None, max_length=200)
     fallback_target: str | None = Field(default=None, max_length=255)
     rerouted_from: str | None = Field(default=None, max_length=255)
+    # A send a platform began itself keeps the idempotency key it began with.
+    send_key: str | None = Field(default=None, max_length=255)
+    # How many rate-limited tries before giving up; None waits out every rate limit.
+    max_attempts: int | None = None
 
 
-@dataclass(frozen=True)
-class SendResult:
-    """What a platform says about one send; `retry_after` set means try again later."""
+@dataclass(frozen=True, init=False)
+class Key:
+    """A message's identity: its kind, the subject it is about, and details that tell one
+    message about that subject from another, e.g. `Key("event", 12, "20270105T1700Z", "r15")`.
 
-    message_id: str | None = None
-    retry_after: float | None = None
-    error: str | None = None
+    Messages are asked about by scope: `Key("event", 12)` covers every message of event 12."""
 
-    @property
-    def ok(self) -> bool:
-        return self.retry_after is None and self.error is None
+    kind: str
+    subject: str
+    detail: tuple[str, ...]
 
+    def __init__(self, kind: str, subject: object, *detail: object) -> None:
+        parts = [kind, str(subject), *map(str, detail)]
+        if any(not part or ":" in part for part in parts):
+            raise ValueError(f"key parts must be non-empty and without ':': {parts!r}")
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "subject", parts[1])
+        object.__setattr__(self, "detail", tuple(parts[2:]))
 
-@runtime_checkable
-class Sender(Protocol):
-    name: str
+    def __str__(self) -> str:
+        return ":".join([self.kind, self.subject, *self.detail])
 
-    async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
-        """Send *reply* to *target* once, idempotently under *key*: a channel or room id, or
-        `user:<id>` for a direct message."""
+    def child(self, *detail: object) -> Key:
+        return Key(self.kind, self.subject, *self.detail, *detail)
 
-    async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
-        """Replace the text of a message this bot posted in *target*."""
-
-
-def encode(reply: Reply) -> str:
-    return json.dumps(asdict(reply))
-
-
-def decode(body: str) -> Reply:
-    data: dict[str, Any] = json.loads(body)
-    data["buttons"] = [Button(**b) for b in data.get("buttons", [])]
-    data["fields"] = [tuple(f) for f in data.get("fields", [])]
-    return Reply(**data)
+    @classmethod
+    def _parse(cls, text: str) -> Key:
+        return cls(*text.split(":"))
 
 
-DIRECT = "user:"
-# The platforms that have direct messages (the console has none).
-DIRECT_PLATFORMS = ("discord", "matrix")
+def _under(scope: Key) -> Any:
+    """Rows whose key is *scope* or within it."""
+    text = str(scope)
+    return or_(col(Delivery.key) == text, col(Delivery.key).startswith(text + ":"))
+
+
+Render = Callable[[Audience], Reply]
 
 
 @dataclass(frozen=True)
@@ -124,79 +163,237 @@ class Direct:
     fallback: str | None = None
 
 
-def targets(room: RoomSettings | Direct) -> list[tuple[str, str, str | None]]:
-    """(platform, target, fallback target) for each place *room* is on."""
-    if isinstance(room, Direct):
-        return [(room.platform, DIRECT + room.user_id, room.fallback)]
-    found: list[tuple[str, str, str | None]] = []
-    if room.discord_channel_id is not None:
-        found.append(("discord", str(room.discord_channel_id), None))
-    if room.matrix_room_id is not None:
-        found.append(("matrix", room.matrix_room_id, None))
-    return found
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to plan: *render* gives it for each audience, since times and commands read
+    differently on each platform."""
+
+    key: Key
+    rooms: Sequence[Room | Direct]
+    render: Render
+    due_at: datetime
+    expires_at: datetime | None = None
+    replaces: Key | None = None
 
 
 @dataclass(frozen=True)
-class Outgoing:
-    """One message to plan: *render* gives it for one platform, since times read differently."""
+class Refusal:
+    """A message a platform refused for good, as organizers see it."""
 
-    key: str
-    rooms: Sequence[RoomSettings | Direct]
-    render: Callable[[str], Reply]
-    due_at: datetime
-    expires_at: datetime | None = None
-    replaces: str | None = None
+    room: str
+    platform: str
+    error: str
 
 
-async def enqueue(session: AsyncSession, messages: Sequence[Outgoing]) -> None:
-    """Plan every message for every platform of its rooms; a key planned again is a no-op."""
+def encode(reply: Reply) -> str:
+    return json.dumps(asdict(reply))
+
+
+def decode(body: str) -> Reply:
+    data: dict[str, Any] = json.loads(body)
+    data["buttons"] = [Button(**b) for b in data.get("buttons", [])]
+    data["fields"] = [tuple(f) for f in data.get("fields", [])]
+    return Reply(**data)
+
+
+def _targets(room: Room | Direct) -> list[tuple[str, str, str | None]]:
+    """(platform, target, fallback target) for each place *room* is on."""
+    if isinstance(room, Direct):
+        return [(room.platform, DIRECT + room.user_id, room.fallback)]
+    return [(platform, target, None) for platform, target in sorted(room.places.items())]
+
+
+async def plan(session: AsyncSession, env: Env, messages: Sequence[Outgoing]) -> None:
+    """Plan every message for every platform of its rooms; a key planned again is a no-op.
+    The dispatcher is woken once the session commits."""
     rows = [
         {
-            "key": message.key,
+            "key": str(message.key),
             "room": room.name,
             "platform": platform,
             "target": target,
-            "body": encode(message.render(platform)),
+            "body": encode(message.render(env.audience(platform))),
             "due_at": message.due_at,
             "expires_at": message.expires_at,
-            "status": "pending",
+            "status": Status.PENDING,
             "attempts": 0,
-            "replaces": message.replaces,
+            "replaces": None if message.replaces is None else str(message.replaces),
             "fallback_target": fallback,
         }
         for message in messages
         for room in message.rooms
-        for platform, target, fallback in targets(room)
+        for platform, target, fallback in _targets(room)
     ]
     for first in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[first : first + INSERT_CHUNK]
         await session.exec(insert_ignoring_conflicts(session, Delivery).values(chunk))
+    if rows:
+        note(session, DELIVERIES)
 
 
-async def rooms_sent(session: AsyncSession, key_prefix: str) -> set[str]:
-    """The rooms that already received something under *key_prefix* (e.g. one event's)."""
-    query = select(Delivery.room).where(
-        col(Delivery.key).startswith(key_prefix), Delivery.status == "sent"
+async def amend(session: AsyncSession, env: Env, key: Key, render: Render) -> None:
+    """Rewrite the message *key* wherever it is still waiting to be sent."""
+    query = select(Delivery).where(
+        col(Delivery.key) == str(key), col(Delivery.status) == Status.PENDING
     )
+    for row in (await session.exec(query)).all():
+        row.body = encode(render(env.audience(row.platform)))
+        session.add(row)
+
+
+async def drop(session: AsyncSession, scope: Key, keep: Collection[Key] = ()) -> None:
+    """Drop the messages under *scope* still waiting to be sent, but those in *keep*: what
+    was planned is no longer wanted (an event moved, a reminder was turned off)."""
+    statement = update(Delivery).where(_under(scope), col(Delivery.status) == Status.PENDING)
+    if keep:
+        statement = statement.where(col(Delivery.key).not_in([str(key) for key in keep]))
+    await session.exec(statement.values(status=Status.SKIPPED, error="superseded by a change"))
+
+
+async def drop_kind(session: AsyncSession, kind: str, keep: Collection[Key] = ()) -> None:
+    """`drop` for every subject of *kind*."""
+    statement = update(Delivery).where(
+        col(Delivery.key).startswith(kind + ":"), col(Delivery.status) == Status.PENDING
+    )
+    if keep:
+        statement = statement.where(col(Delivery.key).not_in([str(key) for key in keep]))
+    await session.exec(statement.values(status=Status.SKIPPED, error="superseded by a change"))
+
+
+async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
+    """Which of *keys* were planned already, whatever became of them."""
+    texts = {str(key): key for key in keys}
+    if not texts:
+        return set()
+    query = select(Delivery.key).where(col(Delivery.key).in_(list(texts)))
+    return {texts[text] for text in (await session.exec(query)).all()}
+
+
+async def pending_subjects(session: AsyncSession, kind: str) -> set[str]:
+    """The subjects of *kind* with messages still waiting to be sent."""
+    query = select(Delivery.key).where(
+        col(Delivery.status) == Status.PENDING, col(Delivery.key).startswith(kind + ":")
+    )
+    return {Key._parse(text).subject for text in (await session.exec(query)).all()}
+
+
+async def sent_rooms(session: AsyncSession, scope: Key) -> set[str]:
+    """The rooms that already received something under *scope* (e.g. one event's)."""
+    query = select(Delivery.room).where(_under(scope), col(Delivery.status) == Status.SENT)
     return set((await session.exec(query)).all())
 
 
-async def failures(session: AsyncSession, key_prefix: str) -> list[Delivery]:
-    """Rows under *key_prefix* that a platform refused for good, newest first."""
-    query = select(Delivery).where(
-        col(Delivery.key).startswith(key_prefix), col(Delivery.status) == "failed"
+async def refusals(session: AsyncSession, scope: Key, limit: int = 5) -> list[Refusal]:
+    """Messages under *scope* that a platform refused for good, newest first."""
+    query = (
+        select(Delivery.room, Delivery.platform, Delivery.error)
+        .where(_under(scope), col(Delivery.status) == Status.FAILED)
+        .order_by(col(Delivery.id).desc())
+        .limit(limit)
     )
-    return list((await session.exec(query.order_by(col(Delivery.id).desc()).limit(5))).all())
+    return [
+        Refusal(room, platform, error or "refused")
+        for room, platform, error in (await session.exec(query)).all()
+    ]
 
 
-async def supersede(session: AsyncSession, key_prefix: str, keep: set[str]) -> None:
-    """Drop pending rows under *key_prefix* whose key is no longer planned (event changed)."""
-    statement = update(Delivery).where(
-        col(Delivery.key).startswith(key_prefix), col(Delivery.status) == "pending"
+async def waiting(
+    session: AsyncSession, scope: Key, platform: str, room: str, after: datetime
+) -> Key | None:
+    """The newest message under *scope* for *room* on *platform* that is still to be sent and
+    not due before *after*; locked until the session ends, so that whoever amends it next
+    sees this amendment."""
+    query = (
+        select(Delivery.key)
+        .where(
+            _under(scope),
+            col(Delivery.platform) == platform,
+            col(Delivery.room) == room,
+            col(Delivery.status) == Status.PENDING,
+            col(Delivery.due_at) > after,
+        )
+        .order_by(col(Delivery.id).desc())
+        .limit(1)
+        .with_for_update()
     )
-    if keep:
-        statement = statement.where(col(Delivery.key).not_in(keep))
-    await session.exec(statement.values(status="skipped", error="superseded by a change"))
+    found = (await session.exec(query)).first()
+    return None if found is None else Key._parse(found)
+
+
+def settle(row: Delivery, outcome: SendResult | str, now: datetime) -> None:
+    """The one retry policy: what an attempt's outcome (or a reason to skip) makes of its row.
+
+    A rate limit postpones, up to the row's `max_attempts` when it has one; a passing outage
+    postpones up to MAX_ATTEMPTS; a refused direct message goes to its fallback room; anything
+    else fails for good."""
+    if isinstance(outcome, str):
+        _finish(row, Status.SKIPPED, now, error=outcome)
+    elif outcome.ok:
+        _finish(row, Status.SENT, now, message_id=outcome.message_id)
+    elif outcome.limited and (row.max_attempts is None or row.attempts <= row.max_attempts):
+        _postpone(row, now, outcome.retry_after or 1.0, outcome.error)
+    elif outcome.retry_after is not None and not outcome.limited and row.attempts < MAX_ATTEMPTS:
+        _postpone(row, now, outcome.retry_after, outcome.error)
+    elif row.fallback_target is not None and row.rerouted_from is None:
+        log.info("delivery %s to %s: direct message refused, using its room", row.key, row.room)
+        row.rerouted_from, row.target = row.target, row.fallback_target
+        row.attempts = 0
+        _postpone(row, now, 0.0, outcome.error)
+    else:
+        error = outcome.error or "still rate limited"
+        _finish(row, Status.FAILED, now, error=error)
+        log.error("delivery %s to %s failed: %s", row.key, row.room, error)
+
+
+def _postpone(row: Delivery, now: datetime, seconds: float, error: str | None) -> None:
+    row.status = Status.PENDING
+    row.due_at = now + timedelta(seconds=seconds)
+    row.error = None if error is None else error[:500]
+
+
+def _finish(
+    row: Delivery,
+    status: Status,
+    now: datetime,
+    *,
+    message_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    row.status = status
+    row.sent_at = now if status == Status.SENT else None
+    row.message_id = message_id
+    row.error = None if error is None else error[:500]
+
+
+class Handover:
+    """The outbox's door for platforms: a send an adapter began and could not finish now."""
+
+    def __init__(self, runtime: Runtime, rate_limit_tries: Mapping[str, int | None]) -> None:
+        self.runtime = runtime
+        self.tries = rate_limit_tries
+
+    async def later(
+        self, platform: str, target: str, reply: Reply, key: str, result: SendResult
+    ) -> None:
+        """Record the first attempt as the dispatcher would have, and leave the rest to it."""
+        now = self.runtime.now()
+        row = Delivery(
+            key=str(Key("answer", platform, key.replace(":", "_"))),
+            room=target[:64],
+            platform=platform,
+            target=target,
+            body=encode(reply),
+            due_at=now,
+            status=Status.SENDING,
+            attempts=1,
+            send_key=key,
+            max_attempts=self.tries.get(platform),
+        )
+        settle(row, result, now)
+        async with self.runtime.transaction() as session:
+            values = row.model_dump(exclude={"id"})
+            await session.exec(insert_ignoring_conflicts(session, Delivery).values(values))
+            note(session, DELIVERIES)
 
 
 class Dispatcher:
@@ -217,7 +414,7 @@ class Dispatcher:
     async def next_due(self) -> datetime | None:
         async with self.sessions() as session:
             query = select(Delivery.due_at).where(
-                col(Delivery.status).in_(("pending", "sending")),
+                col(Delivery.status).in_((Status.PENDING, Status.SENDING)),
                 col(Delivery.platform).in_(list(self.senders)),
             )
             return (await session.exec(query.order_by(col(Delivery.due_at)).limit(1))).first()
@@ -235,8 +432,8 @@ class Dispatcher:
     async def _claim_batch(self) -> list[Delivery]:
         now = self.clock()
         claimable = or_(
-            col(Delivery.status) == "pending",
-            and_(col(Delivery.status) == "sending", col(Delivery.claimed_at) < now - LEASE),
+            col(Delivery.status) == Status.PENDING,
+            and_(col(Delivery.status) == Status.SENDING, col(Delivery.claimed_at) < now - LEASE),
         )
         async with self.sessions() as session:
             query = (
@@ -253,14 +450,15 @@ class Dispatcher:
             claimed = []
             for row in candidates:
                 if row.expires_at is not None and now > row.expires_at:
-                    await self._finish(session, row, "skipped", error="its moment passed")
+                    _finish(row, Status.SKIPPED, now, error="its moment passed")
+                    session.add(row)
                     log.warning("delivery %s to %s skipped: too late", row.key, row.room)
                     continue
                 result = await session.exec(
                     update(Delivery)
                     .where(col(Delivery.id) == row.id, claimable)
                     .values(
-                        status="sending",
+                        status=Status.SENDING,
                         claimed_at=now,
                         claimed_by=self.instance,
                         attempts=Delivery.attempts + 1,
@@ -278,7 +476,8 @@ class Dispatcher:
         if row.replaces is None and self.clock() - row.due_at > LATE_AFTER:
             reply.text = f"(Sent late: the bot was unavailable.)\n{reply.text}"
         # A re-pointed row goes to another place, so it needs a key of its own there.
-        key = f"delivery-{row.id}" + ("-r" if row.rerouted_from else "")
+        key = row.send_key or f"delivery-{row.id}"
+        key += "-r" if row.rerouted_from else ""
         outcome: SendResult | str
         try:
             if row.replaces is not None:
@@ -291,31 +490,9 @@ class Dispatcher:
         async with self.sessions() as session:
             fresh = await session.get(Delivery, row.id)
             assert fresh is not None
-            if isinstance(outcome, str):
-                await self._finish(session, fresh, "skipped", error=outcome)
-            elif outcome.ok:
-                await self._finish(session, fresh, "sent", message_id=outcome.message_id)
-            elif outcome.retry_after is not None and (
-                outcome.error is None or fresh.attempts < MAX_ATTEMPTS
-            ):
-                self._postpone(fresh, outcome.retry_after, outcome.error)
-            elif fresh.fallback_target is not None and fresh.rerouted_from is None:
-                log.info(
-                    "delivery %s to %s: direct message refused, using its room", row.key, row.room
-                )
-                fresh.rerouted_from, fresh.target = fresh.target, fresh.fallback_target
-                fresh.attempts = 0
-                self._postpone(fresh, 0.0, outcome.error)
-            else:
-                await self._finish(session, fresh, "failed", error=outcome.error)
-                log.error("delivery %s to %s failed: %s", row.key, row.room, outcome.error)
+            settle(fresh, outcome, self.clock())
             session.add(fresh)
             await session.commit()
-
-    def _postpone(self, row: Delivery, seconds: float, error: str | None) -> None:
-        row.status = "pending"
-        row.due_at = self.clock() + timedelta(seconds=seconds)
-        row.error = None if error is None else error[:500]
 
     async def _edit(self, row: Delivery, reply: Reply, key: str) -> SendResult | str:
         """Edit the message the replaced key posted here; a reason to skip when there is none."""
@@ -328,37 +505,22 @@ class Dispatcher:
             original = (await session.exec(query)).first()
             if original is None:
                 return "there is no post to edit"
-            if original.status == "pending":
+            if original.status == Status.PENDING:
                 dropped = await session.exec(
                     update(Delivery)
-                    .where(col(Delivery.id) == original.id, col(Delivery.status) == "pending")
-                    .values(status="skipped", error="replaced before it was sent")
+                    .where(col(Delivery.id) == original.id, col(Delivery.status) == Status.PENDING)
+                    .values(status=Status.SKIPPED, error="replaced before it was sent")
                 )
                 await session.commit()
                 if dropped.rowcount == 1:
                     return "the post was replaced before it was sent"
-                return SendResult(retry_after=5.0)
-            if original.status == "sending":
-                return SendResult(retry_after=5.0)
-            if original.status != "sent" or original.message_id is None:
+                return SendResult(retry_after=5.0, limited=True)
+            if original.status == Status.SENDING:
+                return SendResult(retry_after=5.0, limited=True)
+            if original.status != Status.SENT or original.message_id is None:
                 return "the post to edit was never sent"
             target, message_id = original.target, original.message_id
         return await self.senders[row.platform].edit(target, message_id, reply, key)
-
-    async def _finish(
-        self,
-        session: AsyncSession,
-        row: Delivery,
-        status: str,
-        *,
-        message_id: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        row.status = status
-        row.sent_at = self.clock() if status == "sent" else None
-        row.message_id = message_id
-        row.error = None if error is None else error[:500]
-        session.add(row)
 
     async def step(self) -> float:
         """Send what is due; the seconds until the next row falls due (at most POLL)."""

@@ -7,6 +7,7 @@ other the same people everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, delete, update
@@ -58,6 +59,22 @@ async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
         .execution_options(populate_existing=True)
     )
     return list((await session.exec(query)).all())
+
+
+async def display_name(session: AsyncSession, person_id: int | None) -> str | None:
+    if person_id is None:
+        return None
+    person = await session.get(Person, person_id)
+    return person.display_name if person else None
+
+
+async def display_names(session: AsyncSession, people: Iterable[int | None]) -> dict[int, str]:
+    """Names of several people in one query, for lists."""
+    wanted = {p for p in people if p is not None}
+    if not wanted:
+        return {}
+    query = select(Person.id, Person.display_name).where(col(Person.id).in_(wanted))
+    return {pid: name for pid, name in (await session.exec(query)).all() if pid is not None}
 
 
 async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -> int:

@@ -1,13 +1,16 @@
-"""What the bot itself must remember across restarts: platform cursors and failed sends."""
+"""What the bot itself must remember across restarts, such as a platform's sync cursor, and
+the store behind the platforms' `PlatformState` port."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.runtime import Runtime
 from bot.db import UTCDateTime
+from bot.identity import Account, account_of
 
 
 class BotState(SQLModel, table=True):
@@ -16,18 +19,6 @@ class BotState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     value: str
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-
-
-class SendFailure(SQLModel, table=True):
-    """A message the bot gave up on, kept so organizers can see what never arrived."""
-
-    __tablename__ = "send_failure"
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(max_length=16)
-    room_id: str = Field(max_length=255)
-    reason: str = Field(max_length=500)
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
 async def get_state(session: AsyncSession, key: str) -> str | None:
@@ -44,9 +35,39 @@ async def set_state(session: AsyncSession, key: str, value: str, now: datetime) 
         session.add(row)
 
 
-async def record_send_failure(
-    session: AsyncSession, platform: str, room_id: str, reason: str, now: datetime
-) -> None:
-    session.add(
-        SendFailure(platform=platform, room_id=room_id, reason=reason[:500], created_at=now)
-    )
+class StoreState:
+    """A platform's memory, each call its own short transaction."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def get(self, key: str) -> str | None:
+        async with self.runtime.sessions() as session:
+            return await get_state(session, key)
+
+    async def put(self, key: str, value: str) -> None:
+        async with self.runtime.transaction() as session:
+            await set_state(session, key, value, self.runtime.now())
+
+    async def dm_room(self, platform: str, user_id: str) -> str | None:
+        async with self.runtime.sessions() as session:
+            account = await account_of(session, platform, user_id)
+            return None if account is None else account.dm_room_id
+
+    async def remember_dm_room(self, platform: str, user_id: str, room_id: str) -> bool:
+        async with self.runtime.transaction() as session:
+            account = await account_of(session, platform, user_id)
+            if account is None:
+                return False
+            account.dm_room_id = room_id
+            session.add(account)
+            return True
+
+    async def is_dm_of(self, platform: str, room_id: str, user_id: str) -> bool:
+        async with self.runtime.sessions() as session:
+            query = select(Account.id).where(
+                Account.platform == platform,
+                Account.platform_user_id == user_id,
+                Account.dm_room_id == room_id,
+            )
+            return (await session.exec(query)).first() is not None

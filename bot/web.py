@@ -1,30 +1,36 @@
-"""The small web server: a status page and a health check for whoever runs the bot."""
+"""The small web server: a status page, a health check, and the pages cogs contribute."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.core.errors import UserError
-from bot.core.registry import PageHandler, Registry
+from bot.core.pages import PageHandler
+from bot.core.router import Router
+from bot.core.runtime import Runtime
 
 HealthProbe = Callable[[], dict[str, bool]]
 
 
-def make_web_app(registry: Registry, bot_name: str, health: HealthProbe) -> web.Application:
+def make_web_app(
+    runtime: Runtime, router: Router, pages: Mapping[str, PageHandler], health: HealthProbe
+) -> web.Application:
+    name = runtime.env.name
+
     async def index(_request: web.Request) -> web.Response:
         rows = "\n".join(
-            f"<li><code>{html.escape(spec.usage(prefix=registry.prefix))}</code> — "
+            f"<li><code>{html.escape(spec.usage(prefix=router.prefix))}</code> — "
             f"{html.escape(spec.help)}</li>"
-            for spec in registry.specs
+            for spec in router.specs
         )
         platforms = ", ".join(name for name, up in health().items() if up) or "none yet"
         page = (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(bot_name)}"
-            f"</title></head><body><h1>{html.escape(bot_name)}</h1>"
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}"
+            f"</title></head><body><h1>{html.escape(name)}</h1>"
             f"<p>Connected: {html.escape(platforms)}</p><h2>Commands</h2><ul>{rows}</ul>"
             "</body></html>"
         )
@@ -38,16 +44,16 @@ def make_web_app(registry: Registry, bot_name: str, health: HealthProbe) -> web.
     app = web.Application()
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
-    for path, handler in registry.pages.items():
-        app.router.add_get(path, _page(registry, handler))
+    for path, handler in pages.items():
+        app.router.add_get(path, _page(runtime, handler))
     return app
 
 
-def _page(registry: Registry, handler: PageHandler) -> Handler:
+def _page(runtime: Runtime, handler: PageHandler) -> Handler:
     async def serve(request: web.Request) -> web.Response:
-        async with registry.sessions() as session:
+        async with runtime.sessions() as session:
             try:
-                page = await handler(request.query, session, registry.clock())
+                page = await handler(request.query, session, runtime.now())
             except UserError as exc:
                 return web.Response(status=400, text=exc.message + "\n")
         return web.Response(body=page.body, headers={"Content-Type": page.content_type})

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from bot.cogs import load_models
 from bot.db import make_engine
-from bot.extensions import load_models
 
 load_models()
 target_metadata = SQLModel.metadata

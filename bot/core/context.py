@@ -6,20 +6,14 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-if TYPE_CHECKING:
-    from bot.config import Settings
+from bot.core.audience import Audience, CommandStyle
+from bot.core.bus import Topic, note
+from bot.core.env import Env
 
 Clock = Callable[[], datetime]
-CommandStyle = Literal["text", "slash"]
-
-
-def style_of(platform: str) -> CommandStyle:
-    """How people type commands on *platform*: Discord's are slash commands."""
-    return "slash" if platform == "discord" else "text"
 
 
 def utcnow() -> datetime:
@@ -59,30 +53,29 @@ class Caller:
 
 @dataclass
 class Ctx:
-    """One invocation: the caller, their Person, the store session, settings and the clock."""
+    """One invocation: the caller, their Person, the store session, configuration and clock."""
 
     caller: Caller
     person_id: int
     session: AsyncSession
-    settings: Settings
+    env: Env = field(default_factory=Env)
     clock: Clock = field(default=utcnow)
-    topics: set[str] = field(default_factory=set)
-
-    @property
-    def prefix(self) -> str:
-        return self.settings.bot.command_prefix
 
     @property
     def role(self) -> Role:
         return self.caller.role
 
-    def changed(self, topic: str) -> None:
-        """Announce a change (e.g. "events") to background planners once this command commits."""
-        self.topics.add(topic)
+    @property
+    def audience(self) -> Audience:
+        return Audience(self.caller.platform, self.caller.style, self.env.prefix)
+
+    def changed(self, topic: Topic) -> None:
+        """Wake whoever plans from *topic* once this command commits."""
+        note(self.session, topic)
 
     def now(self) -> datetime:
         return self.clock()
 
-    def cmd(self, text: str) -> str:
-        """How the caller would type *text* on their platform, e.g. `!link` or `/link`."""
-        return f"{'/' if self.caller.style == 'slash' else self.prefix}{text}"
+    def cmd(self, name: str, /, **options: object) -> str:
+        """How the caller types a command on their platform, e.g. `!link` or `/link`."""
+        return self.audience.command(name, **options)

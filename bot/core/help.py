@@ -7,8 +7,8 @@ from typing import Annotated
 from bot.core.context import Ctx, Role
 from bot.core.errors import UserError
 from bot.core.markup import code, escape
-from bot.core.registry import Registry
 from bot.core.reply import Reply
+from bot.core.router import Router
 from bot.core.spec import CommandSpec, Handler, Opt, command
 
 _WHO = {
@@ -21,30 +21,30 @@ _WHO = {
 LIST_USAGE = 60
 
 
-def _line(ctx: Ctx, spec: CommandSpec, registry: Registry) -> str:
+def _line(ctx: Ctx, spec: CommandSpec, router: Router) -> str:
     """One line of the list: short enough to scan; `help <command>` gives the whole form."""
     if ctx.caller.style == "slash":
         shown = f"/{spec.name}"
     else:
-        shown = spec.usage(ctx.caller.style, registry.prefix)
+        shown = spec.usage(ctx.caller.style, router.prefix)
         if len(shown) > LIST_USAGE:
             required = " ".join(o.placeholder for o in spec.options if o.required)
-            shown = f"{registry.prefix}{spec.name} {required} […]".replace("  ", " ")
+            shown = f"{router.prefix}{spec.name} {required} […]".replace("  ", " ")
     return f"{code(shown)} — {escape(spec.help)}"
 
 
-def _detail(ctx: Ctx, spec: CommandSpec, registry: Registry) -> Reply:
+def _detail(ctx: Ctx, spec: CommandSpec, router: Router) -> Reply:
     lines = [escape(spec.help)]
     for option in spec.options:
         choices = f" ({', '.join(option.choices)})" if option.choices else ""
         optional = "" if option.required else ", optional"
         lines.append(f"- {code(option.name)}{optional}: {escape(option.help)}{choices}")
-    lines.append(f"Example: {code(spec.example_text(ctx.caller.style, registry.prefix))}")
+    lines.append(f"Example: {code(spec.example_text(ctx.caller.style, router.prefix))}")
     lines.append(f"Who can use it: {_WHO[spec.role]}.")
-    return Reply("\n".join(lines), title=spec.usage(ctx.caller.style, registry.prefix))
+    return Reply("\n".join(lines), title=spec.usage(ctx.caller.style, router.prefix))
 
 
-def help_command(registry: Registry) -> Handler:
+def help_command(router: Router) -> Handler:
     @command(
         "help",
         help="List the commands you can use, or explain one",
@@ -54,20 +54,20 @@ def help_command(registry: Registry) -> Handler:
         ctx: Ctx,
         command: Annotated[str | None, Opt("a command or group, e.g. 'link' or 'event'")] = None,
     ) -> Reply:
-        allowed = registry.allowed(ctx.role)
+        allowed = router.allowed(ctx.role)
         if command is None:
-            lines = [_line(ctx, spec, registry) for spec in allowed]
+            lines = [_line(ctx, spec, router) for spec in allowed]
             lines.append(f"Type {code(ctx.cmd('help <command>'))} for details and an example.")
             return Reply(
-                "\n".join(lines), title=f"{registry.settings.bot.name} — commands you can use here"
+                "\n".join(lines), title=f"{router.runtime.env.name} — commands you can use here"
             )
-        wanted = " ".join(command.lower().removeprefix(registry.prefix).lstrip("/").split())
-        spec = registry.get(wanted)
+        wanted = " ".join(command.lower().removeprefix(router.prefix).lstrip("/").split())
+        spec = router.get(wanted)
         if spec is not None:
-            return _detail(ctx, spec, registry)
+            return _detail(ctx, spec, router)
         group = [s for s in allowed if s.name.startswith(wanted + " ")]
         if group:
-            lines = [_line(ctx, s, registry) for s in group]
+            lines = [_line(ctx, s, router) for s in group]
             return Reply("\n".join(lines), title=f"{ctx.cmd(wanted)} commands")
         names = ", ".join(code(ctx.cmd(s.name)) for s in allowed[:5])
         raise UserError(f"There is no command {code(wanted)}. Some you can use: {names}.")

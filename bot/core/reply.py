@@ -31,6 +31,9 @@ class Reply:
     platform it is rendered for) and `mention_roles` (role names, where "organizers" and
     "mentors" mean the roles configured for those; Matrix, which has no roles, pings the room's
     members who hold them).
+
+    `reply_to` names the message this answers, on platforms that show replies (Matrix), and
+    `thread` asks for the answer in a thread on it.
     """
 
     text: str = ""
@@ -41,6 +44,8 @@ class Reply:
     error: bool = False
     mentions: list[str] = field(default_factory=list)
     mention_roles: list[str] = field(default_factory=list)
+    reply_to: str | None = None
+    thread: bool = False
 
     def body(self) -> str:
         """Title, text and fields as one markup text, for platforms without embeds."""

@@ -22,7 +22,8 @@ from typing import (
     get_type_hints,
 )
 
-from bot.core.context import CommandStyle, Ctx, Role
+from bot.core.audience import CommandStyle
+from bot.core.context import Ctx, Role
 from bot.core.errors import UserError
 from bot.core.reply import Reply
 

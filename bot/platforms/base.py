@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.core.audience import Audience
 from bot.core.reply import Reply
 
 
@@ -32,4 +33,5 @@ def reaction_buttons(reply: Reply) -> dict[str, str]:
 
 def typed_buttons(reply: Reply, prefix: str) -> list[str]:
     """Buttons for platforms without them: the command to type instead."""
-    return [f"[{button.label}] type: {prefix}{button.command}" for button in reply.buttons]
+    typing = Audience("text", "text", prefix)
+    return [f"[{button.label}] type: {typing.command(button.command)}" for button in reply.buttons]

@@ -7,12 +7,12 @@ import sys
 import threading
 from typing import TextIO
 
-from bot.config import ConsoleSettings
 from bot.core.context import Caller
 from bot.core.markup import to_plain
-from bot.core.registry import Registry
 from bot.core.reply import Reply
+from bot.core.router import Router
 from bot.platforms.base import typed_buttons
+from bot.platforms.settings import ConsoleSettings
 
 
 def render(reply: Reply, prefix: str) -> str:
@@ -25,13 +25,13 @@ class ConsolePlatform:
 
     def __init__(
         self,
-        registry: Registry,
+        router: Router,
         settings: ConsoleSettings,
         *,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
     ) -> None:
-        self.registry = registry
+        self.router = router
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.caller = Caller(
@@ -58,9 +58,9 @@ class ConsolePlatform:
         while (line := await lines.get()) != "":
             text = line.strip()
             if text:
-                command = self.registry.strip_prefix(text) or text.lstrip("/")
-                reply = await self.registry.handle_text(self.caller, command)
-                self.write(render(reply, self.registry.prefix))
+                command = self.router.strip_prefix(text) or text.lstrip("/")
+                reply = await self.router.handle_text(self.caller, command)
+                self.write(render(reply, self.router.prefix))
             self._prompt()
 
     def _prompt(self) -> None:

@@ -19,12 +19,13 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.config import DiscordSettings, Settings
 from bot.core.context import Caller, Role
-from bot.core.registry import Registry
+from bot.core.ports import DIRECT, SendResult
 from bot.core.reply import Reply
+from bot.core.rooms import Rooms
+from bot.core.router import Router
 from bot.core.spec import CommandSpec, OptionSpec
-from bot.delivery import DIRECT, SendResult
+from bot.platforms.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,12 @@ async def _outcome(work: Coroutine[Any, Any, SendResult]) -> SendResult:
     except _Unusable as exc:
         return SendResult(error=str(exc))
     except discord.RateLimited as exc:
-        return SendResult(retry_after=exc.retry_after)
+        return SendResult(retry_after=exc.retry_after, error="429 rate limited", limited=True)
     except (discord.Forbidden, discord.NotFound) as exc:
         return SendResult(error=f"{exc.status} {exc.text or type(exc).__name__}")
     except discord.HTTPException as exc:
         if exc.status == 429:
-            return SendResult(retry_after=5.0)
+            return SendResult(retry_after=5.0, error="429 rate limited", limited=True)
         return SendResult(retry_after=30.0, error=f"{exc.status} {exc.text}")
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         return SendResult(retry_after=10.0, error=f"connection error: {exc}")
@@ -172,18 +173,14 @@ def _annotation(option: OptionSpec) -> Any:
 class DiscordPlatform:
     name = "discord"
 
-    def __init__(self, registry: Registry, settings: Settings) -> None:
-        self.registry = registry
-        self.settings = settings.discord
+    def __init__(self, router: Router, settings: DiscordSettings, rooms: Rooms) -> None:
+        self.router = router
+        self.settings = settings
         if self.settings.api_base_url:
             discord.http.Route.BASE = self.settings.api_base_url.rstrip("/")
         if self.settings.gateway_url:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
-        self.purposes = {
-            r.discord_channel_id: tuple(r.purposes)
-            for r in settings.rooms
-            if r.discord_channel_id is not None
-        }
+        self.purposes = {int(target): purposes for target, purposes in rooms.on("discord").items()}
         self.client = ConveneClient(self, self.settings)
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
@@ -193,14 +190,14 @@ class DiscordPlatform:
         return self.ready.is_set() and not self.client.is_closed()
 
     async def run(self) -> None:
-        listening = any(self.registry.listens(p) for p in self.purposes.values())
+        listening = any(self.router.listens(p) for p in self.purposes.values())
         if listening and not self.settings.message_content:
             log.warning(
                 "Discord: auto-answer in help rooms is off: it needs the Message Content intent "
                 "(enable it in the Developer Portal and set [discord] message_content = true); "
                 "/faq works without it"
             )
-        welcoming = any(self.registry.wants_joins(p) for p in self.purposes.values())
+        welcoming = any(self.router.wants_joins(p) for p in self.purposes.values())
         if welcoming and not self.settings.members_intent:
             log.warning(
                 "Discord: welcome is off: seeing members join needs the Server Members intent "
@@ -287,7 +284,7 @@ class DiscordPlatform:
         """One app command per spec, nested in groups by the words of its name."""
         top: dict[str, app_commands.Command[Any, ..., Any] | app_commands.Group] = {}
         groups: dict[tuple[str, ...], app_commands.Group] = {}
-        for spec in self.registry.specs:
+        for spec in self.router.specs:
             *path, leaf = spec.words
             parent: app_commands.Group | None = None
             for depth in range(1, len(path) + 1):
@@ -342,7 +339,7 @@ class DiscordPlatform:
         async def complete(
             interaction: discord.Interaction[Any], current: str
         ) -> list[app_commands.Choice[str]]:
-            found = await self.registry.suggest(spec, name, current)
+            found = await self.router.suggest(spec, name, current)
             return [app_commands.Choice(name=text, value=text) for text in found]
 
         return complete
@@ -385,12 +382,12 @@ class DiscordPlatform:
     async def on_message(self, message: discord.Message) -> None:
         """An ordinary message in a room whose purpose has listeners (a help room's FAQ);
         the answer goes in a thread on the message, or as a reply where threads are not allowed."""
-        purposes = self.purposes.get(message.channel.id, ())
-        if message.author.bot or not message.content or not self.registry.listens(purposes):
+        purposes = self.purposes.get(message.channel.id, frozenset())
+        if message.author.bot or not message.content or not self.router.listens(purposes):
             return
         guild_id = message.guild.id if message.guild is not None else None
         caller = self._caller(message.author, message.channel.id, guild_id)
-        reply = await self.registry.handle_message(caller, message.content, purposes)
+        reply = await self.router.handle_message(caller, message.content, purposes)
         if reply is None:
             return
         try:
@@ -401,17 +398,17 @@ class DiscordPlatform:
 
     async def on_member_join(self, member: discord.Member) -> None:
         """Joining a server is joining each of its channels: those whose purposes have join
-        listeners (welcome channels) are handed to the registry together."""
+        listeners (welcome channels) are handed to the router together."""
         if member.bot:
             return
         rooms = {
             str(channel_id): purposes
             for channel_id, purposes in self.purposes.items()
-            if self.registry.wants_joins(purposes) and member.guild.get_channel(channel_id)
+            if self.router.wants_joins(purposes) and member.guild.get_channel(channel_id)
         }
         if rooms:
             caller = self._caller(member, int(next(iter(rooms))), member.guild.id)
-            await self.registry.handle_join(caller, rooms)
+            await self.router.handle_join(caller, rooms)
 
     def _role(self, user: discord.User | discord.Member) -> Role:
         if not isinstance(user, discord.Member):
@@ -426,11 +423,11 @@ class DiscordPlatform:
     async def run_command(
         self, interaction: discord.Interaction[Any], spec: CommandSpec, options: dict[str, Any]
     ) -> None:
-        work = self.registry.invoke(self.caller(interaction), spec, options)
+        work = self.router.invoke(self.caller(interaction), spec, options)
         await self._respond(interaction, work, private=spec.private)
 
     async def run_button(self, interaction: discord.Interaction[Any], command: str) -> None:
-        work = self.registry.handle_text(self.caller(interaction), command)
+        work = self.router.handle_text(self.caller(interaction), command)
         await self._respond(interaction, work, private=True)
 
     async def _respond(

@@ -1,8 +1,9 @@
 """Matrix adapter (matrix-nio): `!commands` in configured rooms, replies as `m.notice`.
 
 Three rules keep it well-behaved on a real homeserver: one sync before listening, so a restart
-never answers old messages; bounded retries on 429, so a send never hangs; and a deterministic
-transaction id per reply, so a retried send is a no-op on the server.
+never answers old messages; one attempt per send, whatever it cannot finish (a 429, an outage)
+handed to the outbox, whose dispatcher retries it; and a deterministic transaction id per reply,
+so a retried send is a no-op on the server.
 """
 
 from __future__ import annotations
@@ -30,26 +31,21 @@ from nio import (
     SyncError,
     SyncResponse,
 )
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import MatrixSettings, Settings
 from bot.core.context import Caller, Role
 from bot.core.markup import to_html, to_plain
-from bot.core.registry import Registry
+from bot.core.ports import DIRECT, Outbox, PlatformState, SendResult
 from bot.core.reply import Reply
-from bot.delivery import DIRECT, SendResult
-from bot.identity import Account, account_of
+from bot.core.rooms import Rooms
+from bot.core.router import Router
 from bot.platforms.base import reaction_buttons, typed_buttons
-from bot.state import get_state, record_send_failure, set_state
+from bot.platforms.settings import MatrixSettings
 
 log = logging.getLogger(__name__)
 
 SYNC_TOKEN_KEY = "matrix.next_batch"
 REACTIONS_KEY = "matrix.reactions."
 MAX_BACKOFF = 60.0
-MAX_RETRY_WAIT = 30.0
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON", "M_TOO_LARGE"}
 _TXN_SAFE = re.compile(r"[^A-Za-z0-9._~-]")
 
@@ -66,6 +62,22 @@ def render(reply: Reply, prefix: str) -> dict[str, Any]:
         "format": "org.matrix.custom.html",
         "formatted_body": to_html(markup),
         "m.mentions": {},
+    }
+
+
+def _txn(event_id: str) -> str:
+    """A transaction id derived from the event answered, so an answer is posted once."""
+    return _TXN_SAFE.sub("_", event_id)
+
+
+def _relation(event_id: str, *, thread: bool) -> dict[str, Any]:
+    if not thread:
+        return {"m.in_reply_to": {"event_id": event_id}}
+    return {
+        "rel_type": "m.thread",
+        "event_id": event_id,
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": event_id},
     }
 
 
@@ -102,16 +114,17 @@ class MatrixPlatform:
 
     def __init__(
         self,
-        registry: Registry,
-        settings: Settings,
-        sessions: async_sessionmaker[AsyncSession],
+        router: Router,
+        settings: MatrixSettings,
+        rooms: Rooms,
+        state: PlatformState,
+        outbox: Outbox,
     ) -> None:
-        self.registry = registry
-        self.settings = settings.matrix
-        self.sessions = sessions
-        self.purposes = {
-            r.matrix_room_id: tuple(r.purposes) for r in settings.rooms if r.matrix_room_id
-        }
+        self.router = router
+        self.settings = settings
+        self.state = state
+        self.outbox = outbox
+        self.purposes = rooms.on("matrix")
         self.rooms = set(self.purposes)
         self.client = AsyncClient(
             self.settings.homeserver,
@@ -143,8 +156,7 @@ class MatrixPlatform:
 
     async def _first_sync(self) -> None:
         """Catch up without handling anything, then join the configured rooms."""
-        async with self.sessions() as session:
-            since = await get_state(session, SYNC_TOKEN_KEY)
+        since = await self.state.get(SYNC_TOKEN_KEY)
         backoff = 1.0
         while True:
             try:
@@ -216,7 +228,7 @@ class MatrixPlatform:
         for room_id, info in response.rooms.join.items():
             purposes = self.purposes.get(room_id, ())
             room = self.client.rooms.get(room_id)
-            if room is None or not self.registry.wants_joins(purposes):
+            if room is None or not self.router.wants_joins(purposes):
                 continue
             joins = [
                 event
@@ -228,12 +240,10 @@ class MatrixPlatform:
             own = [i for i, event in enumerate(joins) if event.state_key == self.settings.user_id]
             for event in joins[own[-1] + 1 if own else 0 :]:
                 caller = self._caller(room, event.state_key, is_direct=False)
-                await self.registry.handle_join(caller, {room_id: purposes})
+                await self.router.handle_join(caller, {room_id: purposes})
 
     async def _save_token(self, token: str) -> None:
-        async with self.sessions() as session:
-            await set_state(session, SYNC_TOKEN_KEY, token, self.registry.clock())
-            await session.commit()
+        await self.state.put(SYNC_TOKEN_KEY, token)
 
     async def _join(self, room_id: str) -> None:
         response = await self.client.join(room_id)
@@ -256,28 +266,20 @@ class MatrixPlatform:
         relation = event.source.get("content", {}).get("m.relates_to", {})
         if relation.get("rel_type") == "m.replace":
             return
-        text = self.registry.strip_prefix(event.body.strip())
+        text = self.router.strip_prefix(event.body.strip())
         if text is not None:
             self._spawn(self._handle(room, event.sender, event.event_id, event.event_id, text))
-        elif self.registry.listens(self.purposes.get(room.room_id, ())):
+        elif self.router.listens(self.purposes.get(room.room_id, ())):
             self._spawn(self._listen(room, event))
 
     async def _listen(self, room: MatrixRoom, event: RoomMessageText) -> None:
         """An ordinary message in a room whose purpose has listeners (a help room's FAQ)."""
         caller = self._caller(room, event.sender, is_direct=False)
-        reply = await self.registry.handle_message(caller, event.body, self.purposes[room.room_id])
+        reply = await self.router.handle_message(caller, event.body, self.purposes[room.room_id])
         if reply is None:
             return
-        content = render(reply, self.registry.prefix)
-        content["m.relates_to"] = {
-            "rel_type": "m.thread",
-            "event_id": event.event_id,
-            "is_falling_back": True,
-            "m.in_reply_to": {"event_id": event.event_id},
-        }
-        await self._post(
-            room.room_id, content, "convene-" + _TXN_SAFE.sub("_", event.event_id), reply
-        )
+        reply.reply_to, reply.thread = event.event_id, True
+        await self._send(room.room_id, reply, _txn(event.event_id))
 
     def _caller(self, room: MatrixRoom, sender: str, *, is_direct: bool) -> Caller:
         return Caller(
@@ -304,7 +306,7 @@ class MatrixPlatform:
             return
         caller = self._caller(room, sender, is_direct=is_direct)
         try:
-            reply = await self.registry.handle_text(caller, text)
+            reply = await self.router.handle_text(caller, text)
             await self._answer(room.room_id, source_id, reply_to, caller, reply)
         except Exception:
             log.exception("Matrix: failed to answer %s in %s", source_id, room.room_id)
@@ -320,68 +322,45 @@ class MatrixPlatform:
         return role_of(user_id, max(levels, default=0), self.settings)
 
     async def _is_dm_of(self, room_id: str, user_id: str) -> bool:
-        async with self.sessions() as session:
-            query = select(Account.id).where(
-                Account.platform == "matrix",
-                Account.platform_user_id == user_id,
-                Account.dm_room_id == room_id,
-            )
-            return (await session.exec(query)).first() is not None
+        return await self.state.is_dm_of(self.name, room_id, user_id)
 
     async def _answer(
         self, room_id: str, source_id: str, reply_to: str, caller: Caller, reply: Reply
     ) -> None:
-        content = render(reply, self.registry.prefix)
-        txn = "convene-" + _TXN_SAFE.sub("_", source_id)
+        key = _txn(source_id)
         if reply.private and not caller.is_direct:
-            dm_room = await self._dm_room(caller.user_id)
-            if dm_room is not None:
-                await self._post(dm_room, content, txn, reply)
-                content = render(Reply("I've sent you the answer in a direct message."), "")
-                txn += "-pointer"
+            sent = await self._send(DIRECT + caller.user_id, reply, key)
+            if sent.ok or sent.retry_after is not None:
+                reply = Reply("I've sent you the answer in a direct message.")
             else:
-                content = render(
-                    Reply("I could not open a direct message with you.", error=True), ""
-                )
-        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        await self._post(room_id, content, txn, reply)
+                reply = Reply("I could not open a direct message with you.", error=True)
+            key += "-pointer"
+        reply.reply_to = reply_to
+        await self._send(room_id, reply, key)
 
-    async def _post(self, room_id: str, content: dict[str, Any], txn: str, reply: Reply) -> None:
-        """Send, then offer emoji buttons as reactions people can click."""
-        sent = await self.send(room_id, content, txn)
-        choices = reaction_buttons(reply)
-        if sent is None or not choices:
-            return
-        async with self.sessions() as session:
-            await set_state(
-                session, REACTIONS_KEY + sent, json.dumps(choices), self.registry.clock()
-            )
-            await session.commit()
-        for number, key in enumerate(choices):
-            annotation = {
-                "m.relates_to": {"rel_type": "m.annotation", "event_id": sent, "key": key}
-            }
-            await self.client.room_send(
-                room_id, "m.reaction", annotation, tx_id=f"{txn}-react-{number}"
-            )
+    async def _send(self, target: str, reply: Reply, key: str) -> SendResult:
+        """One attempt now; what it cannot finish, the outbox retries under the same key."""
+        result = await self.deliver(target, reply, key)
+        if not result.ok:
+            await self.outbox.later(self.name, target, reply, key, result)
+        return result
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         """A reaction that matches an emoji button of one of our messages runs its command."""
         if event.sender == self.settings.user_id:
             return
-        async with self.sessions() as session:
-            stored = await get_state(session, REACTIONS_KEY + event.reacts_to)
+        stored = await self.state.get(REACTIONS_KEY + event.reacts_to)
         command = json.loads(stored).get(event.key) if stored else None
         if command is not None:
             self._spawn(self._handle(room, event.sender, event.event_id, event.reacts_to, command))
 
     async def _dm_room(self, user_id: str) -> str | None:
-        async with self._dm_locks.setdefault(user_id, asyncio.Lock()), self.sessions() as session:
-            account = await account_of(session, "matrix", user_id)
-            if account is None:
-                return None
-            if account.dm_room_id:
-                return account.dm_room_id
+        """The person's direct-message room, opened on first need; None for someone the bot
+        has never met, or when the homeserver will not let it open one."""
+        async with self._dm_locks.setdefault(user_id, asyncio.Lock()):
+            known = await self.state.dm_room(self.name, user_id)
+            if known is not None:
+                return known
             response = await self.client.room_create(
                 is_direct=True,
                 invite=[user_id],
@@ -392,9 +371,8 @@ class MatrixPlatform:
                 log.warning("Matrix: cannot open a direct message with %s: %s", user_id, response)
                 return None
             room_id: str = response.room_id
-            account.dm_room_id = room_id
-            session.add(account)
-            await session.commit()
+            if not await self.state.remember_dm_room(self.name, user_id, room_id):
+                return None
             return room_id
 
     async def send_once(self, room_id: str, content: dict[str, Any], txn_id: str) -> SendResult:
@@ -406,7 +384,8 @@ class MatrixPlatform:
         if isinstance(response, RoomSendResponse):
             return SendResult(message_id=response.event_id)
         if response.status_code == "M_LIMIT_EXCEEDED":
-            return SendResult(retry_after=(response.retry_after_ms or 1000) / 1000)
+            wait = (response.retry_after_ms or 1000) / 1000
+            return SendResult(retry_after=wait, error=str(response), limited=True)
         if response.status_code in PERMANENT_ERRORS:
             return SendResult(error=str(response))
         return SendResult(retry_after=30.0, error=str(response))
@@ -418,7 +397,28 @@ class MatrixPlatform:
             if direct is None:
                 return SendResult(error="cannot open a direct message with this user")
             room_id = direct
-        return await self.send_once(room_id, self._content(room_id, reply), f"convene-{key}")
+        content = self._content(room_id, reply)
+        if reply.reply_to is not None:
+            content["m.relates_to"] = _relation(reply.reply_to, thread=reply.thread)
+        txn = f"convene-{key}"
+        result = await self.send_once(room_id, content, txn)
+        if result.message_id is not None:
+            await self._offer_reactions(room_id, result.message_id, reply, txn)
+        return result
+
+    async def _offer_reactions(self, room_id: str, event_id: str, reply: Reply, txn: str) -> None:
+        """Emoji buttons become reactions people can click, each remembered as its command."""
+        choices = reaction_buttons(reply)
+        if not choices:
+            return
+        await self.state.put(REACTIONS_KEY + event_id, json.dumps(choices))
+        for number, key in enumerate(choices):
+            annotation = {
+                "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+            }
+            await self.client.room_send(
+                room_id, "m.reaction", annotation, tx_id=f"{txn}-react-{number}"
+            )
 
     async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
         """An `m.replace` edit: clients show the new text in place of the old post."""
@@ -434,7 +434,7 @@ class MatrixPlatform:
 
     def _content(self, room_id: str, reply: Reply) -> dict[str, Any]:
         """The rendered reply, led by pills for whoever it mentions, in `m.mentions` too."""
-        content = render(reply, self.registry.prefix)
+        content = render(reply, self.router.prefix)
         users = list(dict.fromkeys([*reply.mentions, *self._holders(room_id, reply.mention_roles)]))
         if users:
             names = [self._display_name(room_id, u) for u in users]
@@ -464,30 +464,6 @@ class MatrixPlatform:
         room = self.client.rooms.get(room_id)
         member = room.users.get(user_id) if room is not None else None
         return (member.display_name if member is not None else None) or user_id
-
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str) -> str | None:
-        """Send with bounded retries, waiting as told on 429; a send given up on is logged and
-        recorded."""
-        result = SendResult(error="not tried")
-        for attempt in range(self.settings.max_send_retries + 1):
-            result = await self.send_once(room_id, content, txn_id)
-            if result.ok:
-                return result.message_id
-            if result.retry_after is None:
-                break
-            log.info(
-                "Matrix: send to %s must wait %.1f s (try %d)",
-                room_id,
-                result.retry_after,
-                attempt + 1,
-            )
-            await asyncio.sleep(min(result.retry_after, MAX_RETRY_WAIT))
-        reason = result.error or "M_LIMIT_EXCEEDED: still rate limited"
-        log.error("Matrix: gave up sending to %s: %s", room_id, reason)
-        async with self.sessions() as session:
-            await record_send_failure(session, "matrix", room_id, reason, self.registry.clock())
-            await session.commit()
-        return None
 
     async def close(self) -> None:
         self._connected = False

@@ -1,18 +1,26 @@
-"""Recurring meetings, sprints and docathons, with RSVPs and a calendar feed."""
+"""Recurring meetings, sprints and docathons, with RSVPs, reminders and a calendar feed."""
 
-from bot.core.registry import Registry
-from cogs.events import commands, feed
+from bot.core.cog import Cog, Setup
+from cogs.events import cli, commands, feed
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
+from cogs.events.topics import EVENTS, RSVPS
 
 
-def setup(registry: Registry) -> None:
-    registry.add_module(commands)
-    registry.add_page("/calendar.ics", feed.calendar_page)
-    announcer = Announcer(registry)
-    registry.add_task("event announcements", announcer.loop.run)
-    registry.on_change("events", announcer.loop.wake)
-    reminders = PersonalReminders(registry)
-    registry.add_task("personal reminders", reminders.loop.run)
-    registry.on_change("events", reminders.loop.wake)
-    registry.on_change("rsvps", reminders.loop.wake)
+def setup(house: Setup) -> None:
+    house.commands(commands)
+    house.page("/calendar.ics", feed.calendar_page)
+    announcer = Announcer(house.runtime)
+    house.timer("event announcements", announcer.step, wake_on=[EVENTS])
+    reminders = PersonalReminders(house.runtime)
+    house.timer("personal reminders", reminders.step, wake_on=[EVENTS, RSVPS])
+
+
+cog = Cog(
+    "events",
+    setup,
+    purposes=("announcements",),
+    topics=(EVENTS, RSVPS),
+    cli=cli.COMMANDS,
+    models="cogs.events.models",
+)

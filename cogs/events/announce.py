@@ -15,7 +15,6 @@ within the next couple of minutes, and after downtime what is still worth sendin
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,17 +22,17 @@ from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import RoomSettings
+from bot import delivery
 from bot.core import markup
-from bot.core.context import style_of
-from bot.core.registry import Registry
+from bot.core.audience import Audience
+from bot.core.durations import span
 from bot.core.reply import Reply
-from bot.delivery import Delivery, Outgoing, enqueue, supersede
-from bot.wakeup import WakeLoop
+from bot.core.runtime import Runtime
+from bot.delivery import Key, Outgoing, Render
 from cogs.events import service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence
-from cogs.events.render import span, when
+from cogs.events.render import when
 
 log = logging.getLogger(__name__)
 
@@ -45,53 +44,49 @@ POLL = 60.0
 
 @dataclass(frozen=True)
 class Planned:
-    key: str
+    key: Key
     due: datetime
     expires: datetime
-    render: Callable[[str], Reply]
+    render: Render
 
 
-def key_prefix(event_id: int) -> str:
-    return f"event:{event_id}:"
+def scope(event_id: int) -> Key:
+    """Every message about one event."""
+    return Key("event", event_id)
 
 
 def pinged(event: Event) -> list[str]:
     return [event.mention_role] if event.mention_role else []
 
 
-def _rsvp_hint(event: Event, platform: str) -> str:
-    if style_of(platform) == "slash":
-        return f"/event rsvp id:{event.id} answer:going"
-    return f"!event rsvp {event.id} going"
-
-
 def starts_in(
-    lead: str, event: Event, occurrence: Occurrence, left: timedelta, platform: str
+    lead: str, event: Event, occurrence: Occurrence, left: timedelta, audience: Audience
 ) -> list[str]:
     """The lines a reminder opens with, after *lead*: what starts, when, and where to join."""
     lines = [
         f"{lead}**{markup.escape(event.title)}** starts in {span(left)} — "
-        f"{when(occurrence.start, service.zone_of(event), None, style_of(platform))}"
+        f"{when(occurrence.start, service.zone_of(event), None, audience.style)}"
     ]
     if event.link:
         lines.append(f"Join: {event.link}")
     return lines
 
 
-def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Callable[[str], Reply]:
+def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Render:
     """*left* is the time until the start as the message goes out (less than the offset when
     it goes out late)."""
 
-    def render(platform: str) -> Reply:
-        lines = starts_in("⏰ ", event, occurrence, left, platform)
-        lines.append(f"Coming? {markup.code(_rsvp_hint(event, platform))}")
+    def render(audience: Audience) -> Reply:
+        lines = starts_in("⏰ ", event, occurrence, left, audience)
+        rsvp = audience.command("event rsvp", id=event.id, answer="going")
+        lines.append(f"Coming? {markup.code(rsvp)}")
         return Reply("\n".join(lines), mention_roles=pinged(event))
 
     return render
 
 
-def starting(event: Event) -> Callable[[str], Reply]:
-    def render(platform: str) -> Reply:
+def starting(event: Event) -> Render:
+    def render(audience: Audience) -> Reply:
         join = f" Join: {event.link}" if event.link else ""
         return Reply(
             f"▶️ **{markup.escape(event.title)}** is starting now.{join}",
@@ -101,8 +96,8 @@ def starting(event: Event) -> Callable[[str], Reply]:
     return render
 
 
-def cancelled(event: Event) -> Callable[[str], Reply]:
-    def render(platform: str) -> Reply:
+def cancelled(event: Event) -> Render:
+    def render(audience: Audience) -> Reply:
         return Reply(
             f"❌ **{markup.escape(event.title)}** (#{event.id}) is cancelled: "
             "no further occurrences."
@@ -122,7 +117,7 @@ def plan_event(
     later: list[datetime] = []
     for occurrence in service.expand(event, changes, after=now - LOOKBACK, before=horizon + lead):
         start = occurrence.start
-        stamp = f"{key_prefix(event.id or 0)}{start:%Y%m%dT%H%MZ}"
+        stamp = scope(event.id or 0).child(f"{start:%Y%m%dT%H%MZ}")
         closer = [start - offset for offset in offsets[1:]] + [start]
         for offset, expires in zip(offsets, closer, strict=True):
             due = start - offset
@@ -131,7 +126,7 @@ def plan_event(
             elif now < expires and due >= event.created_at:
                 planned.append(
                     Planned(
-                        f"{stamp}:r{int(offset.total_seconds() // 60)}",
+                        stamp.child(f"r{int(offset.total_seconds() // 60)}"),
                         due,
                         expires,
                         reminder(event, occurrence, start - max(due, now)),
@@ -140,7 +135,9 @@ def plan_event(
         if start > horizon:
             later.append(start)
         elif start >= event.created_at:
-            planned.append(Planned(f"{stamp}:start", start, start + START_GRACE, starting(event)))
+            planned.append(
+                Planned(stamp.child("start"), start, start + START_GRACE, starting(event))
+            )
     if not later:
         nxt = service.expand(event, changes, after=horizon + lead, limit=1)
         if nxt:
@@ -149,24 +146,15 @@ def plan_event(
 
 
 async def pending_event_ids(session: AsyncSession) -> set[int]:
-    """Events with rows still to send, whose plan may have changed since."""
-    query = select(Delivery.key).where(
-        col(Delivery.status) == "pending", col(Delivery.key).startswith("event:")
-    )
-    return {int(key.split(":")[1]) for key in (await session.exec(query)).all()}
-
-
-def event_rooms(names: list[str], rooms: list[RoomSettings]) -> list[RoomSettings]:
-    by_name = {room.name: room for room in rooms}
-    return [by_name[name] for name in names if name in by_name]
+    """Events with messages still to send, whose plan may have changed since."""
+    return {int(subject) for subject in await delivery.pending_subjects(session, "event")}
 
 
 class Announcer:
-    """Plans rows for every event due soon; woken early when an organizer changes events."""
+    """Plans messages for every event due soon; woken early when an organizer changes events."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.loop = WakeLoop("event announcements", self.step)
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     async def plan(self) -> datetime | None:
         """Write the due rows of the events that need it; returns when planning is next needed.
@@ -177,9 +165,10 @@ class Announcer:
         first time is only expanded when its cached next start says it may be due; otherwise
         its bookmark is that start less its longest reminder.
         """
-        now = self.registry.clock()
+        runtime = self.runtime
+        now = runtime.now()
         horizon = now + PLAN_AHEAD
-        async with self.registry.sessions() as session:
+        async with runtime.transaction() as session:
             query = select(Event).where(
                 col(Event.cancelled_at).is_(None),
                 or_(
@@ -209,29 +198,27 @@ class Announcer:
                 planned, marks[event.id or 0] = plan_event(
                     event, changes.get(event.id or 0, service.NO_CHANGES), now
                 )
-                targets = event_rooms(rooms.get(event.id or 0, []), self.registry.settings.rooms)
+                targets = runtime.env.rooms.named(rooms.get(event.id or 0, []))
                 outgoing += [
                     Outgoing(item.key, targets, item.render, item.due, item.expires)
                     for item in planned
                 ]
                 if event.id in pending:
-                    await supersede(session, key_prefix(event.id or 0), {p.key for p in planned})
-            await enqueue(session, outgoing)
+                    await delivery.drop(session, scope(event.id or 0), {p.key for p in planned})
+            await delivery.plan(session, runtime.env, outgoing)
             await bookmark(session, [(event, marks[event.id or 0]) for event in events])
             nxt = (
                 await session.exec(
                     select(func.min(Event.plan_at)).where(col(Event.cancelled_at).is_(None))
                 )
             ).one()
-            await session.commit()
-        self.registry.changed("deliveries")
         return nxt
 
     async def step(self) -> float:
         nxt = await self.plan()
         if nxt is None:
             return POLL
-        return min(POLL, max(0.5, (nxt - PLAN_AHEAD - self.registry.clock()).total_seconds()))
+        return min(POLL, max(0.5, (nxt - PLAN_AHEAD - self.runtime.now()).total_seconds()))
 
 
 async def bookmark(session: AsyncSession, marks: list[tuple[Event, datetime | None]]) -> None:

@@ -6,10 +6,12 @@ from zoneinfo import ZoneInfo
 
 from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
+from bot.core.audience import Named
+from bot.core.durations import span
 from cogs.events import announce, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, build_rrule, describe
-from cogs.events.render import headline, labels, span, when
+from cogs.events.render import headline, labels, when
 from cogs.events.timeparse import (
     parse_date,
     parse_duration_minutes,
@@ -17,6 +19,7 @@ from cogs.events.timeparse import (
     parse_offsets,
     parse_zone,
 )
+from cogs.events.topics import EVENTS, RSVPS
 
 Kind = Literal["meeting", "sprint", "docathon", "office-hours", "other"]
 Tier = Literal["everyone", "newcomers", "contributors", "core"]
@@ -25,9 +28,9 @@ DateText = Annotated[str, Opt("a date in the event's zone, e.g. 2026-12-07", max
 
 
 def _rooms(ctx: Ctx, given: str | None) -> tuple[str, ...]:
-    configured = {room.name: room for room in ctx.settings.rooms}
+    configured = {room.name: room for room in ctx.env.rooms}
     if given is None:
-        return tuple(r.name for r in ctx.settings.rooms if "announcements" in r.purposes)
+        return tuple(r.name for r in ctx.env.rooms.with_purpose("announcements"))
     names = tuple(dict.fromkeys(n.strip() for n in given.split(",") if n.strip()))
     unknown = [n for n in names if n not in configured]
     if unknown:
@@ -77,7 +80,7 @@ async def event_create(
         str | None, Opt("a role to ping in its announcements, e.g. Sprinters", max_length=100)
     ] = None,
 ) -> Reply:
-    zone = parse_zone(tz) if tz else ZoneInfo(ctx.settings.bot.timezone)
+    zone = parse_zone(tz) if tz else ZoneInfo(ctx.env.timezone)
     start_local = parse_local_datetime(start)
     new = service.NewEvent(
         title=title,
@@ -109,7 +112,7 @@ async def event_create(
         *(f"- {_when(ctx, event, o, viewer)}" for o in next_three),
         _reminder_line(new.reminders, new.rooms, event.mention_role),
     ]
-    ctx.changed("events")
+    ctx.changed(EVENTS)
     return Reply("\n".join(lines), title=f"Event #{event.id} “{event.title}”")
 
 
@@ -171,10 +174,9 @@ async def event_show(ctx: Ctx, id: EventId) -> Reply:
     ping = f", pinging @{markup.escape(event.mention_role)}" if event.mention_role else ""
     lines.append(f"Rooms: {', '.join(rooms) or 'none'}{ping}")
     if ctx.role >= Role.ORGANIZER:
-        for failed in await delivery.failures(ctx.session, announce.key_prefix(id)):
+        for failed in await delivery.refusals(ctx.session, announce.scope(id)):
             lines.append(
-                f"Not delivered to {failed.room} ({failed.platform}): "
-                f"{markup.escape(failed.error or 'refused')}"
+                f"Not delivered to {failed.room} ({failed.platform}): {markup.escape(failed.error)}"
             )
     return Reply("\n".join(lines), title=f"Event #{event.id} “{event.title}”")
 
@@ -219,19 +221,15 @@ async def event_rsvp(
         reminder=reminder,
         keep=remind is None,
     )
-    ctx.changed("rsvps")
+    ctx.changed(RSVPS)
     viewer = await _viewer(ctx)
     lines = [f"Noted: {answer} for {headline(event)} on {_when(ctx, event, occurrence, viewer)}."]
     if kept is not None:
         lines.append(
             f"I'll send you a direct message {span(timedelta(minutes=kept))} before it starts."
         )
-    elif answer == "going":
-        ask = ctx.cmd(
-            f"event rsvp id:{id} answer:going remind:15m"
-            if ctx.caller.style == "slash"
-            else f"event rsvp {id} going remind=15m"
-        )
+    elif answer == "going" and ctx.caller.platform in delivery.DIRECT_PLATFORMS:
+        ask = ctx.cmd("event rsvp", id=id, answer="going", remind=Named("15m"))
         lines.append(f"Want a reminder? {markup.code(ask)}")
     return Reply("\n".join(lines))
 
@@ -265,7 +263,7 @@ async def event_skip(ctx: Ctx, id: EventId, date: DateText) -> Reply:
     zone = service.zone_of(event)
     nxt = service.expand(event, await service.changes_of(ctx.session, id), after=ctx.now(), limit=1)
     after = f" Next: {_when(ctx, event, nxt[0], await _viewer(ctx))}." if nxt else ""
-    ctx.changed("events")
+    ctx.changed(EVENTS)
     return Reply(f"Skipped #{id} on {skipped.original_start.astimezone(zone):%a %d %b %Y}.{after}")
 
 
@@ -285,7 +283,7 @@ async def event_move(
     day, new_local = parse_date(date), parse_local_datetime(start)
     moved, new_start = await service.move(ctx.session, event, day, new_local, ctx.now())
     zone = service.zone_of(event)
-    ctx.changed("events")
+    ctx.changed(EVENTS)
     return Reply(
         f"Moved #{id} from {moved.original_start.astimezone(zone):%a %d %b %Y} to "
         f"{when(new_start, zone, await _viewer(ctx), ctx.caller.style)}."
@@ -301,13 +299,14 @@ async def event_move(
 async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
     await service.cancel(ctx.session, event, ctx.now())
-    prefix = announce.key_prefix(id)
-    told = await delivery.rooms_sent(ctx.session, prefix)
-    rooms = [room for room in ctx.settings.rooms if room.name in told]
-    notice = delivery.Outgoing(f"{prefix}cancelled", rooms, announce.cancelled(event), ctx.now())
-    await delivery.enqueue(ctx.session, [notice])
-    await delivery.supersede(ctx.session, prefix, {f"{prefix}cancelled"})
-    ctx.changed("deliveries")
+    scope = announce.scope(id)
+    told = await delivery.sent_rooms(ctx.session, scope)
+    rooms = [room for room in ctx.env.rooms if room.name in told]
+    notice = delivery.Outgoing(
+        scope.child("cancelled"), rooms, announce.cancelled(event), ctx.now()
+    )
+    await delivery.plan(ctx.session, ctx.env, [notice])
+    await delivery.drop(ctx.session, scope, {notice.key})
     where = f" Announced in {', '.join(sorted(told))}." if told else ""
     return Reply(f"Cancelled {headline(event)}: no further occurrences.{where}")
 
@@ -322,8 +321,8 @@ async def event_delete(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
     title = headline(event)
     await service.delete_event(ctx.session, event)
-    await delivery.supersede(ctx.session, announce.key_prefix(id), set())
-    ctx.changed("events")
+    await delivery.drop(ctx.session, announce.scope(id))
+    ctx.changed(EVENTS)
     return Reply(f"Deleted {title}.")
 
 
@@ -393,7 +392,7 @@ async def event_edit(
         if value is not None:
             setattr(event, field_name, value)
     await service.edited(ctx.session, event, ctx.now())
-    ctx.changed("events")
+    ctx.changed(EVENTS)
     return Reply(f"Updated {headline(event)}: {', '.join(sorted(given))}.")
 
 
@@ -406,10 +405,14 @@ async def event_calendar(
     tier: Tier | None = None,
     kind: Kind | None = None,
 ) -> Reply:
-    web = ctx.settings.web
-    base = web.public_url or f"http://{web.host}:{web.port}"
+    base = ctx.env.web.url
+    if base is None:
+        raise UserError(
+            "The calendar feed is not served here: the bot's web server is off. "
+            "Organizers can turn it on with `[web] enabled = true`."
+        )
     query = "&".join(f"{k}={v}" for k, v in (("tier", tier), ("kind", kind)) if v)
-    url = f"{base.rstrip('/')}/calendar.ics{'?' + query if query else ''}"
+    url = f"{base}/calendar.ics{'?' + query if query else ''}"
     return Reply(f"Subscribe in your calendar app: {url}")
 
 

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
-from bot.core.registry import Page
+from bot.core.pages import Page
 from cogs.events import service
 from cogs.events.models import KINDS, TIERS, Event
 from cogs.events.recurrence import to_utc

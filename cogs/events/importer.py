@@ -27,7 +27,7 @@ import yaml
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import RoomSettings
+from bot.core.rooms import Rooms
 from cogs.events import service
 from cogs.events.models import Event, EventRoom
 from cogs.events.recurrence import RecurrenceError, build_rrule, occurrences, to_utc
@@ -324,12 +324,12 @@ async def import_entries(
     entries: Sequence[Entry],
     *,
     person_id: int,
-    rooms: Sequence[RoomSettings],
+    rooms: Rooms,
     now: datetime,
 ) -> Report:
     """Add or update every entry, by UID; series that are over are left out."""
     added = changed = unchanged = ended = 0
-    announce_in = tuple(r.name for r in rooms if "announcements" in r.purposes)
+    announce_in = tuple(r.name for r in rooms.with_purpose("announcements"))
     for entry in entries:
         existing = (await session.exec(select(Event).where(Event.uid == entry.uid))).first()
         fields: dict[str, Any] = {

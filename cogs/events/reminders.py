@@ -12,36 +12,36 @@ mention in the room they answered in when that platform refuses a direct message
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.registry import Registry
+from bot import delivery
+from bot.core.audience import Audience
 from bot.core.reply import Reply
-from bot.delivery import DIRECT_PLATFORMS, Direct, Outgoing, enqueue, supersede
+from bot.core.runtime import Runtime
+from bot.delivery import DIRECT_PLATFORMS, Direct, Key, Outgoing, Render
 from bot.identity import Account
-from bot.wakeup import WakeLoop
 from cogs.events import service
 from cogs.events.announce import starts_in
 from cogs.events.models import Event, Rsvp
 from cogs.events.recurrence import Occurrence
 
-PREFIX = "rsvp:"
+KIND = "rsvp"
 HORIZON = timedelta(days=30)
 # A moved occurrence is still found by its original start up to this far from now.
 MOVE_REACH = timedelta(days=366)
 POLL = 3600.0
 
 
-def key(rsvp: Rsvp, start: datetime) -> str:
-    return f"{PREFIX}{rsvp.event_id}:{rsvp.person_id}:{start:%Y%m%dT%H%MZ}:{rsvp.remind_minutes}"
+def key(rsvp: Rsvp, start: datetime) -> Key:
+    return Key(KIND, rsvp.event_id, rsvp.person_id, f"{start:%Y%m%dT%H%MZ}", rsvp.remind_minutes)
 
 
-def personal(event: Event, occurrence: Occurrence, lead: timedelta) -> Callable[[str], Reply]:
-    def render(platform: str) -> Reply:
-        return Reply("\n".join(starts_in("⏰ Your reminder: ", event, occurrence, lead, platform)))
+def personal(event: Event, occurrence: Occurrence, lead: timedelta) -> Render:
+    def render(audience: Audience) -> Reply:
+        return Reply("\n".join(starts_in("⏰ Your reminder: ", event, occurrence, lead, audience)))
 
     return render
 
@@ -49,19 +49,15 @@ def personal(event: Event, occurrence: Occurrence, lead: timedelta) -> Callable[
 class PersonalReminders:
     """Keeps the planned personal reminders in step with RSVPs and event changes."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.loop = WakeLoop("personal reminders", self.step)
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     async def plan(self) -> None:
-        now = self.registry.clock()
-        async with self.registry.sessions() as session:
-            wanted = await self._wanted(session, now)
-            await enqueue(session, wanted)
-            await supersede(session, PREFIX, {item.key for item in wanted})
-            await session.commit()
-        if wanted:
-            self.registry.changed("deliveries")
+        runtime = self.runtime
+        async with runtime.transaction() as session:
+            wanted = await self._wanted(session, runtime.now())
+            await delivery.plan(session, runtime.env, wanted)
+            await delivery.drop_kind(session, KIND, {item.key for item in wanted})
 
     async def _wanted(self, session: AsyncSession, now: datetime) -> list[Outgoing]:
         query = select(Rsvp).where(

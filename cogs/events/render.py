@@ -6,10 +6,10 @@ the event's zone, UTC, and the reader's zone when they have set one with `tz set
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.context import CommandStyle
+from bot.core.audience import CommandStyle
 from bot.core.markup import escape
 from cogs.events.models import Event
 
@@ -27,14 +27,6 @@ def when(instant: datetime, zone: ZoneInfo, viewer: ZoneInfo | None, style: Comm
     if viewer is not None and viewer.key not in (zone.key, "UTC"):
         text += f", {instant.astimezone(viewer):%a %H:%M} your time"
     return text
-
-
-def span(length: timedelta) -> str:
-    """A duration as people say it: "1 d", "15 min", "2 h 30 min"."""
-    minutes = max(1, round(length.total_seconds() / 60))
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    return " ".join(f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "min")) if n)
 
 
 def headline(event: Event) -> str:

@@ -1,14 +1,16 @@
 """The contributor FAQ: ask in chat, get the entry, a "did you mean", or a recorded gap."""
 
-from bot.core.registry import Registry
-from cogs.faq import commands, service
+from bot.core.cog import Cog, Setup
+from cogs.faq import cli, commands, service
 
 
-def setup(registry: Registry) -> None:
-    registry.add_module(commands)
+def setup(house: Setup) -> None:
+    house.commands(commands)
     cache = service.MatcherCache()
-    for handler in commands.matcher_commands(cache):
-        registry.add(handler)
-    registry.add_listener("help", commands.auto_answerer(cache))
+    house.commands(*commands.matcher_commands(cache))
+    house.on_message("help", commands.auto_answerer(cache))
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
-    registry.add_alias("faq", "faq ask")
+    house.alias("faq", "faq ask")
+
+
+cog = Cog("faq", setup, purposes=("help",), cli=cli.COMMANDS, models="cogs.faq.models")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
-from bot.core.registry import Listener
+from bot.core.router import Listener
 from bot.core.spec import Handler
 from bot.state import get_state, set_state
 from cogs.faq import service

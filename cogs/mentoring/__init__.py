@@ -1,12 +1,23 @@
 """Mentor requests: ask for one-to-one help, mentors claim, escalation when nobody does."""
 
-from bot.core.registry import Registry
+from bot.core.cog import Cog, Setup
 from cogs.mentoring import commands
 from cogs.mentoring.announce import Escalator
+from cogs.mentoring.settings import MentoringSettings
+from cogs.mentoring.topics import MENTORING
 
 
-def setup(registry: Registry) -> None:
-    registry.add_module(commands)
-    escalator = Escalator(registry)
-    registry.add_task("mentor escalation", escalator.loop.run)
-    registry.on_change("mentoring", escalator.loop.wake)
+def setup(house: Setup) -> None:
+    house.commands(commands)
+    escalator = Escalator(house.runtime)
+    house.timer("mentor escalation", escalator.step, wake_on=[MENTORING])
+
+
+cog = Cog(
+    "mentoring",
+    setup,
+    settings=MentoringSettings,
+    purposes=("mentors",),
+    topics=(MENTORING,),
+    models="cogs.mentoring.models",
+)

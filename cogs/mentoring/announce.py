@@ -11,41 +11,34 @@ asked from, or, where they take none, with a mention in the room they asked from
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import RoomSettings, Settings
+from bot import delivery
 from bot.core import markup
-from bot.core.context import style_of
-from bot.core.registry import Registry
+from bot.core.audience import Audience
+from bot.core.durations import span
+from bot.core.env import Env
 from bot.core.reply import Button, Reply
-from bot.delivery import DIRECT_PLATFORMS, Delivery, Direct, Outgoing, enqueue
-from bot.identity import PLATFORM_LABELS, Account, accounts_of
-from bot.wakeup import WakeLoop
+from bot.core.rooms import Room
+from bot.core.runtime import Runtime
+from bot.delivery import DIRECT_PLATFORMS, Direct, Key, Outgoing, Render
+from bot.identity import PLATFORM_LABELS, Account, accounts_of, display_name
 from cogs.mentoring import service
 from cogs.mentoring.models import MentorRequest
+from cogs.mentoring.settings import MentoringSettings
 
 POLL = 300.0
 POSTS = ("posted", "escalated", "organizers")
-Render = Callable[[str], Reply]
 
 
-def key(request: MentorRequest, what: str) -> str:
+def key(request: MentorRequest, what: str) -> Key:
     """`mentor:12:posted` for the first round, `mentor:12:posted:1` after one release."""
-    base = f"mentor:{request.id}:{what}"
-    return base if request.round == 0 else f"{base}:{request.round}"
-
-
-def span(length: timedelta) -> str:
-    """A duration as people say it: "3 h", "1 d 2 h", "15 min"."""
-    minutes = max(1, round(length.total_seconds() / 60))
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h")] if days else [(hours, "h"), (mins, "min")]
-    return " ".join(f"{n} {unit}" for n, unit in parts if n)
+    base = Key("mentor", request.id, what)
+    return base if request.round == 0 else base.child(request.round)
 
 
 def handles(accounts: Sequence[Account]) -> str:
@@ -58,13 +51,8 @@ def handles(accounts: Sequence[Account]) -> str:
     )
 
 
-def command_text(platform: str, prefix: str, slash: str, text: str) -> str:
-    """How to type a command on *platform*: `/mentor done id:12` or `!mentor done 12`."""
-    return markup.code(slash if style_of(platform) == "slash" else f"{prefix}{text}")
-
-
-def mentor_rooms(settings: Settings) -> list[RoomSettings]:
-    return [room for room in settings.rooms if "mentors" in room.purposes]
+def mentor_rooms(env: Env) -> list[Room]:
+    return env.rooms.with_purpose("mentors")
 
 
 def requester_direct(request: MentorRequest, accounts: Sequence[Account]) -> Direct | None:
@@ -83,37 +71,23 @@ def requester_direct(request: MentorRequest, accounts: Sequence[Account]) -> Dir
     )
 
 
-async def planned_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    """Keys already planned, so a pass does not rebuild messages that exist."""
-    if not keys:
-        return set()
-    query = select(Delivery.key).where(col(Delivery.key).in_(list(keys)))
-    return set((await session.exec(query)).all())
-
-
 async def edit_posts(
     session: AsyncSession,
-    settings: Settings,
+    env: Env,
     request: MentorRequest,
     what: str,
     render: Render,
     now: datetime,
 ) -> None:
     """Rewrite this round's posts about *request* in the mentor rooms (once per *what*)."""
-    posts = await planned_keys(session, [key(request, p) for p in POSTS])
-    await enqueue(
-        session,
-        [
-            Outgoing(
-                f"{post}:{what}",
-                mentor_rooms(settings),
-                render,
-                request.last_activity_at,
-                replaces=post,
-            )
-            for post in sorted(posts)
-        ],
-    )
+    posts = await delivery.planned(session, [key(request, p) for p in POSTS])
+    edits = [
+        Outgoing(
+            post.child(what), mentor_rooms(env), render, request.last_activity_at, replaces=post
+        )
+        for post in sorted(posts, key=str)
+    ]
+    await delivery.plan(session, env, edits)
 
 
 def request_post(
@@ -121,7 +95,7 @@ def request_post(
 ) -> Render:
     """The post in mentor rooms; details belong there, as only mentors read those rooms."""
 
-    def render(platform: str) -> Reply:
+    def render(audience: Audience) -> Reply:
         where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
         lines = [lead] if lead else []
         lines.append(
@@ -141,7 +115,7 @@ def request_post(
 def closed_post(request: MentorRequest, requester: str, state: str) -> Render:
     """What a post says once the request is taken or withdrawn: no more Claim button."""
 
-    def render(platform: str) -> Reply:
+    def render(audience: Audience) -> Reply:
         where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
         return Reply(
             f"{state} · from {markup.escape(requester)} ({where})",
@@ -154,7 +128,7 @@ def closed_post(request: MentorRequest, requester: str, state: str) -> Render:
 def requester_notice(
     request: MentorRequest, mentor: str, mentor_accounts: Sequence[Account]
 ) -> Render:
-    def render(platform: str) -> Reply:
+    def render(audience: Audience) -> Reply:
         return Reply(
             f"{markup.escape(mentor)} ({handles(mentor_accounts)}) has taken your mentor request "
             f"#{request.id} “{markup.escape(request.topic)}” and will contact you. You can also "
@@ -165,10 +139,10 @@ def requester_notice(
 
 
 def organizers_note(request: MentorRequest, requester: str, waited: timedelta) -> Render:
-    def render(platform: str) -> Reply:
+    def render(audience: Audience) -> Reply:
         return Reply(
             f"📣 Organizers: request #{request.id} “{markup.escape(request.topic)}” from "
-            f"{markup.escape(requester)} has waited {span(waited)} and no mentor has taken it.",
+            f"{markup.escape(requester)} has waited {span(waited, units=2)} and no mentor has taken it.",
             buttons=[Button("Claim", f"mentor claim {request.id}", "success")],
             mention_roles=["organizers"],
         )
@@ -177,19 +151,19 @@ def organizers_note(request: MentorRequest, requester: str, waited: timedelta) -
 
 
 def nudge(
-    request: MentorRequest, mentor: str, accounts: Sequence[Account], idle: timedelta, prefix: str
+    request: MentorRequest, mentor: str, accounts: Sequence[Account], idle: timedelta
 ) -> Render:
     """Asks the mentor in the mentor rooms, pinging them where they have an account."""
 
-    def render(platform: str) -> Reply:
+    def render(audience: Audience) -> Reply:
         rid = request.id
-        done = command_text(platform, prefix, f"/mentor done id:{rid}", f"mentor done {rid}")
-        back = command_text(platform, prefix, f"/mentor release id:{rid}", f"mentor release {rid}")
-        here = [a.platform_user_id for a in accounts if a.platform == platform]
+        done = markup.code(audience.command("mentor done", id=rid))
+        back = markup.code(audience.command("mentor release", id=rid))
+        here = [a.platform_user_id for a in accounts if a.platform == audience.platform]
         who = "" if here else f"{markup.escape(mentor)}: "
         return Reply(
             f"{who}Request #{rid} “{markup.escape(request.topic)}” has had no news for "
-            f"{span(idle)}. Is it done? {done} closes it; {back} hands it back.",
+            f"{span(idle, units=2)}. Is it done? {done} closes it; {back} hands it back.",
             mentions=here,
         )
 
@@ -198,18 +172,18 @@ def nudge(
 
 async def post_request(
     session: AsyncSession,
-    settings: Settings,
+    env: Env,
     request: MentorRequest,
     now: datetime,
     what: str = "posted",
     lead: str | None = None,
 ) -> int:
     """Plan the request's post to every mentor room; returns how many rooms it goes to."""
-    rooms = mentor_rooms(settings)
-    requester = await service.display_name(session, request.person_id) or "someone"
+    rooms = mentor_rooms(env)
+    requester = await display_name(session, request.person_id) or "someone"
     first = not await service.returning_people(session, [request.person_id])
     render = request_post(request, requester, first, lead)
-    await enqueue(session, [Outgoing(key(request, what), rooms, render, now)])
+    await delivery.plan(session, env, [Outgoing(key(request, what), rooms, render, now)])
     return len(rooms)
 
 
@@ -220,22 +194,21 @@ class Escalator:
     became open (release restarts them) or, for the nudge, from the claim's last activity.
     """
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.loop = WakeLoop("mentor escalation", self.step)
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     async def plan(self) -> datetime | None:
-        """Write the rows now due; returns when the next threshold falls."""
-        settings = self.registry.settings
-        config = settings.mentoring
+        """Plan the messages now due; returns when the next threshold falls."""
+        runtime = self.runtime
+        config = runtime.env.section(MentoringSettings)
         repost = timedelta(hours=config.escalate_after_hours)
         organizers = timedelta(hours=config.escalate_to_organizers_after_hours)
         idle = timedelta(days=config.nudge_after_days)
-        now = self.registry.clock()
+        now = runtime.now()
         wanted: list[datetime] = []
-        async with self.registry.sessions() as session:
+        async with runtime.transaction() as session:
             query = select(MentorRequest).where(col(MentorRequest.status).in_(("open", "claimed")))
-            due: list[tuple[str, MentorRequest, str]] = []
+            due: list[tuple[Key, MentorRequest, str]] = []
             for request in (await session.exec(query)).all():
                 if request.status == "open":
                     steps = [("escalated", request.opened_at + repost)]
@@ -247,36 +220,33 @@ class Escalator:
                         due.append((key(request, what), request, what))
                     else:
                         wanted.append(at)
-            sent = await planned_keys(session, [k for k, _, _ in due])
+            sent = await delivery.planned(session, [k for k, _, _ in due])
+            rooms = mentor_rooms(runtime.env)
             outgoing = [
-                Outgoing(k, mentor_rooms(settings), await self._render(session, r, what, now), now)
+                Outgoing(k, rooms, await self._render(session, r, what, now), now)
                 for k, r, what in due
                 if k not in sent
             ]
-            await enqueue(session, outgoing)
-            await session.commit()
-        if outgoing:
-            self.registry.changed("deliveries")
+            await delivery.plan(session, runtime.env, outgoing)
         return min(wanted, default=None)
 
     async def _render(
         self, session: AsyncSession, request: MentorRequest, what: str, now: datetime
     ) -> Render:
-        requester = await service.display_name(session, request.person_id) or "someone"
+        requester = await display_name(session, request.person_id) or "someone"
         if what == "escalated":
             first = not await service.returning_people(session, [request.person_id])
-            waited = span(now - request.opened_at)
+            waited = span(now - request.opened_at, units=2)
             lead = f"⏳ Still waiting after {waited}: can someone take it?"
             return request_post(request, requester, first, lead)
         if what == "organizers":
             return organizers_note(request, requester, now - request.opened_at)
-        mentor = await service.display_name(session, request.claimed_by) or "Mentor"
+        mentor = await display_name(session, request.claimed_by) or "Mentor"
         accounts = await accounts_of(session, request.claimed_by or 0)
-        prefix = self.registry.settings.bot.command_prefix
-        return nudge(request, mentor, accounts, now - request.last_activity_at, prefix)
+        return nudge(request, mentor, accounts, now - request.last_activity_at)
 
     async def step(self) -> float:
         nxt = await self.plan()
         if nxt is None:
             return POLL
-        return min(POLL, max(0.5, (nxt - self.registry.clock()).total_seconds()))
+        return min(POLL, max(0.5, (nxt - self.runtime.now()).total_seconds()))

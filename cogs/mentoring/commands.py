@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
+from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, command, markup
-from bot.delivery import Outgoing, enqueue
-from bot.identity import accounts_of
+from bot.core.durations import span
+from bot.identity import accounts_of, display_name, display_names
 from cogs.mentoring import announce, service
 from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
+from cogs.mentoring.settings import MentoringSettings
+from cogs.mentoring.topics import MENTORING
 
 RequestId = Annotated[int, Opt("the request number, e.g. 12", min=1)]
 # Enough to see who carries the load, and within one Discord embed however many mentors there are.
@@ -25,23 +28,18 @@ def _headline(request: MentorRequest) -> str:
     return f"#{request.id} “{markup.escape(request.topic)}”"
 
 
-def _changed(ctx: Ctx) -> None:
-    ctx.changed("mentoring")
-    ctx.changed("deliveries")
-
-
 async def _close_posts(ctx: Ctx, request: MentorRequest, what: str, state: str) -> None:
-    requester = await service.display_name(ctx.session, request.person_id) or "someone"
+    requester = await display_name(ctx.session, request.person_id) or "someone"
     render = announce.closed_post(request, requester, state)
-    await announce.edit_posts(ctx.session, ctx.settings, request, what, render, ctx.now())
+    await announce.edit_posts(ctx.session, ctx.env, request, what, render, ctx.now())
 
 
 def _length(value: timedelta | None) -> str:
-    return "no data yet" if value is None else announce.span(value)
+    return "no data yet" if value is None else span(value, units=2)
 
 
-def _cmd(ctx: Ctx, slash: str, text: str) -> str:
-    return markup.code(ctx.cmd(slash if ctx.caller.style == "slash" else text))
+def _cmd(ctx: Ctx, name: str, **options: object) -> str:
+    return markup.code(ctx.cmd(name, **options))
 
 
 @command(
@@ -66,18 +64,18 @@ async def mentor_request(
         room=ctx.caller.room_id,
         now=now,
     )
-    rooms = await announce.post_request(ctx.session, ctx.settings, request, now)
+    rooms = await announce.post_request(ctx.session, ctx.env, request, now)
     position = await service.queue_position(ctx.session, request.id or 0)
     median = await service.median_time_to_claim(ctx.session, now)
     lines = [f"Request {_headline(request)} is in the queue (position {position})."]
     if median is not None:
-        lines.append(f"Mentors usually pick one up within {announce.span(median)}.")
+        lines.append(f"Mentors usually pick one up within {span(median, units=2)}.")
     lines.append("A mentor will contact you here when they take it.")
     if request.details:
         lines.append("Only mentors and organizers see your details.")
     if not rooms:
         lines.append("No mentor room is configured yet, so please tell an organizer.")
-    _changed(ctx)
+    ctx.changed(MENTORING)
     return Reply("\n".join(lines))
 
 
@@ -90,10 +88,10 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
     if not found:
         if mentor:
             return Reply(f"No {'' if shown == 'all' else shown + ' '}mentor requests.")
-        ask = _cmd(ctx, "mentor request topic:…", "mentor request <topic>")
+        ask = _cmd(ctx, "mentor request", topic=...)
         return Reply(f"You have no mentor requests. Ask for help with {ask}.")
     now = ctx.now()
-    names = await service.display_names(
+    names = await display_names(
         ctx.session, [p for r in found for p in (r.person_id, r.claimed_by)]
     )
     lines = []
@@ -104,7 +102,7 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
             holder = names.get(request.claimed_by or 0, "a mentor")
             state = f"claimed by {markup.escape(holder)}"
         first = "" if request.person_id in returning else ", first request"
-        age = announce.span(now - request.created_at)
+        age = span(now - request.created_at, units=2)
         lines.append(f"{_headline(request)} — {state} · {markup.escape(who)}{first} · {age} ago")
     if left:
         lines.append(f"… and {left} more.")
@@ -122,27 +120,25 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
 )
 async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
-    request = await service.claim(
-        ctx.session, id, ctx.person_id, ctx.settings.mentoring.capacity, now
-    )
-    requester = await service.display_name(ctx.session, request.person_id) or "someone"
-    mentor = await service.display_name(ctx.session, ctx.person_id) or ctx.caller.display_name
+    capacity = ctx.env.section(MentoringSettings).capacity
+    request = await service.claim(ctx.session, id, ctx.person_id, capacity, now)
+    requester = await display_name(ctx.session, request.person_id) or "someone"
+    mentor = await display_name(ctx.session, ctx.person_id) or ctx.caller.display_name
     theirs = await accounts_of(ctx.session, request.person_id)
     mine = await accounts_of(ctx.session, ctx.person_id)
     claimed = announce.closed_post(request, requester, f"✅ Claimed by {markup.escape(mentor)}")
-    await announce.edit_posts(ctx.session, ctx.settings, request, "claimed", claimed, now)
+    await announce.edit_posts(ctx.session, ctx.env, request, "claimed", claimed, now)
     direct = announce.requester_direct(request, theirs)
     if direct is not None:
         notice = announce.requester_notice(request, mentor, mine)
-        await enqueue(
-            ctx.session, [Outgoing(announce.key(request, "claimed"), [direct], notice, now)]
-        )
-    _changed(ctx)
+        told = delivery.Outgoing(announce.key(request, "claimed"), [direct], notice, now)
+        await delivery.plan(ctx.session, ctx.env, [told])
+    ctx.changed(MENTORING)
     lines = [f"From {markup.escape(requester)} ({announce.handles(theirs)})."]
     if request.details:
         lines.append(markup.escape(request.details))
-    done = _cmd(ctx, f"mentor done id:{id}", f"mentor done {id}")
-    back = _cmd(ctx, f"mentor release id:{id}", f"mentor release {id}")
+    done = _cmd(ctx, "mentor done", id=id)
+    back = _cmd(ctx, "mentor release", id=id)
     lines.append(f"Reach out to them; {done} when finished, {back} to hand it back.")
     return Reply("\n".join(lines), title=f"You have {_headline(request)}", private=True)
 
@@ -158,8 +154,8 @@ async def mentor_release(ctx: Ctx, id: RequestId) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
     request = await service.release(ctx.session, id, ctx.person_id, organizer, now)
     lead = "↩️ Back in the queue: its mentor released it."
-    await announce.post_request(ctx.session, ctx.settings, request, now, lead=lead)
-    _changed(ctx)
+    await announce.post_request(ctx.session, ctx.env, request, now, lead=lead)
+    ctx.changed(MENTORING)
     return Reply(f"Released {_headline(request)}: it is back in the queue and announced again.")
 
 
@@ -176,9 +172,9 @@ async def mentor_done(
 ) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
     request = await service.done(ctx.session, id, ctx.person_id, organizer, note, ctx.now())
-    mentor = await service.display_name(ctx.session, request.claimed_by) or "a mentor"
+    mentor = await display_name(ctx.session, request.claimed_by) or "a mentor"
     await _close_posts(ctx, request, "done", f"☑️ Done with {markup.escape(mentor)}")
-    _changed(ctx)
+    ctx.changed(MENTORING)
     return Reply(f"Closed {_headline(request)}. Thank you!")
 
 
@@ -188,7 +184,7 @@ async def mentor_cancel(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
     request = await service.cancel(ctx.session, id, ctx.person_id, organizer, now)
     await _close_posts(ctx, request, "cancelled", "❌ Withdrawn")
-    _changed(ctx)
+    ctx.changed(MENTORING)
     return Reply(f"Cancelled {_headline(request)}.")
 
 
@@ -202,7 +198,7 @@ async def mentor_available(ctx: Ctx, state: Literal["on", "off"]) -> Reply:
     await service.set_available(ctx.session, ctx.person_id, state == "on")
     if state == "on":
         return Reply("You are available: you can claim mentor requests.")
-    back = _cmd(ctx, "mentor available state:on", "mentor available on")
+    back = _cmd(ctx, "mentor available", state="on")
     return Reply(f"You are marked unavailable; claiming is refused until {back}.")
 
 

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.errors import UserError
 from bot.core.markup import mass_mention
 from bot.db import UTCDateTime, seconds_between
-from bot.identity import Person
+from bot.identity import display_name, display_names
 from cogs.mentoring.models import (
     MAX_DETAILS,
     MAX_NOTE,
@@ -351,22 +351,6 @@ async def cancel(
     if not await _transition(session, request_id, request.status, values):
         raise UserError(f"Request #{request_id} changed just now; look again with `mentor list`.")
     return await get_request(session, request_id)
-
-
-async def display_names(session: AsyncSession, people: Iterable[int | None]) -> dict[int, str]:
-    """Names of several people in one query, for lists."""
-    wanted = {p for p in people if p is not None}
-    if not wanted:
-        return {}
-    query = select(Person.id, Person.display_name).where(col(Person.id).in_(wanted))
-    return {pid: name for pid, name in (await session.exec(query)).all() if pid is not None}
-
-
-async def display_name(session: AsyncSession, person_id: int | None) -> str | None:
-    if person_id is None:
-        return None
-    person = await session.get(Person, person_id)
-    return person.display_name if person else None
 
 
 @dataclass(frozen=True)

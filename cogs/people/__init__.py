@@ -1,8 +1,11 @@
 """People: who you are here, and linking your accounts across platforms."""
 
-from bot.core.registry import Registry
+from bot.core.cog import Cog, Setup
 from cogs.people import commands
 
 
-def setup(registry: Registry) -> None:
-    registry.add_module(commands)
+def setup(house: Setup) -> None:
+    house.commands(commands)
+
+
+cog = Cog("people", setup, models="cogs.people.models")

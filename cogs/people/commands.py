@@ -38,10 +38,11 @@ async def link(
     platform = ctx.caller.platform
     if code is None:
         issued = await issue_code(ctx.session, ctx.person_id, platform, ctx.now())
+        typed = ctx.env.audience("matrix").command("link", code=issued.shown)
+        slash = ctx.env.audience("discord").command("link", code=issued.shown)
         return Reply(
             f"Your link code is **{issued.shown}** — valid for 10 minutes, once.\n"
-            f"On your other platform send {markup.code(ctx.prefix + 'link ' + issued.shown)} "
-            f"(Discord: {markup.code('/link code:' + issued.shown)}).",
+            f"On your other platform send {markup.code(typed)} (Discord: {markup.code(slash)}).",
             private=True,
         )
     accounts = await redeem_code(ctx.session, ctx.person_id, platform, code, ctx.now())

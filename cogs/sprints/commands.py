@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.markup import code, escape
-from cogs.events.render import headline, when
-from cogs.events.service import zone_for, zone_of
+from cogs.events.api import headline, when, zone_for, zone_of
 from cogs.sprints import service
 from cogs.sprints.models import MAX_URL, SprintIssue
 
@@ -31,8 +30,7 @@ def _headline(issue: SprintIssue) -> str:
 
 
 def _cmd(ctx: Ctx, name: str, number: int) -> str:
-    slash = ctx.caller.style == "slash"
-    return code(ctx.cmd(f"{name} number:{number}" if slash else f"{name} {number}"))
+    return code(ctx.cmd(name, number=number))
 
 
 async def _sprint(
@@ -91,7 +89,7 @@ async def sprint_issue_remove(ctx: Ctx, number: Number) -> Reply:
     issue = await service.remove(ctx.session, number, ctx.person_id, ctx.now())
     held = ""
     if issue.claimed_by is not None:
-        held = f" {escape(await service.display_name(ctx.session, issue.claimed_by))} held it."
+        held = f" {escape(await service.holder_name(ctx.session, issue.claimed_by))} held it."
     return Reply(f"Removed {_headline(issue)} from the list.{held}")
 
 
@@ -113,7 +111,7 @@ async def sprint_issues(
     for issue in found:
         shown, start = await _sprint(ctx, issue, viewer)
         if issue.claimed_by is not None:
-            state = f"held by {escape(await service.display_name(ctx.session, issue.claimed_by))}"
+            state = f"held by {escape(await service.holder_name(ctx.session, issue.claimed_by))}"
         elif _waits(issue, start, now):
             state = "free from the sprint's start"
         else:
@@ -159,5 +157,5 @@ async def sprint_unclaim(ctx: Ctx, number: Number) -> Reply:
     issue, holder = await service.unclaim(ctx.session, number, ctx.person_id, organizer)
     if holder == ctx.person_id:
         return Reply(f"You gave back {_headline(issue)}; it is free again.")
-    name = escape(await service.display_name(ctx.session, holder))
+    name = escape(await service.holder_name(ctx.session, holder))
     return Reply(f"Gave back {_headline(issue)} for {name}; it is free again.")

@@ -26,9 +26,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention
-from bot.identity import Person
-from cogs.events.models import Event
-from cogs.events.service import changes_of, expand, get_event
+from bot.identity import Person, display_name
+from cogs.events.api import Event, changes_of, expand, get_event
 from cogs.sprints.models import MAX_PROJECT, MAX_URL, SprintIssue
 
 MAX_HELD = 2
@@ -218,7 +217,7 @@ async def claim(session: AsyncSession, number: int, person_id: int, now: datetim
     fewer than MAX_HELD; see the module docstring for why this holds under concurrency."""
     issue = await get_listed(session, number)
     if issue.claimed_by is not None:
-        raise _taken(issue, person_id, await display_name(session, issue.claimed_by))
+        raise _taken(issue, person_id, await holder_name(session, issue.claimed_by))
     if issue.tier == GATED_TIER and (event := await event_of(session, issue)) is not None:
         start = await sprint_start(session, event, issue.added_at)
         if start is not None and now < start:
@@ -240,7 +239,7 @@ async def claim(session: AsyncSession, number: int, person_id: int, now: datetim
     if result.rowcount != 1:
         if issue.removed_at is not None:
             raise UserError(f"Sprint issue #{number} was removed from the list just now.")
-        raise _taken(issue, person_id, await display_name(session, issue.claimed_by))
+        raise _taken(issue, person_id, await holder_name(session, issue.claimed_by))
     held = await held_by(session, person_id)
     if len(held) > MAX_HELD:
         raise AtLimit([h for h in held if h.id != number])
@@ -257,7 +256,7 @@ async def unclaim(
     if holder is None:
         raise UserError(f"Nobody holds #{number}; there is nothing to give back.")
     if holder != person_id and not organizer:
-        name = await display_name(session, holder)
+        name = await holder_name(session, holder)
         raise UserError(
             f"#{number} is held by {escape(name)}, not you; only they or an organizer can "
             "give it back."
@@ -284,9 +283,8 @@ async def listed(session: AsyncSession, tier: str | None) -> tuple[list[SprintIs
     return shown, total - len(shown)
 
 
-async def display_name(session: AsyncSession, person_id: int | None) -> str:
-    person = None if person_id is None else await session.get(Person, person_id)
-    return person.display_name if person else "someone"
+async def holder_name(session: AsyncSession, person_id: int | None) -> str:
+    return await display_name(session, person_id) or "someone"
 
 
 def _fresh(number: int) -> SelectOfScalar[SprintIssue]:

@@ -13,9 +13,9 @@ from cogs.welcome import service
 )
 async def welcome_preview(ctx: Ctx) -> Reply:
     upcoming = await service.next_newcomers_event(ctx.session, ctx.now())
-    shown = service.message(ctx.settings, [ctx.caller.display_name], upcoming)
-    reply = shown(ctx.caller.platform)
-    rooms = [r.name for r in ctx.settings.rooms if "welcome" in r.purposes]
+    shown = service.message(ctx.env, [ctx.caller.display_name], upcoming)
+    reply = shown(ctx.audience)
+    rooms = [r.name for r in ctx.env.rooms.with_purpose("welcome")]
     where = ", ".join(rooms) if rooms else "no room yet: give a room the purpose welcome"
     reply.title = f"Welcome preview (posted in: {where})"
     return reply

@@ -14,32 +14,32 @@ and marked welcomed, exactly once.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import RoomSettings, Settings
-from bot.core.context import style_of
+from bot import delivery
+from bot.core.audience import Audience
+from bot.core.env import Env
 from bot.core.markup import code, escape
 from bot.core.reply import Reply
+from bot.core.rooms import Room, Rooms
 from bot.db import insert_ignoring_conflicts
-from bot.delivery import Delivery, Outgoing, encode, enqueue
+from bot.delivery import Key, Outgoing, Render
 from bot.identity import Account
-from cogs.events import service as events
-from cogs.events.models import Event
-from cogs.events.render import when
+from cogs.events import api as events
 from cogs.welcome.models import Welcome
+from cogs.welcome.settings import WelcomeSettings
 
 WINDOW = timedelta(minutes=1)
-GROUP = "welcome:group:"
+GROUPS = Key("welcome", "group")
 SHOWN_NAMES = 10
 EVENT_HORIZON_DAYS = 90
 STALE_AFTER = timedelta(hours=6)
-Render = Callable[[str], Reply]
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,14 @@ class Newcomer:
     platform: str
 
 
-def welcome_rooms(settings: Settings, platform: str, room_ids: Sequence[str]) -> list[RoomSettings]:
+def welcome_rooms(rooms: Rooms, platform: str, room_ids: Sequence[str]) -> list[Room]:
     """The configured welcome rooms among *room_ids*, in config order, each reduced to
     *platform*: the welcome goes where they joined, not to the room's other side."""
-    found = []
-    for room in settings.rooms:
-        if "welcome" not in room.purposes:
-            continue
-        if platform == "matrix" and room.matrix_room_id in room_ids:
-            found.append(RoomSettings(name=room.name, matrix_room_id=room.matrix_room_id))
-        elif platform == "discord" and str(room.discord_channel_id) in room_ids:
-            found.append(RoomSettings(name=room.name, discord_channel_id=room.discord_channel_id))
-    return found
+    return [
+        room.only(platform)
+        for room in rooms.with_purpose("welcome")
+        if room.target(platform) in room_ids
+    ]
 
 
 def names_text(names: Sequence[str]) -> str:
@@ -79,31 +75,26 @@ def names_text(names: Sequence[str]) -> str:
 
 
 def message(
-    settings: Settings, names: Sequence[str], next_event: tuple[Event, datetime] | None
+    env: Env, names: Sequence[str], next_event: tuple[events.Event, datetime] | None
 ) -> Render:
     """The template filled in per platform; a line whose placeholder has nothing to show is
     left out, so one template reads well with or without a guide or an upcoming event."""
-    template = settings.welcome.template
-    prefix = settings.bot.command_prefix
+    settings = env.section(WelcomeSettings)
 
-    def render(platform: str) -> Reply:
-        style = style_of(platform)
+    def render(audience: Audience) -> Reply:
         event_text = ""
         if next_event is not None:
             event, start = next_event
-            event_text = (
-                f"**{escape(event.title)}**, {when(start, events.zone_of(event), None, style)}"
-            )
+            shown = events.when(start, events.zone_of(event), None, audience.style)
+            event_text = f"**{escape(event.title)}**, {shown}"
         values = {
             "name": names_text(names),
-            "guide": settings.welcome.contributor_guide or "",
+            "guide": settings.contributor_guide or "",
             "next_event": event_text,
-            "mentor": code(
-                "/mentor request topic:…" if style == "slash" else f"{prefix}mentor request <topic>"
-            ),
+            "mentor": code(audience.command("mentor request", topic=...)),
         }
         lines = []
-        for line in template.split("\n"):
+        for line in settings.template.split("\n"):
             used = [name for _, name, _, _ in string.Formatter().parse(line) if name]
             if all(values[name] for name in used):
                 lines.append(line.format(**values))
@@ -114,7 +105,7 @@ def message(
 
 async def next_newcomers_event(
     session: AsyncSession, now: datetime
-) -> tuple[Event, datetime] | None:
+) -> tuple[events.Event, datetime] | None:
     found = await events.upcoming(session, now, days=EVENT_HORIZON_DAYS, tier="newcomers")
     if not found:
         return None
@@ -127,31 +118,12 @@ async def welcomed(session: AsyncSession, person_id: int) -> bool:
     return (await session.exec(query)).first() is not None
 
 
-async def _open_group(session: AsyncSession, platform: str, room: str, now: datetime) -> str | None:
-    """The combined welcome still waiting in *room*, locked so that joiners add themselves to
-    it one after another and none of their names is lost."""
-    query = (
-        select(Delivery.key)
-        .where(
-            col(Delivery.key).startswith(GROUP),
-            Delivery.platform == platform,
-            Delivery.room == room,
-            Delivery.status == "pending",
-            col(Delivery.due_at) > now,
-        )
-        .order_by(col(Delivery.id).desc())
-        .limit(1)
-        .with_for_update()
-    )
-    return (await session.exec(query)).first()
-
-
 async def _recent_singles(session: AsyncSession, platform: str, room: str, now: datetime) -> int:
     query = select(func.count(col(Welcome.id))).where(
         Welcome.platform == platform,
         Welcome.room == room,
         col(Welcome.welcomed_at) > now - WINDOW,
-        col(Welcome.key).not_like(GROUP + "%"),
+        col(Welcome.key).not_like(f"{GROUPS}:%"),
     )
     return (await session.exec(query)).one()
 
@@ -184,38 +156,32 @@ async def _group_names(session: AsyncSession, key: str, platform: str) -> list[s
 
 async def welcome(
     session: AsyncSession,
-    settings: Settings,
+    env: Env,
     newcomer: Newcomer,
     room_ids: Sequence[str],
     now: datetime,
 ) -> bool:
     """Plan *newcomer*'s welcome in the welcome rooms among *room_ids*; False when there is
     nothing to do (no such room, or welcomed before, here or on another platform)."""
-    rooms = welcome_rooms(settings, newcomer.platform, room_ids)
+    rooms = welcome_rooms(env.rooms, newcomer.platform, room_ids)
     if not rooms or await welcomed(session, newcomer.person_id):
         return False
     first = rooms[0].name
-    group = await _open_group(session, newcomer.platform, first, now)
+    group = await delivery.waiting(session, GROUPS, newcomer.platform, first, now)
     if group is not None:
-        if not await _record(session, newcomer, first, group, now):
+        if not await _record(session, newcomer, first, str(group), now):
             return False
-        names = await _group_names(session, group, newcomer.platform)
-        body = encode(
-            message(settings, names, await next_newcomers_event(session, now))(newcomer.platform)
-        )
-        await session.exec(
-            update(Delivery)
-            .where(col(Delivery.key) == group, col(Delivery.status) == "pending")
-            .values(body=body)
-        )
+        names = await _group_names(session, str(group), newcomer.platform)
+        upcoming = await next_newcomers_event(session, now)
+        await delivery.amend(session, env, group, message(env, names, upcoming))
         return True
     crowded = await _recent_singles(session, newcomer.platform, first, now)
-    if crowded >= settings.welcome.per_minute:
-        key, due = f"{GROUP}{newcomer.account_id}", now + WINDOW
+    if crowded >= env.section(WelcomeSettings).per_minute:
+        key, due = GROUPS.child(newcomer.account_id), now + WINDOW
     else:
-        key, due = f"welcome:{newcomer.account_id}", now
-    if not await _record(session, newcomer, first, key, now):
+        key, due = Key("welcome", newcomer.account_id), now
+    if not await _record(session, newcomer, first, str(key), now):
         return False
-    render = message(settings, [newcomer.name], await next_newcomers_event(session, now))
-    await enqueue(session, [Outgoing(key, rooms, render, due, due + STALE_AFTER)])
+    render = message(env, [newcomer.name], await next_newcomers_event(session, now))
+    await delivery.plan(session, env, [Outgoing(key, rooms, render, due, due + STALE_AFTER)])
     return True

@@ -1,8 +1,10 @@
-"""Dispatch: find the command, check the caller's rights, run it in one session, shape the answer.
+"""Routing what people send: commands to their handlers, other messages and joins to listeners.
 
-Every platform ends up in `Registry.invoke`, so permissions, transactions and error handling are
-written once. A handler's `UserError` becomes a short reply with usage; anything else is logged with
-an error id and answered with an apology, never a traceback.
+Every platform ends up here, so permissions, the transaction and error handling are written
+once. One command is one transaction: the caller's Person is resolved in it, the handler runs in
+it, and it commits once; the changes it noted wake planners only after that commit. A handler's
+`UserError` becomes a short reply with usage; anything else is logged with an error id and
+answered with an apology, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,83 +13,42 @@ import asyncio
 import difflib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import Settings
-from bot.core.context import Caller, Clock, Ctx, Role, utcnow
+from bot.core.audience import Audience
+from bot.core.context import Caller, Ctx, Role
 from bot.core.errors import UserError
 from bot.core.markup import code
 from bot.core.parser import bind, convert
 from bot.core.reply import Reply
+from bot.core.runtime import Runtime
 from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec, Handler
-from bot.identity import resolve_person
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4000
 
-
-@dataclass(frozen=True)
-class Page:
-    body: bytes
-    content_type: str
-
-
-PageHandler = Callable[[Mapping[str, str], AsyncSession, datetime], Awaitable[Page]]
-Task = Callable[[], Coroutine[Any, Any, None]]
+# Finds or creates the Person behind a caller, inside the command's transaction.
+Resolve = Callable[[AsyncSession, Caller, datetime], Awaitable[int]]
 Listener = Callable[[Ctx, str], Awaitable[Reply | None]]
 JoinListener = Callable[[Ctx, Sequence[str]], Awaitable[None]]
 
 
-class Registry:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings | None = None,
-        *,
-        clock: Clock = utcnow,
-    ) -> None:
-        self.sessions = sessions
-        self.settings = settings or Settings()
-        self.prefix = self.settings.bot.command_prefix
-        self.clock = clock
+class Router:
+    def __init__(self, runtime: Runtime, resolve: Resolve) -> None:
+        self.runtime = runtime
+        self.prefix = runtime.env.prefix
+        self._resolve = resolve
         self._specs: dict[str, CommandSpec] = {}
         self._aliases: dict[tuple[str, ...], CommandSpec] = {}
-        self.pages: dict[str, PageHandler] = {}
-        self.tasks: dict[str, Task] = {}
-        self._listeners: dict[str, list[Callable[[], None]]] = {}
         self._message_listeners: dict[str, list[Listener]] = {}
         self._join_listeners: dict[str, list[JoinListener]] = {}
         self._joining = asyncio.Lock()
-
-    def add_task(self, name: str, task: Task) -> None:
-        """A coroutine the app runs beside the platforms for as long as it runs."""
-        self.tasks[name] = task
-
-    def on_change(self, topic: str, listener: Callable[[], None]) -> None:
-        self._listeners.setdefault(topic, []).append(listener)
-
-    def changed(self, topic: str) -> None:
-        """Tell whoever waits on *topic* (a planner, the delivery loop) to look again now."""
-        for listener in self._listeners.get(topic, []):
-            listener()
-
-    def add_page(self, path: str, handler: PageHandler) -> None:
-        """A GET page a cog serves on the web server, e.g. the calendar feed.
-
-        The handler gets the query, a session and the time, and knows nothing of HTTP; a
-        `UserError` becomes a 400 with its message.
-        """
-        if path in self.pages:
-            raise ValueError(f"page {path!r} is registered twice")
-        self.pages[path] = handler
 
     def add(self, handler: Handler) -> None:
         spec: CommandSpec | None = getattr(handler, SPEC_ATTRIBUTE, None)
@@ -97,6 +58,12 @@ class Registry:
         if clash:
             raise ValueError(f"command {spec.name!r} clashes with {clash!r}")
         self._specs[spec.name] = spec
+
+    def add_module(self, module: ModuleType) -> None:
+        """Register every @command handler a cog's commands module defines."""
+        for value in vars(module).values():
+            if callable(value) and hasattr(value, SPEC_ATTRIBUTE):
+                self.add(value)
 
     def add_alias(self, prefix: str, target: str) -> None:
         """Let typed lines starting with *prefix* run *target* when no command of that name fits.
@@ -112,12 +79,6 @@ class Registry:
         if not 1 <= len(words) <= 3 or " ".join(words) in self._specs or words in self._aliases:
             raise ValueError(f"alias {prefix!r} must be 1-3 words, not a command, and new")
         self._aliases[words] = spec
-
-    def add_module(self, module: ModuleType) -> None:
-        """Register every @command handler a cog's commands module defines."""
-        for value in vars(module).values():
-            if callable(value) and hasattr(value, SPEC_ATTRIBUTE):
-                self.add(value)
 
     def _clash(self, new: CommandSpec) -> str | None:
         """Discord cannot have `/faq` both as a command and as a group, nor two of one name."""
@@ -172,17 +133,17 @@ class Registry:
             raw = bind(spec, parts[size] if len(parts) > size else "")
         except UserError as exc:
             return self._refusal(spec, caller, UserError(exc.message, show_usage=True))
-        return await self.invoke(caller, spec, raw)
+        return await self._run(caller, spec, raw)
 
     async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
         """Run *spec* with raw option values (text, or typed values from Discord)."""
         if caller.role < spec.role:
             return self._forbidden(spec, caller)
+        return await self._run(caller, spec, raw)
+
+    async def _run(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
         try:
             args = convert(spec, raw)
-        except UserError as exc:
-            return self._refusal(spec, caller, exc)
-        try:
             reply = await self._in_context(caller, lambda ctx: spec.func(ctx, **args))
         except UserError as exc:
             return self._refusal(spec, caller, exc)
@@ -202,22 +163,11 @@ class Registry:
     async def _in_context(
         self, caller: Caller, work: Callable[[Ctx], Awaitable[Reply | None]]
     ) -> Reply | None:
-        """One session for one piece of work as *caller*: committed, then its change topics
-        announced; rolled back on any error, which is re-raised for the caller to phrase."""
-        async with self.sessions() as session:
-            try:
-                now = self.clock()
-                person_id = await resolve_person(session, caller, now)
-                await session.commit()
-                ctx = Ctx(caller, person_id, session, self.settings, self.clock)
-                reply = await work(ctx)
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-        for topic in ctx.topics:
-            self.changed(topic)
-        return reply
+        """One transaction for one piece of work as *caller*."""
+        runtime = self.runtime
+        async with runtime.transaction() as session:
+            person_id = await self._resolve(session, caller, runtime.now())
+            return await work(Ctx(caller, person_id, session, runtime.env, runtime.clock))
 
     def add_listener(self, purpose: str, listener: Listener) -> None:
         """Something that may answer ordinary messages in rooms with *purpose* (e.g. "help")."""
@@ -255,7 +205,7 @@ class Registry:
         if option is None or option.suggest is None:
             return []
         try:
-            async with self.sessions() as session:
+            async with self.runtime.sessions() as session:
                 found = await option.suggest(session, typed[:MAX_MESSAGE])
         except Exception:
             log.exception("suggestions for %s %s failed", spec.name, name)
@@ -264,15 +214,15 @@ class Registry:
 
     def add_join_listener(self, purpose: str, listener: JoinListener) -> None:
         """Something to do when a person joins rooms with *purpose* (e.g. "welcome"); it gets
-        the ids of those rooms and answers through delivery rows, never directly."""
+        the ids of those rooms and answers through the outbox, never directly."""
         self._join_listeners.setdefault(purpose, []).append(listener)
 
     def wants_joins(self, purposes: Iterable[str]) -> bool:
         return any(purpose in self._join_listeners for purpose in purposes)
 
-    async def handle_join(self, caller: Caller, rooms: Mapping[str, Sequence[str]]) -> None:
+    async def handle_join(self, caller: Caller, rooms: Mapping[str, Iterable[str]]) -> None:
         """*caller* joined *rooms* (room id -> purposes) at once: a Matrix room, or every
-        channel of the Discord server they joined. One session for all listeners, and one
+        channel of the Discord server they joined. One transaction for all listeners, and one
         join at a time: a raid handled in parallel would only fight over the same rows. Nobody
         asked the bot anything, so a failure is logged and stays silent."""
         calls: list[tuple[JoinListener, list[str]]] = []
@@ -292,6 +242,9 @@ class Registry:
         except Exception:
             log.exception("a join listener failed on %s in %s", caller.platform, caller.room_id)
 
+    def usage_name(self, spec: CommandSpec, caller: Caller) -> str:
+        return Audience(caller.platform, caller.style, self.prefix).command(spec.name)
+
     def _forbidden(self, spec: CommandSpec, caller: Caller) -> Reply:
         return Reply(
             f"Only {spec.role.label}s can use {code(self.usage_name(spec, caller))}.", error=True
@@ -303,9 +256,6 @@ class Registry:
             lines.append(f"Usage: {code(spec.usage(caller.style, self.prefix))}")
             lines.append(f"Example: {code(spec.example_text(caller.style, self.prefix))}")
         return Reply("\n".join(lines), error=True)
-
-    def usage_name(self, spec: CommandSpec, caller: Caller) -> str:
-        return f"{'/' if caller.style == 'slash' else self.prefix}{spec.name}"
 
     def _unknown(self, caller: Caller, words: list[str]) -> Reply:
         allowed = self.allowed(caller.role)

@@ -1,0 +1,51 @@
+"""Putting the house together: the cogs set up against one runtime, router and bus.
+
+The app does this once per process; tests do it to drive the real commands without a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings, parse_settings
+from bot.core.bus import Bus
+from bot.core.cog import Cog, Contributions, Setup
+from bot.core.context import Clock, utcnow
+from bot.core.help import help_command
+from bot.core.router import Router
+from bot.core.runtime import Runtime
+from bot.identity import resolve_person
+
+
+@dataclass(frozen=True)
+class Assembly:
+    runtime: Runtime
+    router: Router
+    cogs: tuple[Cog, ...]
+    contributions: Contributions
+
+
+def assemble(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utcnow,
+    cogs: Sequence[Cog] | None = None,
+) -> Assembly:
+    if cogs is None:
+        from bot.cogs import discover
+
+        cogs = discover()
+    settings = settings if settings is not None else parse_settings({}, cogs=cogs)
+    bus = Bus(topic for cog in cogs for topic in cog.topics)
+    runtime = Runtime(sessions, settings.env(), clock, bus)
+    router = Router(runtime, resolve_person)
+    router.add(help_command(router))
+    contributions = Contributions()
+    for cog in cogs:
+        cog.setup(Setup(runtime, router, contributions))
+    return Assembly(runtime, router, tuple(cogs), contributions)

@@ -1,0 +1,62 @@
+"""Who reads a message, and so how a command is written for them: `/x` on Discord, the
+configured prefix elsewhere. Every hint the bot gives ("type `!link`…") is written here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+CommandStyle = Literal["text", "slash"]
+
+
+def style_of(platform: str) -> CommandStyle:
+    """How people type commands on *platform*: Discord's are slash commands."""
+    return "slash" if platform == "discord" else "text"
+
+
+@dataclass(frozen=True)
+class Named:
+    """An option written by name (`remind=15m`) where position would not reach it."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class Audience:
+    platform: str
+    style: CommandStyle = "text"
+    prefix: str = "!"
+
+    @classmethod
+    def of(cls, platform: str, prefix: str = "!") -> Audience:
+        return cls(platform, style_of(platform), prefix)
+
+    def command(self, name: str, /, **options: object) -> str:
+        """`/mentor done id:12` on Discord, `!mentor done 12` elsewhere.
+
+        Options go in the order given, which for text must be the command's declared order
+        unless given as `Named(value)`; an option given as `...` is a placeholder (`id:…` or
+        `<id>`)."""
+        if self.style == "slash":
+            shown = [f"{key}:{_slash(value)}" for key, value in options.items()]
+            return " ".join([f"/{name}", *shown])
+        words = [_text(key, value) for key, value in options.items()]
+        return " ".join([f"{self.prefix}{name}", *words])
+
+
+def _slash(value: object) -> str:
+    if value is ...:
+        return "…"
+    return str(value.value if isinstance(value, Named) else value)
+
+
+def _text(key: str, value: object) -> str:
+    if value is ...:
+        return f"<{key}>"
+    if isinstance(value, Named):
+        return f"{key}={_word(str(value.value))}"
+    return _word(str(value))
+
+
+def _word(value: str) -> str:
+    return f'"{value}"' if not value or any(char.isspace() for char in value) else value

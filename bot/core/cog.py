@@ -1,0 +1,92 @@
+"""A feature declares itself once: its settings, room purposes, topics, CLI, and a setup that
+registers its commands, listeners, pages and timers through one small object.
+
+The core never imports a cog; the app finds them by the `convene.cogs` entry point and reads
+these declarations before anything starts, so the settings schema, the known room purposes and
+the bus's topics are complete before the first cog sets up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TypeVar
+
+from bot.core.bus import Topic
+from bot.core.cli import CliCommand
+from bot.core.pages import PageHandler
+from bot.core.router import JoinListener, Listener, Router
+from bot.core.runtime import Runtime
+from bot.core.settings import Section
+from bot.core.spec import Handler
+from bot.core.wakeup import WakeLoop
+
+S = TypeVar("S", bound=Section)
+
+
+@dataclass(frozen=True)
+class Cog:
+    name: str
+    setup: Callable[[Setup], None]
+    settings: type[Section] | None = None
+    purposes: tuple[str, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    cli: tuple[CliCommand, ...] = ()
+    # The module that defines the cog's tables, imported before migrations and merges run.
+    models: str | None = None
+
+
+@dataclass
+class Contributions:
+    """What the cogs added to the house, for the app to serve and run."""
+
+    pages: dict[str, PageHandler] = field(default_factory=dict)
+    timers: list[WakeLoop] = field(default_factory=list)
+
+
+class Setup:
+    """The one object a cog's setup gets: what it may read and where it may register."""
+
+    def __init__(self, runtime: Runtime, router: Router, contributions: Contributions) -> None:
+        self.runtime = runtime
+        self._router = router
+        self._contributions = contributions
+
+    def section(self, kind: type[S]) -> S:
+        return self.runtime.env.section(kind)
+
+    def commands(self, *sources: ModuleType | Handler) -> None:
+        """Register @command handlers, or every one a module defines."""
+        for source in sources:
+            if isinstance(source, ModuleType):
+                self._router.add_module(source)
+            else:
+                self._router.add(source)
+
+    def alias(self, words: str, target: str) -> None:
+        self._router.add_alias(words, target)
+
+    def on_message(self, purpose: str, listener: Listener) -> None:
+        self._router.add_listener(purpose, listener)
+
+    def on_join(self, purpose: str, listener: JoinListener) -> None:
+        self._router.add_join_listener(purpose, listener)
+
+    def page(self, path: str, handler: PageHandler) -> None:
+        """A GET page on the web server, e.g. the calendar feed."""
+        pages = self._contributions.pages
+        if path in pages:
+            raise ValueError(f"page {path!r} is registered twice")
+        pages[path] = handler
+
+    def timer(
+        self, name: str, step: Callable[[], Awaitable[float]], *, wake_on: Iterable[Topic] = ()
+    ) -> WakeLoop:
+        """Background work the app runs for as long as it runs: *step* does what is due and
+        returns the seconds until it must run again; a change to *wake_on* runs it sooner."""
+        loop = WakeLoop(name, step)
+        for topic in wake_on:
+            self.runtime.bus.subscribe(topic, loop.wake)
+        self._contributions.timers.append(loop)
+        return loop

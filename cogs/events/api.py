@@ -1,0 +1,19 @@
+"""What other cogs may use of events: finding events and occurrences, and showing them.
+
+Everything else in this package may change without notice to them."""
+
+from cogs.events.models import Event
+from cogs.events.render import headline, when
+from cogs.events.service import changes_of, expand, get_event, upcoming, zone_for, zone_of
+
+__all__ = [
+    "Event",
+    "changes_of",
+    "expand",
+    "get_event",
+    "headline",
+    "upcoming",
+    "when",
+    "zone_for",
+    "zone_of",
+]
