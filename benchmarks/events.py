@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
 from bot.core.registry import Registry
@@ -30,10 +29,10 @@ from bot.db import make_engine, make_sessions
 from bot.identity import resolve_person
 from bot.schema import upgrade
 from cogs.events import service
-from cogs.events.announce import Announcer
 from cogs.events.feed import render_feed
 from cogs.events.models import Event
 from cogs.events.recurrence import build_rrule
+from tests.support.house import build_announcer, build_bot
 
 ZONES = ["Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 REPEATS = ["daily", "weekly", "weekly", "biweekly", "monthly", "monthly-nth", "quarterly"]
@@ -92,12 +91,12 @@ async def measure(url: str, events: int, rooms: int) -> dict[str, object]:
     )
     engine = make_engine(url)
     await upgrade(engine)
-    registry = build_registry(Registry(make_sessions(engine), settings, clock=lambda: now))
+    registry = build_bot(make_sessions(engine), settings, clock=lambda: now)
     started = time.perf_counter()
     await populate(registry, events, rooms, now)
     populate_s = time.perf_counter() - started
 
-    announcer = Announcer(registry)
+    announcer = build_announcer(registry)
     started = time.perf_counter()
     await announcer.plan()
     plan_s = time.perf_counter() - started

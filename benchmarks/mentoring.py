@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
 from bot.core.registry import Registry
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
+from tests.support.house import build_bot
 
 CLAIMERS = 20
 CLAIMS_EACH = 10
@@ -219,7 +219,7 @@ async def measure(url: str, requests: int, mentors: int, runs: int) -> dict[str,
     )
     engine = make_engine(url)
     await upgrade(engine)
-    registry = build_registry(Registry(make_sessions(engine), settings, clock=lambda: now))
+    registry = build_bot(make_sessions(engine), settings, clock=lambda: now)
     started = time.perf_counter()
     open_ids = await populate(engine, requests, mentors, now)
     populate_s = time.perf_counter() - started

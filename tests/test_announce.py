@@ -9,17 +9,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.core.registry import Registry
-from bot.delivery import Delivery, Dispatcher, SendResult
-from cogs.events.announce import Announcer, bookmark
+from bot.delivery import Delivery, SendResult
+from cogs.events.announce import bookmark
 from cogs.events.models import Event
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
-from tests.test_delivery import Platform
+from tests.support.house import build_announcer, build_bot, build_dispatcher
+from tests.support.recording_platform import matrix_and_discord
 
 SETTINGS = parse_settings(
     {
@@ -43,7 +43,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
-    return build_registry(Registry(sessions, SETTINGS, clock=clock))
+    return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
@@ -54,9 +54,9 @@ def omar(registry: Registry) -> FakeUser:
 class World:
     def __init__(self, registry: Registry, clock: Clock) -> None:
         self.registry, self.clock = registry, clock
-        self.platforms = {"matrix": Platform("matrix"), "discord": Platform("discord")}
-        self.announcer = Announcer(registry)
-        self.dispatcher = Dispatcher(registry.sessions, self.platforms, clock)
+        self.platforms = matrix_and_discord()
+        self.announcer = build_announcer(registry)
+        self.dispatcher = build_dispatcher(registry.sessions, self.platforms, clock)
 
     async def at(self, when: datetime) -> list[str]:
         """Move the clock, plan and send; what the Matrix room received at that moment."""

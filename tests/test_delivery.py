@@ -1,5 +1,6 @@
 """Exactly-once delivery on SQLite and PostgreSQL, with a sender that behaves like a platform:
-it deduplicates by idempotency key, as Matrix txn ids and Discord nonces do."""
+it deduplicates by idempotency key, as Matrix txn ids and Discord nonces do
+(tests/support/recording_platform.py)."""
 
 from __future__ import annotations
 
@@ -13,39 +14,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RoomSettings
 from bot.core.reply import Reply
-from bot.delivery import LEASE, Delivery, Direct, Dispatcher, Outgoing, SendResult, enqueue
+from bot.delivery import LEASE, Delivery, Direct, Outgoing, SendResult, enqueue
 from tests.support.clock import Clock
+from tests.support.house import build_dispatcher
+from tests.support.recording_platform import RecordingPlatform, matrix_and_discord
 
 ROOMS = [
     RoomSettings(name="community", discord_channel_id=1, matrix_room_id="!c:x"),
     RoomSettings(name="matrix-only", matrix_room_id="!m:x"),
 ]
-
-
-class Platform:
-    """Posts at most one message per idempotency key, like the real servers."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.posted: dict[str, tuple[str, str]] = {}
-        self.mentioned: dict[str, list[str]] = {}
-        self.edited: dict[str, tuple[str, str]] = {}
-        self.calls = 0
-        self.script: list[SendResult] = []
-
-    async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
-        self.calls += 1
-        await asyncio.sleep(0)
-        if self.script:
-            return self.script.pop(0)
-        self.posted.setdefault(key, (target, reply.text))
-        self.mentioned.setdefault(key, reply.mentions)
-        return SendResult(message_id=f"m-{key}")
-
-    async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
-        self.calls += 1
-        self.edited[message_id] = (target, reply.text)
-        return SendResult(message_id=message_id)
 
 
 def say(text: str):  # type: ignore[no-untyped-def]
@@ -58,8 +35,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def platforms() -> dict[str, Platform]:
-    return {"matrix": Platform("matrix"), "discord": Platform("discord")}
+def platforms() -> dict[str, RecordingPlatform]:
+    return matrix_and_discord()
 
 
 async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[Delivery]:
@@ -88,11 +65,13 @@ async def test_planning_twice_makes_one_row_per_room_and_platform(
 
 
 async def test_due_rows_are_sent_once_and_bodies_per_platform(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "now", clock.now)
     await plan(sessions, "later", clock.now + timedelta(hours=1))
-    dispatcher = Dispatcher(sessions, platforms, clock)
+    dispatcher = build_dispatcher(sessions, platforms, clock)
     assert await dispatcher.run_due() == 3
     assert await dispatcher.run_due() == 0
     assert [text for _, text in platforms["discord"].posted.values()] == ["now (discord)"]
@@ -103,26 +82,30 @@ async def test_due_rows_are_sent_once_and_bodies_per_platform(
 
 
 async def test_two_instances_racing_send_each_row_once(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     for n in range(10):
         await plan(sessions, f"k{n}", clock.now)
-    first = Dispatcher(sessions, platforms, clock)
-    second = Dispatcher(sessions, platforms, clock)
+    first = build_dispatcher(sessions, platforms, clock)
+    second = build_dispatcher(sessions, platforms, clock)
     await asyncio.gather(first.run_due(), second.run_due(), first.run_due())
     assert platforms["matrix"].calls == 20 and platforms["discord"].calls == 10
     assert all(r.status == "sent" and r.attempts == 1 for r in await rows(sessions))
 
 
 async def test_crash_between_send_and_record_resends_under_the_same_key(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "k", clock.now)
-    crashed = Dispatcher(sessions, platforms, clock)
+    crashed = build_dispatcher(sessions, platforms, clock)
     claimed = await crashed._claim_batch()
     for row in claimed:
         await platforms[row.platform].deliver(row.target, Reply("k"), f"delivery-{row.id}")
-    restarted = Dispatcher(sessions, platforms, clock)
+    restarted = build_dispatcher(sessions, platforms, clock)
     assert await restarted.run_due() == 0, "a live claim is not taken over"
     clock.now += LEASE + timedelta(seconds=1)
     assert await restarted.run_due() == 3
@@ -131,11 +114,13 @@ async def test_crash_between_send_and_record_resends_under_the_same_key(
 
 
 async def test_rate_limits_delay_but_never_drop(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "k", clock.now)
     platforms["discord"].script = [SendResult(retry_after=5.0)] * 12
-    dispatcher = Dispatcher(sessions, platforms, clock)
+    dispatcher = build_dispatcher(sessions, platforms, clock)
     for _ in range(12):
         await dispatcher.run_due()
         clock.now += timedelta(seconds=5)
@@ -145,11 +130,13 @@ async def test_rate_limits_delay_but_never_drop(
 
 
 async def test_permanent_failures_are_recorded_not_retried(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "k", clock.now)
     platforms["discord"].script = [SendResult(error="403 Missing Access")]
-    dispatcher = Dispatcher(sessions, platforms, clock)
+    dispatcher = build_dispatcher(sessions, platforms, clock)
     await dispatcher.run_due()
     clock.now += timedelta(hours=1)
     await dispatcher.run_due()
@@ -162,12 +149,14 @@ async def test_permanent_failures_are_recorded_not_retried(
 
 
 async def test_expired_rows_are_skipped_and_late_ones_say_so(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "stale", clock.now, expires_at=clock.now + timedelta(minutes=10))
     await plan(sessions, "late", clock.now, expires_at=clock.now + timedelta(hours=2))
     clock.now += timedelta(minutes=30)
-    await Dispatcher(sessions, platforms, clock).run_due()
+    await build_dispatcher(sessions, platforms, clock).run_due()
     status = {(r.key, r.platform): r.status for r in await rows(sessions)}
     assert status[("stale", "matrix")] == "skipped" and status[("late", "matrix")] == "sent"
     texts = [text for _, text in platforms["matrix"].posted.values()]
@@ -175,10 +164,12 @@ async def test_expired_rows_are_skipped_and_late_ones_say_so(
 
 
 async def test_only_connected_platforms_claim(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "k", clock.now)
-    await Dispatcher(sessions, {"matrix": platforms["matrix"]}, clock).run_due()
+    await build_dispatcher(sessions, {"matrix": platforms["matrix"]}, clock).run_due()
     assert {(r.platform, r.status) for r in await rows(sessions)} == {
         ("matrix", "sent"),
         ("discord", "pending"),
@@ -186,26 +177,30 @@ async def test_only_connected_platforms_claim(
 
 
 async def test_a_direct_message_goes_to_the_user(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     direct = Direct("dm:7", "discord", "42", fallback="1")
     async with sessions() as session:
         await enqueue(session, [Outgoing("hello", [direct], say("hello"), clock.now)])
         await session.commit()
-    assert await Dispatcher(sessions, platforms, clock).run_due() == 1
+    assert await build_dispatcher(sessions, platforms, clock).run_due() == 1
     assert list(platforms["discord"].posted.values()) == [("user:42", "hello (discord)")]
     assert platforms["matrix"].calls == 0
 
 
 async def test_a_refused_direct_message_goes_to_its_room_with_a_mention(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     direct = Direct("dm:7", "discord", "42", fallback="1")
     async with sessions() as session:
         await enqueue(session, [Outgoing("hello", [direct], say("hello"), clock.now)])
         await session.commit()
     platforms["discord"].script = [SendResult(error="403 Cannot send messages to this user")]
-    dispatcher = Dispatcher(sessions, platforms, clock)
+    dispatcher = build_dispatcher(sessions, platforms, clock)
     assert await dispatcher.run_due() == 2, "the refusal, then the room"
     assert await dispatcher.run_due() == 0
     ((key, (target, text)),) = platforms["discord"].posted.items()
@@ -217,10 +212,12 @@ async def test_a_refused_direct_message_goes_to_its_room_with_a_mention(
 
 
 async def test_an_edit_rewrites_the_post_in_each_room(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "post", clock.now)
-    dispatcher = Dispatcher(sessions, platforms, clock)
+    dispatcher = build_dispatcher(sessions, platforms, clock)
     await dispatcher.run_due()
     await plan(sessions, "claimed", clock.now, replaces="post")
     assert await dispatcher.run_due() == 3
@@ -233,11 +230,13 @@ async def test_an_edit_rewrites_the_post_in_each_room(
 
 
 async def test_an_edit_of_a_post_not_yet_sent_drops_both(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "post", clock.now + timedelta(minutes=5))
     await plan(sessions, "claimed", clock.now, replaces="post")
-    dispatcher = Dispatcher(sessions, platforms, clock)
+    dispatcher = build_dispatcher(sessions, platforms, clock)
     assert await dispatcher.run_due() == 3
     clock.now += timedelta(minutes=10)
     assert await dispatcher.run_due() == 0
@@ -246,12 +245,14 @@ async def test_an_edit_of_a_post_not_yet_sent_drops_both(
 
 
 async def test_an_edit_waits_for_a_post_being_sent(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, platforms: dict[str, Platform]
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "post", clock.now)
-    in_flight = await Dispatcher(sessions, platforms, clock)._claim_batch()
+    in_flight = await build_dispatcher(sessions, platforms, clock)._claim_batch()
     await plan(sessions, "claimed", clock.now, replaces="post")
-    dispatcher = Dispatcher(sessions, platforms, clock)
+    dispatcher = build_dispatcher(sessions, platforms, clock)
     assert await dispatcher.run_due() == 3
     assert not platforms["matrix"].edited
     assert {r.status for r in await rows(sessions) if r.key == "claimed"} == {"pending"}

@@ -12,7 +12,6 @@ import recurring_ical_events
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.registry import Registry
@@ -20,6 +19,7 @@ from cogs.events import service
 from cogs.events.feed import calendar_page
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
+from tests.support.house import build_bot
 
 SETTINGS = parse_settings(
     {
@@ -40,7 +40,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
-    return build_registry(Registry(sessions, SETTINGS, clock=clock))
+    return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture

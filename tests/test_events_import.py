@@ -13,16 +13,15 @@ import recurring_ical_events
 from sqlmodel import col, select
 
 from bot.__main__ import main
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core import Role
-from bot.core.registry import Registry
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
 from cogs.events import service
 from cogs.events.feed import calendar_page
 from cogs.events.models import Event
 from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
 
 YAML = """\
 name: Scientific Python community
@@ -186,7 +185,7 @@ def exported_feed(tmp_path: Path, now: datetime) -> bytes:
         try:
             await upgrade(engine)
             settings = parse_settings({"rooms": []})
-            registry = build_registry(Registry(make_sessions(engine), settings, clock=lambda: now))
+            registry = build_bot(make_sessions(engine), settings, clock=lambda: now)
             omar = FakePlatform(registry).person("@omar:x", Role.ORGANIZER, "Omar")
             for line in lines:
                 said = await omar.say(line)

@@ -13,7 +13,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.__main__ import main
-from bot.app import build_registry
 from bot.core import Button, Role
 from bot.core.context import Caller
 from bot.core.registry import Registry
@@ -24,6 +23,7 @@ from cogs.faq import service
 from cogs.faq.models import FaqQuestion
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
+from tests.support.house import build_bot
 
 SMALL_FAQ = """\
 # A small FAQ for the tests.
@@ -72,7 +72,7 @@ async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> 
     async with sessions() as session:
         await service.import_toml(session, SMALL_FAQ, "small.toml", clock())
         await session.commit()
-    return build_registry(Registry(sessions, clock=clock))
+    return build_bot(sessions, clock=clock)
 
 
 @pytest.fixture
@@ -312,7 +312,7 @@ async def test_teach_makes_a_phrasing_match(
     phrasing = "how do i launch the whole thing"
     assert "I don't have an answer" in (await nina.say(f"!faq {phrasing}")).text
     # A second instance on the same store, with its own matcher, already built.
-    other = FakePlatform(build_registry(Registry(sessions, clock=registry.clock)))
+    other = FakePlatform(build_bot(sessions, clock=registry.clock))
     other_nina = other.person("@nina:x", Role.CONTRIBUTOR, "Nina")
     assert "I don't have an answer" in (await other_nina.say(f"!faq {phrasing}")).text
 

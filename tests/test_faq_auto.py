@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.core.registry import Registry
 from cogs.faq.service import import_toml
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
 
 FAQ = Path(__file__).parents[1] / "examples" / "faq.toml"
 
@@ -29,7 +29,7 @@ async def registry(sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clo
     async with sqlite_sessions() as session:
         await import_toml(session, FAQ.read_text(), str(FAQ), clock())
         await session.commit()
-    return build_registry(Registry(sqlite_sessions, clock=clock))
+    return build_bot(sqlite_sessions, clock=clock)
 
 
 async def test_answers_a_clear_question_once_per_room_every_two_minutes(

@@ -12,19 +12,18 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.core.registry import Registry
 from bot.db import make_engine, make_sessions
-from bot.delivery import Delivery, Dispatcher, decode
+from bot.delivery import Delivery, decode
 from bot.identity import Person
-from cogs.mentoring.announce import Escalator
 from cogs.mentoring.models import MentorRequest
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
-from tests.test_delivery import Platform
+from tests.support.house import build_bot, build_dispatcher, build_escalator
+from tests.support.recording_platform import matrix_and_discord
 
 SETTINGS = parse_settings(
     {
@@ -50,7 +49,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
-    return build_registry(Registry(sessions, SETTINGS, clock=clock))
+    return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
@@ -118,8 +117,8 @@ async def test_request_is_queued_and_posted_to_mentor_rooms(
         "#1 dev setup\nFrom Nina (Matrix), first request\nthe C extensions fail to build on Windows"
     )
     # Sent once through the dispatcher: a Claim button on Discord, a typed line on Matrix.
-    platforms = {"matrix": Platform("matrix"), "discord": Platform("discord")}
-    dispatcher = Dispatcher(registry.sessions, platforms, clock)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(registry.sessions, platforms, clock)
     assert await dispatcher.run_due() == 2
     assert await dispatcher.run_due() == 0
     async with registry.sessions() as session:
@@ -138,8 +137,8 @@ async def test_claim_tells_everyone_the_right_thing(
     assert code
     await matrix.person("@maria:x", Role.MENTOR, "Maria").say(f"!link {code.group(0)}")
     await nina.say(ASK)
-    platforms = {"matrix": Platform("matrix"), "discord": Platform("discord")}
-    dispatcher = Dispatcher(registry.sessions, platforms, registry.clock)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(registry.sessions, platforms, registry.clock)
     assert await dispatcher.run_due() == 2
     claimed = await maria.say("!mentor claim 1")
     assert claimed.reply.private and not claimed.reply.error
@@ -346,7 +345,7 @@ async def test_twenty_mentors_one_winner_across_two_instances(
     await nina.say(ASK)
     engine = make_engine(db_url)
     try:
-        other = build_registry(Registry(make_sessions(engine), SETTINGS, clock=clock))
+        other = build_bot(make_sessions(engine), SETTINGS, clock=clock)
         platforms = [FakePlatform(registry), FakePlatform(other)]
         mentors = [mentor(platforms[n % 2], n) for n in range(20)]
         said = await asyncio.gather(*(m.say("!mentor claim 1") for m in mentors))
@@ -408,7 +407,7 @@ async def test_escalation_happens_once_each(
     nina: FakeUser, maria: FakeUser, registry: Registry, clock: Clock
 ) -> None:
     await nina.say(ASK)
-    first = Escalator(registry)
+    first = build_escalator(registry)
 
     async def keys() -> list[str]:
         return sorted({key for key, _ in await deliveries(registry)})
@@ -419,13 +418,13 @@ async def test_escalation_happens_once_each(
     clock.now = T0 + timedelta(hours=24)
     await first.plan()
     await first.plan()
-    await Escalator(registry).plan()
+    await build_escalator(registry).plan()
     assert await keys() == ["mentor:1:escalated", "mentor:1:posted"]
     reposted = (await deliveries(registry))[("mentor:1:escalated", "matrix mentors")]
     assert reposted.startswith("#1 dev setup\n⏳ Still waiting after 1 d: can someone take it?")
     clock.now = T0 + timedelta(hours=72)
     await first.plan()
-    await Escalator(registry).plan()
+    await build_escalator(registry).plan()
     planned = await deliveries(registry)
     assert len([k for k in planned if k[0] == "mentor:1:organizers"]) == 2
     assert planned[("mentor:1:organizers", "matrix mentors")].startswith(
@@ -434,7 +433,7 @@ async def test_escalation_happens_once_each(
     await maria.say("!mentor claim 1")
     clock.now += timedelta(days=14)
     await first.plan()
-    await Escalator(registry).plan()
+    await build_escalator(registry).plan()
     await first.plan()
     planned = await deliveries(registry)
     assert len(planned) == len(set(planned))

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.registry import Registry
@@ -22,6 +21,7 @@ from cogs.faq.models import FaqVote
 from cogs.mentoring.models import MentorAvailability
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
 
 SETTINGS = parse_settings(
     {
@@ -50,7 +50,7 @@ async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> 
     async with sessions() as session:
         await faq.import_toml(session, FAQ, "faq.toml", clock())
         await session.commit()
-    return build_registry(Registry(sessions, SETTINGS, clock=clock))
+    return build_bot(sessions, SETTINGS, clock=clock)
 
 
 async def rows(registry: Registry, model: type[object]) -> int:

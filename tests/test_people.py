@@ -1,17 +1,17 @@
 """whoami and link through the real registry and store, on SQLite and PostgreSQL."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.core import Role
 from bot.core.registry import Registry
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
+from tests.support.link_code import code_in
 
 
 @pytest.fixture
@@ -21,13 +21,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
-    return build_registry(Registry(sessions, clock=clock))
-
-
-def code_in(text: str) -> str:
-    match = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text)
-    assert match, text
-    return match.group(1)
+    return build_bot(sessions, clock=clock)
 
 
 async def test_whoami_on_first_contact(registry: Registry) -> None:

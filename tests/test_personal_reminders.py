@@ -10,18 +10,33 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
+from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.core.registry import Registry
-from bot.delivery import Delivery, Dispatcher, decode
-from cogs.events.announce import Announcer
-from cogs.events.reminders import PersonalReminders
+from bot.delivery import Delivery, decode
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
-from tests.test_announce import SETTINGS
-from tests.test_delivery import Platform
+from tests.support.house import (
+    build_announcer,
+    build_bot,
+    build_dispatcher,
+    build_personal_reminders,
+)
+from tests.support.recording_platform import matrix_and_discord
 
+SETTINGS = parse_settings(
+    {
+        "rooms": [
+            {
+                "name": "community",
+                "matrix_room_id": "!c:x",
+                "discord_channel_id": 9,
+                "purposes": ["announcements"],
+            },
+        ]
+    }
+)
 START = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)
 CREATE = f'!event create "Sprint" start="{START:%Y-%m-%d %H:%M}" tz=UTC repeat=weekly'
 
@@ -33,7 +48,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
-    return build_registry(Registry(sessions, SETTINGS, clock=clock))
+    return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
@@ -51,7 +66,7 @@ def dana(registry: Registry) -> FakeUser:
 
 
 async def planned(registry: Registry) -> list[Delivery]:
-    await PersonalReminders(registry).plan()
+    await build_personal_reminders(registry).plan()
     async with registry.sessions() as session:
         query = select(Delivery).where(col(Delivery.key).startswith("rsvp:"))
         return list((await session.exec(query.order_by(col(Delivery.id)))).all())
@@ -66,8 +81,8 @@ async def test_a_person_going_gets_one_direct_message_before_the_start(
     (row,) = await planned(registry)
     assert (row.platform, row.target, row.fallback_target) == ("discord", "user:55", "9")
     assert (row.due_at, row.expires_at) == (START - timedelta(minutes=15), START)
-    platforms = {"matrix": Platform("matrix"), "discord": Platform("discord")}
-    dispatcher = Dispatcher(registry.sessions, platforms, clock)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(registry.sessions, platforms, clock)
     assert await dispatcher.run_due() == 0
     clock.now = START - timedelta(minutes=15)
     assert await dispatcher.run_due() == 1
@@ -148,7 +163,7 @@ async def test_an_event_can_ping_a_role_but_never_everyone(
     assert edited.text == "Updated #1 Sprint: mention."
     assert "pinging @Sprinters" in (await omar.say("!event show 1")).text
     clock.now = START - timedelta(minutes=15)
-    await Announcer(registry).plan()
+    await build_announcer(registry).plan()
     async with registry.sessions() as session:
         rows = (await session.exec(select(Delivery))).all()
     assert rows and {tuple(decode(r.body).mention_roles) for r in rows} == {("Sprinters",)}

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.help import help_command
 from bot.core.registry import Registry
 from bot.extensions import COGS
 from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
 
 
 @command(
@@ -33,7 +33,7 @@ async def widget_list(ctx: Ctx, days: int = 14) -> Reply:
 
 @pytest.fixture
 def registry(sqlite_sessions: async_sessionmaker[AsyncSession]) -> Registry:
-    registry = build_registry(Registry(sqlite_sessions))
+    registry = build_bot(sqlite_sessions)
     registry.add(widget_create)
     registry.add(widget_list)
     return registry
@@ -119,7 +119,7 @@ async def test_slash_style_usage(registry: Registry) -> None:
 def test_every_cog_loads_and_no_commands_clash(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    registry = build_registry(Registry(sqlite_sessions))
+    registry = build_bot(sqlite_sessions)
     assert COGS and {"help", "whoami", "link"} <= {spec.name for spec in registry.specs}
     with pytest.raises(ValueError, match="clashes"):
         registry.add(widget_list) or registry.add(widget_list)

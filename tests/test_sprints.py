@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.registry import Registry
@@ -19,6 +18,7 @@ from bot.db import make_engine, make_sessions
 from cogs.sprints.models import SprintIssue
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
+from tests.support.house import build_bot
 
 SETTINGS = parse_settings({})
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
-    return build_registry(Registry(sessions, SETTINGS, clock=clock))
+    return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
@@ -479,7 +479,7 @@ async def test_twenty_claims_one_winner_across_two_instances(
     await ok(omar, f"!sprint issue add {gh(1)}")
     engine = make_engine(db_url)
     try:
-        other = build_registry(Registry(make_sessions(engine), SETTINGS, clock=clock))
+        other = build_bot(make_sessions(engine), SETTINGS, clock=clock)
         platforms = [FakePlatform(registry), FakePlatform(other)]
         people = [platforms[n % 2].person(f"@p{n}:x", name=f"P{n}") for n in range(20)]
         said = await asyncio.gather(*(p.say("!sprint claim 1") for p in people))
@@ -499,7 +499,7 @@ async def test_one_person_racing_for_five_issues_gets_two(
         await ok(omar, f"!sprint issue add {gh(n)}")
     engine = make_engine(db_url)
     try:
-        other = build_registry(Registry(make_sessions(engine), SETTINGS, clock=clock))
+        other = build_bot(make_sessions(engine), SETTINGS, clock=clock)
         nina = [FakePlatform(r).person("@nina:x", name="Nina") for r in (registry, other)]
         await ok(nina[0], "!sprint issues")
         said = await asyncio.gather(*(nina[n % 2].say(f"!sprint claim {n}") for n in range(1, 6)))
@@ -515,7 +515,7 @@ async def test_racing_to_list_one_issue_lists_it_once(
 ) -> None:
     engine = make_engine(db_url)
     try:
-        other = build_registry(Registry(make_sessions(engine), SETTINGS, clock=clock))
+        other = build_bot(make_sessions(engine), SETTINGS, clock=clock)
         platforms = [FakePlatform(registry), FakePlatform(other)]
         organizers = [
             platforms[n % 2].person(f"@o{n}:x", Role.ORGANIZER, f"O{n}") for n in range(8)

@@ -12,17 +12,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.config import Settings, parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.core.registry import Registry
-from bot.delivery import Delivery, Dispatcher, decode
+from bot.delivery import Delivery, decode
 from cogs.welcome.models import Welcome
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
-from tests.test_delivery import Platform
-from tests.test_people import code_in
+from tests.support.house import build_bot, build_dispatcher
+from tests.support.link_code import code_in
+from tests.support.recording_platform import RecordingPlatform
 
 ROOMS: list[dict[str, Any]] = [
     {
@@ -50,7 +50,7 @@ def clock() -> Clock:
 def make_registry(
     sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings = SETTINGS
 ) -> Registry:
-    return build_registry(Registry(sessions, settings, clock=clock))
+    return build_bot(sessions, settings, clock=clock)
 
 
 @pytest.fixture
@@ -103,8 +103,8 @@ async def test_a_newcomer_is_welcomed_once_where_they_joined(
             "Want one-to-one help getting set up? Ask a mentor with !mentor request <topic>",
         )
     ]
-    matrix = Platform("matrix")
-    assert await Dispatcher(sessions, {"matrix": matrix}, clock).run_due() == 1
+    matrix = RecordingPlatform("matrix")
+    assert await build_dispatcher(sessions, {"matrix": matrix}, clock).run_due() == 1
     assert [target for target, _ in matrix.posted.values()] == ["!lobby:x"]
 
     clock.now += timedelta(days=3)
@@ -112,7 +112,7 @@ async def test_a_newcomer_is_welcomed_once_where_they_joined(
     nina.room_id = "!c:x"
     await nina.join(("announcements", "welcome"))
     assert len(await planned(registry)) == 1, "a rejoin, or a join elsewhere, is not welcomed"
-    restarted = Dispatcher(sessions, {"matrix": matrix}, clock)
+    restarted = build_dispatcher(sessions, {"matrix": matrix}, clock)
     assert await restarted.run_due() == 0
     assert len(matrix.posted) == 1
     assert await marks(registry) == [(1, "matrix", "welcome:1")]
