@@ -27,7 +27,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("max_attempts", sa.Integer(), nullable=True))
     op.execute(
         "INSERT INTO delivery (key, room, platform, target, body, due_at, status, attempts, error) "
-        "SELECT 'answer:' || platform || ':failure-' || id, substr(room_id, 1, 64), platform, "
+        "SELECT 'answer:' || platform || ':' || 'failure-' || id, substr(room_id, 1, 64), platform, "
         "room_id, '{}', created_at, 'failed', 1, reason FROM send_failure"
     )
     with op.batch_alter_table("send_failure", schema=None) as batch_op:
