@@ -17,7 +17,7 @@ from bot.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from cogs.faq.service import ImportCounts
+    from cogs.faq.tomlfile import ImportCounts
 
 T = TypeVar("T")
 
@@ -80,13 +80,14 @@ async def _nothing(session: AsyncSession) -> None:
 
 async def _faq_import(settings: Settings, text: str, source: str) -> ImportCounts:
     from bot.core.context import utcnow
-    from cogs.faq.service import import_toml
+    from cogs.faq.tomlfile import import_toml
 
     return await _in_store(settings, lambda s: import_toml(s, text, source, utcnow()))
 
 
 async def _faq_export(settings: Settings) -> tuple[str, int]:
-    from cogs.faq.service import all_entries, export_toml
+    from cogs.faq.entries import all_entries
+    from cogs.faq.tomlfile import export_toml
 
     async def export(session: AsyncSession) -> tuple[str, int]:
         return await export_toml(session), len(await all_entries(session))
@@ -128,7 +129,7 @@ def _events_import(settings: Settings, path: Path) -> int:
 
 def _faq(settings: Settings, action: str, path: Path) -> int:
     """File I/O stays out of the event loop; the store work runs in one transaction."""
-    from cogs.faq.service import FaqFileError
+    from cogs.faq.tomlfile import FaqFileError
 
     if action == "import":
         try:

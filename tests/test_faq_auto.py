@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import build_registry
 from bot.core.registry import Registry
-from cogs.faq.service import import_toml
+from cogs.faq.tomlfile import import_toml
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
 

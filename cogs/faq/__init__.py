@@ -1,12 +1,12 @@
 """The contributor FAQ: ask in chat, get the entry, a "did you mean", or a recorded gap."""
 
 from bot.core.registry import Registry
-from cogs.faq import commands, service
+from cogs.faq import asking, commands
 
 
 def setup(registry: Registry) -> None:
     registry.add_module(commands)
-    cache = service.MatcherCache()
+    cache = asking.MatcherCache()
     for handler in commands.matcher_commands(cache):
         registry.add(handler)
     registry.add_listener("help", commands.auto_answerer(cache))
