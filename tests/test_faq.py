@@ -476,8 +476,26 @@ async def test_export_then_import_gives_the_same_faq(
         assert await tomlfile.import_toml(session, exported, "export.toml", clock()) == (
             tomlfile.ImportCounts(unchanged=6)
         )
-        assert "answer = '''Run `pytest` from the repository root;" in exported
+        assert 'answer = "Run `pytest` from the repository root;' in exported
         assert await tomlfile.export_toml(session) == exported
+
+
+async def test_export_writes_answers_on_lines_and_keeps_crlf_exact(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    lines = entries.EntryData("lines", "Lines?", 'First line\n\n```\nrun "this"\n```', ("a",))
+    crlf = entries.EntryData("crlf", "CRLF?", "Written on Windows\r\nsecond line", ("b",))
+    async with sessions() as session:
+        await entries.add_entry(session, lines, clock())
+        await entries.add_entry(session, crlf, clock())
+        exported = await tomlfile.export_toml(session)
+        assert 'answer = """\nFirst line\n\n```\nrun \\"this\\"\n```"""' in exported
+        assert 'answer = "Written on Windows\\r\\nsecond line"' in exported
+        parsed = {e.id: e.answer for e in tomlfile.parse_faq(exported, "export.toml")}
+        assert parsed == {"lines": lines.answer, "crlf": crlf.answer}
+        assert await tomlfile.import_toml(session, exported, "export.toml", clock()) == (
+            tomlfile.ImportCounts(unchanged=2)
+        )
 
 
 @pytest.mark.parametrize(

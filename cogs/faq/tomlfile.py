@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import tomli_w
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +21,9 @@ _FIELDS = ("id", "question", "answer", "tags", "examples")
 _REQUIRED = ("id", "question", "answer", "tags")
 _HEADER = re.compile(r"^\s*\[\[\s*entry\s*\]\]")
 _TOML_LINE = re.compile(r"at line (\d+)")
+_EXPORT_COMMENT = (
+    "# Contributor FAQ, exported by Convene. Import it with `convene faq import FILE`.\n"
+)
 
 
 class FaqFileError(Exception):
@@ -191,55 +195,27 @@ async def import_toml(session: AsyncSession, text: str, source: str, now: dateti
     return await import_entries(session, parse_faq(text, source), now)
 
 
-def _basic_string(text: str) -> str:
-    escapes = {
-        '"': '\\"',
-        "\\": "\\\\",
-        "\b": "\\b",
-        "\t": "\\t",
-        "\n": "\\n",
-        "\f": "\\f",
-        "\r": "\\r",
+def _entry_toml(entry: FaqEntry, examples: Sequence[str]) -> str:
+    """One `[[entry]]` table. The header is ours so that every entry starts on a line of its
+    own, which is what import errors point at (tomli-w would inline a short entry). Multi-line
+    strings read best, but tomli-w folds CRLF into LF in them; an entry holding a CRLF keeps
+    escaped strings so that it reads back exactly."""
+    table: dict[str, str | list[str]] = {
+        "id": entry.id,
+        "question": entry.question,
+        "answer": entry.answer,
+        "tags": entry.tag_list,
     }
-    out = (
-        escapes.get(char)
-        or (f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F else char)
-        for char in text
-    )
-    return '"' + "".join(out) + '"'
-
-
-def _toml_text(text: str) -> str:
-    """A long text as a multi-line literal string when it can be (quotes and backslashes in
-    answers then read as written), else as an escaped basic string."""
-    literal_ok = (
-        "'''" not in text
-        and not text.startswith("\n")
-        and not text.endswith("'")
-        and not any((ord(c) < 0x20 and c not in "\t\n") or ord(c) == 0x7F for c in text)
-    )
-    return f"'''{text}'''" if literal_ok else _basic_string(text)
-
-
-def _toml_list(items: Sequence[str], *, one_per_line: bool) -> str:
-    if one_per_line and len(items) > 1:
-        return "[\n" + "".join(f"    {_basic_string(i)},\n" for i in items) + "]"
-    return "[" + ", ".join(_basic_string(i) for i in items) + "]"
+    if examples:
+        table["examples"] = list(examples)
+    texts = (entry.question, entry.answer, *entry.tag_list, *examples)
+    multiline = not any("\r\n" in text for text in texts)
+    return "[[entry]]\n" + tomli_w.dumps(table, multiline_strings=multiline)
 
 
 async def export_toml(session: AsyncSession) -> str:
     """The whole FAQ in the import format; importing it into any store gives the same FAQ."""
-    parts = ["# Contributor FAQ, exported by Convene. Import it with `convene faq import FILE`.\n"]
+    parts = [_EXPORT_COMMENT]
     for entry in await all_entries(session):
-        lines = [
-            "[[entry]]",
-            f"id = {_basic_string(entry.id)}",
-            f"question = {_basic_string(entry.question)}",
-            f"answer = {_toml_text(entry.answer)}",
-            f"tags = {_toml_list(entry.tag_list, one_per_line=False)}",
-        ]
-        examples = await examples_of(session, entry.id)
-        if examples:
-            lines.append(f"examples = {_toml_list(examples, one_per_line=True)}")
-        parts.append("\n".join(lines) + "\n")
+        parts.append(_entry_toml(entry, await examples_of(session, entry.id)))
     return "\n".join(parts)
