@@ -88,7 +88,10 @@ def _mentor_hint(ctx: Ctx) -> str:
 def matcher_commands(cache: asking.MatcherCache) -> list[Handler]:
     """The commands that read the matcher, bound to one cache per registry rather than a
     module global, so each bot (and each test) has its own."""
+    return [_ask_command(cache), _teach_command(cache)]
 
+
+def _ask_command(cache: asking.MatcherCache) -> Handler:
     @command(
         "faq ask",
         help="Ask the contributor FAQ (on Matrix and the console, faq <question> works too)",
@@ -131,6 +134,10 @@ def matcher_commands(cache: asking.MatcherCache) -> list[Handler]:
             f"maintainers.\n{_mentor_hint(ctx)}"
         )
 
+    return faq_ask
+
+
+def _teach_command(cache: asking.MatcherCache) -> Handler:
     @command(
         "faq teach",
         help="Teach the FAQ another way people ask an entry's question",
@@ -158,7 +165,7 @@ def matcher_commands(cache: asking.MatcherCache) -> list[Handler]:
             f"Added the phrasing {_quoted(question)} to {markup.code(entry.id)}. {outcome}"
         )
 
-    return [faq_ask, faq_teach]
+    return faq_teach
 
 
 @command("faq list", help="The FAQ entries, or those with one tag", example="faq list testing")
