@@ -19,7 +19,7 @@ from bot.core.registry import Registry
 from bot.identity import resolve_person
 from bot.platforms.discord import render as discord_render
 from bot.platforms.matrix import render as matrix_render
-from cogs.faq import service
+from cogs.faq import asking, entries, tomlfile
 from cogs.faq.models import FaqQuestion
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
@@ -70,7 +70,7 @@ def clock() -> Clock:
 @pytest.fixture
 async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
     async with sessions() as session:
-        await service.import_toml(session, SMALL_FAQ, "small.toml", clock())
+        await tomlfile.import_toml(session, SMALL_FAQ, "small.toml", clock())
         await session.commit()
     return build_bot(sessions, clock=clock)
 
@@ -341,16 +341,16 @@ async def test_teach_makes_a_phrasing_match(
 async def test_matcher_is_rebuilt_only_after_a_change(
     registry: Registry, sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
-    cache = service.MatcherCache()
+    cache = asking.MatcherCache()
     async with sessions() as session:
         me = await someone(session)
         for question in ("how do I run the tests?", "licence?", "how do I adopt a cat"):
-            await service.ask(
+            await asking.ask(
                 session, cache, question, person_id=me, platform="console", now=clock()
             )
         assert cache.builds == 1
-        await service.teach(session, "license", "can i sell it", me, clock())
-        await service.ask(session, cache, "can i sell it", person_id=me, platform="x", now=clock())
+        await entries.teach(session, "license", "can i sell it", me, clock())
+        await asking.ask(session, cache, "can i sell it", person_id=me, platform="x", now=clock())
         assert cache.builds == 2
         await session.rollback()
 
@@ -420,19 +420,19 @@ async def test_import_is_idempotent_and_reports_changes(
     sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
     async with sessions() as session:
-        first = await service.import_toml(session, SMALL_FAQ, "faq.toml", clock())
+        first = await tomlfile.import_toml(session, SMALL_FAQ, "faq.toml", clock())
         await session.commit()
-        assert first == service.ImportCounts(added=5)
-        again = await service.import_toml(session, SMALL_FAQ, "faq.toml", clock())
-        assert again == service.ImportCounts(unchanged=5)
+        assert first == tomlfile.ImportCounts(added=5)
+        again = await tomlfile.import_toml(session, SMALL_FAQ, "faq.toml", clock())
+        assert again == tomlfile.ImportCounts(unchanged=5)
         edited = SMALL_FAQ.replace("MIT license;", "Apache-2.0 license;").replace(
             'examples = ["what should i work on first"]', 'examples = ["where do i start"]'
         )
         edited += '\n[[entry]]\nid = "new"\nquestion = "New?"\nanswer = "Yes."\ntags = []\n'
-        changed = await service.import_toml(session, edited, "faq.toml", clock())
-        assert changed == service.ImportCounts(added=1, changed=2, unchanged=3)
+        changed = await tomlfile.import_toml(session, edited, "faq.toml", clock())
+        assert changed == tomlfile.ImportCounts(added=1, changed=2, unchanged=3)
         await session.commit()
-        assert await service.examples_of(session, "good-first-issue") == ["where do i start"]
+        assert await entries.examples_of(session, "good-first-issue") == ["where do i start"]
 
 
 async def test_import_keeps_taught_phrasings_unless_the_file_lists_examples(
@@ -440,13 +440,13 @@ async def test_import_keeps_taught_phrasings_unless_the_file_lists_examples(
 ) -> None:
     async with sessions() as session:
         me = await someone(session)
-        await service.import_toml(session, SMALL_FAQ, "faq.toml", clock())
-        await service.teach(session, "license", "can i sell it", me, clock())
-        await service.teach(session, "good-first-issue", "easy tasks?", me, clock())
-        counts = await service.import_toml(session, SMALL_FAQ, "faq.toml", clock())
-        assert counts == service.ImportCounts(changed=1, unchanged=4)
-        assert await service.examples_of(session, "license") == ["can i sell it"]
-        assert await service.examples_of(session, "good-first-issue") == [
+        await tomlfile.import_toml(session, SMALL_FAQ, "faq.toml", clock())
+        await entries.teach(session, "license", "can i sell it", me, clock())
+        await entries.teach(session, "good-first-issue", "easy tasks?", me, clock())
+        counts = await tomlfile.import_toml(session, SMALL_FAQ, "faq.toml", clock())
+        assert counts == tomlfile.ImportCounts(changed=1, unchanged=4)
+        assert await entries.examples_of(session, "license") == ["can i sell it"]
+        assert await entries.examples_of(session, "good-first-issue") == [
             "what should i work on first"
         ]
 
@@ -454,7 +454,7 @@ async def test_import_keeps_taught_phrasings_unless_the_file_lists_examples(
 async def test_export_then_import_gives_the_same_faq(
     sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
-    tricky = service.EntryData(
+    tricky = entries.EntryData(
         id="tricky",
         question='Why "quotes" and back\\slashes?',
         answer="Line one\n'''triple''' and \"double\" \\n not a newline\ttab \x01 ✨ ends with '",
@@ -462,22 +462,40 @@ async def test_export_then_import_gives_the_same_faq(
     )
     async with sessions() as session:
         me = await someone(session)
-        await service.import_toml(session, SMALL_FAQ, "faq.toml", clock())
-        await service.add_entry(session, tricky, clock())
-        await service.teach(session, "tricky", 'say "hi" \\ there', me, clock())
-        exported = await service.export_toml(session)
-        parsed = {e.id: e for e in service.parse_faq(exported, "export.toml")}
-        original = {e.id: e for e in service.parse_faq(SMALL_FAQ, "faq.toml")}
+        await tomlfile.import_toml(session, SMALL_FAQ, "faq.toml", clock())
+        await entries.add_entry(session, tricky, clock())
+        await entries.teach(session, "tricky", 'say "hi" \\ there', me, clock())
+        exported = await tomlfile.export_toml(session)
+        parsed = {e.id: e for e in tomlfile.parse_faq(exported, "export.toml")}
+        original = {e.id: e for e in tomlfile.parse_faq(SMALL_FAQ, "faq.toml")}
         assert sorted(parsed) == sorted([*IDS, "tricky"])
         assert {k: parsed[k] for k in original} == original
-        assert parsed["tricky"] == service.EntryData(
+        assert parsed["tricky"] == entries.EntryData(
             tricky.id, tricky.question, tricky.answer, tricky.tags, ('say "hi" \\ there',)
         )
-        assert await service.import_toml(session, exported, "export.toml", clock()) == (
-            service.ImportCounts(unchanged=6)
+        assert await tomlfile.import_toml(session, exported, "export.toml", clock()) == (
+            tomlfile.ImportCounts(unchanged=6)
         )
-        assert "answer = '''Run `pytest` from the repository root;" in exported
-        assert await service.export_toml(session) == exported
+        assert 'answer = "Run `pytest` from the repository root;' in exported
+        assert await tomlfile.export_toml(session) == exported
+
+
+async def test_export_writes_answers_on_lines_and_keeps_crlf_exact(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    lines = entries.EntryData("lines", "Lines?", 'First line\n\n```\nrun "this"\n```', ("a",))
+    crlf = entries.EntryData("crlf", "CRLF?", "Written on Windows\r\nsecond line", ("b",))
+    async with sessions() as session:
+        await entries.add_entry(session, lines, clock())
+        await entries.add_entry(session, crlf, clock())
+        exported = await tomlfile.export_toml(session)
+        assert 'answer = """\nFirst line\n\n```\nrun \\"this\\"\n```"""' in exported
+        assert 'answer = "Written on Windows\\r\\nsecond line"' in exported
+        parsed = {e.id: e.answer for e in tomlfile.parse_faq(exported, "export.toml")}
+        assert parsed == {"lines": lines.answer, "crlf": crlf.answer}
+        assert await tomlfile.import_toml(session, exported, "export.toml", clock()) == (
+            tomlfile.ImportCounts(unchanged=2)
+        )
 
 
 @pytest.mark.parametrize(
@@ -528,17 +546,17 @@ async def test_import_errors_name_entry_and_line_and_change_nothing(
 ) -> None:
     assert SMALL_FAQ.splitlines()[27] == "[[entry]]"
     async with sessions() as session:
-        await service.import_toml(session, SMALL_FAQ, "faq.toml", clock())
+        await tomlfile.import_toml(session, SMALL_FAQ, "faq.toml", clock())
         await session.commit()
-        before = await service.export_toml(session)
+        before = await tomlfile.export_toml(session)
     # Valid changes elsewhere in a bad file are not applied either.
     broken = broken.replace("`pytest -n auto`", "`tox`")
     async with sessions() as session:
-        with pytest.raises(service.FaqFileError) as raised:
-            await service.import_toml(session, broken, "faq.toml", clock())
+        with pytest.raises(tomlfile.FaqFileError) as raised:
+            await tomlfile.import_toml(session, broken, "faq.toml", clock())
         assert str(raised.value) == message
     async with sessions() as session:
-        assert await service.export_toml(session) == before
+        assert await tomlfile.export_toml(session) == before
 
 
 # --- The CLI ------------------------------------------------------------------------------------

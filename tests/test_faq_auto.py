@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.registry import Registry
-from cogs.faq.service import import_toml
+from cogs.faq.tomlfile import import_toml
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot

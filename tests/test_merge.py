@@ -16,7 +16,7 @@ from bot.core import Role
 from bot.core.registry import Registry
 from bot.identity import Person
 from cogs.events.models import Rsvp
-from cogs.faq import service as faq
+from cogs.faq import tomlfile
 from cogs.faq.models import FaqVote
 from cogs.mentoring.models import MentorAvailability
 from tests.support.clock import Clock
@@ -48,7 +48,7 @@ def clock() -> Clock:
 @pytest.fixture
 async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
     async with sessions() as session:
-        await faq.import_toml(session, FAQ, "faq.toml", clock())
+        await tomlfile.import_toml(session, FAQ, "faq.toml", clock())
         await session.commit()
     return build_bot(sessions, SETTINGS, clock=clock)
 

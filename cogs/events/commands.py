@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -326,6 +327,28 @@ async def event_delete(ctx: Ctx, id: EventId) -> Reply:
     return Reply(f"Deleted {title}.")
 
 
+def _apply_edit(event: Event, given: Mapping[str, str]) -> None:
+    """Check and set each given field; the repeat rule is rebuilt after a new start or zone,
+    since it is anchored to them."""
+    if "start" in given:
+        event.start_local = parse_local_datetime(given["start"])
+    if "tz" in given:
+        event.timezone = parse_zone(given["tz"]).key
+    rule = given.get("repeat", event.rrule)
+    if rule is not None and given.keys() & {"repeat", "start", "tz"}:
+        event.rrule = build_rrule(rule, event.start_local, service.zone_of(event))
+    if "duration" in given:
+        event.duration_min = parse_duration_minutes(given["duration"])
+    if "mention" in given:
+        event.mention_role = service.check_role(given["mention"])
+    if "reminders" in given:
+        offsets = parse_offsets(given["reminders"])
+        event.reminders = ",".join(str(int(o.total_seconds() // 60)) for o in offsets)
+    for name in ("title", "kind", "tier", "link", "description"):
+        if name in given:
+            setattr(event, name, given[name])
+
+
 @command(
     "event edit",
     help="Change an event's fields, e.g. title, start, link, duration",
@@ -367,30 +390,7 @@ async def event_edit(
     }
     if not given:
         raise UserError("Say what to change, e.g. title=… or link=….", show_usage=True)
-    if start is not None:
-        event.start_local = parse_local_datetime(start)
-    if tz is not None:
-        event.timezone = parse_zone(tz).key
-    rule = repeat if repeat is not None else event.rrule
-    if rule is not None and (repeat is not None or start is not None or tz is not None):
-        event.rrule = build_rrule(rule, event.start_local, service.zone_of(event))
-    if duration is not None:
-        event.duration_min = parse_duration_minutes(duration)
-    if mention is not None:
-        event.mention_role = service.check_role(mention)
-    if reminders is not None:
-        event.reminders = ",".join(
-            str(int(o.total_seconds() // 60)) for o in parse_offsets(reminders)
-        )
-    for field_name, value in (
-        ("title", title),
-        ("kind", kind),
-        ("tier", tier),
-        ("link", link),
-        ("description", description),
-    ):
-        if value is not None:
-            setattr(event, field_name, value)
+    _apply_edit(event, given)
     await service.edited(ctx.session, event, ctx.now())
     ctx.changed(EVENTS)
     return Reply(f"Updated {headline(event)}: {', '.join(sorted(given))}.")

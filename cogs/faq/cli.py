@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.cli import CliCommand, CliError, CliTools
-from cogs.faq.service import FaqFileError, all_entries, export_toml, import_toml
+from cogs.faq.entries import all_entries
+from cogs.faq.tomlfile import FaqFileError, export_toml, import_toml
 
 
 def _file(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
 from bot.core.router import Listener
 from bot.core.spec import Handler
 from bot.state import get_state, set_state
-from cogs.faq import service
+from cogs.faq import asking, entries, gaps, votes
 from cogs.faq.models import FaqEntry
 
 EntryId = Annotated[str, Opt("the entry's id, e.g. run-tests", max_length=80)]
@@ -52,7 +52,7 @@ def _answer(entry: FaqEntry, question_id: int) -> Reply:
     )
 
 
-def auto_answerer(cache: service.MatcherCache) -> Listener:
+def auto_answerer(cache: asking.MatcherCache) -> Listener:
     """Answers questions asked in help rooms without a command, when the match is strong.
 
     At most one answer per room every AUTO_ANSWER_GAP, counted in the store so that two
@@ -60,14 +60,14 @@ def auto_answerer(cache: service.MatcherCache) -> Listener:
 
     async def listen(ctx: Ctx, text: str) -> Reply | None:
         matcher = await cache.get(ctx.session)
-        if len(text) > service.MAX_ASKED or matcher.auto_answer(text) is None:
+        if len(text) > asking.MAX_ASKED or matcher.auto_answer(text) is None:
             return None
         room = f"{AUTO_KEY}{ctx.caller.platform}.{ctx.caller.room_id}"
         last = await get_state(ctx.session, room)
         if last is not None and ctx.now() - datetime.fromisoformat(last) < AUTO_ANSWER_GAP:
             return None
         await set_state(ctx.session, room, ctx.now().isoformat(), ctx.now())
-        asked = await service.ask(
+        asked = await asking.ask(
             ctx.session,
             cache,
             text,
@@ -75,7 +75,7 @@ def auto_answerer(cache: service.MatcherCache) -> Listener:
             platform=ctx.caller.platform,
             now=ctx.now(),
         )
-        entry = await service.get_entry(ctx.session, asked.result.best[0].id)
+        entry = await entries.get_entry(ctx.session, asked.result.best[0].id)
         return _answer(entry, asked.question_id)
 
     return listen
@@ -85,10 +85,13 @@ def _mentor_hint(ctx: Ctx) -> str:
     return f"A mentor can help: {markup.code(ctx.cmd('mentor request <topic>'))}"
 
 
-def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
-    """The commands that read the matcher, bound to one cache per registry rather than a
+def matcher_commands(cache: asking.MatcherCache) -> list[Handler]:
+    """The commands that read the matcher, bound to one cache per assembled bot rather than a
     module global, so each bot (and each test) has its own."""
+    return [_ask_command(cache), _teach_command(cache)]
 
+
+def _ask_command(cache: asking.MatcherCache) -> Handler:
     @command(
         "faq ask",
         help="Ask the contributor FAQ (on Matrix and the console, faq <question> works too)",
@@ -101,11 +104,11 @@ def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
             Opt(
                 "what you want to know, e.g. how do I run the tests?",
                 max_length=1000,
-                suggest=service.suggest_questions,
+                suggest=entries.suggest_questions,
             ),
         ],
     ) -> Reply:
-        asked = await service.ask(
+        asked = await asking.ask(
             ctx.session,
             cache,
             question,
@@ -114,23 +117,27 @@ def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
             now=ctx.now(),
         )
         if asked.result.verdict == "answer":
-            entry = await service.get_entry(ctx.session, asked.result.best[0].id)
+            entry = await entries.get_entry(ctx.session, asked.result.best[0].id)
             return _answer(entry, asked.question_id)
         if asked.result.verdict == "suggest":
-            entries = [await service.get_entry(ctx.session, c.id) for c in asked.result.best]
+            closest = [await entries.get_entry(ctx.session, c.id) for c in asked.result.best]
             return Reply(
                 "\n".join(
                     ["I'm not sure; these come closest:"]
-                    + [f"- {e.question} ({markup.code(e.id)})" for e in entries]
+                    + [f"- {e.question} ({markup.code(e.id)})" for e in closest]
                 ),
                 title="Did you mean…",
-                buttons=[Button(e.id, f"faq show {e.id}", "secondary") for e in entries],
+                buttons=[Button(e.id, f"faq show {e.id}", "secondary") for e in closest],
             )
         return Reply(
             "I don't have an answer for that yet — I've noted the question for the "
             f"maintainers.\n{_mentor_hint(ctx)}"
         )
 
+    return faq_ask
+
+
+def _teach_command(cache: asking.MatcherCache) -> Handler:
     @command(
         "faq teach",
         help="Teach the FAQ another way people ask an entry's question",
@@ -144,7 +151,7 @@ def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
         ],
         id: EntryId,
     ) -> Reply:
-        entry = await service.teach(ctx.session, id, question, ctx.person_id, ctx.now())
+        entry = await entries.teach(ctx.session, id, question, ctx.person_id, ctx.now())
         result = (await cache.get(ctx.session)).match(question)
         best = result.best[0].id if result.best else None
         if result.verdict == "answer" and best == entry.id:
@@ -158,7 +165,7 @@ def matcher_commands(cache: service.MatcherCache) -> list[Handler]:
             f"Added the phrasing {_quoted(question)} to {markup.code(entry.id)}. {outcome}"
         )
 
-    return [faq_ask, faq_teach]
+    return faq_teach
 
 
 @command("faq list", help="The FAQ entries, or those with one tag", example="faq list testing")
@@ -168,30 +175,30 @@ async def faq_list(
         str | None, Opt("only entries with this tag, e.g. testing", max_length=60)
     ] = None,
 ) -> Reply:
-    entries = await service.all_entries(ctx.session)
+    listed = await entries.all_entries(ctx.session)
     if tag is not None:
         wanted = tag.strip().lower()
-        tagged = [e for e in entries if wanted in (t.lower() for t in e.tag_list)]
+        tagged = [e for e in listed if wanted in (t.lower() for t in e.tag_list)]
         if not tagged:
-            known = sorted({t.lower() for e in entries for t in e.tag_list})
+            known = sorted({t.lower() for e in listed for t in e.tag_list})
             some = ", ".join(markup.escape(t) for t in known[:20]) or "none yet"
             raise UserError(f"No entry is tagged {markup.code(tag)}. Some tags: {some}.")
-        entries = tagged
-    if not entries:
+        listed = tagged
+    if not listed:
         hint = (
             f" Add one with {markup.code(ctx.cmd('faq add …'))}."
             if ctx.role >= Role.ORGANIZER
             else ""
         )
         return Reply(f"The FAQ is empty.{hint}")
-    noun = "entry" if len(entries) == 1 else "entries"
-    lines = [f"{len(entries)} {noun} tagged {markup.code(tag)}:"] if tag else []
+    noun = "entry" if len(listed) == 1 else "entries"
+    lines = [f"{len(listed)} {noun} tagged {markup.code(tag)}:"] if tag else []
     used = 0
-    for shown, entry in enumerate(entries):
+    for shown, entry in enumerate(listed):
         line = f"{markup.code(entry.id)} — {entry.question}"
         used += len(line) + 1
         if used > LIST_BUDGET:
-            lines.append(f"…and {len(entries) - shown} more; narrow the list with a tag.")
+            lines.append(f"…and {len(listed) - shown} more; narrow the list with a tag.")
             break
         lines.append(line)
     lines.append(f"Read one with {markup.code(ctx.cmd('faq show <id>'))}.")
@@ -201,14 +208,14 @@ async def faq_list(
 @command("faq show", help="Read one FAQ entry", example="faq show run-tests")
 async def faq_show(ctx: Ctx, id: EntryId) -> Reply:
     try:
-        entry = await service.get_entry(ctx.session, id)
+        entry = await entries.get_entry(ctx.session, id)
     except UserError as exc:
         raise UserError(
             f"{exc.message} See {markup.code(ctx.cmd('faq list'))}, or ask with "
             f"{markup.code(ctx.cmd(ASK_USAGE))}."
         ) from None
     fields = [("Tags", ", ".join(markup.escape(t) for t in entry.tag_list) or "none")]
-    examples = await service.examples_of(ctx.session, entry.id)
+    examples = await entries.examples_of(ctx.session, entry.id)
     if examples:
         shown = "; ".join(_quoted(e, 100) for e in examples[:MAX_EXAMPLES_SHOWN])
         more = len(examples) - MAX_EXAMPLES_SHOWN
@@ -232,10 +239,10 @@ async def faq_add(
     ],
     tags: Tags = None,
 ) -> Reply:
-    data = service.EntryData(
-        id=id.strip(), question=question, answer=answer, tags=service.parse_tags(tags or "")
+    data = entries.EntryData(
+        id=id.strip(), question=question, answer=answer, tags=entries.parse_tags(tags or "")
     )
-    entry = await service.add_entry(ctx.session, data, ctx.now())
+    entry = await entries.add_entry(ctx.session, data, ctx.now())
     return Reply(
         f"Added {markup.code(entry.id)}: {entry.question}\n"
         f"Teach it other phrasings with {markup.code(ctx.cmd(TEACH_USAGE))}."
@@ -261,8 +268,8 @@ async def faq_edit(
         raise UserError("Say what to change: question=…, answer=… or tags=….", show_usage=True)
     new_tags = None
     if tags is not None:
-        new_tags = () if tags.strip().lower() == "none" else service.parse_tags(tags)
-    entry, changed = await service.edit_entry(
+        new_tags = () if tags.strip().lower() == "none" else entries.parse_tags(tags)
+    entry, changed = await entries.edit_entry(
         ctx.session, id, ctx.now(), question=question, answer=answer, tags=new_tags
     )
     if not changed:
@@ -277,7 +284,7 @@ async def faq_edit(
     role=Role.ORGANIZER,
 )
 async def faq_remove(ctx: Ctx, id: EntryId) -> Reply:
-    entry = await service.remove_entry(ctx.session, id, ctx.now())
+    entry = await entries.remove_entry(ctx.session, id, ctx.now())
     return Reply(f"Removed {markup.code(entry.id)}: {entry.question}")
 
 
@@ -290,7 +297,7 @@ async def faq_remove(ctx: Ctx, id: EntryId) -> Reply:
 async def faq_gaps(
     ctx: Ctx, days: Annotated[int, Opt("how many days back to look", min=1, max=365)] = 30
 ) -> Reply:
-    found = await service.gaps(ctx.session, ctx.now() - timedelta(days=days))
+    found = await gaps.find_gaps(ctx.session, ctx.now() - timedelta(days=days))
     if not found:
         return Reply(f"No unanswered or voted-down questions in the last {days} days.")
     lines = []
@@ -316,7 +323,7 @@ async def faq_vote(
     vote: Literal["up", "down"],
 ) -> Reply:
     up = vote == "up"
-    outcome = await service.vote(ctx.session, id, ctx.person_id, up=up, now=ctx.now())
+    outcome = await votes.vote(ctx.session, id, ctx.person_id, up=up, now=ctx.now())
     thumb = "👍" if up else "👎"
     if outcome == "same":
         return Reply(f"You had already voted {thumb} on that answer.")

@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from typing import Any, Literal
 
 __all__ = [
@@ -81,334 +82,6 @@ B = 0.6
 UNKNOWN_WEIGHT = 0.6
 NGRAM_SIZES = (3, 4, 5)
 CHAR_ANSWER_WEIGHT = 0.3
-
-# --- Vocabulary -------------------------------------------------------------------------------
-
-_STOPWORDS_TEXT = """
-a about above after again all also am an and any anyone anything are as at be been being before
-but by can could did do does doing done for from get gets getting got had has have having he her
-here hey hi hello his how i if im in into is it its ive id just know let lets me might more most
-much must my need needs of ok okay on only or other our out over please pls plz really she
-should so some someone something still such than thank thanks that thats the their them then
-there these they thing things this those to too u ur us very was way we were what whats when
-where wheres which while who whos why will with would yes you your youre dont doesnt isnt cant
-wont didnt arent ya yeah hows want wanna gonna also actually anybody anyway tell again ago
-already always another around away because besides bit came come comes currently else even ever
-every everyone everybody everything exactly fine gone guess guys happen happened happens idk
-indeed kind kinda lot lots maybe mean means mine nice nothing now often others perhaps pretty
-probably quite rather said say says seem seems sometimes sort sorry stuff sure think though
-thought tips today together told tried try trying usually wanted well went whatever wonder
-wondering yet help good morning evening afternoon night
-el la los las un una de del en que es y o por para con como donde cuando cual se lo le mi su al
-um uma os as do da dos das em no na e o qual quando onde faco faz fazer ser meu minha
-der die das ein eine ist und oder wie wo wann was ich mein meine zu im mit fur von den dem des
-le les des du et est ou je mon ma quel quelle
-"""
-_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-
-# Surface phrase -> replacement. Keys and values are matched after normalisation and stemming,
-# so one spelling of each inflected form is enough. Values may keep the original word when it
-# carries meaning of its own (e.g. "venv" still names a tool).
-_SYNONYMS_TEXT = """
-pr = pull request
-prs = pull request
-mr = pull request
-merge request = pull request
-pull req = pull request
-repo = repository
-codebase = code base
-env = environment
-virtualenv = venv environment
-virtual environment = venv environment
-venv = venv environment
-conda = conda environment
-mamba = conda environment
-doc = documentation
-readthedocs = documentation
-continuous integration = ci
-github actions = ci
-gha = ci
-pipeline = ci pipeline
-workflow = ci
-unittest = test
-unit test = test
-py test = pytest
-flake8 = lint
-pylint = lint
-isort = lint
-pep 8 = pep8
-core dev = maintainer
-core developer = maintainer
-core team = maintainer
-committer = maintainer
-maintainership = maintainer
-licence = license
-contributor license agreement = cla
-contributor agreement = cla
-sign off = signoff
-signed off by = signoff
-dco = signoff
-defect = bug
-vuln = vulnerability
-security hole = security vulnerability
-security issue = security vulnerability
-cve = cve vulnerability
-wip = draft unfinished
-work in progress = draft unfinished
-not finished = unfinished
-incomplete = unfinished
-outdated = out of date
-merge conflict = conflict
-master = main
-change log = changelog
-news fragment = changelog
-newsfragment = changelog
-release notes = changelog
-what new = changelog
-video call = meeting
-community call = meeting
-dev call = meeting
-zoom = meeting
-jitsi = meeting
-hackathon = sprint
-hack day = sprint
-gsoc = mentor
-google summer of code = mentor
-outreachy = mentor
-mentorship = mentor
-mentee = mentor
-coc = conduct
-code of harass = harassment
-abuse = harassment
-abusive = harassment
-toxic = harassment
-bullying = harassment
-offensive = harassment
-governed = governance
-steering council = governance
-steering committee = governance
-decide = decision
-rfc = enhancement proposal
-slep = enhancement proposal
-nep = enhancement proposal
-design proposal = enhancement proposal
-money = funding
-financial = funding
-finance = funding
-donate = donation
-sponsorship = sponsor
-open collective = donation
-opencollective = donation
-citation = cite
-bibtex = cite bibtex
-doi = cite doi
-zenodo = cite zenodo
-apikey = api key
-api token = api key
-access token = api key
-credential = api key
-sandbox = test server
-staging = test server
-publish = upload
-data set = dataset
-file type = file format
-filetype = file format
-feature request = new feature
-suggestion = idea
-llm = ai
-chatgpt = ai
-gpt = ai
-copilot = ai
-claude = ai
-genai = ai
-generative = ai
-ai generated = ai
-next version = release
-new version = release
-rc = release candidate
-msvc = compile
-visual c = compile
-visual studio = compile
-gcc = compile
-clang = compile
-cython = cython compile
-doc string = docstring
-precommit = pre commit
-git hook = pre commit hook
-gfi = newcomer first issue
-good first issue = newcomer first issue
-newbie = newcomer
-new contributor = newcomer
-first timer = newcomer
-novice = newcomer
-beginner = newcomer
-assign = claim
-dibs = claim
-lgtm = approval
-approve = approval
-flakey = flaky
-intermittent = flaky
-sporadic = flaky
-nondeterministic = flaky
-nudge = ping
-bump = ping
-forever = slow
-sluggish = slow
-parallelize = parallel
-parallelise = parallel
-parallelism = parallel
-multicore = parallel
-cpu = parallel
-editable = editable install
-develop mode = editable install
-set up = setup
-contribution = contribute
-contributor = contribute
-proprietary = closed source commercial
-thesis = paper
-publication = paper
-article = paper
-employer = company
-corporation = company
-behavior = behaviour
-disclose = disclosure
-confidential = private
-meta data = metadata
-json ld = jsonld
-schema org = schema
-sync = update
-synchronize = update
-up to date = update
-dependency = dependency extras
-deps = dependency extras
-requirements = dependency extras
-tox = test run
-nox = test run
-specific = single
-individual = single
-particular = single
-debugger = debug pdb
-breakpoint = debug pdb
-starter = newcomer
-noob = newcomer
-im new = newcomer
-new here = newcomer
-new to = newcomer
-reserve = claim
-patch = pull request change
-whatsnew = changelog
-rtd = documentation
-no one = nobody
-noone = nobody
-no response = nobody responded
-no reply = nobody responded
-unanswered = nobody responded
-travis = ci
-circleci = ci
-azure pipelines = ci
-jenkins = ci
-rerun = re run
-retry = re run
-retrigger = re run
-behind = out of date
-legal = legal paperwork
-standup = meeting
-stand up = meeting
-office hours = meeting
-guide = guidance
-internship = mentor
-intern = mentor
-coach = mentor
-bdfl = governance
-leadership = governance
-commit access = commit rights
-write access = commit rights
-push access = commit rights
-security bug = security vulnerability
-security flaw = security vulnerability
-excel = file format
-xlsx = file format
-tsv = file format
-hdf5 = file format
-auth = authentication
-prod = production
-exception = error
-stack trace = traceback
-stacktrace = traceback
-segfault = crash
-broken = bug
-gpl = license
-mit = license
-gemini = ai
-erreur = error
-fehler = bug
-encontre = found
-encontrei = found
-reporto = report
-reportar = report
-melden = report
-libreria = library
-biblioteca = library
-bibliothek = library
-licencia = license
-licenca = license
-lizenz = license
-proyecto = project
-projeto = project
-projekt = project
-projet = project
-documentacion = documentation
-documentacao = documentation
-dokumentation = documentation
-prueba = test
-reunion = meeting
-reuniao = meeting
-treffen = meeting
-sitzung = meeting
-proxima = next
-proximo = next
-nachste = next
-naechste = next
-prochain = next
-lanzamiento = release
-lancamento = release
-ayuda = help
-ajuda = help
-hilfe = help
-contribuir = contribute
-beitragen = contribute
-seguridad = security
-seguranca = security
-sicherheit = security
-vulnerabilidad = vulnerability
-citar = cite
-zitieren = cite
-instalar = install
-installieren = install
-entorno = environment
-ambiente = environment
-umgebung = environment
-datos = data
-dados = data
-daten = data
-subir = upload
-hochladen = upload
-rama = branch
-ramo = branch
-zweig = branch
-abrir = open
-offnen = open
-ouvrir = open
-"""
-
-_QUESTION_OPENERS_TEXT = """
-how what why where when which who whom whose can could should would will shall is are am was
-were do does did has have had may might must any anyone anybody isnt arent doesnt dont cant wont
-shouldnt couldnt wouldnt hows whats wheres whys whos
-como que qual quando onde donde cuando por wie was warum wo wann welche kann gibt
-comment pourquoi quand ou est
-"""
-_QUESTION_OPENERS = frozenset(_QUESTION_OPENERS_TEXT.split())
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _EXCEPTION_RE = re.compile(r"\b[A-Z][A-Za-z]*?(?:Error|Exception|Warning)\b")
@@ -471,17 +144,35 @@ _SUFFIXES = (
 )
 
 
-def _parse_synonyms(text: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+# --- Vocabulary -------------------------------------------------------------------------------
+# Word lists live in data files beside this module (cogs/faq/data), so that they can be read and
+# extended without touching the matcher; they are read once, when the module is imported.
+
+
+def _data_lines(name: str) -> list[str]:
+    """The lines of a vocabulary file, without blanks and `#` comments."""
+    text = (resources.files("cogs.faq") / "data" / name).read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _word_set(name: str) -> frozenset[str]:
+    return frozenset(word for line in _data_lines(name) for word in line.split())
+
+
+def _parse_synonyms(lines: Iterable[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for line in text.strip().splitlines():
+    for line in lines:
         key, _, value = line.partition("=")
         table[tuple(stem(w) for w in _words(key))] = tuple(_words(value))
     return table
 
 
-_SYNONYMS = _parse_synonyms(_SYNONYMS_TEXT)
+_STOPWORDS = _word_set("stopwords.txt")
+_QUESTION_OPENERS = _word_set("question_openers.txt")
+_SYNONYM_LINES = _data_lines("synonyms.txt")
+_SYNONYMS = _parse_synonyms(_SYNONYM_LINES)
 _SYNONYM_MAX = max(len(key) for key in _SYNONYMS)
-_SYNONYM_WORDS = frozenset(_words(_SYNONYMS_TEXT.replace("=", " ")))
+_SYNONYM_WORDS = frozenset(w for line in _SYNONYM_LINES for w in _words(line.replace("=", " ")))
 
 
 def _canonical(stems: Sequence[str], words: Sequence[str]) -> list[str]:

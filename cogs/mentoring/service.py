@@ -372,31 +372,11 @@ class Stats:
     mentors: list[MentorCounts]
 
 
-async def stats(session: AsyncSession, now: datetime) -> Stats:
-    """The queue's health over the last 30 days, and each mentor's share over 30 and 90.
-
-    Only the windows are read, and only the columns the figures need, never whole requests.
-    """
-    open_now = (
-        await session.exec(select(func.count()).where(MentorRequest.status == "open"))
-    ).one()
-    start_30, start_90 = now - STATS_WINDOW, now - LONG_WINDOW
-    unclaimed = case((col(MentorRequest.first_claimed_at).is_(None), 1), else_=0)
-    made_30, never_claimed_30 = (
-        await session.exec(
-            select(func.count(), func.coalesce(func.sum(unclaimed), 0)).where(
-                col(MentorRequest.created_at) >= start_30
-            )
-        )
-    ).one()
+async def _mentor_counts(
+    session: AsyncSession, start_30: datetime, start_90: datetime
+) -> list[MentorCounts]:
+    """Each mentor's claims and requests done since *start_30* and *start_90*, busiest first."""
     finished = col(MentorRequest.status) == "done"
-    median_done = await _median_seconds(
-        session,
-        MentorRequest.created_at,
-        MentorRequest.done_at,
-        finished,
-        col(MentorRequest.done_at) >= start_30,
-    )
 
     def per_mentor(at: Any, *where: ColumnElement[bool]) -> Any:
         """(mentor, since 30 days, since 90 days) counts of requests by the instant *at*.
@@ -425,6 +405,35 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
     names = await display_names(session, counts)
     mentors = [MentorCounts(names.get(pid, f"person {pid}"), *row) for pid, row in counts.items()]
     mentors.sort(key=lambda m: (-m.claimed_90, m.name))
+    return mentors
+
+
+async def stats(session: AsyncSession, now: datetime) -> Stats:
+    """The queue's health over the last 30 days, and each mentor's share over 30 and 90.
+
+    Only the windows are read, and only the columns the figures need, never whole requests.
+    """
+    open_now = (
+        await session.exec(select(func.count()).where(MentorRequest.status == "open"))
+    ).one()
+    start_30, start_90 = now - STATS_WINDOW, now - LONG_WINDOW
+    unclaimed = case((col(MentorRequest.first_claimed_at).is_(None), 1), else_=0)
+    made_30, never_claimed_30 = (
+        await session.exec(
+            select(func.count(), func.coalesce(func.sum(unclaimed), 0)).where(
+                col(MentorRequest.created_at) >= start_30
+            )
+        )
+    ).one()
+    finished = col(MentorRequest.status) == "done"
+    median_done = await _median_seconds(
+        session,
+        MentorRequest.created_at,
+        MentorRequest.done_at,
+        finished,
+        col(MentorRequest.done_at) >= start_30,
+    )
+    mentors = await _mentor_counts(session, start_30, start_90)
     return Stats(
         open_now=open_now,
         median_claim=await median_time_to_claim(session, now),

@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
-from cogs.faq.service import import_toml
+from cogs.faq.tomlfile import import_toml
 from tests.e2e.test_discord import answered, discord_settings, text_of
 from tests.e2e.test_matrix import ask, joined, make_world
 from tests.support.bot_harness import running
