@@ -175,15 +175,26 @@ class Registry:
         return await self.invoke(caller, spec, raw)
 
     async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
-        """Run *spec* with raw option values (text, or typed values from Discord)."""
+        """Run *spec* with raw option values (text, or typed values from Discord).
+
+        Platforms pick a reply's visibility from the spec before it is ready (Discord defers),
+        so a private reply from a command not declared private is a bug: rolled back, logged
+        and answered with the apology."""
         if caller.role < spec.role:
             return self._forbidden(spec, caller)
         try:
             args = convert(spec, raw)
         except UserError as exc:
             return self._refusal(spec, caller, exc)
+
+        async def run(ctx: Ctx) -> Reply:
+            reply = await spec.func(ctx, **args)
+            if reply.private and not spec.private:
+                raise TypeError(f"{spec.name} answered privately; declare it private=True")
+            return reply
+
         try:
-            reply = await self._in_context(caller, lambda ctx: spec.func(ctx, **args))
+            reply = await self._in_context(caller, run)
         except UserError as exc:
             return self._refusal(spec, caller, exc)
         except Exception:

@@ -119,6 +119,7 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
     help="Take a mentor request: you will get the requester's handles and details",
     example="mentor claim 12",
     role=Role.MENTOR,
+    private=True,
 )
 async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
@@ -144,7 +145,7 @@ async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     done = _cmd(ctx, f"mentor done id:{id}", f"mentor done {id}")
     back = _cmd(ctx, f"mentor release id:{id}", f"mentor release {id}")
     lines.append(f"Reach out to them; {done} when finished, {back} to hand it back.")
-    return Reply("\n".join(lines), title=f"You have {_headline(request)}", private=True)
+    return Reply("\n".join(lines), title=f"You have {_headline(request)}")
 
 
 @command(
