@@ -160,6 +160,46 @@ async def bot(fake_discord: FakeDiscord) -> AsyncIterator[TinyBot]:
         yield client
 
 
+@app_commands.command(description="Defers in public, then asks for ephemeral followups")
+async def leak(interaction: Interaction) -> None:
+    await interaction.response.defer(thinking=True)
+    await interaction.followup.send("for your eyes only", ephemeral=True)
+    await interaction.followup.send("and this too", ephemeral=True)
+
+
+@app_commands.command(description="Defers ephemerally, then asks for a public followup")
+async def hush(interaction: Interaction) -> None:
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    await interaction.followup.send("for everyone")
+
+
+@app_commands.command(description="Defers in public, then answers the caller alone")
+async def aside(interaction: Interaction) -> None:
+    await interaction.response.defer(thinking=True)
+    await interaction.edit_original_response(content="Answered privately.")
+    await interaction.followup.send("for your eyes only", ephemeral=True)
+    await interaction.delete_original_response()
+
+
+class DeferBot(discord.Client):
+    """Defers and answers in every order whose visibility Discord documents."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        self.tree = app_commands.CommandTree(self)
+        for command in (leak, hush, aside):
+            self.tree.add_command(command, guild=GUILD)
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync(guild=GUILD)
+
+
+@pytest_asyncio.fixture
+async def defer_bot(fake_discord: FakeDiscord) -> AsyncIterator[discord.Client]:
+    async with running_client(DeferBot(), fake_discord) as client:
+        yield client
+
+
 async def test_tree_sync_registers_guild_commands(fake_discord: FakeDiscord, bot: TinyBot) -> None:
     await fake_discord.wait_ready()
     commands = await fake_discord.wait_commands_synced(GUILD_ID)
@@ -202,6 +242,48 @@ async def test_first_followup_fills_the_deferred_response(
     assert extra["content"] == "one more thing"
     assert extra["flags"] & EPHEMERAL
     assert [m["content"] for m in fake_discord.channel_messages[GENERAL.id]] == ["done, edited"]
+
+
+async def test_the_first_followup_after_a_public_defer_is_public(
+    fake_discord: FakeDiscord, defer_bot: discord.Client
+) -> None:
+    """Discord: it edits the loading message, whose visibility cannot change, and ignores
+    the followup's ephemeral flag; later followups are new messages with their own."""
+    result = await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "leak")
+
+    filled = await result.wait_followup(0)
+    later = await result.wait_followup(1)
+    assert result.message is not None and filled["id"] == result.message["id"]
+    assert not result.ephemeral
+    assert [m["content"] for m in fake_discord.channel_messages[GENERAL.id]] == [
+        "for your eyes only"
+    ]
+    assert later["flags"] & EPHEMERAL and later["content"] == "and this too"
+
+
+async def test_the_first_followup_after_an_ephemeral_defer_is_ephemeral(
+    fake_discord: FakeDiscord, defer_bot: discord.Client
+) -> None:
+    result = await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "hush")
+
+    filled = await result.wait_followup(0)
+    assert filled["content"] == "for everyone" and result.ephemeral
+    assert fake_discord.channel_messages[GENERAL.id] == []
+    assert fake_discord.shown == []
+
+
+async def test_after_a_public_defer_an_ephemeral_answer_needs_the_placeholder_filled(
+    fake_discord: FakeDiscord, defer_bot: discord.Client
+) -> None:
+    """Editing the original response ends its loading state, so a followup is then a new
+    message that keeps its ephemeral flag; deleting the original leaves the channel empty."""
+    result = await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "aside")
+
+    answer = await result.wait_followup(0)
+    await result.wait_until(lambda r: r.message is None)
+    assert answer["content"] == "for your eyes only" and answer["flags"] & EPHEMERAL
+    assert fake_discord.channel_messages[GENERAL.id] == []
+    assert [m["content"] for m in fake_discord.shown] == ["", "Answered privately."]
 
 
 async def test_subcommand_button_survives_a_restart(fake_discord: FakeDiscord) -> None:

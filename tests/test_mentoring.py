@@ -116,6 +116,10 @@ async def test_request_is_queued_and_posted_to_mentor_rooms(
     assert post == (
         "#1 dev setup\nFrom Nina (Matrix), first request\nthe C extensions fail to build on Windows"
     )
+    # On Discord the details stay out of the channel: a Details button shows them privately.
+    assert planned[("mentor:1:posted", "discord mentors")] == (
+        "#1 dev setup\nFrom Nina (Matrix), first request"
+    )
     # Sent once through the dispatcher: a Claim button on Discord, a typed line on Matrix.
     platforms = matrix_and_discord()
     dispatcher = build_dispatcher(registry.sessions, platforms, clock)
@@ -124,10 +128,32 @@ async def test_request_is_queued_and_posted_to_mentor_rooms(
     async with registry.sessions() as session:
         row = (await session.exec(select(Delivery).where(Delivery.platform == "discord"))).one()
     assert row.status == "sent" and row.target == "7"
-    assert [(b.label, b.command) for b in decode(row.body).buttons] == [("Claim", "mentor claim 1")]
+    assert [(b.label, b.command) for b in decode(row.body).buttons] == [
+        ("Claim", "mentor claim 1"),
+        ("Details", "mentor details 1"),
+    ]
     again = await nina.say('!mentor request "other thing"')
     assert again.reply.error
     assert "You already have request #1 “dev setup” (open)" in again.text
+
+
+async def test_mentors_see_the_details_privately(
+    nina: FakeUser, maria: FakeUser, matrix: FakePlatform
+) -> None:
+    await nina.say(ASK)
+    await matrix.person("@sam:x", name="Sam").say('!mentor request "packaging"')
+    shown = await maria.say("!mentor details 1")
+    assert shown.reply.private and not shown.reply.error
+    assert shown.reply.title == "#1 “dev setup”"
+    assert shown.reply.text.splitlines() == [
+        "From Nina (Matrix), open.",
+        "the C extensions fail to build on Windows",
+    ]
+    assert (await maria.say("!mentor details 2")).reply.text.splitlines()[1] == "No details given."
+    missing = await maria.say("!mentor details 9")
+    assert missing.reply.error and missing.text == "There is no mentor request #9."
+    refused = await nina.say("!mentor details 1")
+    assert refused.reply.error and refused.text == "Only mentors can use !mentor details."
 
 
 async def test_claim_tells_everyone_the_right_thing(

@@ -5,12 +5,14 @@ from typing import Annotated, Literal
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.help import help_command
 from bot.core.registry import Registry
 from bot.extensions import COGS
+from bot.identity import Person
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -103,6 +105,37 @@ async def test_handler_errors(platform: FakePlatform, caplog: pytest.LogCaptureF
     assert said.reply.error and "something went wrong on my side (error id" in said.text
     assert "hunter2" not in said.text and "Traceback" not in said.text
     assert "database exploded" in caplog.text
+
+
+@command("secret keep", help="Keeps a secret, but says nothing of it in its spec")
+async def secret_keep(ctx: Ctx) -> Reply:
+    ctx.session.add(Person(display_name="kept", created_at=ctx.now()))
+    return Reply("the secret", private=True)
+
+
+@command("secret tell", help="Tells a secret to its caller alone", private=True)
+async def secret_tell(ctx: Ctx) -> Reply:
+    ctx.session.add(Person(display_name="told", created_at=ctx.now()))
+    return Reply("the secret")
+
+
+async def test_only_a_private_spec_answers_privately(
+    registry: Registry, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord defers before the reply exists, by the spec, so a private reply from a spec not
+    declared private is refused and its work undone, not sent."""
+    registry.add(secret_keep)
+    registry.add(secret_tell)
+    nina = platform.person("@nina:x")
+    refused = await nina.say("!secret keep")
+    assert refused.reply.error and "something went wrong on my side" in refused.text
+    assert "the secret" not in refused.text
+    assert "secret keep answered privately; declare it private=True" in caplog.text
+    told = await nina.say("!secret tell")
+    assert told.reply.private and told.text == "the secret"
+    async with registry.sessions() as session:
+        names = (await session.exec(select(Person.display_name))).all()
+    assert "told" in names and "kept" not in names
 
 
 async def test_long_messages_are_refused_politely(platform: FakePlatform) -> None:

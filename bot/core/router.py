@@ -144,7 +144,7 @@ class Router:
     async def _run(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
         try:
             args = convert(spec, raw)
-            reply = await self._in_context(caller, lambda ctx: spec.func(ctx, **args))
+            reply = await self._in_context(caller, lambda ctx: self._call(spec, ctx, args))
         except UserError as exc:
             return self._refusal(spec, caller, exc)
         except Exception:
@@ -158,6 +158,16 @@ class Router:
         assert reply is not None
         if spec.private:
             reply.private = True
+        return reply
+
+    @staticmethod
+    async def _call(spec: CommandSpec, ctx: Ctx, args: dict[str, Any]) -> Reply:
+        """Platforms pick a reply's visibility from the spec before it is ready (Discord
+        defers), so a private reply from a command not declared private is a bug: rolled back,
+        logged and answered with the apology."""
+        reply = await spec.func(ctx, **args)
+        if reply.private and not spec.private:
+            raise TypeError(f"{spec.name} answered privately; declare it private=True")
         return reply
 
     async def _in_context(

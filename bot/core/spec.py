@@ -216,7 +216,13 @@ def command(
     role: Role = Role.CONTRIBUTOR,
     private: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Mark an async handler `(ctx, **options) -> Reply` as the command *name* ("group sub")."""
+    """Mark an async handler `(ctx, **options) -> Reply` as the command *name* ("group sub").
+
+    `private=True` declares that the command answers only its caller (a link code, a
+    requester's details): every reply it gives is made private, and Discord defers it
+    ephemerally, since a deferred answer keeps the visibility chosen when deferring. A command
+    not declared private may not return a private reply: the dispatcher refuses it.
+    """
     words = name.split()
     if not 1 <= len(words) <= 3 or not all(_NAME.match(word) for word in words):
         raise TypeError(f"command name {name!r} must be 1-3 lowercase words")

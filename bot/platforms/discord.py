@@ -38,6 +38,8 @@ GUILD_READY_TIMEOUT = 0.5
 # rather than holding up every delivery behind it.
 MAX_RATELIMIT_WAIT = 30.0
 BUTTON_PREFIX = "cv:"
+# What others briefly see in place of a public "thinking…" when the answer is for the caller.
+ANSWERED_PRIVATELY = "Answered privately."
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -433,15 +435,31 @@ class DiscordPlatform:
     async def _respond(
         self, interaction: discord.Interaction[Any], work: Any, *, private: bool
     ) -> None:
-        """Answer within Discord's 3 s: directly when fast, else defer and follow up."""
+        """Answer within Discord's 3 s: directly when fast, else defer and fill in the answer.
+
+        A deferred answer keeps the visibility chosen when deferring, before the reply exists,
+        so *private* (the spec's word) chooses it. A reply only for the caller after a public
+        defer, such as an error, never fills the public placeholder: the placeholder is closed
+        with a neutral line, the reply follows as a new, ephemeral message, and the placeholder
+        is deleted."""
         task: asyncio.Task[Reply] = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if done:
             reply = task.result()
             await interaction.response.send_message(
-                **render(reply), ephemeral=private or reply.private or reply.error
+                **render(reply), ephemeral=private or _for_caller(reply)
             )
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         reply = await task
-        await interaction.followup.send(**render(reply), ephemeral=private or reply.private)
+        if private or not _for_caller(reply):
+            await interaction.edit_original_response(**render(reply))
+            return
+        await interaction.edit_original_response(content=ANSWERED_PRIVATELY, embed=None, view=None)
+        await interaction.followup.send(**render(reply), ephemeral=True)
+        await interaction.delete_original_response()
+
+
+def _for_caller(reply: Reply) -> bool:
+    """Private replies and refusals are shown to the caller alone."""
+    return reply.private or reply.error

@@ -33,6 +33,9 @@ from cogs.mentoring.settings import MentoringSettings
 
 POLL = 300.0
 POSTS = ("posted", "escalated", "organizers")
+# Platforms whose mentor rooms may show a request's details in the post (issue 4: only mentors
+# read them there). On the others, such as Discord, a channel post is no place for them.
+DETAILS_IN_POSTS = frozenset({"matrix"})
 
 
 def key(request: MentorRequest, what: str) -> Key:
@@ -93,7 +96,8 @@ async def edit_posts(
 def request_post(
     request: MentorRequest, requester: str, first_time: bool, lead: str | None = None
 ) -> Render:
-    """The post in mentor rooms; details belong there, as only mentors read those rooms."""
+    """The post in mentor rooms. Its details are written out only where mentor rooms are for
+    mentors (Matrix); elsewhere a Details button shows them to the mentor who asks, privately."""
 
     def render(audience: Audience) -> Reply:
         where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
@@ -101,12 +105,13 @@ def request_post(
         lines.append(
             f"From {markup.escape(requester)} ({where})" + (", first request" if first_time else "")
         )
-        if request.details:
+        buttons = [Button("Claim", f"mentor claim {request.id}", "success")]
+        if request.details and audience.platform in DETAILS_IN_POSTS:
             lines.append(markup.escape(request.details))
+        elif request.details:
+            buttons.append(Button("Details", f"mentor details {request.id}", "secondary"))
         return Reply(
-            "\n".join(lines),
-            title=f"#{request.id} {markup.escape(request.topic)}",
-            buttons=[Button("Claim", f"mentor claim {request.id}", "success")],
+            "\n".join(lines), title=f"#{request.id} {markup.escape(request.topic)}", buttons=buttons
         )
 
     return render

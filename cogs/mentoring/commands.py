@@ -1,7 +1,8 @@
 """Mentor commands: asking for help, the queue, claiming and closing, availability, figures.
 
-Details of a request are only shown where mentors read: the mentor rooms and the claiming
-mentor's private answer; lists and public answers carry the topic alone. Everything people
+Details of a request are only shown to mentors: in the Matrix mentor rooms, privately with
+`mentor details` (Discord's Details button) and to the claiming mentor; lists, public answers
+and Discord posts carry the topic alone. Everything people
 typed is escaped before it is shown, and mass mentions are refused outright.
 """
 
@@ -13,7 +14,7 @@ from typing import Annotated, Literal
 from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, command, markup
 from bot.core.durations import span
-from bot.identity import accounts_of, display_name, display_names
+from bot.identity import PLATFORM_LABELS, accounts_of, display_name, display_names
 from cogs.mentoring import announce, service
 from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
 from cogs.mentoring.settings import MentoringSettings
@@ -117,6 +118,7 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
     help="Take a mentor request: you will get the requester's handles and details",
     example="mentor claim 12",
     role=Role.MENTOR,
+    private=True,
 )
 async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
@@ -140,7 +142,23 @@ async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     done = _cmd(ctx, "mentor done", id=id)
     back = _cmd(ctx, "mentor release", id=id)
     lines.append(f"Reach out to them; {done} when finished, {back} to hand it back.")
-    return Reply("\n".join(lines), title=f"You have {_headline(request)}", private=True)
+    return Reply("\n".join(lines), title=f"You have {_headline(request)}")
+
+
+@command(
+    "mentor details",
+    help="See what a requester wrote, before you claim",
+    example="mentor details 12",
+    role=Role.MENTOR,
+    private=True,
+)
+async def mentor_details(ctx: Ctx, id: RequestId) -> Reply:
+    request = await service.get_request(ctx.session, id)
+    requester = await display_name(ctx.session, request.person_id) or "someone"
+    where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
+    lines = [f"From {markup.escape(requester)} ({where}), {request.status}."]
+    lines.append(markup.escape(request.details) if request.details else "No details given.")
+    return Reply("\n".join(lines), title=_headline(request))
 
 
 @command(

@@ -30,6 +30,7 @@ async def whoami(ctx: Ctx) -> Reply:
     "link",
     help="Connect your accounts: get a code here, send it from your other platform",
     example="link ABCD-EFGH",
+    private=True,
 )
 async def link(
     ctx: Ctx,
@@ -42,11 +43,9 @@ async def link(
         slash = ctx.env.audience("discord").command("link", code=issued.shown)
         return Reply(
             f"Your link code is **{issued.shown}** — valid for 10 minutes, once.\n"
-            f"On your other platform send {markup.code(typed)} (Discord: {markup.code(slash)}).",
-            private=True,
+            f"On your other platform send {markup.code(typed)} (Discord: {markup.code(slash)})."
         )
     accounts = await redeem_code(ctx.session, ctx.person_id, platform, code, ctx.now())
     return Reply(
-        "\n".join(["Linked. These accounts are now one person:", *_account_lines(accounts)]),
-        private=True,
+        "\n".join(["Linked. These accounts are now one person:", *_account_lines(accounts)])
     )

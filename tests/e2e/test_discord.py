@@ -178,9 +178,9 @@ async def test_groups_buttons_and_slow_commands(
         assert "Only mentors can use `/demo slow`" in text_of(refused)
 
         slow = await fake_discord.slash(GUILD_ID, GENERAL.id, MENTOR, "demo slow")
-        followup = await slow.wait_followup()
+        await slow.wait_until(lambda r: r.content != "")
         assert slow.type is CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
-        assert followup["content"] == "done slowly"
+        assert slow.content == "done slowly"
 
 
 async def test_registry_is_shared_with_discord(

@@ -73,13 +73,14 @@ async def test_matrix_request_claimed_with_the_discord_button(
         await wait_for(lambda: posts(fake_discord, MENTORS_CHANNEL.id), what="the Discord post")
         (post,) = posts(fake_discord, MENTORS_CHANNEL.id)
         assert post["embeds"][0]["title"] == "#1 dev setup"
-        assert "the C extensions fail on Windows" in post["embeds"][0]["description"]
-        (button,) = post["components"][0]["components"]
-        assert button["label"] == "Claim"
+        assert "the C extensions fail on Windows" not in post["embeds"][0]["description"]
+        button, details = post["components"][0]["components"]
+        assert (button["label"], details["label"]) == ("Claim", "Details")
         on_matrix = await synapse.wait_for_message(
             world.omar, mentors_room, sender=world.bot.user_id
         )
         assert "!mentor claim 1" in on_matrix["content"]["body"]
+        assert "the C extensions fail on Windows" in on_matrix["content"]["body"]
 
         claim = await answered(
             await fake_discord.click(

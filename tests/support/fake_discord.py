@@ -5,9 +5,9 @@ server, so they exercise the same payloads, rate-limit handling and
 interaction lifecycle the bot meets in production without a network or a
 real bot token. Where discord.py or a bot can observe Discord's behaviour
 (required payload keys, the 3 second acknowledgement window, deferred
-responses being filled by the first followup, nonce de-duplication, members
-only arriving through chunking) the fake mimics it; everything else is left
-out.
+responses being filled by the first followup with the visibility chosen when
+deferring, nonce de-duplication, members only arriving through chunking) the
+fake mimics it; everything else is left out.
 """
 
 from __future__ import annotations
@@ -355,6 +355,9 @@ class FakeDiscord:
         self.commands: dict[int | None, list[JSON]] = {}
         self.messages: dict[int, JSON] = {}
         self.channel_messages: defaultdict[int, list[JSON]] = defaultdict(list)
+        # Every state of every message that is not ephemeral, in order: what a channel or DM
+        # showed, even for a moment before an edit or a deletion.
+        self.shown: list[JSON] = []
         self.attachments: dict[int, bytes] = {}
         self.requests: list[RecordedRequest] = []
         self.identify_count = 0
@@ -587,6 +590,7 @@ class FakeDiscord:
         }
         self.messages[int(message["id"])] = message
         self.channel_messages[channel_id].append(message)
+        self.shown.append(copy.deepcopy(message))
         member = self._member_payload(guild, user)
         del member["user"]
         await self._dispatch(
@@ -1285,6 +1289,7 @@ class FakeDiscord:
         self.messages[int(message["id"])] = message
         if not flags & EPHEMERAL:
             self.channel_messages[channel_id].append(message)
+            self.shown.append(copy.deepcopy(message))
             await self._dispatch_message("MESSAGE_CREATE", message)
         self._notify()
         return message
@@ -1311,6 +1316,7 @@ class FakeDiscord:
         message.clear()
         message.update(updated)
         if not message["flags"] & EPHEMERAL:
+            self.shown.append(copy.deepcopy(message))
             await self._dispatch_message("MESSAGE_UPDATE", message)
         self._notify()
 

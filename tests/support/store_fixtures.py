@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiosqlite
 import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -73,3 +75,29 @@ async def sqlite_sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[A
     await upgrade(engine)
     yield make_sessions(engine)
     await engine.dispose()
+
+
+@asynccontextmanager
+async def store_locked(url: str) -> AsyncIterator[None]:
+    """Hold the store's write lock as another process's long transaction would, so that the
+    bot's writes wait: SQLite's one write lock, or on PostgreSQL every table of the database
+    locked against writes (reads go on, as on SQLite in WAL mode)."""
+    if url.startswith("sqlite"):
+        async with aiosqlite.connect(url.split(":///", 1)[1], isolation_level=None) as db:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            finally:
+                await db.rollback()
+        return
+    connection = await asyncpg.connect(url)
+    try:
+        async with connection.transaction():
+            names = await connection.fetch(
+                "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'"
+            )
+            tables = ", ".join(row["name"] for row in names)
+            await connection.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+            yield
+    finally:
+        await connection.close()
