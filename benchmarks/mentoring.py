@@ -2,7 +2,7 @@
 
 Bulk-loads N past requests made over two years by ~N/2.5 people (mostly done, some cancelled, a
 few hundred claimed and a few hundred open) and M mentors, then measures through the real
-registry, as mentors type them: `mentor list` open, all and mine, and `mentor stats` (p50/p95);
+router, as mentors type them: `mentor list` open, all and mine, and `mentor stats` (p50/p95);
 then 20 mentors claiming different open requests at once, each command in its own session
 (claims per second, and each claim's p50/p95); and peak RSS. Prints the figures and, last, one
 JSON line.
@@ -25,7 +25,7 @@ from sqlmodel import SQLModel
 from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
 from tests.support.house import build_bot
@@ -165,7 +165,7 @@ async def populate(engine: AsyncEngine, requests: int, mentors: int, now: dateti
     return open_ids
 
 
-async def timed(registry: Registry, caller: Caller, line: str, runs: int) -> dict[str, float]:
+async def timed(registry: Router, caller: Caller, line: str, runs: int) -> dict[str, float]:
     """Latency of *line*; a command that answers with an error is reported, not timed."""
     samples = []
     for _ in range(runs):
@@ -178,7 +178,7 @@ async def timed(registry: Registry, caller: Caller, line: str, runs: int) -> dic
     return percentiles(samples)
 
 
-async def claims(registry: Registry, open_ids: list[int]) -> dict[str, float]:
+async def claims(registry: Router, open_ids: list[int]) -> dict[str, float]:
     """CLAIMERS mentors at once, each claiming its own share of the open requests in turn."""
     samples: list[float] = []
 

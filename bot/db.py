@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +88,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
@@ -100,5 +102,69 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+_WRITER = "convene.writer"
+
+
+class StoreSession(AsyncSession):
+    """A session that, on SQLite, writes one transaction at a time within the process.
+
+    SQLite has one writer; a second connection that wants to write sleeps in SQLite's busy
+    handler, in steps up to 100 ms, so twenty concurrent commands once took a second each.
+    Here a transaction waits its turn, in order, on an asyncio lock taken at its first write
+    and given back when it ends. Reads take no turn: WAL lets them run beside the writer."""
+
+    _holding: bool = False
+
+    async def _turn(self) -> None:
+        writer: asyncio.Lock | None = self.info.get(_WRITER)
+        if writer is not None and not self._holding:
+            await writer.acquire()
+            self._holding = True
+
+    def _done(self) -> None:
+        if self._holding:
+            self._holding = False
+            self.info[_WRITER].release()
+
+    def _dirty(self) -> bool:
+        return bool(self.new or self.dirty or self.deleted)
+
+    async def exec(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(statement, "is_dml", False):
+            await self._turn()
+        return await super().exec(statement, *args, **kwargs)
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(statement, "is_dml", False):
+            await self._turn()
+        return await super().execute(statement, *args, **kwargs)
+
+    async def flush(self, objects: Any = None) -> None:
+        if self._dirty():
+            await self._turn()
+        await super().flush(objects)
+
+    async def commit(self) -> None:
+        if self._dirty():
+            await self._turn()
+        try:
+            await super().commit()
+        finally:
+            self._done()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        finally:
+            self._done()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._done()
+
+
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    info = {_WRITER: asyncio.Lock()} if engine.dialect.name == "sqlite" else {}
+    return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False, info=info)

@@ -76,6 +76,8 @@ MAX_ATTEMPTS = 8
 BATCH = 50
 INSERT_CHUNK = 500
 POLL = 30.0
+# How soon to look again while a platform with messages to send is not connected.
+RECONNECT_POLL = 2.0
 
 
 class Status(enum.StrEnum):
@@ -411,11 +413,16 @@ class Dispatcher:
         self.instance = secrets.token_hex(6)
         self.loop = WakeLoop("delivery", self.step)
 
+    def _connected(self) -> list[str]:
+        """Only a connected platform sends: Matrix, say, needs its rooms synced to know whom a
+        message pings."""
+        return [name for name, sender in self.senders.items() if sender.connected]
+
     async def next_due(self) -> datetime | None:
         async with self.sessions() as session:
             query = select(Delivery.due_at).where(
                 col(Delivery.status).in_((Status.PENDING, Status.SENDING)),
-                col(Delivery.platform).in_(list(self.senders)),
+                col(Delivery.platform).in_(self._connected()),
             )
             return (await session.exec(query.order_by(col(Delivery.due_at)).limit(1))).first()
 
@@ -441,7 +448,7 @@ class Dispatcher:
                 .where(
                     claimable,
                     col(Delivery.due_at) <= now,
-                    col(Delivery.platform).in_(list(self.senders)),
+                    col(Delivery.platform).in_(self._connected()),
                 )
                 .order_by(col(Delivery.due_at), col(Delivery.id))
                 .limit(BATCH)
@@ -526,6 +533,7 @@ class Dispatcher:
         """Send what is due; the seconds until the next row falls due (at most POLL)."""
         await self.run_due()
         upcoming = await self.next_due()
+        poll = POLL if len(self._connected()) == len(self.senders) else RECONNECT_POLL
         if upcoming is None:
-            return POLL
-        return min(POLL, (upcoming - self.clock()).total_seconds())
+            return poll
+        return min(poll, (upcoming - self.clock()).total_seconds())

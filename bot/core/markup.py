@@ -33,6 +33,12 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text)
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """A person's text echoed back in a message (“…”), shortened and never markup."""
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"“{escape(shown)}”"
+
+
 def code(text: str) -> str:
     """A code span holding *text*; backticks inside would end the span, so they become quotes."""
     return "`" + text.replace("`", "'") + "`" if text else "``"

@@ -1,8 +1,9 @@
 """The one text parser shared by Matrix and the console.
 
 Arguments are positional in declared order or `name=value`; double quotes (straight or curly)
-group words; the last text option takes the rest of the line, so `!mentor request setup my build
-fails on Windows` needs no quotes.
+group words, and a backslash writes a quote inside them (`"the \\"dev\\" branch"`); the last text
+option takes the rest of the line, so `!mentor request setup my build fails on Windows` needs no
+quotes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.errors import UserError
+from bot.core.markup import quoted
 from bot.core.spec import CommandSpec
 
 _QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»"}
@@ -41,19 +43,39 @@ def tokenize(text: str) -> list[Token]:
             key = match.group(1)
             i += match.end()
         if i < n and text[i] in _QUOTES:
-            close = _QUOTES[text[i]]
-            end = text.find(close, i + 1)
-            if end == -1:
-                raise UserError(f"A quote opened at {text[i : i + 20]!r} is never closed.")
-            value, i = text[i + 1 : end], end + 1
+            value, i = _quoted_run(text, i)
             if i < n and not text[i].isspace():
-                raise UserError(f"Put a space after the closing quote in {text[start : i + 10]!r}.")
+                raise UserError(
+                    f"Put a space after the closing quote in {quoted(text[start : i + 10])}."
+                )
             tokens.append(Token(value, start, i, True, key))
             continue
         while i < n and not text[i].isspace():
             i += 1
         tokens.append(Token(text[start + (len(key) + 1 if key else 0) : i], start, i, False, key))
     return tokens
+
+
+def _quoted_run(text: str, opening: int) -> tuple[str, int]:
+    """The value of the quoted run that opens at *opening*, and where it ends; a backslash
+    makes the next quote (or backslash) part of the value."""
+    close = _QUOTES[text[opening]]
+    value: list[str] = []
+    i = opening + 1
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and text[i + 1] in (close, "\\", '"'):
+            value.append(text[i + 1])
+            i += 2
+            continue
+        if char == close:
+            return "".join(value), i + 1
+        value.append(char)
+        i += 1
+    raise UserError(
+        f"A quote opened at {quoted(text[opening : opening + 20])} is never closed. "
+        'To put a quote inside quotes, write \\".'
+    )
 
 
 def bind(spec: CommandSpec, text: str) -> dict[str, str]:
@@ -72,9 +94,9 @@ def bind(spec: CommandSpec, text: str) -> dict[str, str]:
         else:
             slot = next((o.name for o in spec.options if o.name not in values), None)
             if slot is None:
-                raise UserError(f"Too many arguments: {text[token.start :].strip()[:60]!r}.")
+                raise UserError(f"Too many arguments: {quoted(text[token.start :].strip(), 60)}.")
             if token.key is not None and slot != rest:
-                raise UserError(f"{spec.name} has no option called {token.key!r}.")
+                raise UserError(f"{spec.name} has no option called {quoted(token.key)}.")
         if slot != rest:
             values[slot] = token.value
             i += 1

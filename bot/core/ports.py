@@ -37,6 +37,10 @@ class SendResult:
 class Sender(Protocol):
     name: str
 
+    @property
+    def connected(self) -> bool:
+        """False until the platform can send as it should (Matrix: room state synced)."""
+
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
         """Send *reply* to *target* once, idempotently under *key*: a channel or room id, or
         `user:<id>` for a direct message."""

@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
+from bot.assembly import assemble
 from bot.config import Settings
 from bot.core.context import Clock, utcnow
-from bot.core.registry import Registry
-from bot.delivery import Dispatcher, Sender
+from bot.core.ports import Sender
+from bot.core.router import Router
+from bot.core.runtime import Runtime
+from bot.delivery import Dispatcher
+from bot.identity import resolve_person
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
 from cogs.mentoring.announce import Escalator
@@ -26,9 +29,14 @@ def build_bot(
     settings: Settings | None = None,
     *,
     clock: Clock = utcnow,
-) -> Registry:
-    """The registry with help and every cog, as `convene run` serves it."""
-    return build_registry(Registry(sessions, settings, clock=clock))
+) -> Router:
+    """The router with help and every cog, as `convene run` serves it."""
+    return assemble(sessions, settings, clock=clock).router
+
+
+def build_router(sessions: async_sessionmaker[AsyncSession]) -> Router:
+    """A router with no command at all, for tests of routing itself."""
+    return Router(Runtime(sessions), resolve_person)
 
 
 def build_dispatcher(
@@ -38,16 +46,16 @@ def build_dispatcher(
     return Dispatcher(sessions, senders, clock)
 
 
-def build_announcer(bot: Registry) -> Announcer:
+def build_announcer(bot: Router) -> Announcer:
     """The events' announcement planner, stepped with `plan()`."""
-    return Announcer(bot)
+    return Announcer(bot.runtime)
 
 
-def build_personal_reminders(bot: Registry) -> PersonalReminders:
+def build_personal_reminders(bot: Router) -> PersonalReminders:
     """The planner of reminders by direct message, stepped with `plan()`."""
-    return PersonalReminders(bot)
+    return PersonalReminders(bot.runtime)
 
 
-def build_escalator(bot: Registry) -> Escalator:
+def build_escalator(bot: Router) -> Escalator:
     """The mentor-request escalation planner, stepped with `plan()`."""
-    return Escalator(bot)
+    return Escalator(bot.runtime)
