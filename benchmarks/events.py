@@ -24,7 +24,7 @@ from sqlmodel import select
 from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.db import make_engine, make_sessions
 from bot.identity import resolve_person
 from bot.schema import upgrade
@@ -38,9 +38,9 @@ ZONES = ["Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata",
 REPEATS = ["daily", "weekly", "weekly", "biweekly", "monthly", "monthly-nth", "quarterly"]
 
 
-async def populate(registry: Registry, events: int, rooms: int, now: datetime) -> None:
+async def populate(registry: Router, events: int, rooms: int, now: datetime) -> None:
     rng = random.Random(7)
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         organizer = await resolve_person(
             session, Caller("console", "bench", "bench", Role.ORGANIZER, "console"), now
         )
@@ -114,7 +114,7 @@ async def measure(url: str, events: int, rooms: int) -> dict[str, object]:
         samples.append(time.perf_counter() - started)
     assert not reply.error, reply.text
 
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         thousand = list((await session.exec(select(Event).limit(1000))).all())
         changes = await service.changes_for(session, [e.id or 0 for e in thousand])
     started = time.perf_counter()

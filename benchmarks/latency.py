@@ -17,9 +17,8 @@ from pathlib import Path
 
 from pytest import MonkeyPatch
 
-from tests.e2e.test_discord import discord_settings
-from tests.e2e.test_matrix import ask, joined, make_world
 from tests.support.bot_harness import running
+from tests.support.discord_bot import discord_settings
 from tests.support.discord_fixtures import (
     APPLICATION_ID,
     BOT_USER_ID,
@@ -29,6 +28,7 @@ from tests.support.discord_fixtures import (
     TEST_GUILD,
 )
 from tests.support.fake_discord import FakeDiscord
+from tests.support.matrix_world import ask, joined, make_world
 from tests.support.synapse import Synapse
 
 

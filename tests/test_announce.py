@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.delivery import Delivery, SendResult
 from cogs.events.announce import bookmark
 from cogs.events.models import Event
@@ -42,21 +42,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
-def omar(registry: Registry) -> FakeUser:
+def omar(registry: Router) -> FakeUser:
     return FakePlatform(registry).person("@omar:x", Role.ORGANIZER)
 
 
 class World:
-    def __init__(self, registry: Registry, clock: Clock) -> None:
+    def __init__(self, registry: Router, clock: Clock) -> None:
         self.registry, self.clock = registry, clock
         self.platforms = matrix_and_discord()
         self.announcer = build_announcer(registry)
-        self.dispatcher = build_dispatcher(registry.sessions, self.platforms, clock)
+        self.dispatcher = build_dispatcher(registry.runtime.sessions, self.platforms, clock)
 
     async def at(self, when: datetime) -> list[str]:
         """Move the clock, plan and send; what the Matrix room received at that moment."""
@@ -68,13 +68,13 @@ class World:
         return [to_plain(t) for k, (_, t) in posted if k not in before]
 
     async def bookmark(self) -> tuple[int | None, datetime | None]:
-        async with self.registry.sessions() as session:
+        async with self.registry.runtime.sessions() as session:
             event = await session.get(Event, 1)
             assert event is not None
             return event.planned_sequence, event.plan_at
 
     async def statuses(self) -> dict[str, str]:
-        async with self.registry.sessions() as session:
+        async with self.registry.runtime.sessions() as session:
             found = (
                 await session.exec(select(Delivery).where(Delivery.platform == "matrix"))
             ).all()
@@ -82,7 +82,7 @@ class World:
 
 
 @pytest.fixture
-def world(registry: Registry, clock: Clock) -> World:
+def world(registry: Router, clock: Clock) -> World:
     return World(registry, clock)
 
 
@@ -198,11 +198,11 @@ async def test_a_plan_of_an_event_changed_meanwhile_is_not_bookmarked(
     omar: FakeUser, world: World
 ) -> None:
     await omar.say(CREATE)
-    async with world.registry.sessions() as session:
+    async with world.registry.runtime.sessions() as session:
         seen = await session.get(Event, 1)
     assert seen is not None and seen.sequence == 0
     await omar.say("!event skip 1 2026-12-07")
-    async with world.registry.sessions() as session:
+    async with world.registry.runtime.sessions() as session:
         await bookmark(session, [(seen, START + timedelta(days=6))])
         await session.commit()
     assert await world.bookmark() == (None, None), "the next pass plans the changed event"

@@ -14,7 +14,7 @@ import pytest
 from bot.__main__ import main
 from bot.app import App
 from bot.config import Settings, parse_settings
-from tests.support.bot_harness import wait_for
+from tests.support.eventually import eventually
 
 
 def console_settings(tmp_path: Path, **extra: object) -> Settings:
@@ -44,7 +44,7 @@ async def test_web_status_page_and_health(tmp_path: Path) -> None:
     with os.fdopen(read_fd) as stdin:
         app = App(settings, stdin=stdin, stdout=io.StringIO())
         task = asyncio.create_task(app.run())
-        await wait_for(lambda: app.web_url is not None, what="the web server")
+        await eventually(lambda: app.web_url is not None, what="the web server")
         async with aiohttp.ClientSession(app.web_url) as http:
             async with http.get("/") as page:
                 assert page.status == 200

@@ -12,21 +12,28 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import RoomSettings
+from bot.core.env import Env
+from bot.core.ports import SendResult
 from bot.core.reply import Reply
-from bot.delivery import LEASE, Delivery, Direct, Outgoing, SendResult, enqueue
+from bot.core.rooms import Room
+from bot.delivery import LEASE, Delivery, Direct, Key, Outgoing
+from bot.delivery import plan as plan_messages
 from tests.support.clock import Clock
 from tests.support.house import build_dispatcher
 from tests.support.recording_platform import RecordingPlatform, matrix_and_discord
 
 ROOMS = [
-    RoomSettings(name="community", discord_channel_id=1, matrix_room_id="!c:x"),
-    RoomSettings(name="matrix-only", matrix_room_id="!m:x"),
+    Room("community", {"discord": "1", "matrix": "!c:x"}),
+    Room("matrix-only", {"matrix": "!m:x"}),
 ]
 
 
 def say(text: str):  # type: ignore[no-untyped-def]
-    return lambda platform: Reply(f"{text} ({platform})")
+    return lambda audience: Reply(f"{text} ({audience.platform})")
+
+
+def named(name: str) -> Key:
+    return Key("test", name)
 
 
 @pytest.fixture
@@ -40,15 +47,22 @@ def platforms() -> dict[str, RecordingPlatform]:
 
 
 async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[Delivery]:
+    """Every row, its key shown as the name the test planned it under."""
     async with sessions() as session:
-        return list((await session.exec(select(Delivery).order_by(Delivery.id))).all())
+        found = list((await session.exec(select(Delivery).order_by(Delivery.id))).all())
+    for row in found:
+        row.key = row.key.removeprefix("test:")
+    return found
 
 
 async def plan(
-    sessions: async_sessionmaker[AsyncSession], key: str, due: datetime, **kw: object
+    sessions: async_sessionmaker[AsyncSession], name: str, due: datetime, **kw: object
 ) -> None:
+    if isinstance(replaced := kw.get("replaces"), str):
+        kw["replaces"] = named(replaced)
     async with sessions() as session:
-        await enqueue(session, [Outgoing(key, ROOMS, say(key), due, **kw)])  # type: ignore[arg-type]
+        message = Outgoing(named(name), ROOMS, say(name), due, **kw)  # type: ignore[arg-type]
+        await plan_messages(session, Env(), [message])
         await session.commit()
 
 
@@ -119,7 +133,7 @@ async def test_rate_limits_delay_but_never_drop(
     platforms: dict[str, RecordingPlatform],
 ) -> None:
     await plan(sessions, "k", clock.now)
-    platforms["discord"].script = [SendResult(retry_after=5.0)] * 12
+    platforms["discord"].script = [SendResult(retry_after=5.0, limited=True)] * 12
     dispatcher = build_dispatcher(sessions, platforms, clock)
     for _ in range(12):
         await dispatcher.run_due()
@@ -183,7 +197,9 @@ async def test_a_direct_message_goes_to_the_user(
 ) -> None:
     direct = Direct("dm:7", "discord", "42", fallback="1")
     async with sessions() as session:
-        await enqueue(session, [Outgoing("hello", [direct], say("hello"), clock.now)])
+        await plan_messages(
+            session, Env(), [Outgoing(named("hello"), [direct], say("hello"), clock.now)]
+        )
         await session.commit()
     assert await build_dispatcher(sessions, platforms, clock).run_due() == 1
     assert list(platforms["discord"].posted.values()) == [("user:42", "hello (discord)")]
@@ -197,7 +213,9 @@ async def test_a_refused_direct_message_goes_to_its_room_with_a_mention(
 ) -> None:
     direct = Direct("dm:7", "discord", "42", fallback="1")
     async with sessions() as session:
-        await enqueue(session, [Outgoing("hello", [direct], say("hello"), clock.now)])
+        await plan_messages(
+            session, Env(), [Outgoing(named("hello"), [direct], say("hello"), clock.now)]
+        )
         await session.commit()
     platforms["discord"].script = [SendResult(error="403 Cannot send messages to this user")]
     dispatcher = build_dispatcher(sessions, platforms, clock)

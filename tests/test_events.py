@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
 from bot.core import Role
-from bot.core.registry import Registry
+from bot.core.router import Router
 from cogs.events import service
 from cogs.events.feed import calendar_page
 from tests.support.clock import Clock
@@ -39,17 +39,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
-def omar(registry: Registry) -> FakeUser:
+def omar(registry: Router) -> FakeUser:
     return FakePlatform(registry).person("@omar:x", Role.ORGANIZER, "Omar")
 
 
 @pytest.fixture
-def nina(registry: Registry) -> FakeUser:
+def nina(registry: Router) -> FakeUser:
     return FakePlatform(registry).person("@nina:x", Role.CONTRIBUTOR, "Nina")
 
 
@@ -80,7 +80,7 @@ async def test_times_stay_local_across_dst_and_viewer_zone(omar: FakeUser, nina:
     assert "- Mon 29 Mar 2027 17:00 CEST (15:00 UTC), Mon 11:00 your time" in shown
 
 
-async def test_discord_uses_timestamp_markup(registry: Registry, omar: FakeUser) -> None:
+async def test_discord_uses_timestamp_markup(registry: Router, omar: FakeUser) -> None:
     await omar.say(CORE)
     casey = FakePlatform(registry, name="discord", style="slash").person("7", name="casey")
     listed = (await casey.say("!event list days=30")).text

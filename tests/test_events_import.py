@@ -190,7 +190,7 @@ def exported_feed(tmp_path: Path, now: datetime) -> bytes:
             for line in lines:
                 said = await omar.say(line)
                 assert not said.reply.error, said.text
-            async with registry.sessions() as session:
+            async with registry.runtime.sessions() as session:
                 return (await calendar_page({}, session, now)).body
         finally:
             await engine.dispose()

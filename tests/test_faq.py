@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.__main__ import main
 from bot.core import Button, Role
 from bot.core.context import Caller
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.identity import resolve_person
 from bot.platforms.discord import render as discord_render
 from bot.platforms.matrix import render as matrix_render
@@ -68,7 +68,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     async with sessions() as session:
         await tomlfile.import_toml(session, SMALL_FAQ, "small.toml", clock())
         await session.commit()
@@ -76,12 +76,12 @@ async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> 
 
 
 @pytest.fixture
-def omar(registry: Registry) -> FakeUser:
+def omar(registry: Router) -> FakeUser:
     return FakePlatform(registry).person("@omar:x", Role.ORGANIZER, "Omar")
 
 
 @pytest.fixture
-def nina(registry: Registry) -> FakeUser:
+def nina(registry: Router) -> FakeUser:
     return FakePlatform(registry).person("@nina:x", Role.CONTRIBUTOR, "Nina")
 
 
@@ -93,7 +93,7 @@ async def someone(session: AsyncSession) -> int:
 # --- Asking -------------------------------------------------------------------------------------
 
 
-async def test_discord_autocomplete_offers_entry_questions(registry: Registry) -> None:
+async def test_discord_autocomplete_offers_entry_questions(registry: Router) -> None:
     spec = registry.get("faq ask")
     assert spec is not None
     offered = await registry.suggest(spec, "question", "run tes")
@@ -120,7 +120,7 @@ async def test_a_confident_match_answers_with_the_entry_and_vote_buttons(nina: F
     assert again.reply.buttons[0].command == "faq vote 2 up"
 
 
-async def test_slash_command_asks_the_same(registry: Registry) -> None:
+async def test_slash_command_asks_the_same(registry: Router) -> None:
     spec = registry.get("faq ask")
     assert spec is not None
     caller = Caller("discord", "42", "dee", Role.CONTRIBUTOR, "5", style="slash")
@@ -215,7 +215,7 @@ async def test_help_shows_how_to_ask(nina: FakeUser) -> None:
 
 
 async def test_votes_once_per_person_and_down_votes_show_in_gaps(
-    registry: Registry, nina: FakeUser, omar: FakeUser
+    registry: Router, nina: FakeUser, omar: FakeUser
 ) -> None:
     await nina.say("!faq how do I run the tests?")
     assert (await nina.say("!faq vote 1 up")).text == "Thanks for the 👍."
@@ -307,12 +307,12 @@ async def test_add_and_edit_validate(omar: FakeUser) -> None:
 
 
 async def test_teach_makes_a_phrasing_match(
-    omar: FakeUser, nina: FakeUser, registry: Registry, sessions: async_sessionmaker[AsyncSession]
+    omar: FakeUser, nina: FakeUser, registry: Router, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     phrasing = "how do i launch the whole thing"
     assert "I don't have an answer" in (await nina.say(f"!faq {phrasing}")).text
     # A second instance on the same store, with its own matcher, already built.
-    other = FakePlatform(build_bot(sessions, clock=registry.clock))
+    other = FakePlatform(build_bot(sessions, clock=registry.runtime.clock))
     other_nina = other.person("@nina:x", Role.CONTRIBUTOR, "Nina")
     assert "I don't have an answer" in (await other_nina.say(f"!faq {phrasing}")).text
 
@@ -339,7 +339,7 @@ async def test_teach_makes_a_phrasing_match(
 
 
 async def test_matcher_is_rebuilt_only_after_a_change(
-    registry: Registry, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    registry: Router, sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
     cache = asking.MatcherCache()
     async with sessions() as session:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.registry import Registry
+from bot.core.router import Router
 from cogs.faq.tomlfile import import_toml
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
@@ -25,7 +25,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def registry(sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+async def registry(sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     async with sqlite_sessions() as session:
         await import_toml(session, FAQ.read_text(), str(FAQ), clock())
         await session.commit()
@@ -33,7 +33,7 @@ async def registry(sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clo
 
 
 async def test_answers_a_clear_question_once_per_room_every_two_minutes(
-    registry: Registry, clock: Clock
+    registry: Router, clock: Clock
 ) -> None:
     nina = FakePlatform(registry).person("@nina:x")
     said = await nina.post("how do I run the tests?")
@@ -47,7 +47,7 @@ async def test_answers_a_clear_question_once_per_room_every_two_minutes(
     assert await nina.post("how do I set up my development environment?") is not None
 
 
-async def test_stays_quiet_unless_sure(registry: Registry) -> None:
+async def test_stays_quiet_unless_sure(registry: Router) -> None:
     nina = FakePlatform(registry).person("@nina:x")
     assert await nina.post("I ran the tests and they pass, thanks all") is None
     assert await nina.post("what is the weather in Paris tomorrow?") is None

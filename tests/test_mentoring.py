@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.db import make_engine, make_sessions
 from bot.delivery import Delivery, decode
 from bot.identity import Person
@@ -48,17 +48,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
-def matrix(registry: Registry) -> FakePlatform:
+def matrix(registry: Router) -> FakePlatform:
     return FakePlatform(registry)
 
 
 @pytest.fixture
-def discord(registry: Registry) -> FakePlatform:
+def discord(registry: Router) -> FakePlatform:
     return FakePlatform(registry, name="discord", style="slash")
 
 
@@ -83,22 +83,22 @@ def mentor(platform: FakePlatform, n: int) -> FakeUser:
     return platform.person(f"@mentor{n}:x", Role.MENTOR, f"Mentor{n}")
 
 
-async def deliveries(registry: Registry) -> dict[tuple[str, str], str]:
+async def deliveries(registry: Router) -> dict[tuple[str, str], str]:
     """(key, platform) -> plain text of what is planned there."""
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         rows = (await session.exec(select(Delivery).order_by(col(Delivery.id)))).all()
     return {(r.key, f"{r.platform} {r.room}"): to_plain(decode(r.body).body()) for r in rows}
 
 
-async def snapshot(registry: Registry) -> tuple[list[tuple[object, ...]], int]:
-    async with registry.sessions() as session:
+async def snapshot(registry: Router) -> tuple[list[tuple[object, ...]], int]:
+    async with registry.runtime.sessions() as session:
         found = (await session.exec(select(MentorRequest).order_by(col(MentorRequest.id)))).all()
         planned = (await session.exec(select(func.count()).select_from(Delivery))).one()
     return [(r.status, r.claimed_by, r.round, r.done_at) for r in found], planned
 
 
 async def test_request_is_queued_and_posted_to_mentor_rooms(
-    nina: FakeUser, registry: Registry, clock: Clock
+    nina: FakeUser, registry: Router, clock: Clock
 ) -> None:
     said = await nina.say(ASK)
     assert not said.reply.error
@@ -122,10 +122,10 @@ async def test_request_is_queued_and_posted_to_mentor_rooms(
     )
     # Sent once through the dispatcher: a Claim button on Discord, a typed line on Matrix.
     platforms = matrix_and_discord()
-    dispatcher = build_dispatcher(registry.sessions, platforms, clock)
+    dispatcher = build_dispatcher(registry.runtime.sessions, platforms, clock)
     assert await dispatcher.run_due() == 2
     assert await dispatcher.run_due() == 0
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         row = (await session.exec(select(Delivery).where(Delivery.platform == "discord"))).one()
     assert row.status == "sent" and row.target == "7"
     assert [(b.label, b.command) for b in decode(row.body).buttons] == [
@@ -157,14 +157,14 @@ async def test_mentors_see_the_details_privately(
 
 
 async def test_claim_tells_everyone_the_right_thing(
-    nina: FakeUser, maria: FakeUser, matrix: FakePlatform, registry: Registry
+    nina: FakeUser, maria: FakeUser, matrix: FakePlatform, registry: Router
 ) -> None:
     code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", (await maria.say("!link")).text)
     assert code
     await matrix.person("@maria:x", Role.MENTOR, "Maria").say(f"!link {code.group(0)}")
     await nina.say(ASK)
     platforms = matrix_and_discord()
-    dispatcher = build_dispatcher(registry.sessions, platforms, registry.clock)
+    dispatcher = build_dispatcher(registry.runtime.sessions, platforms, registry.runtime.clock)
     assert await dispatcher.run_due() == 2
     claimed = await maria.say("!mentor claim 1")
     assert claimed.reply.private and not claimed.reply.error
@@ -197,7 +197,7 @@ async def test_claim_tells_everyone_the_right_thing(
 
 
 async def test_release_done_cancel(
-    nina: FakeUser, maria: FakeUser, omar: FakeUser, matrix: FakePlatform, registry: Registry
+    nina: FakeUser, maria: FakeUser, omar: FakeUser, matrix: FakePlatform, registry: Router
 ) -> None:
     await nina.say(ASK)
     await maria.say("!mentor claim 1")
@@ -295,7 +295,7 @@ async def test_a_long_list_says_how_many_more(maria: FakeUser, matrix: FakePlatf
 
 
 async def test_capacity_and_availability(
-    maria: FakeUser, matrix: FakePlatform, registry: Registry
+    maria: FakeUser, matrix: FakePlatform, registry: Router
 ) -> None:
     for n in range(1, 5):
         await matrix.person(f"@asker{n}:x", name=f"Asker{n}").say(f'!mentor request "topic {n}"')
@@ -315,7 +315,7 @@ async def test_capacity_and_availability(
 
 
 async def test_only_mentors_claim_and_see_the_queue(
-    nina: FakeUser, matrix: FakePlatform, registry: Registry
+    nina: FakeUser, matrix: FakePlatform, registry: Router
 ) -> None:
     await matrix.person("@ben:x", name="Ben").say('!mentor request "other"')
     await nina.say(ASK)
@@ -347,7 +347,7 @@ async def test_only_mentors_claim_and_see_the_queue(
     ],
 )
 async def test_bad_input_changes_nothing(
-    matrix: FakePlatform, registry: Registry, line: str, expected: str
+    matrix: FakePlatform, registry: Router, line: str, expected: str
 ) -> None:
     for n in (1, 2, 3):
         await matrix.person(f"@asker{n}:x", name=f"Asker{n}").say(f'!mentor request "t{n}"')
@@ -364,7 +364,7 @@ async def test_bad_input_changes_nothing(
 
 
 async def test_twenty_mentors_one_winner_across_two_instances(
-    nina: FakeUser, registry: Registry, db_url: str, clock: Clock
+    nina: FakeUser, registry: Router, db_url: str, clock: Clock
 ) -> None:
     """Ten mentors reach one instance and ten another (its own engine and pool, as a second
     process would have); exactly one UPDATE matches."""
@@ -381,7 +381,7 @@ async def test_twenty_mentors_one_winner_across_two_instances(
     assert len(winners) == 1, [s.text for s in said]
     losers = [s.text for s in said if s.reply.error]
     assert losers == [f"{winners[0].name} already has #1."] * 19
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         request = (await session.exec(select(MentorRequest))).one()
         keys = (await session.exec(select(Delivery.key))).all()
         holder = await session.get(Person, request.claimed_by)
@@ -430,7 +430,7 @@ async def test_stats_show_the_busiest_mentors_within_one_message(
 
 
 async def test_escalation_happens_once_each(
-    nina: FakeUser, maria: FakeUser, registry: Registry, clock: Clock
+    nina: FakeUser, maria: FakeUser, registry: Router, clock: Clock
 ) -> None:
     await nina.say(ASK)
     first = build_escalator(registry)
@@ -471,7 +471,7 @@ async def test_escalation_happens_once_each(
         "maria: Request #1 “dev setup” has had no news for 14 d. Is it done? "
         "!mentor done 1 closes it; !mentor release 1 hands it back."
     )
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         nudges = (
             await session.exec(select(Delivery).where(Delivery.key == "mentor:1:nudge"))
         ).all()

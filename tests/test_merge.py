@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
 from bot.core import Role
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.identity import Person
 from cogs.events.models import Rsvp
 from cogs.faq import tomlfile
@@ -46,19 +46,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+async def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     async with sessions() as session:
         await tomlfile.import_toml(session, FAQ, "faq.toml", clock())
         await session.commit()
     return build_bot(sessions, SETTINGS, clock=clock)
 
 
-async def rows(registry: Registry, model: type[object]) -> int:
-    async with registry.sessions() as session:
+async def rows(registry: Router, model: type[object]) -> int:
+    async with registry.runtime.sessions() as session:
         return (await session.exec(select(func.count()).select_from(model))).one()
 
 
-async def test_link_keeps_the_kept_persons_choices_and_moves_the_rest(registry: Registry) -> None:
+async def test_link_keeps_the_kept_persons_choices_and_moves_the_rest(registry: Router) -> None:
     nina = FakePlatform(registry).person("@nina:x", Role.MENTOR, "Nina")
     nina_d = FakePlatform(registry, name="discord", style="slash").person("42", Role.MENTOR, "nd")
     omar = FakePlatform(registry).person("@omar:x", Role.ORGANIZER, "Omar")

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Role
-from bot.core.registry import Registry
+from bot.core.router import Router
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
@@ -20,18 +20,18 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     return build_bot(sessions, clock=clock)
 
 
-async def test_whoami_on_first_contact(registry: Registry) -> None:
+async def test_whoami_on_first_contact(registry: Router) -> None:
     said = await FakePlatform(registry).person("@nina:x", Role.MENTOR, "Nina").say("!whoami")
     assert said.reply.title == "You are Nina — mentor here"
     assert "- Matrix: @nina:x" in said.text
     assert "Link another platform with !link." in said.text
 
 
-async def test_link_across_platforms(registry: Registry) -> None:
+async def test_link_across_platforms(registry: Router) -> None:
     matrix = FakePlatform(registry, name="matrix").person("@nina:x", name="Nina")
     discord = FakePlatform(registry, name="discord", style="slash").person("42", name="nina_d")
     issued = await discord.say("!link")
@@ -47,7 +47,7 @@ async def test_link_across_platforms(registry: Registry) -> None:
     assert reused.reply.error and "already been used" in reused.text
 
 
-async def test_expired_code(registry: Registry, clock: Clock) -> None:
+async def test_expired_code(registry: Router, clock: Clock) -> None:
     console = FakePlatform(registry, name="console").person("you")
     code = code_in((await console.say("!link")).text)
     clock.now += timedelta(minutes=10, seconds=1)
@@ -55,7 +55,7 @@ async def test_expired_code(registry: Registry, clock: Clock) -> None:
     assert "has expired (codes last 10 minutes)" in said.text
 
 
-async def test_bad_codes(registry: Registry) -> None:
+async def test_bad_codes(registry: Router) -> None:
     nina = FakePlatform(registry).person("@nina:x")
     said = await nina.say("!link NOPE-NOPE")
     assert "doesn't exist" in said.text and "Usage: !link [code]" in said.text
@@ -63,7 +63,7 @@ async def test_bad_codes(registry: Registry) -> None:
     assert "That code is yours already" in (await nina.say(f"!link {own}")).text
 
 
-async def test_two_accounts_on_one_platform_are_refused(registry: Registry) -> None:
+async def test_two_accounts_on_one_platform_are_refused(registry: Router) -> None:
     nina = FakePlatform(registry).person("@nina:x")
     other = FakePlatform(registry).person("@nina2:x")
     code = code_in((await nina.say("!link")).text)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.delivery import Delivery, decode
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
@@ -47,33 +47,33 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
-async def omar(registry: Registry) -> FakeUser:
+async def omar(registry: Router) -> FakeUser:
     omar = FakePlatform(registry).person("@omar:x", Role.ORGANIZER)
     assert not (await omar.say(CREATE)).reply.error
     return omar
 
 
 @pytest.fixture
-def dana(registry: Registry) -> FakeUser:
+def dana(registry: Router) -> FakeUser:
     user = FakePlatform(registry, name="discord", style="slash").person("55", name="dana")
     user.room_id = "9"
     return user
 
 
-async def planned(registry: Registry) -> list[Delivery]:
+async def planned(registry: Router) -> list[Delivery]:
     await build_personal_reminders(registry).plan()
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         query = select(Delivery).where(col(Delivery.key).startswith("rsvp:"))
         return list((await session.exec(query.order_by(col(Delivery.id)))).all())
 
 
 async def test_a_person_going_gets_one_direct_message_before_the_start(
-    omar: FakeUser, dana: FakeUser, registry: Registry, clock: Clock
+    omar: FakeUser, dana: FakeUser, registry: Router, clock: Clock
 ) -> None:
     said = await dana.say("!event rsvp 1 going remind=15m")
     assert said.text.endswith("I'll send you a direct message 15 min before it starts.")
@@ -82,7 +82,7 @@ async def test_a_person_going_gets_one_direct_message_before_the_start(
     assert (row.platform, row.target, row.fallback_target) == ("discord", "user:55", "9")
     assert (row.due_at, row.expires_at) == (START - timedelta(minutes=15), START)
     platforms = matrix_and_discord()
-    dispatcher = build_dispatcher(registry.sessions, platforms, clock)
+    dispatcher = build_dispatcher(registry.runtime.sessions, platforms, clock)
     assert await dispatcher.run_due() == 0
     clock.now = START - timedelta(minutes=15)
     assert await dispatcher.run_due() == 1
@@ -98,7 +98,7 @@ async def test_a_person_going_gets_one_direct_message_before_the_start(
 
 
 async def test_going_again_keeps_the_reminder_and_no_or_off_drops_it(
-    omar: FakeUser, dana: FakeUser, registry: Registry
+    omar: FakeUser, dana: FakeUser, registry: Router
 ) -> None:
     await dana.say("!event rsvp 1 going remind=1h")
     again = await dana.say("!event rsvp 1 going")
@@ -115,7 +115,7 @@ async def test_going_again_keeps_the_reminder_and_no_or_off_drops_it(
 
 
 async def test_a_moved_or_skipped_occurrence_moves_or_drops_the_reminder(
-    omar: FakeUser, dana: FakeUser, registry: Registry
+    omar: FakeUser, dana: FakeUser, registry: Router
 ) -> None:
     await dana.say("!event rsvp 1 going remind=15m")
     await dana.say("!event rsvp 1 going 2026-12-14 remind=15m")
@@ -141,21 +141,21 @@ async def test_a_moved_or_skipped_occurrence_moves_or_drops_the_reminder(
     ],
 )
 async def test_bad_reminders_are_refused(
-    omar: FakeUser, dana: FakeUser, registry: Registry, command: str, refusal: str
+    omar: FakeUser, dana: FakeUser, registry: Router, command: str, refusal: str
 ) -> None:
     said = await dana.say(command)
     assert said.reply.error and refusal in said.text
     assert await planned(registry) == []
 
 
-async def test_the_console_has_no_direct_messages(omar: FakeUser, registry: Registry) -> None:
+async def test_the_console_has_no_direct_messages(omar: FakeUser, registry: Router) -> None:
     you = FakePlatform(registry, name="console").person("you")
     said = await you.say("!event rsvp 1 going remind=15m")
     assert said.reply.error and "by direct message on Discord or Matrix" in said.text
 
 
 async def test_an_event_can_ping_a_role_but_never_everyone(
-    omar: FakeUser, registry: Registry, clock: Clock
+    omar: FakeUser, registry: Router, clock: Clock
 ) -> None:
     refused = await omar.say("!event edit 1 mention=@everyone")
     assert refused.reply.error and "never ping @everyone" in refused.text
@@ -164,7 +164,7 @@ async def test_an_event_can_ping_a_role_but_never_everyone(
     assert "pinging @Sprinters" in (await omar.say("!event show 1")).text
     clock.now = START - timedelta(minutes=15)
     await build_announcer(registry).plan()
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         rows = (await session.exec(select(Delivery))).all()
     assert rows and {tuple(decode(r.body).mention_roles) for r in rows} == {("Sprinters",)}
     assert to_plain(decode(rows[0].body).text).startswith("⏰ Sprint starts in 15 min")

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import build_registry
 from bot.core import Role
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.core.spec import CommandSpec
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -75,7 +75,7 @@ LAST = [
 ]
 
 
-def spec_of(registry: Registry, line: str) -> CommandSpec:
+def spec_of(registry: Router, line: str) -> CommandSpec:
     words = line.removeprefix("!").lower().split()
     for size in (3, 2, 1):
         if spec := registry.get(" ".join(words[:size])):
@@ -86,7 +86,7 @@ def spec_of(registry: Registry, line: str) -> CommandSpec:
 async def test_every_command_answers_privately_exactly_when_declared(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    registry = build_registry(Registry(sqlite_sessions, clock=Clock(T0)))
+    registry = build_bot(sqlite_sessions, clock=Clock(T0))
     matrix = FakePlatform(registry)
     discord = FakePlatform(registry, name="discord", style="slash")
     people = {

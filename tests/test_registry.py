@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.cogs import discover
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.help import help_command
-from bot.core.registry import Registry
-from bot.extensions import COGS
+from bot.core.router import Router
 from bot.identity import Person
 from tests.support.fake_platform import FakePlatform
-from tests.support.house import build_bot
+from tests.support.house import build_bot, build_router
 
 
 @command(
@@ -34,7 +34,7 @@ async def widget_list(ctx: Ctx, days: int = 14) -> Reply:
 
 
 @pytest.fixture
-def registry(sqlite_sessions: async_sessionmaker[AsyncSession]) -> Registry:
+def registry(sqlite_sessions: async_sessionmaker[AsyncSession]) -> Router:
     registry = build_bot(sqlite_sessions)
     registry.add(widget_create)
     registry.add(widget_list)
@@ -42,7 +42,7 @@ def registry(sqlite_sessions: async_sessionmaker[AsyncSession]) -> Registry:
 
 
 @pytest.fixture
-def platform(registry: Registry) -> FakePlatform:
+def platform(registry: Router) -> FakePlatform:
     return FakePlatform(registry)
 
 
@@ -120,7 +120,7 @@ async def secret_tell(ctx: Ctx) -> Reply:
 
 
 async def test_only_a_private_spec_answers_privately(
-    registry: Registry, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+    registry: Router, platform: FakePlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Discord defers before the reply exists, by the spec, so a private reply from a spec not
     declared private is refused and its work undone, not sent."""
@@ -133,7 +133,7 @@ async def test_only_a_private_spec_answers_privately(
     assert "secret keep answered privately; declare it private=True" in caplog.text
     told = await nina.say("!secret tell")
     assert told.reply.private and told.text == "the secret"
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         names = (await session.exec(select(Person.display_name))).all()
     assert "told" in names and "kept" not in names
 
@@ -143,7 +143,7 @@ async def test_long_messages_are_refused_politely(platform: FakePlatform) -> Non
     assert "too long for a command (5,012 characters; the limit is 4,000)" in said.text
 
 
-async def test_slash_style_usage(registry: Registry) -> None:
+async def test_slash_style_usage(registry: Router) -> None:
     discord = FakePlatform(registry, name="discord", style="slash")
     said = await discord.person("123").say("!widget list x")
     assert "Usage: /widget list [days:…]" in said.text
@@ -153,7 +153,7 @@ def test_every_cog_loads_and_no_commands_clash(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     registry = build_bot(sqlite_sessions)
-    assert COGS and {"help", "whoami", "link"} <= {spec.name for spec in registry.specs}
+    assert discover() and {"help", "whoami", "link"} <= {spec.name for spec in registry.specs}
     with pytest.raises(ValueError, match="clashes"):
         registry.add(widget_list) or registry.add(widget_list)
 
@@ -176,7 +176,7 @@ async def docs_edit(ctx: Ctx, id: str) -> Reply:
 async def test_an_alias_takes_lines_no_subcommand_claims(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    registry = Registry(sqlite_sessions)
+    registry = build_router(sqlite_sessions)
     for handler in (docs_ask, docs_list, docs_edit):
         registry.add(handler)
     registry.add_alias("docs", "docs ask")
@@ -199,7 +199,7 @@ async def test_an_alias_takes_lines_no_subcommand_claims(
 
 
 async def test_join_listeners_get_their_rooms_and_fail_silently(
-    registry: Registry, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+    registry: Router, platform: FakePlatform, caplog: pytest.LogCaptureFixture
 ) -> None:
     seen: list[tuple[str, list[str]]] = []
 
@@ -241,7 +241,7 @@ async def kit_parts(ctx: Ctx) -> Reply:
 async def test_three_word_commands_beside_two_word_ones(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    registry = Registry(sqlite_sessions)
+    registry = build_router(sqlite_sessions)
     registry.add(help_command(registry))
     for handler in (kit_part_add, kit_part_remove, kit_parts):
         registry.add(handler)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
 from bot.core import Role
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.db import make_engine, make_sessions
 from cogs.sprints.models import SprintIssue
 from tests.support.clock import Clock
@@ -44,12 +44,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     return build_bot(sessions, SETTINGS, clock=clock)
 
 
 @pytest.fixture
-def matrix(registry: Registry) -> FakePlatform:
+def matrix(registry: Router) -> FakePlatform:
     return FakePlatform(registry)
 
 
@@ -80,8 +80,8 @@ async def refused(user: FakeUser, line: str) -> str:
     return said.text
 
 
-async def snapshot(registry: Registry) -> list[tuple[object, ...]]:
-    async with registry.sessions() as session:
+async def snapshot(registry: Router) -> list[tuple[object, ...]]:
+    async with registry.runtime.sessions() as session:
         rows = (await session.exec(select(SprintIssue).order_by(col(SprintIssue.id)))).all()
     return [
         (r.url, r.listed_url, r.tier, r.event_id, r.claimed_by, r.claimed_at, r.removed_at)
@@ -139,7 +139,7 @@ async def test_links_are_normalised(omar: FakeUser, given: str, label: str) -> N
     assert await ok(omar, f"!sprint issue add {given}") == f"Listed #1 {label} for everyone."
 
 
-async def test_duplicates_are_refused_until_removed(omar: FakeUser, registry: Registry) -> None:
+async def test_duplicates_are_refused_until_removed(omar: FakeUser, registry: Router) -> None:
     await ok(omar, f"!sprint issue add {gh(7)}")
     before = await snapshot(registry)
     for again in (
@@ -178,7 +178,7 @@ async def test_duplicates_are_refused_until_removed(omar: FakeUser, registry: Re
     ],
 )
 async def test_only_github_and_gitlab_issue_links(
-    omar: FakeUser, registry: Registry, bad: str
+    omar: FakeUser, registry: Router, bad: str
 ) -> None:
     text = await refused(omar, f"!sprint issue add {bad}")
     assert text.splitlines() == [
@@ -191,7 +191,7 @@ async def test_only_github_and_gitlab_issue_links(
 
 
 async def test_newcomers_issue_waits_for_its_sprint(
-    omar: FakeUser, nina: FakeUser, registry: Registry, clock: Clock
+    omar: FakeUser, nina: FakeUser, registry: Router, clock: Clock
 ) -> None:
     await ok(omar, NEWCOMER_SPRINT)
     assert (await ok(omar, f"!sprint issue add {gh(1)} newcomers 1")).splitlines() == [
@@ -254,7 +254,7 @@ async def test_a_series_sprint_is_the_first_occurrence_after_listing(
 
 
 async def test_the_event_must_be_known_and_ahead(
-    omar: FakeUser, nina: FakeUser, registry: Registry, clock: Clock
+    omar: FakeUser, nina: FakeUser, registry: Router, clock: Clock
 ) -> None:
     await ok(omar, NEWCOMER_SPRINT)
     await ok(omar, '!event create "Gone" start="2026-11-25 10:00" tz=UTC kind=sprint')
@@ -296,7 +296,7 @@ async def test_a_deleted_or_cancelled_event_no_longer_holds_issues_back(
 
 
 async def test_nobody_holds_more_than_two(
-    omar: FakeUser, nina: FakeUser, ben: FakeUser, registry: Registry
+    omar: FakeUser, nina: FakeUser, ben: FakeUser, registry: Router
 ) -> None:
     for n in range(1, 5):
         await ok(omar, f"!sprint issue add {gh(n)}")
@@ -341,7 +341,7 @@ async def test_giving_back(omar: FakeUser, nina: FakeUser, ben: FakeUser) -> Non
 
 
 async def test_removing_is_soft(
-    omar: FakeUser, nina: FakeUser, ben: FakeUser, registry: Registry
+    omar: FakeUser, nina: FakeUser, ben: FakeUser, registry: Router
 ) -> None:
     await ok(omar, f"!sprint issue add {gh(1)}")
     await ok(omar, f"!sprint issue add {gh(2)}")
@@ -361,13 +361,13 @@ async def test_removing_is_soft(
             "Sprint issue #1 was removed from the list."
         )
     assert await snapshot(registry) == before
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         kept = await session.get(SprintIssue, 1)
     assert kept is not None and kept.removed_at == T0 and kept.listed_url is None
     assert kept.claimed_by is not None
 
 
-async def test_only_organizers_curate(nina: FakeUser, registry: Registry) -> None:
+async def test_only_organizers_curate(nina: FakeUser, registry: Router) -> None:
     assert await refused(nina, f"!sprint issue add {gh(1)}") == (
         "Only organizers can use !sprint issue add."
     )
@@ -405,7 +405,7 @@ async def test_only_organizers_curate(nina: FakeUser, registry: Registry) -> Non
     ],
 )
 async def test_bad_input_changes_nothing(
-    omar: FakeUser, registry: Registry, line: str, expected: str
+    omar: FakeUser, registry: Router, line: str, expected: str
 ) -> None:
     await ok(omar, f"!sprint issue add {gh(1)}")
     before = await snapshot(registry)
@@ -457,7 +457,7 @@ async def test_names_and_links_are_escaped(matrix: FakePlatform, omar: FakeUser)
     assert "held by \\*odd\\* \\[x\\]\\(https://evil.example\\)" in said.reply.body()
 
 
-async def test_slash_style_on_discord(registry: Registry, omar: FakeUser) -> None:
+async def test_slash_style_on_discord(registry: Router, omar: FakeUser) -> None:
     await ok(omar, NEWCOMER_SPRINT)
     await ok(omar, f"!sprint issue add {gh(1)} newcomers 1")
     await ok(omar, f"!sprint issue add {gh(2)} contributors 1")
@@ -472,7 +472,7 @@ async def test_slash_style_on_discord(registry: Registry, omar: FakeUser) -> Non
 
 
 async def test_twenty_claims_one_winner_across_two_instances(
-    omar: FakeUser, registry: Registry, db_url: str, clock: Clock
+    omar: FakeUser, registry: Router, db_url: str, clock: Clock
 ) -> None:
     """Ten people reach one instance and ten another (its own engine and pool, as a second
     process would have); exactly one UPDATE matches."""
@@ -493,7 +493,7 @@ async def test_twenty_claims_one_winner_across_two_instances(
 
 
 async def test_one_person_racing_for_five_issues_gets_two(
-    omar: FakeUser, registry: Registry, db_url: str, clock: Clock
+    omar: FakeUser, registry: Router, db_url: str, clock: Clock
 ) -> None:
     for n in range(1, 6):
         await ok(omar, f"!sprint issue add {gh(n)}")
@@ -511,7 +511,7 @@ async def test_one_person_racing_for_five_issues_gets_two(
 
 
 async def test_racing_to_list_one_issue_lists_it_once(
-    registry: Registry, db_url: str, clock: Clock
+    registry: Router, db_url: str, clock: Clock
 ) -> None:
     engine = make_engine(db_url)
     try:

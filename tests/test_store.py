@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.cogs import load_models
 from bot.core.context import Caller, Role
-from bot.extensions import load_models
 from bot.identity import Person, accounts_of, resolve_person
 from bot.schema import upgrade
 from bot.state import get_state, set_state

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Settings, parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
-from bot.core.registry import Registry
+from bot.core.router import Router
 from bot.delivery import Delivery, decode
 from cogs.welcome.models import Welcome
 from tests.support.clock import Clock
@@ -49,32 +49,30 @@ def clock() -> Clock:
 
 def make_registry(
     sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings = SETTINGS
-) -> Registry:
+) -> Router:
     return build_bot(sessions, settings, clock=clock)
 
 
 @pytest.fixture
-def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Registry:
+def registry(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> Router:
     return make_registry(sessions, clock)
 
 
-def on_matrix(
-    registry: Registry, user_id: str, name: str, role: Role = Role.CONTRIBUTOR
-) -> FakeUser:
+def on_matrix(registry: Router, user_id: str, name: str, role: Role = Role.CONTRIBUTOR) -> FakeUser:
     user = FakePlatform(registry).person(user_id, role, name)
     user.room_id = "!lobby:x"
     return user
 
 
-def on_discord(registry: Registry, user_id: str, name: str) -> FakeUser:
+def on_discord(registry: Router, user_id: str, name: str) -> FakeUser:
     user = FakePlatform(registry, name="discord", style="slash").person(user_id, name=name)
     user.room_id = "5"
     return user
 
 
-async def planned(registry: Registry) -> list[tuple[str, str, str, datetime]]:
+async def planned(registry: Router) -> list[tuple[str, str, str, datetime]]:
     """(key, "platform room", plain text, due) of every welcome planned, in order."""
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         query = select(Delivery).where(col(Delivery.key).startswith("welcome:"))
         rows = (await session.exec(query.order_by(col(Delivery.id)))).all()
     return [
@@ -82,14 +80,14 @@ async def planned(registry: Registry) -> list[tuple[str, str, str, datetime]]:
     ]
 
 
-async def marks(registry: Registry) -> list[tuple[int, str, str]]:
-    async with registry.sessions() as session:
+async def marks(registry: Router) -> list[tuple[int, str, str]]:
+    async with registry.runtime.sessions() as session:
         rows = (await session.exec(select(Welcome).order_by(col(Welcome.id)))).all()
     return [(r.person_id, r.platform, r.key) for r in rows]
 
 
 async def test_a_newcomer_is_welcomed_once_where_they_joined(
-    registry: Registry, sessions: async_sessionmaker[AsyncSession], clock: Clock
+    registry: Router, sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
     nina = on_matrix(registry, "@nina:x", "Nina")
     await nina.join()
@@ -119,7 +117,7 @@ async def test_a_newcomer_is_welcomed_once_where_they_joined(
 
 
 async def test_discord_gets_the_slash_command_and_the_next_newcomers_event(
-    registry: Registry,
+    registry: Router,
 ) -> None:
     omar = on_matrix(registry, "@omar:x", "Omar", Role.ORGANIZER)
     await omar.say('!event create "Core sync" start="2026-11-30 10:00" tz=Europe/Paris')
@@ -145,7 +143,7 @@ async def test_discord_gets_the_slash_command_and_the_next_newcomers_event(
     assert [room for _, room, _, _ in await planned(registry)] == ["discord lobby", "matrix lobby"]
 
 
-async def test_linked_accounts_are_not_welcomed_again(registry: Registry) -> None:
+async def test_linked_accounts_are_not_welcomed_again(registry: Router) -> None:
     nina = on_matrix(registry, "@nina:x", "Nina")
     await nina.join()
     nina_d = on_discord(registry, "42", "nina_d")
@@ -155,7 +153,7 @@ async def test_linked_accounts_are_not_welcomed_again(registry: Registry) -> Non
     assert [key for key, *_ in await planned(registry)] == ["welcome:1"]
 
 
-async def test_people_welcomed_on_both_sides_can_still_link(registry: Registry) -> None:
+async def test_people_welcomed_on_both_sides_can_still_link(registry: Router) -> None:
     nina = on_matrix(registry, "@nina:x", "Nina")
     nina_d = on_discord(registry, "42", "nina_d")
     await nina.join()
@@ -173,7 +171,7 @@ async def test_people_welcomed_on_both_sides_can_still_link(registry: Registry) 
     )
 
 
-async def test_a_raid_is_welcomed_in_one_combined_message(registry: Registry, clock: Clock) -> None:
+async def test_a_raid_is_welcomed_in_one_combined_message(registry: Router, clock: Clock) -> None:
     for n in range(15):
         await on_matrix(registry, f"@raider{n}:x", f"R{n}").join()
         clock.now += timedelta(seconds=1)
@@ -198,7 +196,7 @@ async def test_a_raid_is_welcomed_in_one_combined_message(registry: Registry, cl
     assert len(await marks(registry)) == 16, "everyone is marked welcomed once"
 
 
-async def test_two_raiders_make_a_short_list(registry: Registry) -> None:
+async def test_two_raiders_make_a_short_list(registry: Router) -> None:
     for n in range(5):
         await on_matrix(registry, f"@r{n}:x", f"R{n}").join()
     assert (await planned(registry))[-1][2].startswith("Welcome, R3 and R4! 👋")
@@ -217,7 +215,7 @@ async def test_template_names_and_missing_values(
     )
     registry = make_registry(sessions, clock, settings)
     await on_matrix(registry, "@zed:x", "**Zed** [x](https://evil.example)").join()
-    async with registry.sessions() as session:
+    async with registry.runtime.sessions() as session:
         row = (await session.exec(select(Delivery))).one()
     body = decode(row.body).text
     assert body == (
@@ -227,7 +225,7 @@ async def test_template_names_and_missing_values(
 
 
 async def test_off_by_default(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, registry: Registry
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, registry: Router
 ) -> None:
     plain = make_registry(sessions, clock, parse_settings({"rooms": ROOMS[1:]}))
     user = on_matrix(plain, "@nina:x", "Nina")
@@ -239,7 +237,7 @@ async def test_off_by_default(
     assert registry.wants_joins(["welcome"])
 
 
-async def test_joins_arriving_together_are_each_welcomed_once(registry: Registry) -> None:
+async def test_joins_arriving_together_are_each_welcomed_once(registry: Router) -> None:
     people = [on_matrix(registry, f"@p{n}:x", f"P{n}") for n in range(3)]
     await asyncio.gather(*(person.join() for person in people * 3))
     assert sorted(key for _, _, key in await marks(registry)) == [
@@ -250,7 +248,7 @@ async def test_joins_arriving_together_are_each_welcomed_once(registry: Registry
     assert len(await planned(registry)) == 3
 
 
-async def test_organizers_preview_the_welcome(registry: Registry) -> None:
+async def test_organizers_preview_the_welcome(registry: Router) -> None:
     omar = on_matrix(registry, "@omar:x", "Omar", Role.ORGANIZER)
     said = await omar.say("!welcome preview")
     assert said.text.splitlines()[:2] == [

@@ -34,9 +34,9 @@ def escape(text: str) -> str:
 
 
 def quoted(text: str, limit: int = 40) -> str:
-    """A person's text echoed back in a message (“…”), shortened and never markup."""
+    """A person's text echoed back in a message ('…'), shortened and never markup."""
     shown = text if len(text) <= limit else text[: limit - 1] + "…"
-    return f"“{escape(shown)}”"
+    return f"'{escape(shown)}'"
 
 
 def code(text: str) -> str:

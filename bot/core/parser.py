@@ -96,7 +96,7 @@ def bind(spec: CommandSpec, text: str) -> dict[str, str]:
             if slot is None:
                 raise UserError(f"Too many arguments: {quoted(text[token.start :].strip(), 60)}.")
             if token.key is not None and slot != rest:
-                raise UserError(f"{spec.name} has no option called {quoted(token.key)}.")
+                raise UserError(f"{spec.name} has no option called {token.key!r}.")
         if slot != rest:
             values[slot] = token.value
             i += 1

@@ -33,5 +33,8 @@ class WakeLoop:
             except Exception:
                 log.exception("%s failed; retrying in %.0f s", self.name, self._retry)
                 delay = self._retry
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that comes with a wake,
+            # and the App then hangs on shutdown until the next turn.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), timeout=max(0.0, delay))
+                async with asyncio.timeout(max(0.0, delay)):
+                    await self._woken.wait()

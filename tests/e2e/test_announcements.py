@@ -10,7 +10,6 @@ waits for a reminder in real time.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,12 +20,14 @@ from sqlmodel import select
 
 from bot.app import App
 from bot.config import Settings, parse_settings
+from bot.core.bus import DELIVERIES
 from bot.delivery import Delivery
-from tests.e2e.test_discord import discord_settings
-from tests.e2e.test_matrix import World, ask, joined, make_world
 from tests.support.bot_harness import running
+from tests.support.discord_bot import discord_settings
 from tests.support.discord_fixtures import GENERAL, GUILD_ID
+from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord, RecordedRequest
+from tests.support.matrix_world import World, ask, joined, make_world
 from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
@@ -91,7 +92,7 @@ async def create_sprint(app: App, world: World, fake: FakeDiscord, clock: Shifte
 
 async def jump(app: App, clock: ShiftedClock, moment: datetime) -> None:
     clock.set(moment)
-    app.registry.changed("deliveries")
+    app.runtime.bus.publish(DELIVERIES)
 
 
 async def rows_of(app: App) -> list[Delivery]:
@@ -102,11 +103,12 @@ async def rows_of(app: App) -> list[Delivery]:
 async def wait_for_rows(
     app: App, done: Callable[[list[Delivery]], bool], what: str
 ) -> list[Delivery]:
-    deadline = asyncio.get_running_loop().time() + 20
-    while not done(rows := await rows_of(app)):
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
-    return rows
+    async def rows_done() -> list[Delivery]:
+        rows = await rows_of(app)
+        assert done(rows), [(r.platform, r.status, r.attempts) for r in rows]
+        return rows
+
+    return await eventually(rows_done, what=what)
 
 
 def all_sent(attempts: Collection[int]) -> Callable[[list[Delivery]], bool]:

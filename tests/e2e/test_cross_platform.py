@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import parse_settings
-from tests.e2e.test_discord import answered, discord_settings, text_of
-from tests.e2e.test_matrix import ask, joined, make_world
 from tests.support.bot_harness import running
+from tests.support.discord_bot import answered, discord_settings, text_of
 from tests.support.discord_fixtures import CONTRIBUTOR, GENERAL, GUILD_ID
 from tests.support.fake_discord import FakeDiscord
+from tests.support.matrix_world import ask, joined, make_world
 from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e

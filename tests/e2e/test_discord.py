@@ -11,20 +11,19 @@ from typing import Annotated, Literal
 import pytest
 
 from bot.app import App
-from bot.config import Settings
 from bot.core import Button, Ctx, Opt, Reply, Role, command
-from bot.core.registry import Registry
-from tests.support.bot_harness import running, settings_for
+from bot.core.router import Router
+from tests.support.bot_harness import running
 from tests.support.clock import Clock
+from tests.support.discord_bot import answered, discord_settings, text_of
 from tests.support.discord_fixtures import (
-    APPLICATION_ID,
     CONTRIBUTOR,
     GENERAL,
     GUILD_ID,
     MENTOR,
     ORGANIZER,
 )
-from tests.support.fake_discord import CallbackType, FakeDiscord, InteractionResult
+from tests.support.fake_discord import CallbackType, FakeDiscord
 from tests.support.fake_discord import FakeUser as DiscordUser
 
 pytestmark = pytest.mark.e2e
@@ -50,31 +49,6 @@ async def demo_slow(ctx: Ctx) -> Reply:
     return Reply("done slowly")
 
 
-def discord_settings(
-    fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    monkeypatch.setenv("CONVENE_TEST_DISCORD_TOKEN", fake.token)
-    return settings_for(
-        f"sqlite+aiosqlite:///{tmp_path}/bot.db",
-        discord={
-            "enabled": True,
-            "token_env": "CONVENE_TEST_DISCORD_TOKEN",
-            "application_id": APPLICATION_ID,
-            "guild_ids": [GUILD_ID],
-            "api_base_url": fake.api_base,
-            "gateway_url": fake.gateway_url,
-        },
-        rooms=[{"name": "general", "discord_channel_id": GENERAL.id}],
-    )
-
-
-def text_of(result: InteractionResult) -> str:
-    parts = [result.content or ""]
-    for embed in result.embeds:
-        parts += [embed.get("title", ""), embed.get("description", "")]
-    return "\n".join(parts)
-
-
 def sent_mentions(fake: FakeDiscord) -> list[object]:
     """allowed_mentions of every reply the bot sent: none may ping."""
     return [
@@ -82,11 +56,6 @@ def sent_mentions(fake: FakeDiscord) -> list[object]:
         for request in fake.requests
         if request.path.endswith("/callback") and request.json.get("data")
     ]
-
-
-async def answered(result: InteractionResult) -> InteractionResult:
-    await result.wait_until(lambda r: r.message is not None)
-    return result
 
 
 async def test_slash_commands_are_generated_from_the_specs(
@@ -189,9 +158,9 @@ async def test_registry_is_shared_with_discord(
     """A command added to the registry is a slash command without any Discord code."""
     settings = discord_settings(fake_discord, tmp_path, monkeypatch)
     async with running(settings, extra=[demo_pick]) as app:
-        assert isinstance(app.registry, Registry)
+        assert isinstance(app.router, Router)
         names = {c["name"] for c in await fake_discord.wait_commands_synced(GUILD_ID)}
-        assert names == {spec.words[0] for spec in app.registry.specs}
+        assert names == {spec.words[0] for spec in app.router.specs}
 
 
 async def test_answers_after_the_gateway_drops(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from tests.support.bot_harness import running, settings_for, wait_for
+from tests.support.bot_harness import running, settings_for
 from tests.support.discord_fixtures import (
     APPLICATION_ID,
     CONTRIBUTOR,
@@ -25,6 +25,7 @@ from tests.support.discord_fixtures import (
     MENTORS_CHANNEL,
     ORGANIZER,
 )
+from tests.support.eventually import eventually
 from tests.support.fake_discord import (
     EPHEMERAL,
     LOADING,
@@ -103,7 +104,7 @@ async def test_slow_link_and_mentor_claim_stay_ephemeral(
 
         request = {"topic": "dev", "details": DETAILS}
         await fake_discord.slash(GUILD_ID, GENERAL.id, CONTRIBUTOR, "mentor request", request)
-        await wait_for(lambda: fake_discord.channel_messages[MENTORS_CHANNEL.id], what="the post")
+        await eventually(lambda: fake_discord.channel_messages[MENTORS_CHANNEL.id], what="the post")
         (post,) = fake_discord.channel_messages[MENTORS_CHANNEL.id]
         buttons = [(b["label"], b["custom_id"]) for b in post["components"][0]["components"]]
         assert buttons == [("Claim", "cv:mentor claim 1"), ("Details", "cv:mentor details 1")]
@@ -119,7 +120,7 @@ async def test_slow_link_and_mentor_claim_stay_ephemeral(
         assert claim.ephemeral and "You have #1" in answer
         assert DETAILS in answer and "@casey" in answer, "the mentor gets handles and details"
 
-        await wait_for(lambda: not post["components"], what="the post to lose its buttons")
+        await eventually(lambda: not post["components"], what="the post to lose its buttons")
         shown = ever_shown(fake_discord)
         assert code.group(0) not in shown and DETAILS not in shown
 

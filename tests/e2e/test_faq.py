@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import Settings, parse_settings
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
 from cogs.faq.tomlfile import import_toml
-from tests.e2e.test_discord import answered, discord_settings, text_of
-from tests.e2e.test_matrix import ask, joined, make_world
 from tests.support.bot_harness import running
+from tests.support.discord_bot import answered, discord_settings, text_of
 from tests.support.discord_fixtures import CONTRIBUTOR, GENERAL, GUILD_ID
 from tests.support.fake_discord import FakeDiscord
+from tests.support.matrix_world import ask, joined, make_world
 from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
@@ -130,9 +130,9 @@ async def test_auto_answer_on_discord_needs_the_message_content_intent(
 ) -> None:
     base = discord_settings(fake_discord, tmp_path, monkeypatch).model_dump(mode="json")
     base["rooms"] = [{"name": "help", "discord_channel_id": GENERAL.id, "purposes": ["help"]}]
-    await load_faq(Settings.model_validate(base))
+    await load_faq(parse_settings(base))
 
-    off = Settings.model_validate(base)
+    off = parse_settings(base)
     async with running(off):
         await fake_discord.wait_commands_synced(GUILD_ID)
         await fake_discord.user_says(GENERAL.id, CONTRIBUTOR, "how do I run the tests?")
@@ -141,7 +141,7 @@ async def test_auto_answer_on_discord_needs_the_message_content_intent(
     assert not [m for m in fake_discord.channel_messages[GENERAL.id] if "message_reference" in m]
 
     base["discord"]["message_content"] = True
-    async with running(Settings.model_validate(base)):
+    async with running(parse_settings(base)):
         await fake_discord.wait_commands_synced(GUILD_ID)
         asked = await fake_discord.user_says(GENERAL.id, CONTRIBUTOR, "how do I run the tests?")
         await fake_discord.wait_until(

@@ -6,61 +6,23 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 
+from bot import delivery
 from bot.app import App
-from bot.config import Settings
-from bot.platforms.matrix import MatrixPlatform
-from bot.state import SendFailure
-from tests.support.bot_harness import running, settings_for, wait_for
-from tests.support.synapse import Event, MatrixUser, Synapse
+from bot.delivery import Key, Refusal
+from tests.support.bot_harness import running
+from tests.support.eventually import eventually
+from tests.support.matrix_world import World, ask, invited_rooms, joined, make_world, matrix_of
+from tests.support.synapse import Event, Synapse
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class World:
-    synapse: Synapse
-    bot: MatrixUser
-    omar: MatrixUser
-    nina: MatrixUser
-    room: str
-    settings: Settings
-
-
 def _body(event: Event) -> str:
     return str(event["content"].get("body", ""))
-
-
-async def make_world(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **matrix: object
-) -> World:
-    tag = uuid.uuid4().hex[:6]
-    bot = await synapse.register(f"convene{tag}")
-    omar = await synapse.register(f"omar{tag}")
-    nina = await synapse.register(f"nina{tag}")
-    room = await synapse.create_room(omar, name="Community", invite=[bot.user_id, nina.user_id])
-    await synapse.join(nina, room)
-    env = f"CONVENE_TEST_MATRIX_TOKEN_{tag}"
-    monkeypatch.setenv(env, bot.access_token)
-    settings = settings_for(
-        f"sqlite+aiosqlite:///{tmp_path}/bot.db",
-        matrix={
-            "enabled": True,
-            "homeserver": synapse.base_url,
-            "user_id": bot.user_id,
-            "device_id": bot.device_id,
-            "token_env": env,
-            "sync_timeout_ms": 1000,
-            **matrix,
-        },
-        rooms=[{"name": "community", "matrix_room_id": room, "purposes": ["help"]}],
-    )
-    return World(synapse, bot, omar, nina, room, settings)
 
 
 @pytest.fixture
@@ -68,30 +30,6 @@ async def world(
     synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[World]:
     yield await make_world(synapse, tmp_path, monkeypatch)
-
-
-def matrix_of(app: App) -> MatrixPlatform:
-    platform = app.platforms[0]
-    assert isinstance(platform, MatrixPlatform)
-    return platform
-
-
-async def ask(world: World, user: MatrixUser, text: str, timeout: float = 10) -> Event:  # noqa: ASYNC109
-    sent = await world.synapse.send_text(user, world.room, text)
-    return await world.synapse.wait_for_message(
-        user,
-        world.room,
-        sender=world.bot.user_id,
-        predicate=lambda e: (
-            e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == sent
-        ),
-        after=sent,
-        timeout=timeout,
-    )
-
-
-async def joined(app: App, room: str) -> None:
-    await wait_for(lambda: room in matrix_of(app).client.rooms, what="the bot to join the room")
 
 
 async def test_help_whoami_link_in_a_room(world: World) -> None:
@@ -120,15 +58,7 @@ async def test_help_whoami_link_in_a_room(world: World) -> None:
 
 
 async def wait_for_invite(world: World) -> str:
-    invites: list[str] = []
-
-    async def poll() -> bool:
-        invites[:] = await world.synapse.invited_rooms(world.nina)
-        return bool(invites)
-
-    for _ in range(100):
-        if await poll():
-            break
+    invites = await invited_rooms(world.synapse, world.nina)
     dm = invites[0]
     await world.synapse.join(world.nina, dm)
     code = await world.synapse.wait_for_message(
@@ -186,17 +116,19 @@ async def test_rate_limits_delay_replies_but_lose_none(
             ]
 
         async def all_answered() -> list[str]:
-            for _ in range(600):
-                got = answered(await world.synapse.messages(world.nina, world.room))
-                if set(sent) <= set(got):
-                    return got
-                await asyncio.sleep(0.1)
-            raise TimeoutError(f"answered {len(set(got) & set(sent))} of {len(sent)}")
+            got = answered(await world.synapse.messages(world.nina, world.room))
+            assert set(sent) <= set(got), f"answered {len(set(got) & set(sent))} of {len(sent)}"
+            return got
 
-        got = await all_answered()
+        got = await eventually(all_answered, timeout=60, what="every command to be answered")
         assert sorted(got) == sorted(set(got)), "a reply was sent twice"
+    assert await refused(app) == []
+
+
+async def refused(app: App) -> list[Refusal]:
+    """Answers the outbox gave up on, as organizers see them."""
     async with app.sessions() as session:
-        assert (await session.exec(select(SendFailure))).all() == []
+        return await delivery.refusals(session, Key("answer", "matrix"))
 
 
 async def test_gives_up_after_bounded_retries_and_records_it(
@@ -210,17 +142,9 @@ async def test_gives_up_after_bounded_retries_and_records_it(
         for _ in range(14):
             await world.synapse.send_text(world.nina, world.room, "!whoami")
 
-        async def failures() -> list[SendFailure]:
-            async with app.sessions() as session:
-                return list((await session.exec(select(SendFailure))).all())
-
-        for _ in range(200):
-            if await failures():
-                break
-            await asyncio.sleep(0.1)
-        recorded = await failures()
-        assert recorded and "M_LIMIT_EXCEEDED" in recorded[0].reason
-        assert recorded[0].room_id == world.room
+        recorded = await eventually(lambda: refused(app), what="a send failure to be recorded")
+        assert recorded and "M_LIMIT_EXCEEDED" in recorded[0].error
+        assert recorded[0].room == world.room
 
 
 async def test_reconnects_after_the_homeserver_goes_away(
@@ -234,7 +158,7 @@ async def test_reconnects_after_the_homeserver_goes_away(
             await joined(app, world.room)
             await ask(world, world.nina, "!whoami")
             await asyncio.to_thread(server.pause)
-            await wait_for(lambda: not app.health()["matrix"], what="the bot to notice")
+            await eventually(lambda: not app.health()["matrix"], what="the bot to notice")
             await asyncio.to_thread(server.resume)
             after = await ask(world, world.nina, "!whoami", timeout=60)
             assert "You are" in _body(after)

@@ -3,7 +3,6 @@ Discord (fake Discord), the requester told by direct message, the posts edited i
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, parse_settings
-from tests.e2e.test_discord import answered, discord_settings, text_of
-from tests.e2e.test_matrix import World, ask, joined, make_world
-from tests.support.bot_harness import running, wait_for
+from tests.support.bot_harness import outbox_drained, running
+from tests.support.discord_bot import answered, discord_settings, text_of
 from tests.support.discord_fixtures import (
     CONTRIBUTOR,
     GENERAL,
@@ -23,7 +21,10 @@ from tests.support.discord_fixtures import (
     ORGANIZER,
     ORGANIZERS,
 )
+from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord
+from tests.support.house import build_escalator
+from tests.support.matrix_world import World, ask, invited_rooms, joined, make_world
 from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +71,7 @@ async def test_matrix_request_claimed_with_the_discord_button(
         )
         assert "is in the queue (position 1)" in asked["content"]["body"]
 
-        await wait_for(lambda: posts(fake_discord, MENTORS_CHANNEL.id), what="the Discord post")
+        await eventually(lambda: posts(fake_discord, MENTORS_CHANNEL.id), what="the Discord post")
         (post,) = posts(fake_discord, MENTORS_CHANNEL.id)
         assert post["embeds"][0]["title"] == "#1 dev setup"
         assert "the C extensions fail on Windows" not in post["embeds"][0]["description"]
@@ -91,7 +92,7 @@ async def test_matrix_request_claimed_with_the_discord_button(
         assert world.nina.user_id in text_of(claim), "the mentor gets the requester's handle"
         assert "the C extensions fail on Windows" in text_of(claim)
 
-        await wait_for(lambda: not post["components"], what="the Discord post to be edited")
+        await eventually(lambda: not post["components"], what="the Discord post to be edited")
         assert post["embeds"][0]["description"].startswith("✅ Claimed by marco")
         edit = await synapse.wait_for_message(
             world.omar,
@@ -106,11 +107,7 @@ async def test_matrix_request_claimed_with_the_discord_button(
         assert "✅ Claimed by marco" in edit["content"]["m.new_content"]["body"]
         assert "!mentor claim" not in edit["content"]["m.new_content"]["body"]
 
-        for _ in range(100):
-            if invites := await synapse.invited_rooms(world.nina):
-                break
-            await asyncio.sleep(0.1)
-        (dm,) = invites
+        (dm,) = await invited_rooms(synapse, world.nina)
         await synapse.join(world.nina, dm)
         told = await synapse.wait_for_message(world.nina, dm, sender=world.bot.user_id)
         assert told["content"]["body"] == (
@@ -149,7 +146,7 @@ async def test_discord_requesters_hear_by_dm_or_else_by_mention(
         def told_in_general() -> list[dict[str, Any]]:
             return [m for m in posts(fake_discord, GENERAL.id) if "has taken" in m["content"]]
 
-        await wait_for(
+        await eventually(
             lambda: told_in_general() and fake_discord.dm_messages(ORGANIZER),
             what="both requesters to be told",
         )
@@ -171,7 +168,7 @@ async def test_escalation_pings_organizers_once_across_a_restart(
     async with running(settings) as app:
         await joined(app, world.room)
         await ask(world, world.nina, '!mentor request "dev setup"')
-        await wait_for(lambda: posts(fake_discord, MENTORS_CHANNEL.id), what="the first post")
+        await eventually(lambda: posts(fake_discord, MENTORS_CHANNEL.id), what="the first post")
 
     def later() -> datetime:
         return datetime.now(UTC) + timedelta(hours=73)
@@ -182,8 +179,9 @@ async def test_escalation_pings_organizers_once_across_a_restart(
     for _ in range(2):
         async with running(settings, clock=later) as app:
             await joined(app, mentors_room)
-            await wait_for(organizers_notes, what="organizers to be called")
-            await asyncio.sleep(1)
+            await eventually(organizers_notes, what="organizers to be called")
+            await build_escalator(app.router).plan()
+            await outbox_drained(app)
     (note,) = organizers_notes()
     assert note["content"].startswith(f"<@&{ORGANIZERS.id}> 📣 Organizers: request #1")
     assert note["mention_roles"] == [str(ORGANIZERS.id)] and note["mentions"] == []

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings, parse_settings
-from tests.e2e.test_discord import discord_settings
-from tests.e2e.test_matrix import joined
-from tests.support.bot_harness import running, settings_for
+from tests.support.bot_harness import outbox_drained, running, settings_for
+from tests.support.discord_bot import discord_settings
 from tests.support.discord_fixtures import CONTRIBUTOR, GENERAL, GUILD_ID, MENTORS_CHANNEL
+from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord, FakeUser
+from tests.support.matrix_world import joined
 from tests.support.synapse import MatrixUser, Synapse
 
 pytestmark = pytest.mark.e2e
@@ -57,17 +57,12 @@ async def test_matrix_joins_are_welcomed_once_across_rejoin_and_restart(
         return await welcomes(synapse, omar, room, bot.user_id)
 
     async def until(count: int) -> list[str]:
-        found: list[str] = []
+        async def enough() -> list[str]:
+            found = await seen()
+            assert len(found) >= count, f"wanted {count} welcomes, saw {found}"
+            return found
 
-        async def enough() -> bool:
-            found[:] = await seen()
-            return len(found) >= count
-
-        for _ in range(200):
-            if await enough():
-                return found
-            await asyncio.sleep(0.1)
-        raise TimeoutError(f"wanted {count} welcomes, saw {found}")
+        return await eventually(enough, what=f"{count} welcomes")
 
     async with running(settings) as app:
         await joined(app, room)
@@ -82,7 +77,9 @@ async def test_matrix_joins_are_welcomed_once_across_rejoin_and_restart(
         await synapse.leave(newbie, room)
         await synapse.join(newbie, room)
         await synapse.join(second, room)
-        assert [w.split("!")[0] for w in await until(2)] == [
+        await until(2)
+        await outbox_drained(app)
+        assert [w.split("!")[0] for w in await seen()] == [
             f"Welcome, newbie{tag}",
             f"Welcome, second{tag}",
         ]
@@ -92,7 +89,9 @@ async def test_matrix_joins_are_welcomed_once_across_rejoin_and_restart(
     await synapse.join(newbie, room)
     async with running(settings) as app:
         await joined(app, room)
-        found = await until(3)
+        await until(3)
+        await outbox_drained(app)
+        found = await seen()
         assert [w.split("!")[0] for w in found] == [
             f"Welcome, newbie{tag}",
             f"Welcome, second{tag}",

@@ -11,6 +11,7 @@ from typing import Any
 from bot.app import App
 from bot.config import Settings, parse_settings
 from bot.core.spec import Handler
+from tests.support.eventually import eventually
 
 
 def settings_for(store_url: str, **sections: Any) -> Settings:
@@ -24,14 +25,6 @@ def settings_for(store_url: str, **sections: Any) -> Settings:
     return parse_settings(data, "test settings")
 
 
-async def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 @contextlib.asynccontextmanager
 async def running(
     settings: Settings, *, extra: Sequence[Handler] = (), **kwargs: Any
@@ -43,10 +36,10 @@ async def running(
     kwargs.setdefault("stdout", io.StringIO())
     app = App(settings, **kwargs)
     for handler in extra:
-        app.registry.add(handler)
+        app.router.add(handler)
     task = asyncio.create_task(app.run())
     try:
-        await wait_for(
+        await eventually(
             lambda: task.done() or (app.platforms and all(app.health().values())),
             what="platforms to connect",
         )
@@ -56,3 +49,18 @@ async def running(
     finally:
         app.stop()
         await asyncio.wait_for(task, 15)
+
+
+async def outbox_drained(app: App) -> None:
+    """Send what is due at the app's clock and wait for the sends in flight, so that a test can
+    then assert what was posted, and what was not, without waiting for a timer.
+
+    Runs the App's own dispatcher beside its timer, as a second instance would: claims keep
+    every row to one sender."""
+    await app.dispatcher.run_due()
+
+    async def drained() -> bool:
+        due = await app.dispatcher.next_due()
+        return due is None or due > app.dispatcher.clock()
+
+    await eventually(drained, what="the outbox to send what is due")

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from bot.core.context import Caller, CommandStyle, Role
 from bot.core.markup import to_plain
-from bot.core.registry import Registry
 from bot.core.reply import Reply
+from bot.core.router import Router
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Said:
 
 @dataclass
 class FakePlatform:
-    registry: Registry
+    registry: Router
     name: str = "matrix"
     style: CommandStyle = "text"
     log: list[tuple[Caller, str, Reply]] = field(default_factory=list)

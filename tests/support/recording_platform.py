@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.core.ports import SendResult
 from bot.core.reply import Reply
-from bot.delivery import SendResult
 
 
 class RecordingPlatform:
@@ -15,6 +15,7 @@ class RecordingPlatform:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.connected = True
         self.posted: dict[str, tuple[str, str]] = {}
         self.mentioned: dict[str, list[str]] = {}
         self.edited: dict[str, tuple[str, str]] = {}

@@ -9,7 +9,6 @@ leak into the project's.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import fcntl
 import hashlib
@@ -34,6 +33,8 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import aiohttp
+
+from tests.support.eventually import eventually
 
 # RATELIMIT_KEYS was checked against 1.163's synapse/config/ratelimiting.py;
 # a major release may rename limiters, which would silently re-enable them.
@@ -503,18 +504,20 @@ class Synapse:
     ) -> Event:
         """Poll until a matching message exists; polling /messages cannot miss one that
         arrived before the wait began, which a /sync started now would."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        async def first_match() -> Event:
             seen = await self.messages(user, room_id, after=after)
             for event in seen:
                 if (sender is None or event["sender"] == sender) and (
                     predicate is None or predicate(event)
                 ):
                     return event
-            if time.monotonic() >= deadline:
-                summary = [(e["sender"], e["content"].get("body")) for e in seen]
-                raise TimeoutError(
-                    f"no message from {sender or 'anyone'} matched in {room_id} "
-                    f"within {timeout}s; saw {summary}"
-                )
-            await asyncio.sleep(0.1)
+            summary = [(e["sender"], e["content"].get("body")) for e in seen]
+            raise AssertionError(f"none matched; saw {summary}")
+
+        return await eventually(
+            first_match,
+            timeout=timeout,
+            interval=0.1,
+            what=f"a message from {sender or 'anyone'} in {room_id}",
+        )
