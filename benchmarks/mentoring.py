@@ -194,6 +194,7 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, float]:
     await asyncio.gather(*(claimer(n) for n in range(1, CLAIMERS + 1)))
     elapsed = time.perf_counter() - started
     return {
+        "claimers": CLAIMERS,
         "claims": len(samples),
         "per_s": round(len(samples) / elapsed, 1),
         **percentiles(samples),
@@ -257,6 +258,9 @@ if __name__ == "__main__":
     for name in ("list_open", "list_all", "list_mine", "stats"):
         print(f"mentor {name.replace('_', ' ')}: {result[name]}")
     claim = result["claim"]
-    print(f"{CLAIMERS} concurrent claimers: {claim}")
+    print(
+        f"mentor claim, {claim['claimers']} claimers at once ({claim['claims']} claims): "
+        f"per claim p50 {claim['p50_ms']} ms, p95 {claim['p95_ms']} ms; {claim['per_s']} claims/s"
+    )
     print(f"peak RSS {result['peak_rss_mb']} MB")
     print(json.dumps(result))
