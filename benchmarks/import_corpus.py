@@ -75,7 +75,7 @@ def expected(path: Path, now: datetime) -> list[Moment]:
         for vevent in recurring_ical_events.of(calendar).between(now, now + HORIZON):
             start = vevent.decoded("DTSTART")
             moment = _moment(start, not isinstance(start, datetime))
-            if isinstance(moment, datetime) and moment <= now:
+            if moment <= (now if isinstance(moment, datetime) else now.date()):
                 continue
             if str(vevent.get("STATUS", "")).upper() == "CANCELLED":
                 continue

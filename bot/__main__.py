@@ -94,36 +94,22 @@ async def _faq_export(settings: Settings) -> tuple[str, int]:
     return await _in_store(settings, export)
 
 
-def _events_import(settings: Settings, path: Path) -> int:
-    from zoneinfo import ZoneInfo
+def _events(settings: Settings, args: argparse.Namespace) -> int:
+    from cogs.events import cli
 
-    from bot.core.context import Caller, utcnow
-    from bot.identity import resolve_person
-    from cogs.events.importer import ScheduleError, import_entries, read_schedule
+    def store(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        return asyncio.run(_in_store(settings, work))
 
-    try:
-        schedule = read_schedule(path.name, path.read_bytes(), ZoneInfo(settings.bot.timezone))
-    except OSError as exc:
-        print(f"convene: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 1
-    except ScheduleError as exc:
-        print(f"convene: nothing was imported from {path}:\n{exc}", file=sys.stderr)
-        return 1
-    console = settings.console
-    importer = Caller("console", console.user, console.user, console.role, "console")
-
-    async def work(session: AsyncSession) -> str:
-        now = utcnow()
-        person = await resolve_person(session, importer, now)
-        report = await import_entries(
-            session, schedule.entries, person_id=person, rooms=settings.rooms, now=now
+    if args.events_command == "import":
+        return cli.import_file(
+            args.file,
+            settings=settings,
+            store=store,
+            out=sys.stdout,
+            err=sys.stderr,
+            skip_invalid=args.skip_invalid,
         )
-        return str(report)
-
-    print(f"{path}: {asyncio.run(_in_store(settings, work))}")
-    for warning in schedule.warnings:
-        print(f"  warning: {warning}")
-    return 0
+    return cli.export_file(args.file, fmt=args.format, store=store, out=sys.stdout, err=sys.stderr)
 
 
 def _faq(settings: Settings, action: str, path: Path) -> int:
@@ -174,13 +160,20 @@ def _parser() -> argparse.ArgumentParser:
         action = faq_sub.add_parser(name, help=what)
         action.add_argument("file", type=Path)
         action.add_argument("-c", "--config", type=Path, help=config_help)
-    events = sub.add_parser("events", help="import events from a calendar file")
+    events = sub.add_parser("events", help="import or export events as a calendar file")
     events_sub = events.add_subparsers(dest="events_command", required=True)
     load = events_sub.add_parser(
         "import", help="add and update events from an .ics file or a yaml2ics YAML schedule"
     )
     load.add_argument("file", type=Path)
+    load.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid events, list the others"
+    )
     load.add_argument("-c", "--config", type=Path, help=config_help)
+    save = events_sub.add_parser("export", help="write the events still to come")
+    save.add_argument("file", type=Path, nargs="?", help="default: standard output")
+    save.add_argument("--format", choices=("ics", "yaml"), default="ics")
+    save.add_argument("-c", "--config", type=Path, help=config_help)
     check = sub.add_parser("check-config", help="validate a settings file without connecting")
     check.add_argument("file", type=Path)
     return parser
@@ -206,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "faq":
         return _faq(settings, args.faq_command, args.file)
     if args.command == "events":
-        return _events_import(settings, args.file)
+        return _events(settings, args)
     from bot.app import StartupError
 
     try:

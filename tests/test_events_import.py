@@ -141,8 +141,8 @@ def test_ics_file_with_zone_rule_and_exdate(
     ("text", "expected"),
     [
         ("events: [", "not valid YAML"),
-        ("name: x\n", "expected a mapping with an `events:` list"),
-        ("events:\n  - begin: 2027-01-01 10:00:00\n", "event 1 '': no summary"),
+        ("- just a list\n", "expected a mapping with `events:`"),
+        ("events:\n  - summary: Nothing\n", "event 1 'Nothing': no begin"),
         (
             "events:\n  - summary: Fast\n    begin: 2027-01-01 10:00:00\n"
             "    repeat: {interval: {fortnights: 1}, until: 2027-02-01}\n",

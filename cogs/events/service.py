@@ -271,9 +271,28 @@ async def move(
     session: AsyncSession, event: Event, day: date, new_start_local: datetime, now: datetime
 ) -> tuple[Occurrence, datetime]:
     occurrence = await occurrence_on(session, event, day, now)
-    new_start = to_utc(new_start_local, zone_of(event))
+    zone = zone_of(event)
+    new_start = to_utc(new_start_local, zone)
     if new_start <= now:
         raise UserError("The new start is in the past; give a future date and time.")
+    target = new_start_local.date()
+    others = [
+        other
+        for other in expand(
+            event,
+            await changes_of(session, event.id or 0),
+            after=to_utc(datetime.combine(target, time(0)), zone) - timedelta(microseconds=1),
+            before=to_utc(datetime.combine(target + timedelta(days=1), time(0)), zone),
+        )
+        if other.original_start != occurrence.original_start
+    ]
+    if others:
+        at = others[0].start.astimezone(zone)
+        raise UserError(
+            f"Event #{event.id} already meets on {target:%Y-%m-%d} (at {at:%H:%M}); two "
+            f"occurrences on one day could not be told apart. Skip that one first "
+            f"(event skip {event.id} {target:%Y-%m-%d}) or pick another day."
+        )
     await _record_change(session, event, occurrence.original_start, new_start, now)
     return occurrence, new_start
 
