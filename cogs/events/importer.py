@@ -115,6 +115,8 @@ class Context:
     default: ZoneInfo
     now: datetime
     vtimezones: dict[str, icalendar.Timezone] = field(default_factory=dict)
+    calendar_zone: ZoneInfo | None = None
+    """X-WR-TIMEZONE: where a floating or UTC time is read, as recurring-ical-events does."""
     progress: Progress | None = None
     _zones: dict[tuple[str, date, date], ZoneInfo] = field(default_factory=dict)
 
@@ -142,6 +144,8 @@ def read_ics(
         )
     events: list[icalendar.Component] = []
     for calendar in calendars:
+        if ctx.calendar_zone is None and calendar.get("X-WR-TIMEZONE"):
+            ctx.calendar_zone = zones.by_name(str(calendar["X-WR-TIMEZONE"]))
         for component in calendar.walk("VTIMEZONE"):
             if isinstance(component, icalendar.Timezone):
                 ctx.vtimezones.setdefault(str(component.get("TZID", "")), component)
@@ -240,17 +244,25 @@ def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
     start_value = start_prop.dt
     if not isinstance(start_value, date):
         raise Problem(f"DTSTART is not a date or date and time, {_EXAMPLE_START}")
-    all_day = not isinstance(start_value, datetime)
+    end_value = getattr(vevent.get("DTEND"), "dt", None)
+    length_value = getattr(vevent.get("DURATION"), "dt", None)
+    all_day = (
+        not isinstance(start_value, datetime)
+        and not isinstance(end_value, datetime)
+        and not (isinstance(length_value, timedelta) and length_value % timedelta(days=1))
+    )
     span = _span(start_value, rule, ctx.now)
     start_local, zone = _wall(start_prop, ctx, span, "DTSTART")
-    if all_day:
+    if not isinstance(start_value, datetime):
         zone = ctx.default
+    if rule is not None and _zoned(start_prop, ctx):
+        rule = re.sub(r"(UNTIL=\d{8}T\d{6})(?![\dZ])", r"\1Z", rule, flags=re.IGNORECASE)
     title = _text(vevent, "SUMMARY") or limits.UNTITLED
     limits.check_text(title, limits.MAX_TITLE, "SUMMARY")
     link = _link(vevent.get("URL"), vevent.get("LOCATION"))
     description = _description(vevent, link)
     limits.check_text(description, limits.MAX_DESCRIPTION, "DESCRIPTION")
-    duration_min = _minutes(vevent, start_prop, start_local, zone, ctx, span)
+    duration_min = _minutes(vevent, start_prop, start_local, zone, ctx, span, all_day)
     rdates: list[datetime] = []
     stored = None
     if rule is not None:
@@ -318,9 +330,9 @@ def _minutes(
     zone: ZoneInfo,
     ctx: Context,
     span: zones.Span,
+    all_day: bool,
 ) -> int:
     end_prop, length_prop = _single(vevent, "DTEND"), _single(vevent, "DURATION")
-    all_day = not isinstance(start_prop.dt, datetime)
     if end_prop is not None and length_prop is not None:
         raise Problem("has both DTEND and DURATION; keep one")
     if length_prop is not None:
@@ -440,7 +452,7 @@ def _apply_override(
         moved_local, moved_zone = _wall(start_prop, ctx, span, "DTSTART")
         if entry.all_day:
             moved_zone = entry.zone
-        length = _minutes(vevent, start_prop, moved_local, moved_zone, ctx, span)
+        length = _minutes(vevent, start_prop, moved_local, moved_zone, ctx, span, entry.all_day)
         if length != entry.duration_min:
             differ.append("duration")
     if {"URL", "LOCATION"} & present and _link(
@@ -460,10 +472,13 @@ def _apply_override(
 
 
 def _instant(prop: Any, ctx: Context, span: zones.Span, entry: Entry) -> datetime:
+    """A RECURRENCE-ID or an override's DTSTART; in an all-day series only its day counts."""
     value = prop.dt
     if not isinstance(value, datetime):
         return to_utc(datetime.combine(value, entry.start_local.time()), entry.zone)
     wall, zone = _wall(prop, ctx, span, "RECURRENCE-ID")
+    if entry.all_day:
+        return to_utc(datetime.combine(wall.date(), entry.start_local.time()), entry.zone)
     return to_utc(wall, zone)
 
 
@@ -475,6 +490,10 @@ def _wall(prop: Any, ctx: Context, span: zones.Span, name: str) -> tuple[datetim
     tzid = prop.params.get("TZID")
     if tzid:
         return value.replace(tzinfo=None), ctx.zone(str(tzid), span)
+    if ctx.calendar_zone is not None:
+        if value.tzinfo is not None:
+            return value.astimezone(ctx.calendar_zone).replace(tzinfo=None), ctx.calendar_zone
+        return value, ctx.calendar_zone
     if value.tzinfo is not None:
         offset = value.utcoffset()
         if offset == timedelta(0) or offset is None:
@@ -485,6 +504,15 @@ def _wall(prop: Any, ctx: Context, span: zones.Span, name: str) -> tuple[datetim
             raise Problem(f"{name}: {exc}") from None
         return value.replace(tzinfo=None), zone
     return value, ctx.default
+
+
+def _zoned(prop: Any, ctx: Context) -> bool:
+    """Whether a time is tied to a zone; a floating UNTIL beside it is then read as UTC, as
+    icalendar and recurring-ical-events read it."""
+    value = prop.dt
+    return isinstance(value, datetime) and (
+        bool(prop.params.get("TZID")) or value.tzinfo is not None or ctx.calendar_zone is not None
+    )
 
 
 def _span(start: date, rule: str | None, now: datetime) -> zones.Span:
