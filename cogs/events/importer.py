@@ -244,6 +244,10 @@ def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
     start_value = start_prop.dt
     if not isinstance(start_value, date):
         raise Problem(f"DTSTART is not a date or date and time, {_EXAMPLE_START}")
+    if start_value.year > limits.LAST_YEAR or (
+        start_value.year < limits.FIRST_YEAR and rule is None
+    ):
+        limits.check_day(start_value, "DTSTART")
     end_value = getattr(vevent.get("DTEND"), "dt", None)
     length_value = getattr(vevent.get("DURATION"), "dt", None)
     all_day = (
@@ -284,9 +288,7 @@ def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
         label=label,
     )
     entry.kind, entry.tier = _categories(vevent)
-    for moment in _dates(vevent, "RDATE", ctx, span, entry):
-        limits.check_day(moment, "RDATE")
-        rdates.append(moment)
+    rdates += _dates(vevent, "RDATE", ctx, span, entry)
     entry.rdates = sorted(set(rdates))
     entry.skips += _dates(vevent, "EXDATE", ctx, span, entry)
     return entry
@@ -296,6 +298,15 @@ def _series(
     rule: str, start_local: datetime, zone: ZoneInfo
 ) -> tuple[datetime, str | None, list[datetime]]:
     """The stored rule and its start; the DTSTART as an RDATE when the rule does not match it."""
+    try:
+        return _anchored(rule, start_local, zone)
+    except RecurrenceError as exc:
+        raise Problem(f"RRULE: {exc.message}") from None
+
+
+def _anchored(
+    rule: str, start_local: datetime, zone: ZoneInfo
+) -> tuple[datetime, str | None, list[datetime]]:
     extra: list[datetime] = []
     if start_local.year < limits.FIRST_YEAR:
         later = occurrences(
@@ -314,10 +325,7 @@ def _series(
         if not found:
             return start_local, None, []
         start_local = anchor
-    try:
-        return start_local, build_rrule(rule, start_local, zone), extra
-    except RecurrenceError as exc:
-        raise Problem(f"RRULE: {exc.message}") from None
+    return start_local, build_rrule(rule, start_local, zone), extra
 
 
 _TICK = timedelta(microseconds=1)
@@ -374,6 +382,8 @@ def _dates(
             value = item.dt
             if isinstance(value, tuple):
                 value = value[0]
+            if isinstance(value, date):
+                limits.check_day(value, name)
             if isinstance(value, datetime):
                 if tzid:
                     yield to_utc(value.replace(tzinfo=None), ctx.zone(str(tzid), span))
@@ -420,6 +430,8 @@ def _apply_override(
         return f"changes one occurrence of {uid!r}, which is not in the file; ignored"
     zone = entry.zone
     span = (ctx.now - PLANNING_SPAN, ctx.now + PLANNING_SPAN)
+    if isinstance(recurrence_id.dt, date):
+        limits.check_day(recurrence_id.dt, "RECURRENCE-ID")
     original = _instant(recurrence_id, ctx, span, entry)
     when = f"{original.astimezone(zone):%Y-%m-%d %H:%M}"
     found = occurrences(

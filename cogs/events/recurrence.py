@@ -400,10 +400,14 @@ def first_of_rule(repeat: str, start_local: datetime) -> datetime | None:
     keeps that reading by starting the series here and adding the DTSTART as an RDATE.
     """
     parts = _split(repeat)
+    _check_search_width(
+        parts, int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 1
+    )
     start = start_local.replace(microsecond=0)
     pattern = {name: value for name, value in parts.items() if name not in ("COUNT", "UNTIL")}
-    horizon = start.replace(year=min(MAXYEAR, start.year + _SCANNED_YEARS))
+    horizon = start + timedelta(days=366 * _SCANNED_YEARS)
     try:
+        _check_days(pattern, start, clocks.perf_counter)
         for wall in _dateutil(pattern, start, start):
             return wall if wall <= horizon else None
     except (ValueError, OverflowError):
@@ -445,9 +449,7 @@ def _check(
     shifted = start.replace(year=start.year + centuries)
     pattern = {name: value for name, value in parts.items() if name not in ("COUNT", "UNTIL")}
     try:
-        if pattern["FREQ"] in _SUB_DAILY and pattern.keys() & (_DAY_FIELDS | {"BYMONTH"}):
-            days = {k: v for k, v in pattern.items() if k in _DAY_FIELDS | {"BYMONTH", "WKST"}}
-            _timed(_dateutil({"FREQ": "DAILY", **days}, shifted, shifted), clock)
+        _check_days(pattern, shifted, clock)
         walls = _timed(_dateutil(pattern, shifted, shifted), clock)
     except RecurrenceError:
         raise
@@ -475,6 +477,14 @@ def _check(
             'e.g. "FREQ=MINUTELY;INTERVAL=30"'
         )
     _check_year(pattern, shifted, clock)
+
+
+def _check_days(pattern: Mapping[str, str], start: datetime, clock: Callable[[], float]) -> None:
+    """For a sub-daily rule limited to some days, those days must come often enough: dateutil
+    walks every day between them, so days years apart stall it."""
+    if pattern["FREQ"] in _SUB_DAILY and pattern.keys() & (_DAY_FIELDS | {"BYMONTH"}):
+        days = {k: v for k, v in pattern.items() if k in _DAY_FIELDS | {"BYMONTH", "WKST"}}
+        _timed(_dateutil({"FREQ": "DAILY", **days}, start, start), clock)
 
 
 def _timed(walls: Iterator[datetime], clock: Callable[[], float]) -> list[datetime]:

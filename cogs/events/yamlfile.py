@@ -22,6 +22,7 @@ so a few hundred bytes of nested aliases cannot take minutes and gigabytes.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -143,7 +144,7 @@ def _calendar(found: _Found, data: bytes, chain: list[PurePosixPath]) -> str | N
         raise ScheduleError(f"{where}timezone: {exc.message}") from None
     name_found = document.get("name")
     for included in _list(document.get("include"), f"{where}include"):
-        path = chain[-1].parent / str(included)
+        path = PurePosixPath(posixpath.normpath(chain[-1].parent / str(included)))
         if path in chain:
             raise ScheduleError(f"{where}include: {included!r} includes itself, in a cycle")
         if opener is None:
@@ -264,13 +265,11 @@ def _vevent(item: Mapping[str, Any], default: ZoneInfo, ctx: Context) -> icalend
 
 
 def _when(value: Any, name: str) -> datetime | date:
-    """What ics.py takes for a time: a date, a date and time, or their parts as a list or a
-    mapping; a quoted ISO string is taken too."""
+    """What ics.py takes for a time: a date, a date and time, or a mapping of its parts; a
+    quoted ISO string is taken too."""
     try:
         if isinstance(value, datetime | date):
             return value
-        if isinstance(value, list):
-            return datetime(*value)
         if isinstance(value, Mapping):
             return datetime(**value)
         return datetime.fromisoformat(str(value).strip())
@@ -309,8 +308,6 @@ def _duration(value: Any) -> timedelta:
             return value
         if isinstance(value, Mapping):
             return timedelta(**{str(key): value[key] for key in value})
-        if isinstance(value, list):
-            return timedelta(*value)
     except (TypeError, ValueError, OverflowError):
         pass
     raise Problem(f"duration {value!r} is not a duration, e.g. duration: {{minutes: 30}}")
