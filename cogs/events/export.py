@@ -5,13 +5,16 @@ The .ics export is the calendar feed of the events that still have an occurrence
 again give the same file. The YAML export is a yaml2ics schedule: each event's rule, skips and
 added occurrences go in ``ics:`` lines (yaml2ics's ``repeat`` cannot say "every first Monday"
 nor a series without end), and a moved occurrence is a skip plus an added one, since yaml2ics
-has no overrides; yaml2ics reads it to the same occurrences. yaml2ics cannot write an all-day
-event of several days, so one becomes midnight to midnight in the event's zone.
+has no overrides; yaml2ics reads it to the same occurrences. So is an occurrence in a DST gap,
+which calendar apps would otherwise put later than the bot does (see `feed`). yaml2ics cannot write an all-day
+event of several days, so one becomes midnight to midnight in the event's zone; and an event in
+a zone without changes (UTC, Asia/Tokyo) carries its offset (``+00:00``) instead of a
+``timezone:``, since yaml2ics describes such zones in a form its own reader refuses.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import icalendar
@@ -19,8 +22,8 @@ import yaml
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cogs.events import service
-from cogs.events.feed import render_feed
+from cogs.events import service, zones
+from cogs.events.feed import gap_pins, render_feed
 from cogs.events.models import Event
 
 NAME = "Convene events"
@@ -39,16 +42,24 @@ def to_ics(pairs: list[tuple[Event, service.Changes]], now: datetime) -> bytes:
 
 
 def to_yaml(pairs: list[tuple[Event, service.Changes]], now: datetime) -> str:
-    document = {"name": NAME, "events": [_event(event, changes) for event, changes in pairs]}
+    document = {
+        "name": NAME,
+        "events": [_event(event, changes, now) for event, changes in pairs],
+    }
     text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     return text
 
 
-def _event(event: Event, changes: service.Changes) -> dict[str, Any]:
+def _event(event: Event, changes: service.Changes, now: datetime) -> dict[str, Any]:
     zone = service.zone_of(event)
     entry: dict[str, Any] = {"summary": event.title, "uid": event.uid}
     if event.all_day and event.duration_min == 1440:
         entry["begin"] = event.start_local.date()
+    elif _steady(event):
+        entry["begin"] = event.start_local.replace(tzinfo=zone).astimezone(
+            timezone(event.start_local.replace(tzinfo=zone).utcoffset() or timedelta(0))
+        )
+        entry["duration"] = {"minutes": event.duration_min}
     else:
         entry["timezone"] = zone.key
         entry["begin"] = event.start_local
@@ -76,12 +87,24 @@ def _event(event: Event, changes: service.Changes) -> dict[str, Any]:
             added.add(new)
             if original not in changes.rdates:
                 skipped.add(original)
+    pins = gap_pins(event, changes, now)
     for name, moments in (("EXDATE", skipped), ("RDATE", added)):
         if moments:
             lines.append(_dates(name, sorted(moments), event))
+    if pins:
+        walls = ",".join(f"{wall:%Y%m%dT%H%M%S}" for wall, _ in pins)
+        lines.append(f"EXDATE;TZID={zone.key}:{walls}")
+        lines.append("RDATE:" + ",".join(f"{at.astimezone(UTC):%Y%m%dT%H%M%SZ}" for _, at in pins))
     if lines:
         entry["ics"] = "\n".join(lines) + "\n"
     return entry
+
+
+def _steady(event: Event) -> bool:
+    """A zone that keeps one offset (UTC, Asia/Tokyo, Etc/GMT+7) is written as that offset:
+    yaml2ics's zone files describe such zones in a form its own reader refuses."""
+    start = event.start_local.replace(tzinfo=UTC)
+    return not zones.transitions(service.zone_of(event), start, start + timedelta(days=3660))
 
 
 def _occurs(event: Event, changes: service.Changes, original: datetime) -> bool:
@@ -95,5 +118,7 @@ def _dates(name: str, moments: list[datetime], event: Event) -> str:
     if event.all_day and event.duration_min == 1440:
         values = ",".join(f"{m.astimezone(zone):%Y%m%d}" for m in moments)
         return f"{name};VALUE=DATE:{values}"
+    if _steady(event):
+        return f"{name}:" + ",".join(f"{m.astimezone(UTC):%Y%m%dT%H%M%SZ}" for m in moments)
     values = ",".join(f"{m.astimezone(zone):%Y%m%dT%H%M%S}" for m in moments)
     return f"{name};TZID={zone.key}:{values}"

@@ -103,9 +103,17 @@ def _gap_overrides(event: Event, changes: service.Changes, now: datetime) -> lis
     An override keyed by the nonexistent wall time makes every calendar show what the bot
     announces, from last year to two years ahead (beyond, calendars use their own reading).
     """
+    return [_override(event, wall, instant) for wall, instant in gap_pins(event, changes, now)]
+
+
+def gap_pins(
+    event: Event, changes: service.Changes, now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(nonexistent wall time, the bot's instant) of each occurrence in a DST gap, from last
+    year to two years ahead."""
     zone = service.zone_of(event)
     wall_time = event.start_local.time()
-    overrides: list[icalendar.Event] = []
+    overrides: list[tuple[datetime, datetime]] = []
     if event.all_day:
         return overrides
     for day, gap_start, gap_end in _gaps(zone.key, now.year - 1, now.year + 2):
@@ -116,7 +124,7 @@ def _gap_overrides(event: Event, changes: service.Changes, now: datetime) -> lis
         second = timedelta(seconds=1)
         night = service.expand(event, changes, after=instant - second, before=instant + second)
         if any(not o.moved and o.start == instant for o in night):
-            overrides.append(_override(event, wall, instant))
+            overrides.append((wall, instant))
     return overrides
 
 
