@@ -4,7 +4,7 @@
 Each file goes through the real CLI entry into its own empty SQLite store, as a new user would
 run it. Then, for a file that imported, its occurrences over the next two years are compared
 with what recurring-ical-events reads from the file itself (for YAML: from yaml2ics's own
-conversion of it, read the same way). Every file lands in one of four classes: imported with the
+conversion of it, read the same way; see tests/support/calendars.py). Every file lands in one of four classes: imported with the
 same occurrences, imported with different ones, refused with a message, or a traceback. Prints
 the counts per source and, last, one JSON line.
 """
@@ -12,105 +12,43 @@ the counts per source and, last, one JSON line.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
 import json
-import shutil
 import tempfile
 import traceback
-import warnings
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import icalendar
-import recurring_ical_events
-import yaml2ics
-from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.__main__ import main
-from bot.db import make_engine, make_sessions
-from bot.schema import upgrade
-from cogs.events import service
-from cogs.events.models import Event
+from tests.support.calendars import (
+    TWO_YEARS,
+    Moment,
+    Store,
+    expected,
+    reference_calendar,
+    stored,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-YAML_SUFFIXES = (".yaml", ".yml")
-HORIZON = timedelta(days=731)
-DEFAULT_ZONE = ZoneInfo("UTC")
-
-Moment = datetime | date
 
 
 def corpus(roots: list[Path]) -> list[Path]:
     return sorted(
         path
         for root in roots
-        for path in root.rglob("*")
-        if path.suffix.lower() in (".ics", *YAML_SUFFIXES)
+        for path in root.resolve().rglob("*")
+        if path.suffix.lower() in (".ics", ".yaml", ".yml")
     )
 
 
-def _moment(value: Moment, all_day: bool) -> Moment:
-    """What an occurrence is, comparably: its day when all-day, else its instant in UTC."""
-    if all_day or not isinstance(value, datetime):
-        return value.date() if isinstance(value, datetime) else value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=DEFAULT_ZONE)
-    return value.astimezone(UTC)
-
-
-def expected(path: Path, now: datetime) -> list[Moment]:
-    """Occurrences after *now* for two years, as recurring-ical-events reads the file."""
-    if path.suffix.lower() in YAML_SUFFIXES:
-        text = yaml2ics.files_to_calendar([str(path)]).serialize()
-        calendar = icalendar.Calendar.from_ical(text)
-    else:
-        calendar = icalendar.Calendar.from_ical(path.read_bytes())
-    found = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for vevent in recurring_ical_events.of(calendar).between(now, now + HORIZON):
-            start = vevent.decoded("DTSTART")
-            moment = _moment(start, not isinstance(start, datetime))
-            if moment <= (now if isinstance(moment, datetime) else now.date()):
-                continue
-            if str(vevent.get("STATUS", "")).upper() == "CANCELLED":
-                continue
-            found.append(moment)
-    return sorted(found, key=_key)
-
-
-def _key(moment: Moment) -> tuple[date, datetime]:
-    if isinstance(moment, datetime):
-        return moment.date(), moment
-    return moment, datetime.combine(moment, datetime.min.time(), UTC)
-
-
-async def imported(url: str, now: datetime) -> list[Moment]:
-    engine = make_engine(url)
-    try:
-        async with make_sessions(engine)() as session:
-            found: list[Moment] = []
-            for event in (await session.exec(select(Event))).all():
-                changes = await service.changes_of(session, event.id or 0)
-                all_day = bool(getattr(event, "all_day", False))
-                zone = service.zone_of(event)
-                for occurrence in service.expand(event, changes, after=now, before=now + HORIZON):
-                    start = occurrence.start
-                    found.append(start.astimezone(zone).date() if all_day else start)
-            return sorted(found, key=_key)
-    finally:
-        await engine.dispose()
-
-
 def classify(path: Path, template: Path, workdir: Path, now: datetime) -> tuple[str, str]:
-    store = workdir / "events.db"
-    shutil.copy(template, store)
+    store = Store(workdir / "events.db", template)
     config = workdir / "convene.toml"
-    config.write_text(f'[store]\nurl = "sqlite:///{store}"\n[bot]\ntimezone = "UTC"\n')
+    config.write_text(f'[store]\nurl = "sqlite:///{store.path}"\n[bot]\ntimezone = "UTC"\n')
     out, err = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -122,23 +60,19 @@ def classify(path: Path, template: Path, workdir: Path, now: datetime) -> tuple[
     if code != 0:
         return "refused", err.getvalue().strip()
     try:
-        wanted = expected(path, now)
+        wanted = expected(reference_calendar(path), now, now + TWO_YEARS)
     except Exception as exc:
         return "imported (no reference)", f"the reference reader fails: {exc!r}"
-    got = asyncio.run(imported(f"sqlite+aiosqlite:///{store}", now))
+
+    async def ours(session: AsyncSession) -> list[Moment]:
+        return await stored(session, now, now + TWO_YEARS)
+
+    got = store.run(ours)
     if got == wanted:
         return "imported, same occurrences", out.getvalue().strip()
     missing = [m for m in wanted if m not in got][:3]
     extra = [m for m in got if m not in wanted][:3]
     return "imported, different occurrences", f"missing {missing}, extra {extra}"
-
-
-async def _template(path: Path) -> None:
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
 
 
 def run(roots: list[Path], verbose: bool) -> dict[str, object]:
@@ -147,7 +81,7 @@ def run(roots: list[Path], verbose: bool) -> dict[str, object]:
     per_source: dict[str, Counter[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "template.db"
-        asyncio.run(_template(template))
+        Store(template)
         for path in corpus(roots):
             source = path.relative_to(DATA).parts[0] if path.is_relative_to(DATA) else "other"
             outcome, detail = classify(path, template, Path(tmp), now)

@@ -10,15 +10,21 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import Role
+from bot.core.context import Caller
+from bot.identity import resolve_person
 from cogs.events import cli, limits
+from cogs.events.importer import import_entries, read_schedule
 from cogs.events.models import Event
 from tests.support.calendars import TWO_YEARS, Moment, Store, expected, reference_calendar, stored
 from tests.test_events_import import YAML
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
+CONSOLE = Caller("console", "you", "you", Role.ORGANIZER, "console")
 
 
 class Terminal(io.StringIO):
@@ -356,3 +362,33 @@ def test_times_in_a_dst_gap_keep_their_wall_time(tmp_path: Path) -> None:
     assert night.next_start is not None
     assert night.next_start.astimezone(paris).hour == 3
     assert night.next_start - timedelta(hours=1) == datetime(2027, 3, 28, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "recurring-ical-events/calendars/issue_173_only_modifications_error.ics",
+        "recurring-ical-events/calendars/Germany.ics",
+        "scientific-python/calendars/numpy.yaml",
+        "convene/features.yaml",
+    ],
+)
+async def test_large_and_long_files_fit_both_stores(
+    sessions: async_sessionmaker[AsyncSession], name: str
+) -> None:
+    """PostgreSQL enforces every column's length, so what SQLite stores must fit it too."""
+    path = Path(__file__).parent / "data" / name
+    schedule = read_schedule(
+        path.name,
+        path.read_bytes(),
+        ZoneInfo("UTC"),
+        now=NOW - timedelta(days=3650),
+        opener=lambda relative: (path.parent / relative).read_bytes(),
+    )
+    async with sessions() as session:
+        person = await resolve_person(session, CONSOLE, NOW)
+        report = await import_entries(
+            session, schedule.entries, person_id=person, rooms=[], now=NOW - timedelta(days=3650)
+        )
+        await session.commit()
+    assert report.added == len(schedule.entries) - report.ended

@@ -180,7 +180,7 @@ def read_vevents(
             ctx.progress(number, len(events))
         line = lines[number - 1] if number <= len(lines) else None
         label = labels[number - 1] if number <= len(labels) else _label(number, vevent)
-        uid = _text(vevent, "UID") or f"#{number}"
+        uid = _uid_of(vevent) or f"#{number}"
         if vevent.get("RECURRENCE-ID") is not None:
             overrides.append((label, _where(line), vevent))
             continue
@@ -216,7 +216,7 @@ def read_vevents(
         series[entry.uid] = entry
         order.setdefault(entry.uid, number)
     for label, where, vevent in overrides:
-        uid = _text(vevent, "UID")
+        uid = _uid_of(vevent)
         try:
             if warning := _apply_override(vevent, series, ctx):
                 warnings.append(f"{label}: {warning}")
@@ -274,7 +274,7 @@ def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
         rdates += extra
     limits.check_day(start_local, "DTSTART")
     entry = Entry(
-        uid=_text(vevent, "UID") or _uid(title, start_local),
+        uid=_uid_of(vevent) or _uid(title, start_local),
         title=title,
         start_local=start_local,
         zone=zone,
@@ -418,7 +418,7 @@ def _apply_override(
     """Record one RECURRENCE-ID override on its series as a move or a skip; a warning for
     whatever of it cannot be kept."""
     _check_broken(vevent, ("RECURRENCE-ID", "DTSTART", "DTEND", "DURATION"))
-    uid = _text(vevent, "UID")
+    uid = _uid_of(vevent)
     recurrence_id = _single(vevent, "RECURRENCE-ID")
     if str(recurrence_id.params.get("RANGE", "")).upper() == "THISANDFUTURE":
         raise Problem(
@@ -563,6 +563,14 @@ def _text(vevent: icalendar.Component, name: str) -> str:
     if isinstance(value, list):
         value = value[0]
     return str(value or "").replace("\x00", "").strip()
+
+
+def _uid_of(vevent: icalendar.Component) -> str:
+    """The UID, or a digest of it when it is longer than the store keeps (80 characters)."""
+    uid = _text(vevent, "UID")
+    if len(uid) <= 80:
+        return uid
+    return f"{hashlib.sha256(uid.encode()).hexdigest()[:40]}@long-uid.convene"
 
 
 def _description(vevent: icalendar.Component, link: str | None) -> str | None:
