@@ -136,7 +136,8 @@ async def stored(session: AsyncSession, after: datetime, before: datetime) -> li
         zone = service.zone_of(event)
         for occurrence in service.expand(event, changes, after=after, before=before):
             start = occurrence.start
-            found.append(start.astimezone(zone).date() if event.all_day else start)
+            all_day = getattr(event, "all_day", False)  # absent before all-day events existed
+            found.append(start.astimezone(zone).date() if all_day else start)
     return sorted(found, key=order)
 
 
