@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+from icalendar.error import GloballyUniqueTZIDGuessed
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -134,7 +136,10 @@ def read_ics(
     data: bytes, ctx: Context, *, skip_invalid: bool = False, first_line: int = 1
 ) -> Schedule:
     try:
-        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+        with warnings.catch_warnings():
+            # icalendar guesses what a "globally unique" TZID means; `zones` decides instead.
+            warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
+            calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except Exception as exc:
         raise ScheduleError(f"not a valid iCalendar file: {_short(exc)}") from None
     if not calendars:

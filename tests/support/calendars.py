@@ -44,10 +44,12 @@ def is_yaml(path: Path) -> bool:
 
 
 def reference_calendar(path: Path) -> icalendar.Calendar:
-    if not is_yaml(path):
-        return icalendar.Calendar.from_ical(path.read_bytes())
-    text = yaml2ics.files_to_calendar([str(path)]).serialize()
-    return icalendar.Calendar.from_ical(_date_exdates(text))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not is_yaml(path):
+            return icalendar.Calendar.from_ical(path.read_bytes())
+        text = yaml2ics.files_to_calendar([str(path)]).serialize()
+        return icalendar.Calendar.from_ical(_date_exdates(text))
 
 
 def _date_exdates(text: str) -> str:
