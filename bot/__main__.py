@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.cogs import discover
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.cli import CliCommand, CliError, CliTools
-from bot.core.context import Caller, utcnow
+from bot.core.context import Caller, Clock, utcnow
 from bot.core.env import Env
 
 T = TypeVar("T")
@@ -68,15 +68,18 @@ class Tools:
     """What a cog's subcommand gets: the settings it may read and one transaction at a time
     on the migrated store."""
 
-    def __init__(self, settings: Settings, out: TextIO, err: TextIO) -> None:
+    def __init__(
+        self, settings: Settings, out: TextIO, err: TextIO, *, clock: Clock = utcnow
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.env: Env = settings.env()
         console = settings.console
         self.operator = Caller("console", console.user, console.user, console.role, "console")
         self.out, self.err = out, err
 
     def now(self) -> datetime:
-        return utcnow()
+        return self.clock()
 
     def in_store(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
@@ -124,6 +127,15 @@ def _upgrade(args: argparse.Namespace, tools: CliTools) -> int:
 CORE_COMMANDS = (CliCommand(("db", "upgrade"), "apply every pending migration", _upgrade),)
 
 
+def run_command(command: CliCommand, args: argparse.Namespace, tools: CliTools) -> int:
+    """A subcommand's exit code; what went wrong is one line on stderr, never a traceback."""
+    try:
+        return command.run(args, tools)
+    except CliError as exc:
+        print(f"convene: {exc}", file=tools.err)
+        return 1
+
+
 def _parser(commands: Sequence[CliCommand]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convene", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,11 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     _logging(settings)
     command: CliCommand | None = getattr(args, "cli_command", None)
     if command is not None:
-        try:
-            return command.run(args, Tools(settings, sys.stdout, sys.stderr))
-        except CliError as exc:
-            print(f"convene: {exc}", file=sys.stderr)
-            return 1
+        return run_command(command, args, Tools(settings, sys.stdout, sys.stderr))
     from bot.app import StartupError
 
     try:

@@ -227,3 +227,74 @@ async def test_calendar_command_gives_the_feed_url(nina: FakeUser) -> None:
 
 def test_zone_names_are_iana() -> None:
     assert ZoneInfo("Europe/Paris").key == "Europe/Paris"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            '!event create "Core" 2027-01-05 17:00 Europe/Paris',
+            'Put the start in quotes: start="2027-01-05 17:00"',
+        ),
+        ('!event create "S" start="9999-12-31 10:00"', "out of range: dates go from 1970 to 2200"),
+        ('!event create "S" start="0001-01-01 10:00"', "out of range: dates go from 1970 to 2200"),
+        (
+            '!event create "S" start="2027-01-05 10:00" repeat=weekly until=2999-01-01',
+            "out of range",
+        ),
+        ('!event create "S" start="2027-01-05 10:00" duration=32d', "1 minute to 31 days"),
+        (
+            '!event create "S" start="2027-01-05 10:00" reminders=1d,2d,3d,4d,5d,6d',
+            "6 reminders: an occurrence has at most 5",
+        ),
+        (
+            '!event create "Leap" "2044-02-29 10:00" repeat=FREQ=SECONDLY;INTERVAL=7;BYMONTH=2;'
+            "BYMONTHDAY=29;BYDAY=MO;BYHOUR=10;BYMINUTE=0;BYSECOND=0",
+            "makes every day a search of 86,400 steps",
+        ),
+        (
+            '!event create "Leap" "2044-02-29 10:00" repeat=FREQ=MINUTELY;INTERVAL=15;BYMONTH=2;'
+            "BYMONTHDAY=29;BYDAY=MO",
+            "too slow to expand",
+        ),
+        ('!event create "S" start="2027-01-05 10:00" repeat=FREQ=MINUTELY;INTERVAL=15', "ok"),
+    ],
+)
+async def test_limits_hold_for_every_date_and_rule(
+    omar: FakeUser, line: str, expected: str
+) -> None:
+    said = await omar.say(line)
+    if expected == "ok":
+        assert not said.reply.error, said.text
+        return
+    assert said.reply.error and expected in said.text, said.text
+    assert "went wrong" not in said.text
+
+
+async def test_edit_move_and_rsvp_dates_stay_in_range(omar: FakeUser, nina: FakeUser) -> None:
+    assert not (await omar.say(CORE)).reply.error
+    for line, who in (
+        ('!event edit 1 start="2201-01-04 17:00"', omar),
+        ('!event move 1 2026-12-07 "9999-12-31 17:00"', omar),
+        ("!event skip 1 0001-01-01", omar),
+        ("!event rsvp 1 going 9999-12-31", nina),
+        ("!event edit 1 duration=40d", omar),
+        ("!event edit 1 reminders=1m,2m,3m,4m,5m,6m", omar),
+    ):
+        said = await who.say(line)
+        assert said.reply.error and "went wrong" not in said.text, (line, said.text)
+        assert "out of range" in said.text or "at most 5" in said.text, (line, said.text)
+    said = await omar.say("!event edit 1 start=2026-12-07 tz=17:00")
+    assert 'Put the start in quotes: start="2026-12-07 17:00"' in said.text
+
+
+async def test_a_move_onto_another_occurrence_is_refused(omar: FakeUser) -> None:
+    weekly = '!event create "Sync" start="2026-12-07 17:00" tz=Europe/Paris repeat=weekly'
+    assert not (await omar.say(weekly)).reply.error
+    said = await omar.say('!event move 1 2026-12-07 "2026-12-14 17:00"')
+    assert said.reply.error and "already meets on 2026-12-14 (at 17:00)" in said.text
+    said = await omar.say('!event move 1 2026-12-07 "2026-12-14 09:00"')
+    assert said.reply.error and "event skip 1 2026-12-14" in said.text
+    assert not (await omar.say('!event move 1 2026-12-07 "2026-12-08 09:00"')).reply.error
+    said = await omar.say('!event move 1 2026-12-08 "2026-12-09 09:00"')
+    assert not said.reply.error, "the moved one is found on its new day, and moves again"

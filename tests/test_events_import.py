@@ -20,29 +20,9 @@ from bot.schema import upgrade
 from cogs.events import service
 from cogs.events.feed import calendar_page
 from cogs.events.models import Event
+from tests.support.calendars import YAML
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
-
-YAML = """\
-name: Scientific Python community
-timezone: America/Los_Angeles
-events:
-  - summary: Community call
-    begin: 2027-01-05 09:00:00
-    duration: {minutes: 60}
-    location: https://meet.example.org/community
-    repeat:
-      interval: {weeks: 2}
-      until: 2027-12-31
-      except_on:
-        - 2027-02-02
-  - summary: Docathon
-    timezone: Europe/Paris
-    begin: 2027-03-01 10:00:00
-    end: 2027-03-01 16:00:00
-  - summary: Long gone
-    begin: 2021-09-21 15:00:00
-"""
 
 
 def config(tmp_path: Path) -> Path:
@@ -140,8 +120,8 @@ def test_ics_file_with_zone_rule_and_exdate(
     ("text", "expected"),
     [
         ("events: [", "not valid YAML"),
-        ("name: x\n", "expected a mapping with an `events:` list"),
-        ("events:\n  - begin: 2027-01-01 10:00:00\n", "event 1 '': no summary"),
+        ("- just a list\n", "expected a mapping with `events:`"),
+        ("events:\n  - summary: Nothing\n", "event 1 'Nothing': no begin"),
         (
             "events:\n  - summary: Fast\n    begin: 2027-01-01 10:00:00\n"
             "    repeat: {interval: {fortnights: 1}, until: 2027-02-01}\n",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,12 +8,14 @@ import icalendar
 import pytest
 import recurring_ical_events
 
+from cogs.events import limits
 from cogs.events.recurrence import (
     Occurrence,
     RecurrenceError,
     _rebased,
     build_rrule,
     describe,
+    first_of_rule,
     occurrences,
     to_utc,
 )
@@ -621,3 +624,53 @@ def test_agrees_with_recurring_ical_events(
     )
     assert len(plain) > 6
     assert ours == theirs
+
+
+LEAP = "FREQ=SECONDLY;INTERVAL=7;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYHOUR=10;BYMINUTE=0;BYSECOND=0"
+
+
+def test_a_rule_that_would_stall_dateutil_is_refused_before_it_runs() -> None:
+    """Every 7 seconds on Monday 29 February: 86,400 steps a day for 28 years, minutes of CPU."""
+    with pytest.raises(RecurrenceError, match="makes every day a search of 86,400 steps"):
+        build_rrule(LEAP, datetime(2044, 2, 29, 10, 0), PARIS)
+    assert first_of_rule("FREQ=DAILY;BYHOUR=10", datetime(2044, 2, 29, 10, 0)) is not None
+    with pytest.raises(RecurrenceError, match="86,400 steps"):
+        first_of_rule(LEAP, datetime(2044, 2, 29, 10, 0))
+
+
+def test_a_rule_slower_than_its_budget_is_refused() -> None:
+    """The budget is read between occurrences; this clock says each one took a second."""
+    seconds = itertools.count()
+    with pytest.raises(RecurrenceError, match="too slow to expand: finding its first five"):
+        build_rrule("FREQ=WEEKLY", MONDAY, PARIS, clock=lambda: float(next(seconds)))
+    assert build_rrule("FREQ=WEEKLY", MONDAY, PARIS, clock=lambda: 0.0) == "FREQ=WEEKLY"
+
+
+def test_occurrences_a_year_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_PER_YEAR", 300)
+    with pytest.raises(RecurrenceError, match="over 300 occurrences a year"):
+        build_rrule("FREQ=DAILY", MONDAY, PARIS)
+    assert build_rrule("FREQ=WEEKLY", MONDAY, PARIS) == "FREQ=WEEKLY"
+
+
+def test_added_occurrences_join_the_rule_and_can_be_skipped_or_moved() -> None:
+    start = datetime(2027, 1, 4, 17, 0)
+    added = utc(2027, 1, 6, 9, 0)
+    moved = utc(2027, 1, 20, 9, 0)
+    found = occurrences(
+        start,
+        PARIS,
+        "FREQ=WEEKLY;COUNT=3",
+        after=LONG_AGO,
+        limit=10,
+        rdates=[added, moved, utc(2027, 1, 13, 9, 0), utc(2027, 1, 4, 16, 0)],
+        exdates=[utc(2027, 1, 13, 9, 0)],
+        moves={moved: utc(2027, 1, 21, 9, 0)},
+    )
+    assert [o.start for o in found] == [
+        utc(2027, 1, 4, 16, 0),
+        added,
+        utc(2027, 1, 11, 16, 0),
+        utc(2027, 1, 18, 16, 0),
+        utc(2027, 1, 21, 9, 0),
+    ], "an RDATE on a rule occurrence counts once; skipped and moved ones like any other"

@@ -154,10 +154,10 @@ def test_parse_duration_minutes(text: str, minutes: int) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("0", "out of range: a duration is 1 minute to 7 days"),
+        ("0", "out of range: a duration is 1 minute to 31 days"),
         ("0h", "out of range"),
-        ("7d1m", "out of range"),
-        ("10081", "out of range"),
+        ("31d1m", "out of range"),
+        ("44641", "out of range"),
         ("99999999999999999999", "is not a duration"),
         ("", "is not a duration"),
         ("an hour", "is not a duration"),

@@ -14,6 +14,11 @@ def style_of(platform: str) -> CommandStyle:
     return "slash" if platform == "discord" else "text"
 
 
+def lead(style: CommandStyle, prefix: str) -> str:
+    """What a command starts with: `/` for slash commands, else the configured prefix."""
+    return "/" if style == "slash" else prefix
+
+
 @dataclass(frozen=True)
 class Named:
     """An option written by name (`remind=15m`) where position would not reach it."""
@@ -39,9 +44,9 @@ class Audience:
         `<id>`)."""
         if self.style == "slash":
             shown = [f"{key}:{_slash(value)}" for key, value in options.items()]
-            return " ".join([f"/{name}", *shown])
+            return " ".join([f"{lead(self.style, self.prefix)}{name}", *shown])
         words = [_text(key, value) for key, value in options.items()]
-        return " ".join([f"{self.prefix}{name}", *words])
+        return " ".join([f"{lead(self.style, self.prefix)}{name}", *words])
 
 
 def _slash(value: object) -> str:

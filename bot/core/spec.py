@@ -22,7 +22,7 @@ from typing import (
     get_type_hints,
 )
 
-from bot.core.audience import CommandStyle
+from bot.core.audience import CommandStyle, lead
 from bot.core.context import Ctx, Role
 from bot.core.errors import UserError
 from bot.core.reply import Reply
@@ -155,11 +155,12 @@ class CommandSpec:
                 f"{o.name}:{o.placeholder[1:-1]}" if o.required else f"[{o.name}:…]"
                 for o in self.options
             )
-            return f"/{self.name} {args}".rstrip()
-        return f"{prefix}{self.name} {' '.join(o.placeholder for o in self.options)}".rstrip()
+            return f"{lead(style, prefix)}{self.name} {args}".rstrip()
+        placeholders = " ".join(o.placeholder for o in self.options)
+        return f"{lead(style, prefix)}{self.name} {placeholders}".rstrip()
 
     def example_text(self, style: CommandStyle = "text", prefix: str = "!") -> str:
-        return f"{'/' if style == 'slash' else prefix}{self.example}"
+        return f"{lead(style, prefix)}{self.example}"
 
 
 def _unwrap(annotation: Any) -> tuple[Any, Opt, bool]:

@@ -9,11 +9,12 @@ from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
 from bot.core.audience import Named
 from bot.core.durations import span
-from cogs.events import announce, service
+from cogs.events import announce, limits, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, build_rrule, describe
 from cogs.events.render import headline, labels, when
 from cogs.events.timeparse import (
+    looks_like_clock,
     parse_date,
     parse_duration_minutes,
     parse_local_datetime,
@@ -26,6 +27,16 @@ Kind = Literal["meeting", "sprint", "docathon", "office-hours", "other"]
 Tier = Literal["everyone", "newcomers", "contributors", "core"]
 EventId = Annotated[int, Opt("the event number, e.g. 3", min=1)]
 DateText = Annotated[str, Opt("a date in the event's zone, e.g. 2026-12-07", max_length=40)]
+
+
+def _unquoted_start(start: str | None, tz: str | None) -> None:
+    """``start=2026-12-07 17:00`` without quotes puts 17:00 in the zone option; say so."""
+    if start is not None and tz is not None and looks_like_clock(tz):
+        raise UserError(
+            f'Put the start in quotes: start="{start.strip()} {tz.strip()}". Without them, '
+            f'"{tz.strip()}" is read as the time zone.',
+            show_usage=True,
+        )
 
 
 def _rooms(ctx: Ctx, given: str | None) -> tuple[str, ...]:
@@ -62,7 +73,9 @@ def _when(ctx: Ctx, event: Event, occurrence: Occurrence, viewer: ZoneInfo | Non
 )
 async def event_create(
     ctx: Ctx,
-    title: Annotated[str, Opt("what it is, e.g. Monthly core meeting", max_length=200)],
+    title: Annotated[
+        str, Opt("what it is, e.g. Monthly core meeting", max_length=limits.MAX_TITLE)
+    ],
     start: Annotated[str, Opt("local date and time, e.g. 2026-12-07 17:00", max_length=40)],
     tz: Annotated[str | None, Opt("IANA zone, e.g. Europe/Paris", max_length=64)] = None,
     repeat: Annotated[
@@ -73,16 +86,17 @@ async def event_create(
     duration: Annotated[str, Opt("length, e.g. 60, 90m or 1h30", max_length=20)] = "60",
     kind: Kind = "meeting",
     tier: Tier = "everyone",
-    link: Annotated[str | None, Opt("video call URL", max_length=500)] = None,
+    link: Annotated[str | None, Opt("video call URL", max_length=limits.MAX_LINK)] = None,
     reminders: Annotated[str, Opt("before the start, e.g. 24h,15m or none")] = "24h,15m",
     rooms: Annotated[str | None, Opt("room names, comma-separated")] = None,
-    description: Annotated[str | None, Opt("details", max_length=2000)] = None,
+    description: Annotated[str | None, Opt("details", max_length=limits.MAX_DESCRIPTION)] = None,
     mention: Annotated[
         str | None, Opt("a role to ping in its announcements, e.g. Sprinters", max_length=100)
     ] = None,
 ) -> Reply:
-    zone = parse_zone(tz) if tz else ZoneInfo(ctx.env.timezone)
+    _unquoted_start(start, tz)
     start_local = parse_local_datetime(start)
+    zone = parse_zone(tz) if tz else ZoneInfo(ctx.env.timezone)
     new = service.NewEvent(
         title=title,
         start_local=start_local,
@@ -358,16 +372,18 @@ def _apply_edit(event: Event, given: Mapping[str, str]) -> None:
 async def event_edit(
     ctx: Ctx,
     id: EventId,
-    title: Annotated[str | None, Opt("new title", max_length=200)] = None,
+    title: Annotated[str | None, Opt("new title", max_length=limits.MAX_TITLE)] = None,
     start: Annotated[str | None, Opt("new local start, e.g. 2026-12-07 17:00")] = None,
     tz: Annotated[str | None, Opt("new IANA zone")] = None,
     repeat: Annotated[str | None, Opt("new repeat rule")] = None,
     duration: Annotated[str | None, Opt("new length, e.g. 90m")] = None,
     kind: Kind | None = None,
     tier: Tier | None = None,
-    link: Annotated[str | None, Opt("new video call URL", max_length=500)] = None,
+    link: Annotated[str | None, Opt("new video call URL", max_length=limits.MAX_LINK)] = None,
     reminders: Annotated[str | None, Opt("new reminders, e.g. 1h or none")] = None,
-    description: Annotated[str | None, Opt("new details", max_length=2000)] = None,
+    description: Annotated[
+        str | None, Opt("new details", max_length=limits.MAX_DESCRIPTION)
+    ] = None,
     mention: Annotated[str | None, Opt("a role to ping, or none", max_length=100)] = None,
 ) -> Reply:
     event = await service.get_event(ctx.session, id)
@@ -390,6 +406,7 @@ async def event_edit(
     }
     if not given:
         raise UserError("Say what to change, e.g. title=… or link=….", show_usage=True)
+    _unquoted_start(start, tz)
     _apply_edit(event, given)
     await service.edited(ctx.session, event, ctx.now())
     ctx.changed(EVENTS)

@@ -1,8 +1,10 @@
-"""The iCalendar feed: every series as one VEVENT with its rule, skips as EXDATE, moves as
-RECURRENCE-ID overrides, so calendar apps update skipped and moved occurrences by themselves.
+"""The iCalendar feed: every series as one VEVENT with its rule, skips as EXDATE, added
+occurrences as RDATE, moves as RECURRENCE-ID overrides, so calendar apps update skipped and
+moved occurrences by themselves. All-day events are written as dates.
 
-Times are written as local wall time with TZID and a generated VTIMEZONE, which is what keeps a
-17:00 Paris meeting at 17:00 Paris in every subscriber's calendar across DST.
+Times are written as local wall time with TZID and a VTIMEZONE built from the zone's rules
+(`vtimezone`), which is what keeps a 17:00 Paris meeting at 17:00 Paris in every subscriber's
+calendar across DST, in 2040 too.
 """
 
 from __future__ import annotations
@@ -21,26 +23,38 @@ from bot.core.pages import Page
 from cogs.events import service
 from cogs.events.models import KINDS, TIERS, Event
 from cogs.events.recurrence import to_utc
+from cogs.events.vtimezone import vtimezone
 
 PRODID = "-//Convene//Convene calendar//EN"
 GAP_HORIZON = timedelta(days=730)
 
 
 def _master(event: Event, changes: service.Changes) -> icalendar.Event:
-    zone = service.zone_of(event)
     vevent = _common(event)
-    vevent.add("dtstart", event.start_local.replace(tzinfo=zone))
+    vevent.add("dtstart", _moment(event, event.start_local.replace(tzinfo=service.zone_of(event))))
     if event.rrule:
         rule = icalendar.vRecur.from_ical(event.rrule)
         if event.cancelled_at is not None:
             rule.pop("COUNT", None)
             rule["UNTIL"] = [event.cancelled_at]
+        if event.all_day and "UNTIL" in rule:
+            rule["UNTIL"] = [_moment(event, until) for until in rule["UNTIL"]]
         vevent.add("rrule", rule)
     elif event.cancelled_at is not None:
         vevent.add("status", "CANCELLED")
-    if changes.exdates:
-        vevent.add("exdate", [instant.astimezone(zone) for instant in sorted(changes.exdates)])
+    skipped = sorted(changes.exdates - changes.rdates)
+    if skipped:
+        vevent.add("exdate", [_moment(event, instant) for instant in skipped])
+    added = sorted(changes.rdates - changes.exdates)
+    if added:
+        vevent.add("rdate", [_moment(event, instant) for instant in added])
     return vevent
+
+
+def _moment(event: Event, instant: datetime) -> datetime | date:
+    """An instant as the feed writes it for *event*: its local date when all-day."""
+    local = instant.astimezone(service.zone_of(event))
+    return local.date() if event.all_day else local
 
 
 def _common(event: Event) -> icalendar.Event:
@@ -49,7 +63,10 @@ def _common(event: Event) -> icalendar.Event:
     vevent.add("summary", event.title)
     vevent.add("dtstamp", event.updated_at)
     vevent.add("sequence", event.sequence)
-    vevent.add("duration", timedelta(minutes=event.duration_min))
+    if event.all_day and event.duration_min % 1440 == 0:
+        vevent.add("duration", timedelta(days=event.duration_min // 1440))
+    else:
+        vevent.add("duration", timedelta(minutes=event.duration_min))
     vevent.add("categories", [event.kind, event.tier])
     description = "\n\n".join(filter(None, [event.description, event.link]))
     if description:
@@ -62,8 +79,11 @@ def _common(event: Event) -> icalendar.Event:
 
 def _override(event: Event, recurrence_id: datetime, start: datetime) -> icalendar.Event:
     vevent = _common(event)
-    vevent.add("recurrence-id", recurrence_id)
-    vevent.add("dtstart", start.astimezone(service.zone_of(event)))
+    vevent.add("recurrence-id", _moment(event, recurrence_id))
+    vevent.add(
+        "dtstart",
+        _moment(event, start) if event.all_day else start.astimezone(service.zone_of(event)),
+    )
     return vevent
 
 
@@ -83,9 +103,19 @@ def _gap_overrides(event: Event, changes: service.Changes, now: datetime) -> lis
     An override keyed by the nonexistent wall time makes every calendar show what the bot
     announces, from last year to two years ahead (beyond, calendars use their own reading).
     """
+    return [_override(event, wall, instant) for wall, instant in gap_pins(event, changes, now)]
+
+
+def gap_pins(
+    event: Event, changes: service.Changes, now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(nonexistent wall time, the bot's instant) of each occurrence in a DST gap, from last
+    year to two years ahead."""
     zone = service.zone_of(event)
     wall_time = event.start_local.time()
-    overrides = []
+    overrides: list[tuple[datetime, datetime]] = []
+    if event.all_day:
+        return overrides
     for day, gap_start, gap_end in _gaps(zone.key, now.year - 1, now.year + 2):
         if not gap_start <= wall_time < gap_end:
             continue
@@ -94,7 +124,7 @@ def _gap_overrides(event: Event, changes: service.Changes, now: datetime) -> lis
         second = timedelta(seconds=1)
         night = service.expand(event, changes, after=instant - second, before=instant + second)
         if any(not o.moved and o.start == instant for o in night):
-            overrides.append(_override(event, wall, instant))
+            overrides.append((wall, instant))
     return overrides
 
 
@@ -128,12 +158,17 @@ def render_feed(events: list[tuple[Event, service.Changes]], name: str, now: dat
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
+    first: dict[str, date] = {}
+    for event, _ in events:
+        if not event.all_day and event.timezone != "UTC":
+            day = event.start_local.date()
+            first[event.timezone] = min(first.get(event.timezone, day), day)
+    for key, day in sorted(first.items()):
+        calendar.add_component(vtimezone(ZoneInfo(key), day))
     for event, changes in events:
         calendar.add_component(_master(event, changes))
         for override in _overrides(event, changes, now):
             calendar.add_component(override)
-    first = min((e.start_local.date() for e, _ in events), default=now.date())
-    calendar.add_missing_timezones(first_date=first, last_date=date(now.year + 6, 1, 1))
     ical: bytes = calendar.to_ical()
     return ical
 

@@ -1,8 +1,19 @@
-"""`convene events import FILE`: an .ics calendar or a yaml2ics-style YAML schedule.
+"""`convene events import FILE`: an .ics calendar or a yaml2ics YAML schedule, into the store.
 
-Every entry is checked first and nothing is written unless all of them are valid, so a file is
-never half-imported. Events keep a stable UID (the file's, or one derived from the YAML entry),
-so importing the same file again changes nothing and an edited file updates its events.
+Every event is checked first. By default nothing is written unless all of them are valid, so a
+file is never half-imported; with ``skip_invalid`` the valid ones are kept and each refused one
+is listed with its reason. A refusal names the event (its title, else its UID, and its line),
+the property and what is wrong with it, and no input gives a traceback: whatever a library
+raises on a broken file becomes such a refusal. Events keep a stable UID (the file's, or one
+derived from title and start), so importing the same file again changes nothing and an edited
+file updates its events.
+
+What RFC 5545 makes optional stays optional: an event without SUMMARY gets a visible
+placeholder title, one without an end lasts an hour (a day when all-day). A DTSTART that its
+RRULE does not match is, as RFC 5545 says, an extra occurrence: the series starts at the rule's
+first occurrence and the DTSTART is added as an RDATE. A start before 1970 is moved, on the
+rule's grid, to the first occurrence from 1970. A date in EXDATE skips the occurrences of that
+day. Zones are read by `zones`: never silently UTC.
 
 An .ics override of one occurrence (a VEVENT with RECURRENCE-ID) becomes what the bot can hold
 for one occurrence: a move when its DTSTART differs, a skip when it is STATUS:CANCELLED. An
@@ -15,38 +26,46 @@ made in the bot (`event skip`, `event move`) and absent from the file is kept.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Mapping, Sequence
+import re
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import yaml
+from icalendar.error import GloballyUniqueTZIDGuessed
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.errors import UserError
 from bot.core.rooms import Rooms
-from cogs.events import service
-from cogs.events.models import Event, EventRoom
-from cogs.events.recurrence import RecurrenceError, build_rrule, occurrences, to_utc
-from cogs.events.timeparse import TimeParseError, parse_zone
+from cogs.events import limits, service, zones
+from cogs.events.models import KINDS, TIERS, Event, EventRoom
+from cogs.events.recurrence import (
+    RecurrenceError,
+    build_rrule,
+    first_of_rule,
+    occurrences,
+    to_utc,
+)
 
 DEFAULT_MINUTES = 60
-YAML_UNITS = {
-    "seconds": "SECONDLY",
-    "minutes": "MINUTELY",
-    "hours": "HOURLY",
-    "days": "DAILY",
-    "weeks": "WEEKLY",
-    "months": "MONTHLY",
-    "years": "YEARLY",
-}
+PLANNING_SPAN = timedelta(days=731)
+_EXAMPLE_START = "e.g. DTSTART;TZID=Europe/Paris:20270104T170000"
+
+Progress = Callable[[int, int], None]
 
 
 class ScheduleError(Exception):
     """Every problem in the file, one per line; nothing was imported."""
+
+
+class Problem(ValueError):
+    """What is wrong with one event; its label is added by the caller."""
 
 
 @dataclass
@@ -61,12 +80,21 @@ class Entry:
     description: str | None
     skips: list[datetime] = field(default_factory=list)
     moves: dict[datetime, datetime] = field(default_factory=dict)
+    rdates: list[datetime] = field(default_factory=list)
+    all_day: bool = False
+    kind: str | None = None
+    tier: str | None = None
+    sequence: int = 0
+    stamp: datetime | None = None
+    label: str = ""
 
 
 @dataclass
 class Schedule:
     entries: list[Entry]
     warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,61 +110,323 @@ class Report:
         )
 
 
-def _link(*candidates: object) -> str | None:
-    for value in candidates:
-        text = str(value or "").strip()
-        if text.startswith(("https://", "http://")) and " " not in text:
-            return text
-    return None
+@dataclass
+class Context:
+    """What reading one file needs besides its events: zones, the clock, progress."""
+
+    default: ZoneInfo
+    now: datetime
+    vtimezones: dict[str, icalendar.Timezone] = field(default_factory=dict)
+    calendar_zone: ZoneInfo | None = None
+    """X-WR-TIMEZONE: where a floating or UTC time is read, as recurring-ical-events does."""
+    progress: Progress | None = None
+    _zones: dict[tuple[str, date, date], ZoneInfo] = field(default_factory=dict)
+
+    def zone(self, tzid: str, span: zones.Span) -> ZoneInfo:
+        key = (tzid, span[0].date(), span[1].date())
+        if key not in self._zones:
+            try:
+                self._zones[key] = zones.resolve(tzid, self.vtimezones.get(tzid), span)
+            except zones.ZoneError as exc:
+                raise Problem(str(exc)) from None
+        return self._zones[key]
 
 
-def _local(value: datetime | date, zone: ZoneInfo) -> datetime:
-    """A naive wall time in *zone*: all-day dates start at midnight, instants are converted."""
-    if not isinstance(value, datetime):
-        return datetime.combine(value, time(0))
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(zone).replace(tzinfo=None)
-
-
-def read_ics(data: bytes, default: ZoneInfo) -> Schedule:
+def read_ics(
+    data: bytes, ctx: Context, *, skip_invalid: bool = False, first_line: int = 1
+) -> Schedule:
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-    except ValueError as exc:
-        raise ScheduleError(f"not a valid iCalendar file: {exc}") from None
+        with warnings.catch_warnings():
+            # icalendar guesses what a "globally unique" TZID means; `zones` decides instead.
+            warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
+            calendars = icalendar.Calendar.from_ical(data, multiple=True)
+    except Exception as exc:
+        raise ScheduleError(f"not a valid iCalendar file: {_short(exc)}") from None
+    if not calendars:
+        raise ScheduleError(
+            "not a valid iCalendar file: it must hold BEGIN:VCALENDAR … END:VCALENDAR, with "
+            "each BEGIN matched by its END"
+        )
+    events: list[icalendar.Component] = []
+    for calendar in calendars:
+        if ctx.calendar_zone is None and calendar.get("X-WR-TIMEZONE"):
+            ctx.calendar_zone = zones.by_name(str(calendar["X-WR-TIMEZONE"]))
+        for component in calendar.walk("VTIMEZONE"):
+            if isinstance(component, icalendar.Timezone):
+                ctx.vtimezones.setdefault(str(component.get("TZID", "")), component)
+        events += calendar.walk("VEVENT")
+    starts = _begin_lines(data, first_line)
+    method = any(calendar.get("METHOD") for calendar in calendars)
+    return read_vevents(events, ctx, lines=starts, skip_invalid=skip_invalid, method=method)
+
+
+def read_vevents(
+    events: Sequence[icalendar.Component],
+    ctx: Context,
+    *,
+    lines: Sequence[int | None] = (),
+    labels: Sequence[str] = (),
+    skip_invalid: bool = False,
+    method: bool = False,
+) -> Schedule:
+    """Entries from VEVENTs: series first, then each override applied to its series."""
+    if len(events) > limits.MAX_EVENTS_PER_FILE:
+        raise ScheduleError(
+            f"{len(events):,} events: a file may hold at most {limits.MAX_EVENTS_PER_FILE:,}; "
+            "split it"
+        )
     series: dict[str, Entry] = {}
-    overrides: list[tuple[str, icalendar.Component]] = []
-    problems, warnings = [], []
-    for number, vevent in enumerate(calendar.walk("VEVENT"), 1):
-        label = f"event {number} {str(vevent.get('SUMMARY', ''))[:40]!r}"
+    order: dict[str, int] = {}
+    overrides: list[tuple[str, str, icalendar.Component]] = []
+    problems: dict[str, list[str]] = {}
+    warnings: list[str] = []
+    for number, vevent in enumerate(events, 1):
+        if ctx.progress is not None:
+            ctx.progress(number, len(events))
+        line = lines[number - 1] if number <= len(lines) else None
+        label = labels[number - 1] if number <= len(labels) else _label(number, vevent)
+        uid = _uid_of(vevent) or f"#{number}"
         if vevent.get("RECURRENCE-ID") is not None:
-            overrides.append((label, vevent))
+            overrides.append((label, _where(line), vevent))
             continue
         try:
-            entry = _ics_entry(vevent, default)
-        except (KeyError, ValueError) as exc:
-            problems.append(f"{label}: {exc}")
+            if vevent.get("DTSTART") is None and method:
+                warnings.append(
+                    f"{label}: has no start (DTSTART), so nothing to schedule; left out"
+                )
+                continue
+            entry = _entry(vevent, ctx, label)
+        except (Problem, UserError, ValueError) as exc:
+            problems.setdefault(uid, []).append(f"{label}: {_message(exc)}{_where(line)}")
             continue
-        if entry.uid in series:
-            problems.append(f"{label}: UID {entry.uid!r} is also on an earlier event")
+        except Exception as exc:
+            problems.setdefault(uid, []).append(
+                f"{label}: cannot be read ({_short(exc)}){_where(line)}"
+            )
+            continue
+        if (earlier := series.get(entry.uid)) is not None:
+            if entry.sequence == earlier.sequence:
+                problems.setdefault(f"{entry.uid}#{number}", []).append(
+                    f"{label}: UID {entry.uid!r} is also on {earlier.label}, with the same "
+                    "SEQUENCE, so calendar apps show only one of them; give each series its "
+                    f"own UID{_where(line)}"
+                )
+                continue
+            kept = entry if entry.sequence > earlier.sequence else earlier
+            warnings.append(
+                f"{label}: UID {entry.uid!r} is also on {earlier.label}; the one with the "
+                f"higher SEQUENCE is kept, {kept.label}"
+            )
+            entry = kept
         series[entry.uid] = entry
-    for label, vevent in overrides:
+        order.setdefault(entry.uid, number)
+    for label, where, vevent in overrides:
+        uid = _uid_of(vevent)
         try:
-            if warning := _apply_override(vevent, series):
+            if warning := _apply_override(vevent, series, ctx):
                 warnings.append(f"{label}: {warning}")
-        except (KeyError, ValueError) as exc:
-            problems.append(f"{label}: {exc}")
-    if problems:
-        raise ScheduleError("\n".join(problems))
-    return Schedule(list(series.values()), warnings)
+        except (Problem, UserError, ValueError) as exc:
+            problems.setdefault(uid, []).append(f"{label}: {_message(exc)}{where}")
+        except Exception as exc:
+            problems.setdefault(uid, []).append(f"{label}: cannot be read ({_short(exc)}){where}")
+    refused = [message for messages in problems.values() for message in messages]
+    if refused and not skip_invalid:
+        raise ScheduleError("\n".join(refused))
+    valid = [entry for uid, entry in series.items() if uid not in problems]
+    valid.sort(key=lambda entry: order[entry.uid])
+    return Schedule(valid, warnings, refused)
 
 
-def _apply_override(vevent: icalendar.Component, series: Mapping[str, Entry]) -> str | None:
+def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
+    _check_broken(vevent, ("DTSTART", "DTEND", "DURATION", "RRULE", "EXDATE", "RDATE"))
+    start_prop = _single(vevent, "DTSTART")
+    if start_prop is None:
+        raise Problem(f"no DTSTART: an event needs a start, {_EXAMPLE_START}")
+    rule_prop = _single(vevent, "RRULE")
+    rule = None if rule_prop is None else rule_prop.to_ical().decode()
+    if rule is not None and "RSCALE" in rule.upper():
+        raise Problem("RRULE: RSCALE (a non-Gregorian calendar, RFC 7529) is not supported")
+    start_value = start_prop.dt
+    if not isinstance(start_value, date):
+        raise Problem(f"DTSTART is not a date or date and time, {_EXAMPLE_START}")
+    if start_value.year > limits.LAST_YEAR or (
+        start_value.year < limits.FIRST_YEAR and rule is None
+    ):
+        limits.check_day(start_value, "DTSTART")
+    end_value = getattr(vevent.get("DTEND"), "dt", None)
+    length_value = getattr(vevent.get("DURATION"), "dt", None)
+    all_day = (
+        not isinstance(start_value, datetime)
+        and not isinstance(end_value, datetime)
+        and not (isinstance(length_value, timedelta) and length_value % timedelta(days=1))
+    )
+    span = _span(start_value, rule, ctx.now)
+    start_local, zone = _wall(start_prop, ctx, span, "DTSTART")
+    if not isinstance(start_value, datetime):
+        zone = ctx.default
+    if rule is not None and _zoned(start_prop, ctx):
+        rule = re.sub(r"(UNTIL=\d{8}T\d{6})(?![\dZ])", r"\1Z", rule, flags=re.IGNORECASE)
+    title = _text(vevent, "SUMMARY") or limits.UNTITLED
+    limits.check_text(title, limits.MAX_TITLE, "SUMMARY")
+    link = _link(vevent.get("URL"), vevent.get("LOCATION"))
+    description = _description(vevent, link)
+    limits.check_text(description, limits.MAX_DESCRIPTION, "DESCRIPTION")
+    duration_min = _minutes(vevent, start_prop, start_local, zone, ctx, span, all_day)
+    rdates: list[datetime] = []
+    stored = None
+    if rule is not None:
+        start_local, stored, extra = _series(rule, start_local, zone)
+        rdates += extra
+    limits.check_day(start_local, "DTSTART")
+    entry = Entry(
+        uid=_uid_of(vevent) or _uid(title, start_local),
+        title=title,
+        start_local=start_local,
+        zone=zone,
+        rrule=stored,
+        duration_min=duration_min,
+        link=link,
+        description=description,
+        all_day=all_day,
+        sequence=_sequence(vevent),
+        stamp=_stamp(vevent),
+        label=label,
+    )
+    entry.kind, entry.tier = _categories(vevent)
+    rdates += _dates(vevent, "RDATE", ctx, span, entry)
+    entry.rdates = sorted(set(rdates))
+    entry.skips += _dates(vevent, "EXDATE", ctx, span, entry)
+    return entry
+
+
+def _series(
+    rule: str, start_local: datetime, zone: ZoneInfo
+) -> tuple[datetime, str | None, list[datetime]]:
+    """The stored rule and its start; the DTSTART as an RDATE when the rule does not match it."""
+    try:
+        return _anchored(rule, start_local, zone)
+    except RecurrenceError as exc:
+        raise Problem(f"RRULE: {exc.message}") from None
+
+
+def _anchored(
+    rule: str, start_local: datetime, zone: ZoneInfo
+) -> tuple[datetime, str | None, list[datetime]]:
+    extra: list[datetime] = []
+    if start_local.year < limits.FIRST_YEAR:
+        later = occurrences(
+            start_local, zone, rule, after=datetime(limits.FIRST_YEAR, 1, 2, tzinfo=UTC), limit=1
+        )
+        if not later:
+            raise Problem(
+                f"DTSTART {start_local:%Y-%m-%d} is before {limits.FIRST_YEAR} and the series "
+                f"ends before then; dates go from {limits.FIRST_YEAR} to {limits.LAST_YEAR}"
+            )
+        start_local = later[0].start.astimezone(zone).replace(tzinfo=None)
+    anchor = first_of_rule(rule, start_local)
+    if anchor is not None and anchor != start_local:
+        found = occurrences(anchor, zone, rule, after=to_utc(anchor, zone) - _TICK, limit=1)
+        extra.append(to_utc(start_local, zone))
+        if not found:
+            return start_local, None, []
+        start_local = anchor
+    return start_local, build_rrule(rule, start_local, zone), extra
+
+
+_TICK = timedelta(microseconds=1)
+
+
+def _minutes(
+    vevent: icalendar.Component,
+    start_prop: Any,
+    start_local: datetime,
+    zone: ZoneInfo,
+    ctx: Context,
+    span: zones.Span,
+    all_day: bool,
+) -> int:
+    end_prop, length_prop = _single(vevent, "DTEND"), _single(vevent, "DURATION")
+    if end_prop is not None and length_prop is not None:
+        raise Problem("has both DTEND and DURATION; keep one")
+    if length_prop is not None:
+        length = length_prop.dt
+        if not isinstance(length, timedelta):
+            raise Problem("DURATION is not a duration, e.g. DURATION:PT1H30M")
+        what = "DURATION"
+    elif end_prop is not None:
+        if not isinstance(end_prop.dt, date):
+            raise Problem("DTEND is not a date or date and time")
+        end_local, end_zone = _wall(end_prop, ctx, span, "DTEND")
+        if all_day:
+            days = (end_local.date() - start_local.date()).days
+            length = timedelta(days=days + (1 if isinstance(end_prop.dt, datetime) else 0))
+        elif isinstance(end_prop.dt, datetime):
+            length = to_utc(end_local, end_zone) - to_utc(start_local, zone)
+        else:
+            length = to_utc(end_local, zone) - to_utc(start_local, zone)
+        what = "DTEND"
+    else:
+        return 1440 if all_day else DEFAULT_MINUTES
+    if length == timedelta(0):
+        return 1440 if all_day else 0
+    try:
+        limits.check_duration(length, f"the length from DTSTART to {what}")
+    except limits.LimitError as exc:
+        raise Problem(exc.message) from None
+    return int(length.total_seconds() // 60)
+
+
+def _dates(
+    vevent: icalendar.Component, name: str, ctx: Context, span: zones.Span, entry: Entry
+) -> Iterator[datetime]:
+    """The instants of EXDATE or RDATE; a date stands for the series' occurrences that day."""
+    found = vevent.get(name)
+    for group in found if isinstance(found, list) else [] if found is None else [found]:
+        tzid = group.params.get("TZID") if hasattr(group, "params") else None
+        for item in getattr(group, "dts", []):
+            value = item.dt
+            if isinstance(value, tuple):
+                value = value[0]
+            if isinstance(value, date):
+                limits.check_day(value, name)
+            if isinstance(value, datetime):
+                if tzid:
+                    yield to_utc(value.replace(tzinfo=None), ctx.zone(str(tzid), span))
+                elif value.tzinfo is not None:
+                    yield value.astimezone(UTC)
+                else:
+                    yield to_utc(value, entry.zone)
+            elif isinstance(value, date):
+                yield from _on_day(entry, value, name)
+
+
+def _on_day(entry: Entry, day: date, name: str) -> Iterator[datetime]:
+    if name == "RDATE" or entry.all_day:
+        yield to_utc(datetime.combine(day, entry.start_local.time()), entry.zone)
+        return
+    low = to_utc(datetime.combine(day, time(0)), entry.zone)
+    high = to_utc(datetime.combine(day + timedelta(days=1), time(0)), entry.zone)
+    for occurrence in occurrences(
+        entry.start_local,
+        entry.zone,
+        entry.rrule,
+        after=low - _TICK,
+        before=high,
+        rdates=entry.rdates,
+    ):
+        yield occurrence.start
+
+
+def _apply_override(
+    vevent: icalendar.Component, series: Mapping[str, Entry], ctx: Context
+) -> str | None:
     """Record one RECURRENCE-ID override on its series as a move or a skip; a warning for
     whatever of it cannot be kept."""
-    uid = str(vevent.get("UID", ""))
-    if vevent["RECURRENCE-ID"].params.get("RANGE", "").upper() == "THISANDFUTURE":
-        raise ValueError(
+    _check_broken(vevent, ("RECURRENCE-ID", "DTSTART", "DTEND", "DURATION"))
+    uid = _uid_of(vevent)
+    recurrence_id = _single(vevent, "RECURRENCE-ID")
+    if str(recurrence_id.params.get("RANGE", "")).upper() == "THISANDFUTURE":
+        raise Problem(
             "RECURRENCE-ID with RANGE=THISANDFUTURE changes every later occurrence; "
             "end the series there and start a new one instead"
         )
@@ -144,10 +434,18 @@ def _apply_override(vevent: icalendar.Component, series: Mapping[str, Entry]) ->
     if entry is None:
         return f"changes one occurrence of {uid!r}, which is not in the file; ignored"
     zone = entry.zone
-    original = to_utc(_local(vevent.decoded("RECURRENCE-ID"), zone), zone)
+    span = (ctx.now - PLANNING_SPAN, ctx.now + PLANNING_SPAN)
+    if isinstance(recurrence_id.dt, date):
+        limits.check_day(recurrence_id.dt, "RECURRENCE-ID")
+    original = _instant(recurrence_id, ctx, span, entry)
     when = f"{original.astimezone(zone):%Y-%m-%d %H:%M}"
     found = occurrences(
-        entry.start_local, zone, entry.rrule, after=original - timedelta(seconds=1), limit=1
+        entry.start_local,
+        zone,
+        entry.rrule,
+        after=original - timedelta(seconds=1),
+        limit=1,
+        rdates=entry.rdates,
     )
     if not found or found[0].start != original:
         return f"{when} is not an occurrence of its series; ignored"
@@ -157,26 +455,28 @@ def _apply_override(vevent: icalendar.Component, series: Mapping[str, Entry]) ->
         entry.skips.append(original)
         entry.moves.pop(original, None)
         return None
-    start_local = _local(vevent.decoded("DTSTART"), zone) if "DTSTART" in vevent else None
-    if start_local is not None and (new_start := to_utc(start_local, zone)) != original:
-        entry.moves[original] = new_start
+    start_prop = _single(vevent, "DTSTART")
+    new_start = None if start_prop is None else _instant(start_prop, ctx, span, entry)
+    if new_start is not None:
+        limits.check_day(new_start, "DTSTART")
+        if new_start != original:
+            entry.moves[original] = new_start
     present = set(vevent)
     differ = []
-    if "SUMMARY" in present and str(vevent["SUMMARY"]).strip()[:200] != entry.title:
+    if "SUMMARY" in present and (_text(vevent, "SUMMARY") or limits.UNTITLED) != entry.title:
         differ.append("title")
-    moved_local = start_local or original.astimezone(zone).replace(tzinfo=None)
-    if {"DURATION", "DTEND"} & present and _minutes(
-        vevent, moved_local, zone
-    ) != entry.duration_min:
-        differ.append("duration")
+    if {"DURATION", "DTEND"} & present and start_prop is not None:
+        moved_local, moved_zone = _wall(start_prop, ctx, span, "DTSTART")
+        if entry.all_day:
+            moved_zone = entry.zone
+        length = _minutes(vevent, start_prop, moved_local, moved_zone, ctx, span, entry.all_day)
+        if length != entry.duration_min:
+            differ.append("duration")
     if {"URL", "LOCATION"} & present and _link(
         vevent.get("URL"), vevent.get("LOCATION")
     ) != entry.link:
         differ.append("link")
-    if (
-        "DESCRIPTION" in present
-        and (str(vevent["DESCRIPTION"]).strip() or None) != entry.description
-    ):
+    if "DESCRIPTION" in present and _description(vevent, entry.link) != entry.description:
         differ.append("description")
     if not differ:
         return None
@@ -188,135 +488,200 @@ def _apply_override(vevent: icalendar.Component, series: Mapping[str, Entry]) ->
     )
 
 
-def _ics_entry(vevent: icalendar.Component, default: ZoneInfo) -> Entry:
-    start = vevent.decoded("DTSTART")
-    zone = start.tzinfo if isinstance(start, datetime) else None
-    zone = zone if isinstance(zone, ZoneInfo) else (UTC_ZONE if zone is not None else default)
-    start_local = _local(start, zone)
-    rrule = vevent.get("RRULE")
-    rule = rrule.to_ical().decode() if rrule is not None else None
-    skips: list[datetime] = []
-    exdates = vevent.get("EXDATE")
-    for group in exdates if isinstance(exdates, list) else [exdates] if exdates else []:
-        skips += [to_utc(_local(d.dt, zone), zone) for d in group.dts]
-    title = str(vevent.get("SUMMARY", "")).strip()
-    if not title:
-        raise ValueError("no SUMMARY (title)")
-    return Entry(
-        uid=str(vevent.get("UID") or _uid(title, start_local)),
-        title=title[:200],
-        start_local=start_local,
-        zone=zone,
-        rrule=build_rrule(rule, start_local, zone) if rule else None,
-        duration_min=_minutes(vevent, start_local, zone),
-        link=_link(vevent.get("URL"), vevent.get("LOCATION")),
-        description=(str(vevent.get("DESCRIPTION", "")).strip() or None),
-        skips=skips,
+def _instant(prop: Any, ctx: Context, span: zones.Span, entry: Entry) -> datetime:
+    """A RECURRENCE-ID or an override's DTSTART; in an all-day series only its day counts."""
+    value = prop.dt
+    if not isinstance(value, datetime):
+        return to_utc(datetime.combine(value, entry.start_local.time()), entry.zone)
+    wall, zone = _wall(prop, ctx, span, "RECURRENCE-ID")
+    if entry.all_day:
+        return to_utc(datetime.combine(wall.date(), entry.start_local.time()), entry.zone)
+    return to_utc(wall, zone)
+
+
+def _wall(prop: Any, ctx: Context, span: zones.Span, name: str) -> tuple[datetime, ZoneInfo]:
+    """A property's wall time as written and the zone that gives it meaning."""
+    value = prop.dt
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(0)), ctx.default
+    tzid = prop.params.get("TZID")
+    if tzid:
+        return value.replace(tzinfo=None), ctx.zone(str(tzid), span)
+    if ctx.calendar_zone is not None:
+        if value.tzinfo is not None:
+            return value.astimezone(ctx.calendar_zone).replace(tzinfo=None), ctx.calendar_zone
+        return value, ctx.calendar_zone
+    if value.tzinfo is not None:
+        offset = value.utcoffset()
+        if offset == timedelta(0) or offset is None:
+            return value.astimezone(UTC).replace(tzinfo=None), ZoneInfo("UTC")
+        try:
+            zone = zones.fixed(offset, span)
+        except zones.ZoneError as exc:
+            raise Problem(f"{name}: {exc}") from None
+        return value.replace(tzinfo=None), zone
+    return value, ctx.default
+
+
+def _zoned(prop: Any, ctx: Context) -> bool:
+    """Whether a time is tied to a zone; a floating UNTIL beside it is then read as UTC, as
+    icalendar and recurring-ical-events read it."""
+    value = prop.dt
+    return isinstance(value, datetime) and (
+        bool(prop.params.get("TZID")) or value.tzinfo is not None or ctx.calendar_zone is not None
     )
 
 
-def _minutes(vevent: icalendar.Component, start_local: datetime, zone: ZoneInfo) -> int:
-    if "DURATION" in vevent:
-        length = vevent.decoded("DURATION")
-    elif "DTEND" in vevent:
-        length = _local(vevent.decoded("DTEND"), zone) - start_local
-    else:
-        all_day = not isinstance(vevent.decoded("DTSTART"), datetime)
-        length = timedelta(days=1) if all_day else timedelta(hours=1)
-    return max(1, int(length.total_seconds() // 60))
+def _span(start: date, rule: str | None, now: datetime) -> zones.Span:
+    """Where a series' zone must be right: from its start (or a year ago) to its end, or two
+    years ahead."""
+    first = datetime.combine(start, time(0)) if not isinstance(start, datetime) else start
+    first = first.replace(tzinfo=UTC) if first.tzinfo is None else first.astimezone(UTC)
+    until = re.search(r"UNTIL=(\d{8})", rule.upper()) if rule else None
+    last = first + timedelta(days=1)
+    if rule is not None:
+        last = max(first, now) + PLANNING_SPAN
+        if until is not None:
+            with contextlib.suppress(ValueError):
+                last = min(last, datetime.strptime(until[1], "%Y%m%d").replace(tzinfo=UTC))
+    low = max(first, now - timedelta(days=366)) if rule else first
+    return low - timedelta(days=1), max(last, low) + timedelta(days=1)
 
 
-UTC_ZONE = ZoneInfo("UTC")
+def _check_broken(vevent: icalendar.Component, names: Sequence[str]) -> None:
+    for name, error in getattr(vevent, "errors", []):
+        if str(name).upper() in names:
+            raise Problem(f"{name} cannot be read: {_short(error)}")
+
+
+def _single(vevent: icalendar.Component, name: str) -> Any:
+    value = vevent.get(name)
+    if isinstance(value, list):
+        raise Problem(f"{name} appears {len(value)} times; an event has one")
+    if value is not None and type(value).__name__ == "vBroken":
+        raise Problem(f"{name} {str(value)[:60]!r} cannot be read")
+    return value
+
+
+def _text(vevent: icalendar.Component, name: str) -> str:
+    value = vevent.get(name)
+    if isinstance(value, list):
+        value = value[0]
+    return str(value or "").replace("\x00", "").strip()
+
+
+def _uid_of(vevent: icalendar.Component) -> str:
+    """The UID, or a digest of it when it is longer than the store keeps (80 characters)."""
+    uid = _text(vevent, "UID")
+    if len(uid) <= 80:
+        return uid
+    return f"{hashlib.sha256(uid.encode()).hexdigest()[:40]}@long-uid.convene"
+
+
+def _description(vevent: icalendar.Component, link: str | None) -> str | None:
+    """DESCRIPTION, without the link that Convene's own feed appends to it."""
+    text = _text(vevent, "DESCRIPTION")
+    if link and text.endswith(link):
+        text = text[: -len(link)].rstrip()
+    return text or None
+
+
+def _link(*candidates: object) -> str | None:
+    for value in candidates:
+        if isinstance(value, list):
+            value = value[0] if value else None
+        text = str(value or "").strip()
+        if (
+            text.startswith(("https://", "http://"))
+            and " " not in text
+            and len(text) <= limits.MAX_LINK
+        ):
+            return text
+    return None
+
+
+def _categories(vevent: icalendar.Component) -> tuple[str | None, str | None]:
+    found = vevent.get("CATEGORIES")
+    names: list[str] = []
+    for group in found if isinstance(found, list) else [] if found is None else [found]:
+        names += [str(name).strip().lower() for name in getattr(group, "cats", [])]
+    kind = next((name for name in names if name in KINDS), None)
+    tier = next((name for name in names if name in TIERS), None)
+    return kind, tier
+
+
+def _sequence(vevent: icalendar.Component) -> int:
+    try:
+        return max(0, min(int(str(vevent.get("SEQUENCE", 0))), 1_000_000))
+    except ValueError:
+        return 0
+
+
+def _stamp(vevent: icalendar.Component) -> datetime | None:
+    for name in ("LAST-MODIFIED", "DTSTAMP"):
+        value = vevent.get(name)
+        moment = getattr(value, "dt", None)
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    return None
+
+
+def _label(number: int, vevent: icalendar.Component) -> str:
+    title, uid = _text(vevent, "SUMMARY"), _text(vevent, "UID")
+    if title:
+        return f"event {number} {title[:40]!r}"
+    return f"event {number} (UID {uid[:60]!r})" if uid else f"event {number}"
+
+
+def _where(line: int | None) -> str:
+    return f" (line {line})" if line else ""
+
+
+def _message(exc: Exception) -> str:
+    return exc.message if isinstance(exc, UserError) else str(exc)
+
+
+def _short(exc: object) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _begin_lines(data: bytes, first_line: int) -> list[int | None]:
+    """The line of each BEGIN:VEVENT, in the order icalendar walks them."""
+    return [
+        number
+        for number, line in enumerate(data.splitlines(), first_line)
+        if line.strip().upper() == b"BEGIN:VEVENT"
+    ]
+
+
+def read_schedule(
+    name: str,
+    data: bytes,
+    default: ZoneInfo,
+    *,
+    now: datetime,
+    skip_invalid: bool = False,
+    opener: Callable[[str], bytes] | None = None,
+    progress: Progress | None = None,
+) -> Schedule:
+    """An .ics calendar, or a yaml2ics schedule when *name* ends in .yaml or .yml."""
+    if len(data) > limits.MAX_FILE_BYTES:
+        raise ScheduleError(
+            f"the file is {len(data) / 2**20:,.1f} MiB; at most "
+            f"{limits.MAX_FILE_BYTES / 2**20:,.0f} MiB is read at once: split it"
+        )
+    ctx = Context(default, now, progress=progress)
+    if name.lower().endswith((".yaml", ".yml")):
+        from cogs.events.yamlfile import read_yaml  # it builds on this module
+
+        return read_yaml(name, data, ctx, opener=opener, skip_invalid=skip_invalid)
+    return read_ics(data, ctx, skip_invalid=skip_invalid)
 
 
 def _uid(title: str, start: datetime) -> str:
     digest = hashlib.sha256(f"{title}|{start.isoformat()}".encode()).hexdigest()[:24]
     return f"{digest}@yaml.convene"
-
-
-def read_yaml(text: str, default: ZoneInfo) -> Schedule:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScheduleError(f"not valid YAML: {exc}") from None
-    if not isinstance(data, Mapping) or not isinstance(data.get("events"), list):
-        raise ScheduleError("expected a mapping with an `events:` list (yaml2ics format)")
-    try:
-        zone = parse_zone(str(data["timezone"])) if data.get("timezone") else default
-    except TimeParseError as exc:
-        raise ScheduleError(f"timezone: {exc}") from None
-    entries, problems = [], []
-    for number, item in enumerate(data["events"], 1):
-        label = f"event {number}"
-        try:
-            if not isinstance(item, Mapping):
-                raise ValueError("expected a mapping with summary and begin")
-            label += f" {str(item.get('summary', ''))[:40]!r}"
-            entries.append(_yaml_entry(item, zone))
-        except (KeyError, ValueError, TypeError) as exc:
-            problems.append(f"{label}: {exc}")
-    if problems:
-        raise ScheduleError("\n".join(problems))
-    return Schedule(entries)
-
-
-def _when(value: Any, zone: ZoneInfo, name: str) -> datetime | date:
-    if isinstance(value, datetime | date):
-        return value
-    try:
-        return datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{name} {value!r} is not a date or date and time") from None
-
-
-def _yaml_entry(item: Mapping[str, Any], calendar_zone: ZoneInfo) -> Entry:
-    zone = parse_zone(str(item["timezone"])) if item.get("timezone") else calendar_zone
-    title = str(item.get("summary") or "").strip()
-    if not title:
-        raise ValueError("no summary (title)")
-    begin = _when(item["begin"], zone, "begin")
-    start_local = _local(begin, zone)
-    if "duration" in item:
-        length = timedelta(**{str(k): float(v) for k, v in dict(item["duration"]).items()})
-    elif "end" in item:
-        length = _local(_when(item["end"], zone, "end"), zone) - start_local
-    else:
-        length = timedelta(days=1) if not isinstance(begin, datetime) else timedelta(hours=1)
-    rrule, skips = None, []
-    if repeat := item.get("repeat"):
-        ((unit, every),) = dict(repeat["interval"]).items()
-        if unit not in YAML_UNITS:
-            raise ValueError(f"repeat interval unit {unit!r}; use one of {', '.join(YAML_UNITS)}")
-        until = _when(repeat["until"], zone, "until")
-        rule = f"FREQ={YAML_UNITS[unit]};INTERVAL={int(every)}"
-        until_day = until.date() if isinstance(until, datetime) else until
-        rrule = build_rrule(rule, start_local, zone, until=until_day)
-        for day in repeat.get("except_on") or []:
-            moment = _when(day, zone, "except_on")
-            if isinstance(moment, datetime):
-                skips.append(to_utc(_local(moment, zone), zone))
-            else:
-                skips.append(to_utc(datetime.combine(moment, start_local.time()), zone))
-    return Entry(
-        uid=str(item.get("uid") or _uid(title, start_local)),
-        title=title[:200],
-        start_local=start_local,
-        zone=zone,
-        rrule=rrule,
-        duration_min=max(1, int(length.total_seconds() // 60)),
-        link=_link(item.get("url"), item.get("location")),
-        description=(str(item.get("description") or "").strip() or None),
-        skips=skips,
-    )
-
-
-def read_schedule(name: str, data: bytes, default: ZoneInfo) -> Schedule:
-    try:
-        if name.lower().endswith((".yaml", ".yml")):
-            return read_yaml(data.decode("utf-8"), default)
-        return read_ics(data, default)
-    except (RecurrenceError, TimeParseError) as exc:
-        raise ScheduleError(str(exc)) from None
 
 
 async def import_entries(
@@ -326,11 +691,14 @@ async def import_entries(
     person_id: int,
     rooms: Rooms,
     now: datetime,
+    progress: Progress | None = None,
 ) -> Report:
     """Add or update every entry, by UID; series that are over are left out."""
     added = changed = unchanged = ended = 0
     announce_in = tuple(r.name for r in rooms.with_purpose("announcements"))
-    for entry in entries:
+    for number, entry in enumerate(entries, 1):
+        if progress is not None:
+            progress(number, len(entries))
         existing = (await session.exec(select(Event).where(Event.uid == entry.uid))).first()
         fields: dict[str, Any] = {
             "title": entry.title,
@@ -338,17 +706,24 @@ async def import_entries(
             "timezone": entry.zone.key,
             "rrule": entry.rrule,
             "duration_min": entry.duration_min,
+            "all_day": entry.all_day,
             "link": entry.link,
             "description": entry.description,
         }
+        if entry.kind is not None:
+            fields["kind"] = entry.kind
+        if entry.tier is not None:
+            fields["tier"] = entry.tier
         if existing is not None and all(getattr(existing, k) == v for k, v in fields.items()):
             recorded = await service.changes_of(session, existing.id or 0)
             if (
                 set(entry.skips) <= recorded.exdates
                 and entry.moves.items() <= recorded.moves.items()
+                and set(entry.rdates) <= recorded.rdates
             ):
                 unchanged += 1
                 continue
+        stamp = entry.stamp if entry.stamp is not None and entry.stamp <= now else now
         event = existing or Event(
             uid=entry.uid,
             title=entry.title,
@@ -357,19 +732,20 @@ async def import_entries(
             timezone=entry.zone.key,
             start_local=entry.start_local,
             duration_min=entry.duration_min,
+            sequence=entry.sequence,
             created_by=person_id,
             created_at=now,
-            updated_at=now,
+            updated_at=stamp,
         )
         for key, value in fields.items():
             setattr(event, key, value)
-        changes = service.Changes(frozenset(entry.skips), entry.moves)
+        changes = service.Changes(frozenset(entry.skips), entry.moves, frozenset(entry.rdates))
         future = service.expand(event, changes, after=now, limit=1)
         if existing is None and not future:
             ended += 1
             continue
         if existing is not None:
-            event.sequence += 1
+            event.sequence = max(event.sequence + 1, entry.sequence)
             event.updated_at = now
             changed += 1
         else:
@@ -379,6 +755,8 @@ async def import_entries(
         if existing is None:
             for room in announce_in:
                 session.add(EventRoom(event_id=event.id or 0, room=room))
+        for instant in entry.rdates:
+            await service.record_addition(session, event, instant)
         for skipped in entry.skips:
             await service.record_change(session, event, skipped, None)
         for original, new_start in entry.moves.items():

@@ -5,6 +5,11 @@ with skipped and moved ones recorded as changes. `next_start` caches the next oc
 listing upcoming events does not expand every series. `planned_sequence` and `plan_at` are the
 announcement planner's bookmark: the `sequence` (bumped by every change) it last planned, and
 when the event next needs planning (None: not unless it changes).
+
+An all-day event (`all_day`) starts at midnight in its zone and lasts whole days; the feed
+writes it as dates. An occurrence added beside the rule (an RDATE) is an `EventChange` with
+`added`: its `original_start` identifies it, `new_start` is where it is (itself, or where it
+was moved), or None once skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class Event(SQLModel, table=True):
     start_local: datetime = Field(sa_type=DateTime(timezone=False), nullable=False)
     rrule: str | None = Field(default=None, max_length=500)
     duration_min: int
+    all_day: bool = False
     link: str | None = Field(default=None, max_length=500)
     description: str | None = Field(default=None, max_length=2000)
     reminders: str = Field(default="", max_length=200)
@@ -53,7 +59,7 @@ class EventRoom(SQLModel, table=True):
 
 
 class EventChange(SQLModel, table=True):
-    """One occurrence skipped (no new start) or moved."""
+    """One occurrence skipped (no new start) or moved, or one added beside the rule."""
 
     __tablename__ = "event_change"
     __table_args__ = (UniqueConstraint("event_id", "original_start"),)
@@ -62,6 +68,7 @@ class EventChange(SQLModel, table=True):
     event_id: int = Field(foreign_key="event.id", index=True)
     original_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
     new_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    added: bool = False
 
 
 class Rsvp(SQLModel, table=True):

@@ -32,6 +32,15 @@ The policies:
 * Limits that keep a chat bot sane: occurrences at least 15 minutes apart (checked over the first
   200), COUNT at most 1000 (a counted series is expanded from its start every time), INTERVAL at
   most 10000, rules of at most 500 characters, and an occurrence within the first 50 years.
+* A budget, so that no rule stalls the bot: at most ``limits.MAX_PER_YEAR`` occurrences in the
+  first year, the first five found within ``limits.RULE_BUDGET_SECONDS``, and no sub-daily rule
+  whose BY parts make dateutil search more than ``limits.MAX_SEARCH_WIDTH`` steps a day (a rule
+  every 7 seconds on Monday 29 February searched 86,400 steps a day for 28 years). The step
+  bound comes first because one dateutil step cannot be interrupted: the clock is read between
+  occurrences.
+* Starts and UNTIL lie in ``limits.FIRST_YEAR`` to ``limits.LAST_YEAR``.
+* RDATEs (``rdates``) are occurrences beside the rule's, as RFC 5545 has them; each is skipped,
+  moved and identified by its own instant like any other.
 
 Named repeats are stored in their shortest form (``FREQ=WEEKLY``, not ``FREQ=WEEKLY;BYDAY=MO``),
 so that moving the start to another weekday or day of the month carries the series along.
@@ -43,7 +52,8 @@ import heapq
 import itertools
 import math
 import re
-from collections.abc import Collection, Iterator, Mapping
+import time as clocks
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -54,6 +64,7 @@ from dateutil.rrule import rrule as Rule
 from dateutil.rrule import rrulestr
 
 from bot.core.errors import UserError
+from cogs.events import limits
 
 REPEATS = ("none", "daily", "weekly", "biweekly", "monthly", "monthly-nth", "quarterly")
 MIN_GAP = timedelta(minutes=15)
@@ -153,6 +164,7 @@ def build_rrule(
     *,
     until: date | None = None,
     count: int | None = None,
+    clock: Callable[[], float] = clocks.perf_counter,
 ) -> str | None:
     """The RRULE to store for what the organizer typed, checked against their start.
 
@@ -189,7 +201,7 @@ def build_rrule(
     text = _join(parts)
     if len(text) > MAX_RULE_LENGTH:
         raise RecurrenceError(f"the RRULE is too long: keep it under {MAX_RULE_LENGTH} characters")
-    _check(parts, start_local, tz)
+    _check(parts, start_local, tz, clock)
     return text
 
 
@@ -203,6 +215,7 @@ def occurrences(
     limit: int | None = None,
     exdates: Collection[datetime] = (),
     moves: Mapping[datetime, datetime] = _NO_MOVES,
+    rdates: Collection[datetime] = (),
 ) -> list[Occurrence]:
     """Occurrences starting strictly between ``after`` and ``before``, in order, at most ``limit``.
 
@@ -222,21 +235,25 @@ def occurrences(
         if (key := _aware_utc(original)) not in skipped
     }
     parts = None if rrule is None else _split(rrule)
+    extra = sorted({_aware_utc(instant) for instant in rdates})
 
     def within(instant: datetime) -> bool:
         return low < instant and (high is None or instant < high)
 
     def regular() -> Iterator[Occurrence]:
-        for instant in _instants(parts, start_local, tz, low):
+        added = (instant for instant in extra if instant > low)
+        previous = None
+        for instant in heapq.merge(_instants(parts, start_local, tz, low), added):
             if high is not None and instant >= high:
                 return
-            if instant not in skipped and instant not in shifted:
+            if instant != previous and instant not in skipped and instant not in shifted:
                 yield Occurrence(instant, instant)
+            previous = instant
 
     moved = sorted(
         Occurrence(new, original)
         for original, new in shifted.items()
-        if within(new) and _is_occurrence(parts, start_local, tz, original)
+        if within(new) and (original in extra or _is_occurrence(parts, start_local, tz, original))
     )
     return list(itertools.islice(heapq.merge(regular(), moved), limit))
 
@@ -376,8 +393,36 @@ def _is_occurrence(
     return next(following, None) == instant
 
 
-def _check(parts: Mapping[str, str], start_local: datetime, tz: ZoneInfo) -> None:
-    """Refuses rules that never occur, miss their start, run too often or too long."""
+def first_of_rule(repeat: str, start_local: datetime) -> datetime | None:
+    """The rule's first wall time at or after *start_local*, None if it finds none in 50 years.
+
+    RFC 5545 counts a DTSTART that the rule does not match as an extra occurrence; an import
+    keeps that reading by starting the series here and adding the DTSTART as an RDATE.
+    """
+    parts = _split(repeat)
+    _check_search_width(
+        parts, int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 1
+    )
+    start = start_local.replace(microsecond=0)
+    pattern = {name: value for name, value in parts.items() if name not in ("COUNT", "UNTIL")}
+    horizon = start + timedelta(days=366 * _SCANNED_YEARS)
+    try:
+        _check_days(pattern, start, clocks.perf_counter)
+        for wall in _dateutil(pattern, start, start):
+            return wall if wall <= horizon else None
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def _check(
+    parts: Mapping[str, str],
+    start_local: datetime,
+    tz: ZoneInfo,
+    clock: Callable[[], float] = clocks.perf_counter,
+) -> None:
+    """Refuses rules that never occur, miss their start, run too often, too long or too slowly."""
+    limits.check_day(start_local, "the start")
     interval = parts.get("INTERVAL", "1")
     if not (interval.isdigit() and 1 <= int(interval) <= MAX_INTERVAL):
         raise RecurrenceError(
@@ -387,7 +432,10 @@ def _check(parts: Mapping[str, str], start_local: datetime, tz: ZoneInfo) -> Non
         parts["COUNT"].isdigit() and 1 <= int(parts["COUNT"]) <= MAX_COUNT
     ):
         raise RecurrenceError(f"count must be from 1 to {MAX_COUNT}, e.g. count=10")
+    _check_search_width(parts, int(interval))
     start = start_local.replace(microsecond=0)
+    if "UNTIL" in parts:
+        limits.check_day(_until(parts["UNTIL"], tz), "UNTIL")
     if "UNTIL" in parts and _until(parts["UNTIL"], tz) < to_utc(start, tz):
         raise RecurrenceError(
             f"the series ends before its start; give an until on or after {start:%Y-%m-%d}, "
@@ -401,7 +449,10 @@ def _check(parts: Mapping[str, str], start_local: datetime, tz: ZoneInfo) -> Non
     shifted = start.replace(year=start.year + centuries)
     pattern = {name: value for name, value in parts.items() if name not in ("COUNT", "UNTIL")}
     try:
-        walls = list(itertools.islice(_dateutil(pattern, shifted, shifted), _CHECKED))
+        _check_days(pattern, shifted, clock)
+        walls = _timed(_dateutil(pattern, shifted, shifted), clock)
+    except RecurrenceError:
+        raise
     except (ValueError, OverflowError) as exc:
         raise RecurrenceError(f"could not read the RRULE ({exc}); {_EXAMPLE}") from None
     if not walls:
@@ -424,6 +475,71 @@ def _check(parts: Mapping[str, str], start_local: datetime, tz: ZoneInfo) -> Non
         raise RecurrenceError(
             f"this RRULE has occurrences {apart} apart; keep them at least 15 minutes apart, "
             'e.g. "FREQ=MINUTELY;INTERVAL=30"'
+        )
+    _check_year(pattern, shifted, clock)
+
+
+def _check_days(pattern: Mapping[str, str], start: datetime, clock: Callable[[], float]) -> None:
+    """For a sub-daily rule limited to some days, those days must come often enough: dateutil
+    walks every day between them, so days years apart stall it."""
+    if pattern["FREQ"] in _SUB_DAILY and pattern.keys() & (_DAY_FIELDS | {"BYMONTH"}):
+        days = {k: v for k, v in pattern.items() if k in _DAY_FIELDS | {"BYMONTH", "WKST"}}
+        _timed(_dateutil({"FREQ": "DAILY", **days}, start, start), clock)
+
+
+def _timed(walls: Iterator[datetime], clock: Callable[[], float]) -> list[datetime]:
+    """The first _CHECKED wall times, refusing a rule whose first five take over the budget."""
+    began = clock()
+    found: list[datetime] = []
+    for wall in walls:
+        found.append(wall)
+        if len(found) >= _CHECKED:
+            break
+        if len(found) < 5 and clock() - began > limits.RULE_BUDGET_SECONDS:
+            raise RecurrenceError(
+                f"this RRULE is too slow to expand: finding its first five occurrences took "
+                f"over {limits.RULE_BUDGET_SECONDS * 1000:.0f} ms, so every list and reminder "
+                f"would wait on it. Give the days plainly, {_EXAMPLE}"
+            )
+    return found
+
+
+def _check_year(pattern: Mapping[str, str], start: datetime, clock: Callable[[], float]) -> None:
+    """At most MAX_PER_YEAR occurrences in the rule's first year, counted within a budget."""
+    year_later = start + timedelta(days=365)
+    began = clock()
+    for count, wall in enumerate(_dateutil(pattern, start, start), 1):
+        if wall >= year_later:
+            return
+        if count > limits.MAX_PER_YEAR:
+            raise RecurrenceError(
+                f"this RRULE gives over {limits.MAX_PER_YEAR:,} occurrences a year; keep it "
+                f'to one every 15 minutes at most, e.g. "FREQ=HOURLY"'
+            )
+        if count % 1000 == 0 and clock() - began > 40 * limits.RULE_BUDGET_SECONDS:
+            raise RecurrenceError(
+                "this RRULE is too slow to expand over its first year; give the days and "
+                f"times plainly, {_EXAMPLE}"
+            )
+
+
+def _check_search_width(parts: Mapping[str, str], interval: int) -> None:
+    """Refuses sub-daily rules whose BY parts make dateutil search a day step by step.
+
+    For SECONDLY and MINUTELY with BY parts, dateutil looks for each next time by stepping
+    INTERVAL through the day, up to a day's steps divided by their common divisor: 86,400 for a
+    7-second interval, on every day the rule walks past.
+    """
+    steps = {"SECONDLY": 86_400, "MINUTELY": 1440}.get(parts["FREQ"])
+    filters = parts.keys() - {"FREQ", "INTERVAL", "WKST", "COUNT", "UNTIL"}
+    if steps is None or not filters:
+        return
+    width = steps // math.gcd(interval, steps)
+    if width > limits.MAX_SEARCH_WIDTH:
+        raise RecurrenceError(
+            f"FREQ={parts['FREQ']} with INTERVAL={interval} and "
+            f"{', '.join(sorted(filters))} makes every day a search of {width:,} steps; "
+            'use FREQ=DAILY with BYHOUR and BYMINUTE, e.g. "FREQ=DAILY;BYHOUR=10;BYMINUTE=0"'
         )
 
 

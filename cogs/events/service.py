@@ -45,6 +45,7 @@ class NewEvent:
 class Changes:
     exdates: frozenset[datetime]
     moves: Mapping[datetime, datetime]
+    rdates: frozenset[datetime] = frozenset()
 
 
 NO_CHANGES = Changes(frozenset(), MappingProxyType({}))
@@ -104,6 +105,7 @@ def expand(
         limit=limit,
         exdates=changes.exdates,
         moves=changes.moves,
+        rdates=changes.rdates,
     )
 
 
@@ -222,14 +224,21 @@ async def changes_for(session: AsyncSession, event_ids: list[int]) -> dict[int, 
     ).all()
     skips: dict[int, set[datetime]] = {}
     moves: dict[int, dict[datetime, datetime]] = {}
+    added: dict[int, set[datetime]] = {}
     for row in rows:
+        if row.added:
+            added.setdefault(row.event_id, set()).add(row.original_start)
         if row.new_start is None:
             skips.setdefault(row.event_id, set()).add(row.original_start)
-        else:
+        elif row.new_start != row.original_start:
             moves.setdefault(row.event_id, {})[row.original_start] = row.new_start
     return {
-        event_id: Changes(frozenset(skips.get(event_id, ())), moves.get(event_id, {}))
-        for event_id in set(skips) | set(moves)
+        event_id: Changes(
+            frozenset(skips.get(event_id, ())),
+            moves.get(event_id, {}),
+            frozenset(added.get(event_id, ())),
+        )
+        for event_id in set(skips) | set(moves) | set(added)
     }
 
 
@@ -262,9 +271,28 @@ async def move(
     session: AsyncSession, event: Event, day: date, new_start_local: datetime, now: datetime
 ) -> tuple[Occurrence, datetime]:
     occurrence = await occurrence_on(session, event, day, now)
-    new_start = to_utc(new_start_local, zone_of(event))
+    zone = zone_of(event)
+    new_start = to_utc(new_start_local, zone)
     if new_start <= now:
         raise UserError("The new start is in the past; give a future date and time.")
+    target = new_start_local.date()
+    others = [
+        other
+        for other in expand(
+            event,
+            await changes_of(session, event.id or 0),
+            after=to_utc(datetime.combine(target, time(0)), zone) - timedelta(microseconds=1),
+            before=to_utc(datetime.combine(target + timedelta(days=1), time(0)), zone),
+        )
+        if other.original_start != occurrence.original_start
+    ]
+    if others:
+        at = others[0].start.astimezone(zone)
+        raise UserError(
+            f"Event #{event.id} already meets on {target:%Y-%m-%d} (at {at:%H:%M}); two "
+            f"occurrences on one day could not be told apart. Skip that one first "
+            f"(event skip {event.id} {target:%Y-%m-%d}) or pick another day."
+        )
     await _record_change(session, event, occurrence.original_start, new_start, now)
     return occurrence, new_start
 
@@ -300,6 +328,15 @@ async def record_change(
     change.new_start = new_start
     session.add(change)
     await session.flush()
+
+
+async def record_addition(session: AsyncSession, event: Event, instant: datetime) -> None:
+    """Add an occurrence beside the rule (an RDATE); one already recorded keeps its skip or move."""
+    change = await _change_row(session, event, instant)
+    if change.id is None:
+        change.added, change.new_start = True, instant
+        session.add(change)
+        await session.flush()
 
 
 async def _touch(session: AsyncSession, event: Event, now: datetime) -> None:

@@ -15,9 +15,11 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from bot.core.errors import UserError
+from cogs.events import limits
 
-MAX_DURATION_MINUTES = 7 * 24 * 60
+MAX_DURATION_MINUTES = int(limits.MAX_DURATION.total_seconds() // 60)
 MAX_OFFSET = timedelta(days=30)
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
 
 _DATE_TIME = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
@@ -110,7 +112,8 @@ def parse_duration_minutes(text: str) -> int:
     minutes = span // timedelta(minutes=1)
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise TimeParseError(
-            f'"{given}" is out of range: a duration is 1 minute to 7 days, e.g. "1h30"'
+            f'"{given}" is out of range: a duration is 1 minute to {limits.MAX_DURATION.days} '
+            'days, e.g. "1h30"'
         )
     return minutes
 
@@ -135,7 +138,17 @@ def parse_offsets(text: str) -> list[timedelta]:
                 f'"{piece}" is out of range: a reminder is 1 minute to 30 days before, e.g. "1d"'
             )
         offsets.add(span)
+    if len(offsets) > limits.MAX_REMINDERS:
+        raise TimeParseError(
+            f"{len(offsets)} reminders: an occurrence has at most {limits.MAX_REMINDERS}, "
+            'e.g. "1d,1h,15m"'
+        )
     return sorted(offsets, reverse=True)
+
+
+def looks_like_clock(text: str) -> bool:
+    """``17:00``: what lands in the zone option when a start is typed without quotes."""
+    return _CLOCK.fullmatch(text.strip()) is not None
 
 
 def _valid_date(given: str, match: re.Match[str]) -> date:
@@ -143,6 +156,11 @@ def _valid_date(given: str, match: re.Match[str]) -> date:
     clock = f" {match['clock']}" if match["clock"] else ""
     if year < 1:
         raise TimeParseError(f'"{given}" is not a date (there is no year 0). Example: "2026-12-07"')
+    if not limits.FIRST_YEAR <= year <= limits.LAST_YEAR:
+        raise TimeParseError(
+            f'"{given}" is out of range: dates go from {limits.FIRST_YEAR} to '
+            f'{limits.LAST_YEAR}. Example: "2027-01-04{clock}"'
+        )
     if not 1 <= month <= 12:
         raise TimeParseError(
             f'"{given}" is not a date (there is no month {month}). Example: "{year}-12-07{clock}"'
