@@ -387,9 +387,12 @@ async def test_list_by_tag_and_show(nina: FakeUser, omar: FakeUser) -> None:
 
 
 async def test_html_in_answers_is_text_and_nobody_is_pinged(omar: FakeUser, nina: FakeUser) -> None:
+    for ping in ("@everyone", "@room", "<@&123>"):
+        refused = await omar.say(f'!faq add pinging "Who?" "Ask {ping} or a mentor" sandbox')
+        assert refused.reply.error and "answers never ping" in refused.text
     await omar.say(
         '!faq add escape-test "How do I escape the sandbox?" '
-        '"<script>alert(1)</script> <b>Ask</b> @everyone or @room, '
+        '"<script>alert(1)</script> <b>Ask</b> everyone or the room, '
         '[click](javascript:alert(1)) or [docs](https://example.org/docs)" sandbox'
     )
     said = await nina.say("!faq how do I escape the sandbox")
@@ -400,7 +403,7 @@ async def test_html_in_answers_is_text_and_nobody_is_pinged(omar: FakeUser, nina
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;Ask&lt;/b&gt;" in html
     assert 'href="javascript' not in html and '<a href="https://example.org/docs">docs</a>' in html
     assert matrix["m.mentions"] == {}
-    assert "@everyone or @room" in matrix["body"]
+    assert "everyone or the room" in matrix["body"]
     mentions = discord_render(said.reply)["allowed_mentions"]
     assert not (mentions.everyone or mentions.users or mentions.roles)
 

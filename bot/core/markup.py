@@ -1,8 +1,9 @@
 """The small markup subset replies are written in, and its renderings.
 
-Handlers write `**bold**`, `` `code` `` and `[text](https://…)`; that subset is also Discord
-markdown, so Discord gets it as it is, Matrix gets HTML and the console plain text. Text that came
-from users goes through `escape` so that it can never become markup (or a link) by accident.
+Handlers write `**bold**`, `` `code` ``, `[text](https://…)` and `<https://…>`; that subset is
+also Discord markdown, so Discord gets it as it is, Matrix gets HTML and the console plain text.
+Text that came from users goes through `escape` so that it can never become markup (or a link,
+or a Discord mention) by accident; a link the bot shows goes through `link`.
 """
 
 from __future__ import annotations
@@ -10,22 +11,64 @@ from __future__ import annotations
 import html
 import re
 
-_SPECIAL = re.compile(r"([\\*_`\[\]()~|>#-])")
+_SPECIAL = re.compile(r"([\\*_`\[\]()~|<>#-])")
 _TOKEN = re.compile(
     r"\\(?P<escaped>.)"
     r"|\*\*(?P<bold>.+?)\*\*"
     r"|`(?P<code>[^`\n]+)`"
-    r"|\[(?P<label>[^\]\n]+)\]\((?P<url>https?://[^)\s]+)\)",
+    r"|\[(?P<label>[^\]\n]+)\]\((?P<url>https?://[^)\s]+)\)"
+    r"|<(?P<bare>https?://[^\s<>]+)>",
     re.DOTALL,
 )
 # Words that would ping a whole room if a platform ever let them through.
 _MASS_MENTION = re.compile(r"@(everyone|here|room)\b", re.IGNORECASE)
+# Discord's mention syntax for a user, a role or a channel.
+_MENTION = re.compile(r"<(@[!&]?|#)\d+>")
+# A web address the bot may show as a link: no spaces, quotes or brackets to break out of it.
+_URL = re.compile(r"https?://[^\s<>\[\]()\"'`\\]+")
 
 
 def mass_mention(text: str) -> str | None:
     """The first `@everyone`, `@here` or `@room` in *text*, which user text must never carry."""
     match = _MASS_MENTION.search(text)
     return match.group(0) if match else None
+
+
+def ping(text: str) -> str | None:
+    """The first thing in *text* that pings on some platform: a mass mention, or Discord's
+    `<@…>`, `<@&…>` and `<#…>`; stored text people wrote must carry none."""
+    match = _MASS_MENTION.search(text) or _MENTION.search(text)
+    return match.group(0) if match else None
+
+
+def defuse(text: str) -> str:
+    """*text* with every ping made inert by a word joiner after its `@` or `<`: it reads the
+    same, and no platform sees a mention in it. For text from elsewhere (an imported calendar)
+    that cannot be sent back to its author to fix."""
+    text = _MASS_MENTION.sub(lambda m: "@\u2060" + m.group(1), text)
+    return _MENTION.sub(lambda m: "<\u2060" + m.group(0)[1:], text)
+
+
+def is_url(text: str) -> bool:
+    """Whether *text* is a web address `link` may show."""
+    return _URL.fullmatch(text) is not None
+
+
+def link(url: str) -> str:
+    """A web address as a link; only what `is_url` accepts becomes one, the rest stays text."""
+    return f"<{url}>" if is_url(url) else escape(url)
+
+
+def unbalanced(text: str) -> str | None:
+    """What is left open in organizer-written markup (`**` or a backtick), which would run into
+    whatever the bot writes after it; None when every span is closed."""
+    rest = re.sub(r"\\.", "", text)
+    rest = re.sub(r"`[^`\n]+`", "", rest)
+    if rest.count("`") % 2:
+        return "a ` (code) is never closed"
+    if rest.count("**") % 2:
+        return "a ** (bold) is never closed"
+    return None
 
 
 def escape(text: str) -> str:
@@ -56,6 +99,9 @@ def to_html(text: str) -> str:
             out.append(f"<strong>{to_html(inner)}</strong>")
         elif (snippet := match["code"]) is not None:
             out.append(f"<code>{html.escape(snippet, quote=False)}</code>")
+        elif (bare := match["bare"]) is not None:
+            url = html.escape(bare, quote=True)
+            out.append(f'<a href="{url}">{html.escape(bare, quote=False)}</a>')
         else:
             url = html.escape(match["url"], quote=True)
             out.append(f'<a href="{url}">{to_html(match["label"])}</a>')
@@ -75,6 +121,8 @@ def to_plain(text: str) -> str:
             out.append(to_plain(inner))
         elif (snippet := match["code"]) is not None:
             out.append(snippet)
+        elif (bare := match["bare"]) is not None:
+            out.append(bare)
         else:
             out.append(f"{to_plain(match['label'])} ({match['url']})")
     out.append(text[pos:])

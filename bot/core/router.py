@@ -27,7 +27,7 @@ from bot.core.markup import code
 from bot.core.parser import bind, convert
 from bot.core.reply import Reply
 from bot.core.runtime import Runtime
-from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec, Handler
+from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec, Handler, clean
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class Router:
 
     async def handle_text(self, caller: Caller, text: str) -> Reply:
         """Run a typed command line such as `event create "Sprint" start=…` (no prefix)."""
+        text = clean(text)
         if len(text) > MAX_MESSAGE:
             return Reply(
                 f"That message is too long for a command ({len(text):,} characters; the limit "
@@ -193,6 +194,7 @@ class Router:
 
         Nobody asked the bot anything, so every failure is logged and stays silent."""
         listeners = [f for p in purposes for f in self._message_listeners.get(p, [])]
+        text = clean(text)
         if not listeners or len(text) > MAX_MESSAGE:
             return None
 

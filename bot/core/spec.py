@@ -25,6 +25,7 @@ from typing import (
 from bot.core.audience import CommandStyle, lead
 from bot.core.context import Ctx, Role
 from bot.core.errors import UserError
+from bot.core.markup import quoted
 from bot.core.reply import Reply
 
 if TYPE_CHECKING:
@@ -35,6 +36,13 @@ Handler = Callable[..., Awaitable[Reply]]
 Suggest = Callable[["AsyncSession", str], Awaitable[list[str]]]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+# Control characters a person never means to send (NUL breaks PostgreSQL text); tab and newline
+# are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Whole numbers fit the store's INTEGER columns, so an id like 2**31 is refused, not a crash.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# Text options without a bound of their own fit one chat message.
+MAX_TEXT = 2000
 _TRUE = {"yes", "y", "true", "on", "1"}
 _FALSE = {"no", "n", "false", "off", "0"}
 SPEC_ATTRIBUTE = "__convene_command__"
@@ -89,7 +97,7 @@ class OptionSpec:
             return self._in_range(number)
         if self.kind is float:
             return self._in_range(self._to_number(value, float, "a number, e.g. 1.5"))
-        text = str(value).strip()
+        text = clean(str(value)).strip()
         if not text:
             raise UserError(f"{self.name} cannot be empty.")
         if self.max_length is not None and len(text) > self.max_length:
@@ -114,7 +122,7 @@ class OptionSpec:
         try:
             return kind(str(value).strip().replace("_", ""))
         except ValueError:
-            raise UserError(f"{self.name} must be {expected} (got {str(value)[:40]!r}).") from None
+            raise UserError(f"{self.name} must be {expected} (got {quoted(str(value))}).") from None
 
     def _in_range(self, number: Any) -> Any:
         if self.min is not None and number < self.min:
@@ -163,6 +171,11 @@ class CommandSpec:
         return f"{lead(style, prefix)}{self.example}"
 
 
+def clean(text: str) -> str:
+    """*text* without the control characters nobody types."""
+    return _CONTROL.sub("", text)
+
+
 def _unwrap(annotation: Any) -> tuple[Any, Opt, bool]:
     """Return the bare type, its Opt, and whether None is allowed."""
     opt = Opt()
@@ -201,9 +214,9 @@ def _option(name: str, param: inspect.Parameter, annotation: Any, command: str) 
         default=None if required else param.default,
         help=opt.help or name,
         choices=choices,
-        max_length=opt.max_length,
-        min=opt.min,
-        max=opt.max,
+        max_length=opt.max_length if opt.max_length is not None or kind is not str else MAX_TEXT,
+        min=opt.min if opt.min is not None or kind is not int else INT_MIN,
+        max=opt.max if opt.max is not None or kind is not int else INT_MAX,
         suggest=opt.suggest,
         word=opt.word,
     )

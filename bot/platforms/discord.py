@@ -25,6 +25,7 @@ from bot.core.reply import Reply
 from bot.core.rooms import Rooms
 from bot.core.router import Router
 from bot.core.spec import CommandSpec, OptionSpec
+from bot.platforms.base import Refused
 from bot.platforms.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ class DiscordPlatform:
         try:
             await self.client.start(token)
         except discord.LoginFailure:
-            raise RuntimeError(
+            raise Refused(
                 "Discord rejected the bot token; check the variable named by [discord] token_env"
             ) from None
 
@@ -271,6 +272,8 @@ class DiscordPlatform:
         return kwargs
 
     def _roles_named(self, guild: discord.Guild, names: list[str]) -> list[discord.Role]:
+        """The server's roles of these names; never the default role, whose name is
+        "@everyone", whatever a stored name says."""
         wanted: set[str] = set()
         for name in names:
             if name == "organizers":
@@ -280,7 +283,9 @@ class DiscordPlatform:
             else:
                 wanted.add(name)
         folded = {name.casefold() for name in wanted}
-        return [role for role in guild.roles if role.name.casefold() in folded]
+        return [
+            role for role in guild.roles if role.name.casefold() in folded and not role.is_default()
+        ]
 
     def _build(self) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
         """One app command per spec, nested in groups by the words of its name."""

@@ -68,7 +68,7 @@ def starts_in(
         f"{when(occurrence.start, service.zone_of(event), None, audience.style)}"
     ]
     if event.link:
-        lines.append(f"Join: {event.link}")
+        lines.append(f"Join: {markup.link(event.link)}")
     return lines
 
 
@@ -87,7 +87,7 @@ def reminder(event: Event, occurrence: Occurrence, left: timedelta) -> Render:
 
 def starting(event: Event) -> Render:
     def render(audience: Audience) -> Reply:
-        join = f" Join: {event.link}" if event.link else ""
+        join = f" Join: {markup.link(event.link)}" if event.link else ""
         return Reply(
             f"▶️ **{markup.escape(event.title)}** is starting now.{join}",
             mention_roles=pinged(event),

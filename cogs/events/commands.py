@@ -47,7 +47,9 @@ def _rooms(ctx: Ctx, given: str | None) -> tuple[str, ...]:
     unknown = [n for n in names if n not in configured]
     if unknown:
         known = ", ".join(configured) or "none configured"
-        raise UserError(f"Unknown room {unknown[0]!r}; rooms are: {known}.", show_usage=True)
+        raise UserError(
+            f"Unknown room {markup.quoted(unknown[0])}; rooms are: {known}.", show_usage=True
+        )
     return names
 
 
@@ -176,7 +178,7 @@ async def event_show(ctx: Ctx, id: EventId) -> Reply:
     if event.cancelled_at is not None:
         lines.append("**Cancelled.**")
     if event.link:
-        lines.append(f"Link: {markup.escape(event.link)}")
+        lines.append(f"Link: {markup.link(event.link)}")
     if event.description:
         lines.append(markup.escape(event.description))
     for occurrence in next_five:

@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,6 +42,7 @@ from icalendar.error import GloballyUniqueTZIDGuessed
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import markup
 from bot.core.errors import UserError
 from bot.core.rooms import Rooms
 from cogs.events import limits, service, zones
@@ -160,6 +162,40 @@ def read_ics(
     return read_vevents(events, ctx, lines=starts, skip_invalid=skip_invalid, method=method)
 
 
+@dataclass
+class _Reading:
+    """What reading a file's VEVENTs has found so far."""
+
+    series: dict[str, Entry] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.setdefault(key, []).append(message)
+
+    def add(self, entry: Entry, number: int, label: str, where: str) -> None:
+        """Keep *entry*; of two series with one UID, the higher SEQUENCE, and two of the same
+        SEQUENCE are a problem, since calendar apps show only one of them."""
+        if (earlier := self.series.get(entry.uid)) is not None:
+            if entry.sequence == earlier.sequence:
+                self.problem(
+                    f"{entry.uid}#{number}",
+                    f"{label}: UID {entry.uid!r} is also on {earlier.label}, with the same "
+                    "SEQUENCE, so calendar apps show only one of them; give each series its "
+                    f"own UID{where}",
+                )
+                return
+            kept = entry if entry.sequence > earlier.sequence else earlier
+            self.warnings.append(
+                f"{label}: UID {entry.uid!r} is also on {earlier.label}; the one with the "
+                f"higher SEQUENCE is kept, {kept.label}"
+            )
+            entry = kept
+        self.series[entry.uid] = entry
+        self.order.setdefault(entry.uid, number)
+
+
 def read_vevents(
     events: Sequence[icalendar.Component],
     ctx: Context,
@@ -175,69 +211,60 @@ def read_vevents(
             f"{len(events):,} events: a file may hold at most {limits.MAX_EVENTS_PER_FILE:,}; "
             "split it"
         )
-    series: dict[str, Entry] = {}
-    order: dict[str, int] = {}
+    reading = _Reading()
     overrides: list[tuple[str, str, icalendar.Component]] = []
-    problems: dict[str, list[str]] = {}
-    warnings: list[str] = []
     for number, vevent in enumerate(events, 1):
         if ctx.progress is not None:
             ctx.progress(number, len(events))
         line = lines[number - 1] if number <= len(lines) else None
         label = labels[number - 1] if number <= len(labels) else _label(number, vevent)
-        uid = _uid_of(vevent) or f"#{number}"
         if vevent.get("RECURRENCE-ID") is not None:
             overrides.append((label, _where(line), vevent))
-            continue
-        try:
-            if vevent.get("DTSTART") is None and method:
-                warnings.append(
-                    f"{label}: has no start (DTSTART), so nothing to schedule; left out"
-                )
-                continue
-            entry = _entry(vevent, ctx, label)
-        except (Problem, UserError, ValueError) as exc:
-            problems.setdefault(uid, []).append(f"{label}: {_message(exc)}{_where(line)}")
-            continue
-        except Exception as exc:
-            problems.setdefault(uid, []).append(
-                f"{label}: cannot be read ({_short(exc)}){_where(line)}"
+        elif vevent.get("DTSTART") is None and method:
+            reading.warnings.append(
+                f"{label}: has no start (DTSTART), so nothing to schedule; left out"
             )
-            continue
-        if (earlier := series.get(entry.uid)) is not None:
-            if entry.sequence == earlier.sequence:
-                problems.setdefault(f"{entry.uid}#{number}", []).append(
-                    f"{label}: UID {entry.uid!r} is also on {earlier.label}, with the same "
-                    "SEQUENCE, so calendar apps show only one of them; give each series its "
-                    f"own UID{_where(line)}"
-                )
-                continue
-            kept = entry if entry.sequence > earlier.sequence else earlier
-            warnings.append(
-                f"{label}: UID {entry.uid!r} is also on {earlier.label}; the one with the "
-                f"higher SEQUENCE is kept, {kept.label}"
-            )
-            entry = kept
-        series[entry.uid] = entry
-        order.setdefault(entry.uid, number)
+        elif (entry := _read_series(vevent, ctx, label, _where(line), reading)) is not None:
+            reading.add(entry, number, label, _where(line))
     for label, where, vevent in overrides:
-        uid = _uid_of(vevent)
-        try:
-            if warning := _apply_override(vevent, series, ctx):
-                warnings.append(f"{label}: {warning}")
-        except (Problem, UserError, ValueError) as exc:
-            problems.setdefault(uid, []).append(f"{label}: {_message(exc)}{where}")
-        except Exception as exc:
-            problems.setdefault(uid, []).append(f"{label}: cannot be read ({_short(exc)}){where}")
-    refused = [message for messages in problems.values() for message in messages]
+        _read_override(vevent, ctx, label, where, reading)
+    refused = [message for messages in reading.problems.values() for message in messages]
     if refused and not skip_invalid:
         raise ScheduleError("\n".join(refused))
-    valid = [entry for uid, entry in series.items() if uid not in problems]
-    valid.sort(key=lambda entry: order[entry.uid])
-    return Schedule(valid, warnings, refused)
+    valid = [entry for uid, entry in reading.series.items() if uid not in reading.problems]
+    valid.sort(key=lambda entry: reading.order[entry.uid])
+    return Schedule(valid, reading.warnings, refused)
 
 
-def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
+def _read_series(
+    vevent: icalendar.Component, ctx: Context, label: str, where: str, reading: _Reading
+) -> Entry | None:
+    """The entry of one series, or None with the problem noted: never a traceback."""
+    uid = _uid_of(vevent) or label
+    try:
+        return _entry(vevent, ctx, label)
+    except (Problem, UserError, ValueError) as exc:
+        reading.problem(uid, f"{label}: {_message(exc)}{where}")
+    except Exception as exc:
+        reading.problem(uid, f"{label}: cannot be read ({_short(exc)}){where}")
+    return None
+
+
+def _read_override(
+    vevent: icalendar.Component, ctx: Context, label: str, where: str, reading: _Reading
+) -> None:
+    uid = _uid_of(vevent)
+    try:
+        if warning := _apply_override(vevent, reading.series, ctx):
+            reading.warnings.append(f"{label}: {warning}")
+    except (Problem, UserError, ValueError) as exc:
+        reading.problem(uid, f"{label}: {_message(exc)}{where}")
+    except Exception as exc:
+        reading.problem(uid, f"{label}: cannot be read ({_short(exc)}){where}")
+
+
+def _start_and_rule(vevent: icalendar.Component) -> tuple[Any, str | None]:
+    """DTSTART and the RRULE as text, both checked for what can be read at all."""
     _check_broken(vevent, ("DTSTART", "DTEND", "DURATION", "RRULE", "EXDATE", "RDATE"))
     start_prop = _single(vevent, "DTSTART")
     if start_prop is None:
@@ -253,6 +280,21 @@ def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
         start_value.year < limits.FIRST_YEAR and rule is None
     ):
         limits.check_day(start_value, "DTSTART")
+    return start_prop, rule
+
+
+def _title(vevent: icalendar.Component) -> str:
+    return markup.defuse(_text(vevent, "SUMMARY") or limits.UNTITLED)
+
+
+def _details(vevent: icalendar.Component, link: str | None) -> str | None:
+    description = _description(vevent, link)
+    return None if description is None else markup.defuse(description)
+
+
+def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
+    start_prop, rule = _start_and_rule(vevent)
+    start_value = start_prop.dt
     end_value = getattr(vevent.get("DTEND"), "dt", None)
     length_value = getattr(vevent.get("DURATION"), "dt", None)
     all_day = (
@@ -266,10 +308,10 @@ def _entry(vevent: icalendar.Component, ctx: Context, label: str) -> Entry:
         zone = ctx.default
     if rule is not None and _zoned(start_prop, ctx):
         rule = re.sub(r"(UNTIL=\d{8}T\d{6})(?![\dZ])", r"\1Z", rule, flags=re.IGNORECASE)
-    title = _text(vevent, "SUMMARY") or limits.UNTITLED
+    title = _title(vevent)
     limits.check_text(title, limits.MAX_TITLE, "SUMMARY")
     link = _link(vevent.get("URL"), vevent.get("LOCATION"))
-    description = _description(vevent, link)
+    description = _details(vevent, link)
     limits.check_text(description, limits.MAX_DESCRIPTION, "DESCRIPTION")
     duration_min = _minutes(vevent, start_prop, start_local, zone, ctx, span, all_day)
     rdates: list[datetime] = []
@@ -461,9 +503,24 @@ def _apply_override(
         limits.check_day(new_start, "DTSTART")
         if new_start != original:
             entry.moves[original] = new_start
+    differ = _own_fields(vevent, entry, start_prop, ctx, span)
+    if not differ:
+        return None
+    moved = " is moved, but" if original in entry.moves else ":"
+    verb = "is" if len(differ) == 1 else "are"
+    return (
+        f"the occurrence of {when}{moved} its own {', '.join(differ)} {verb} ignored; every "
+        "occurrence has the title, duration, link and description of its series"
+    )
+
+
+def _own_fields(
+    vevent: icalendar.Component, entry: Entry, start_prop: Any, ctx: Context, span: zones.Span
+) -> list[str]:
+    """What an override sets differently from its series, which one occurrence cannot keep."""
     present = set(vevent)
     differ = []
-    if "SUMMARY" in present and (_text(vevent, "SUMMARY") or limits.UNTITLED) != entry.title:
+    if "SUMMARY" in present and _title(vevent) != entry.title:
         differ.append("title")
     if {"DURATION", "DTEND"} & present and start_prop is not None:
         moved_local, moved_zone = _wall(start_prop, ctx, span, "DTSTART")
@@ -476,16 +533,9 @@ def _apply_override(
         vevent.get("URL"), vevent.get("LOCATION")
     ) != entry.link:
         differ.append("link")
-    if "DESCRIPTION" in present and _description(vevent, entry.link) != entry.description:
+    if "DESCRIPTION" in present and _details(vevent, entry.link) != entry.description:
         differ.append("description")
-    if not differ:
-        return None
-    moved = " is moved, but" if original in entry.moves else ":"
-    verb = "is" if len(differ) == 1 else "are"
-    return (
-        f"the occurrence of {when}{moved} its own {', '.join(differ)} {verb} ignored; every "
-        "occurrence has the title, duration, link and description of its series"
-    )
+    return differ
 
 
 def _instant(prop: Any, ctx: Context, span: zones.Span, entry: Entry) -> datetime:
@@ -591,11 +641,7 @@ def _link(*candidates: object) -> str | None:
         if isinstance(value, list):
             value = value[0] if value else None
         text = str(value or "").strip()
-        if (
-            text.startswith(("https://", "http://"))
-            and " " not in text
-            and len(text) <= limits.MAX_LINK
-        ):
+        if markup.is_url(text) and len(text) <= limits.MAX_LINK:
             return text
     return None
 
@@ -694,72 +740,93 @@ async def import_entries(
     progress: Progress | None = None,
 ) -> Report:
     """Add or update every entry, by UID; series that are over are left out."""
-    added = changed = unchanged = ended = 0
     announce_in = tuple(r.name for r in rooms.with_purpose("announcements"))
+    outcomes: Counter[str] = Counter()
     for number, entry in enumerate(entries, 1):
         if progress is not None:
             progress(number, len(entries))
-        existing = (await session.exec(select(Event).where(Event.uid == entry.uid))).first()
-        fields: dict[str, Any] = {
-            "title": entry.title,
-            "start_local": entry.start_local,
-            "timezone": entry.zone.key,
-            "rrule": entry.rrule,
-            "duration_min": entry.duration_min,
-            "all_day": entry.all_day,
-            "link": entry.link,
-            "description": entry.description,
-        }
-        if entry.kind is not None:
-            fields["kind"] = entry.kind
-        if entry.tier is not None:
-            fields["tier"] = entry.tier
-        if existing is not None and all(getattr(existing, k) == v for k, v in fields.items()):
-            recorded = await service.changes_of(session, existing.id or 0)
-            if (
-                set(entry.skips) <= recorded.exdates
-                and entry.moves.items() <= recorded.moves.items()
-                and set(entry.rdates) <= recorded.rdates
-            ):
-                unchanged += 1
-                continue
-        stamp = entry.stamp if entry.stamp is not None and entry.stamp <= now else now
-        event = existing or Event(
-            uid=entry.uid,
-            title=entry.title,
-            kind="meeting",
-            tier="everyone",
-            timezone=entry.zone.key,
-            start_local=entry.start_local,
-            duration_min=entry.duration_min,
-            sequence=entry.sequence,
-            created_by=person_id,
-            created_at=now,
-            updated_at=stamp,
-        )
-        for key, value in fields.items():
-            setattr(event, key, value)
-        changes = service.Changes(frozenset(entry.skips), entry.moves, frozenset(entry.rdates))
-        future = service.expand(event, changes, after=now, limit=1)
-        if existing is None and not future:
-            ended += 1
-            continue
-        if existing is not None:
-            event.sequence = max(event.sequence + 1, entry.sequence)
-            event.updated_at = now
-            changed += 1
-        else:
-            added += 1
-        session.add(event)
-        await session.flush()
-        if existing is None:
-            for room in announce_in:
-                session.add(EventRoom(event_id=event.id or 0, room=room))
-        for instant in entry.rdates:
-            await service.record_addition(session, event, instant)
-        for skipped in entry.skips:
-            await service.record_change(session, event, skipped, None)
-        for original, new_start in entry.moves.items():
-            await service.record_change(session, event, original, new_start)
-        await service.refresh_next_start(session, event, now)
-    return Report(added, changed, unchanged, ended)
+        outcomes[await _import_one(session, entry, person_id, announce_in, now)] += 1
+    return Report(outcomes["added"], outcomes["changed"], outcomes["unchanged"], outcomes["ended"])
+
+
+async def _import_one(
+    session: AsyncSession, entry: Entry, person_id: int, announce_in: tuple[str, ...], now: datetime
+) -> str:
+    """Store one entry; what became of it: added, changed, unchanged or ended."""
+    existing = (await session.exec(select(Event).where(Event.uid == entry.uid))).first()
+    fields = _fields(entry)
+    if existing is not None and await _same(session, existing, entry, fields):
+        return "unchanged"
+    event = existing or _new_event(entry, person_id, now)
+    for key, value in fields.items():
+        setattr(event, key, value)
+    changes = service.Changes(frozenset(entry.skips), entry.moves, frozenset(entry.rdates))
+    if existing is None and not service.expand(event, changes, after=now, limit=1):
+        return "ended"
+    if existing is not None:
+        event.sequence = max(event.sequence + 1, entry.sequence)
+        event.updated_at = now
+    session.add(event)
+    await session.flush()
+    if existing is None:
+        for room in announce_in:
+            session.add(EventRoom(event_id=event.id or 0, room=room))
+    for instant in entry.rdates:
+        await service.record_addition(session, event, instant)
+    for skipped in entry.skips:
+        await service.record_change(session, event, skipped, None)
+    for original, new_start in entry.moves.items():
+        await service.record_change(session, event, original, new_start)
+    await service.refresh_next_start(session, event, now)
+    return "added" if existing is None else "changed"
+
+
+def _fields(entry: Entry) -> dict[str, Any]:
+    """What an entry sets on its event; kind and tier only where the file says."""
+    fields: dict[str, Any] = {
+        "title": entry.title,
+        "start_local": entry.start_local,
+        "timezone": entry.zone.key,
+        "rrule": entry.rrule,
+        "duration_min": entry.duration_min,
+        "all_day": entry.all_day,
+        "link": entry.link,
+        "description": entry.description,
+    }
+    if entry.kind is not None:
+        fields["kind"] = entry.kind
+    if entry.tier is not None:
+        fields["tier"] = entry.tier
+    return fields
+
+
+async def _same(
+    session: AsyncSession, existing: Event, entry: Entry, fields: dict[str, Any]
+) -> bool:
+    """Whether importing *entry* again would change nothing: same fields, and its skips, moves
+    and added dates all recorded already."""
+    if any(getattr(existing, key) != value for key, value in fields.items()):
+        return False
+    recorded = await service.changes_of(session, existing.id or 0)
+    return (
+        set(entry.skips) <= recorded.exdates
+        and entry.moves.items() <= recorded.moves.items()
+        and set(entry.rdates) <= recorded.rdates
+    )
+
+
+def _new_event(entry: Entry, person_id: int, now: datetime) -> Event:
+    stamp = entry.stamp if entry.stamp is not None and entry.stamp <= now else now
+    return Event(
+        uid=entry.uid,
+        title=entry.title,
+        kind="meeting",
+        tier="everyone",
+        timezone=entry.zone.key,
+        start_local=entry.start_local,
+        duration_min=entry.duration_min,
+        sequence=entry.sequence,
+        created_by=person_id,
+        created_at=now,
+        updated_at=stamp,
+    )

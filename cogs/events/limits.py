@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.core.errors import UserError
+from bot.core.markup import ping, quoted
 
 FIRST_YEAR = 1970
 LAST_YEAR = 2200
@@ -73,3 +74,12 @@ def check_text(text: str | None, limit: int, what: str) -> None:
 def _days(length: timedelta) -> str:
     days = length.total_seconds() / 86400
     return f"{days:,.0f} days" if days >= 2 else f"{length.total_seconds() / 3600:,.1f} hours"
+
+
+def check_no_ping(text: str | None, what: str) -> None:
+    """Announcements carry titles and descriptions to whole rooms: nothing in them may ping."""
+    if text is not None and (found := ping(text)) is not None:
+        raise LimitError(
+            f"{what} may not contain {quoted(found)}: announcements never ping a whole room or "
+            "anyone by that syntax. Remove it; to ping a role, use mention=Sprinters"
+        )

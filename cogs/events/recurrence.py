@@ -422,25 +422,7 @@ def _check(
     clock: Callable[[], float] = clocks.perf_counter,
 ) -> None:
     """Refuses rules that never occur, miss their start, run too often, too long or too slowly."""
-    limits.check_day(start_local, "the start")
-    interval = parts.get("INTERVAL", "1")
-    if not (interval.isdigit() and 1 <= int(interval) <= MAX_INTERVAL):
-        raise RecurrenceError(
-            f"INTERVAL must be a whole number from 1 to {MAX_INTERVAL}, {_EXAMPLE}"
-        )
-    if "COUNT" in parts and not (
-        parts["COUNT"].isdigit() and 1 <= int(parts["COUNT"]) <= MAX_COUNT
-    ):
-        raise RecurrenceError(f"count must be from 1 to {MAX_COUNT}, e.g. count=10")
-    _check_search_width(parts, int(interval))
-    start = start_local.replace(microsecond=0)
-    if "UNTIL" in parts:
-        limits.check_day(_until(parts["UNTIL"], tz), "UNTIL")
-    if "UNTIL" in parts and _until(parts["UNTIL"], tz) < to_utc(start, tz):
-        raise RecurrenceError(
-            f"the series ends before its start; give an until on or after {start:%Y-%m-%d}, "
-            f"e.g. until={start + timedelta(days=90):%Y-%m-%d}"
-        )
+    start = _check_bounds(parts, start_local, tz)
     # dateutil stops only at an occurrence, at UNTIL or COUNT after one, or in the year 9999, so
     # looking for a rule that never occurs runs to 9999: seconds, for a daily rule. The calendar
     # repeats every 400 years, weekdays and leap days included, so the same rule from the same
@@ -477,6 +459,30 @@ def _check(
             'e.g. "FREQ=MINUTELY;INTERVAL=30"'
         )
     _check_year(pattern, shifted, clock)
+
+
+def _check_bounds(parts: Mapping[str, str], start_local: datetime, tz: ZoneInfo) -> datetime:
+    """The rule's numbers and dates in range; the start to expand from."""
+    limits.check_day(start_local, "the start")
+    interval = parts.get("INTERVAL", "1")
+    if not (interval.isdigit() and 1 <= int(interval) <= MAX_INTERVAL):
+        raise RecurrenceError(
+            f"INTERVAL must be a whole number from 1 to {MAX_INTERVAL}, {_EXAMPLE}"
+        )
+    if "COUNT" in parts and not (
+        parts["COUNT"].isdigit() and 1 <= int(parts["COUNT"]) <= MAX_COUNT
+    ):
+        raise RecurrenceError(f"count must be from 1 to {MAX_COUNT}, e.g. count=10")
+    _check_search_width(parts, int(interval))
+    start = start_local.replace(microsecond=0)
+    if "UNTIL" in parts:
+        limits.check_day(_until(parts["UNTIL"], tz), "UNTIL")
+    if "UNTIL" in parts and _until(parts["UNTIL"], tz) < to_utc(start, tz):
+        raise RecurrenceError(
+            f"the series ends before its start; give an until on or after {start:%Y-%m-%d}, "
+            f"e.g. until={start + timedelta(days=90):%Y-%m-%d}"
+        )
+    return start
 
 
 def _check_days(pattern: Mapping[str, str], start: datetime, clock: Callable[[], float]) -> None:

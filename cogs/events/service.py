@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import markup
 from bot.core.errors import UserError
+from cogs.events import limits
 from cogs.events.models import Event, EventChange, EventRoom, PersonZone, Rsvp
 from cogs.events.recurrence import Occurrence, occurrences, to_utc
 
@@ -60,19 +62,24 @@ def reminder_offsets(event: Event) -> tuple[timedelta, ...]:
 
 
 def check_link(link: str | None) -> str | None:
-    if link is not None and not link.startswith(("https://", "http://")):
+    if link is not None and not markup.is_url(link):
         raise UserError(
-            "The link must be a web address starting with https://, "
-            "e.g. link=https://meet.example.org/core"
+            "The link must be a web address starting with https:// and without spaces, quotes "
+            "or brackets, e.g. link=https://meet.example.org/core"
         )
     return link
+
+
+def check_words(title: str, description: str | None) -> None:
+    limits.check_no_ping(title, "The title")
+    limits.check_no_ping(description, "The description")
 
 
 def check_role(role: str | None) -> str | None:
     """A role to ping in announcements: a name, never the whole server or room."""
     if role is None or role.strip().lower() in ("", "none"):
         return None
-    name = role.strip().removeprefix("@")
+    name = role.strip().lstrip("@").strip()
     if name.lower() in ("everyone", "here", "room"):
         raise UserError(
             f"Announcements never ping @{name}; name a role people opt into, e.g. mention=Sprinters"
@@ -119,6 +126,7 @@ async def create_event(
     session: AsyncSession, new: NewEvent, *, person_id: int, now: datetime
 ) -> tuple[Event, list[Occurrence]]:
     check_link(new.link)
+    check_words(new.title, new.description)
     if new.rrule is None and to_utc(new.start_local, new.zone) <= now:
         raise UserError(
             f"{new.start_local:%Y-%m-%d %H:%M} is in the past. Give a future start, "
@@ -361,6 +369,7 @@ async def delete_event(session: AsyncSession, event: Event) -> None:
 async def edited(session: AsyncSession, event: Event, now: datetime) -> None:
     """After fields changed: the series must still occur, and caches follow."""
     check_link(event.link)
+    check_words(event.title, event.description)
     if not expand(event, await changes_of(session, event.id or 0), after=now, limit=1):
         raise UserError("After that change the series has no occurrence after now.")
     await _touch(session, event, now)

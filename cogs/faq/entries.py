@@ -17,7 +17,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
-from bot.core.markup import code
+from bot.core.markup import code, ping, quoted, unbalanced
 from bot.state import set_state
 from cogs.faq.matcher import normalise
 from cogs.faq.models import FaqEntry, FaqExample
@@ -63,6 +63,10 @@ def entry_problems(data: EntryData) -> list[str]:
             problems.append(f"the {name} is empty")
         elif len(text) > limit:
             problems.append(f"the {name} is too long ({len(text):,} characters; at most {limit:,})")
+        elif (found := ping(text)) is not None:
+            problems.append(f"the {name} may not contain {quoted(found)}: answers never ping")
+        elif (open_span := unbalanced(text)) is not None:
+            problems.append(f"in the {name}, {open_span}; close it or write it as \\**")
     for tag in data.tags:
         if not tag.strip() or "," in tag or len(tag) > MAX_TAG:
             problems.append(

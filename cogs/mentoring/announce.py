@@ -74,23 +74,24 @@ def requester_direct(request: MentorRequest, accounts: Sequence[Account]) -> Dir
     )
 
 
-async def edit_posts(
-    session: AsyncSession,
-    env: Env,
-    request: MentorRequest,
-    what: str,
-    render: Render,
-    now: datetime,
-) -> None:
-    """Rewrite this round's posts about *request* in the mentor rooms (once per *what*)."""
+async def post_edits(
+    session: AsyncSession, env: Env, request: MentorRequest, what: str, render: Render
+) -> list[Outgoing]:
+    """Edits of this round's posts about *request* in the mentor rooms (once per *what*)."""
     posts = await delivery.planned(session, [key(request, p) for p in POSTS])
-    edits = [
+    return [
         Outgoing(
             post.child(what), mentor_rooms(env), render, request.last_activity_at, replaces=post
         )
         for post in sorted(posts, key=str)
     ]
-    await delivery.plan(session, env, edits)
+
+
+async def edit_posts(
+    session: AsyncSession, env: Env, request: MentorRequest, what: str, render: Render
+) -> None:
+    """Rewrite this round's posts about *request* in the mentor rooms (once per *what*)."""
+    await delivery.plan(session, env, await post_edits(session, env, request, what, render))
 
 
 def request_post(

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, command, markup
 from bot.core.durations import span
-from bot.identity import PLATFORM_LABELS, accounts_of, display_name, display_names
+from bot.identity import PLATFORM_LABELS, Someone, display_name, display_names, people
 from cogs.mentoring import announce, service
 from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
 from cogs.mentoring.settings import MentoringSettings
@@ -32,7 +32,7 @@ def _headline(request: MentorRequest) -> str:
 async def _close_posts(ctx: Ctx, request: MentorRequest, what: str, state: str) -> None:
     requester = await display_name(ctx.session, request.person_id) or "someone"
     render = announce.closed_post(request, requester, state)
-    await announce.edit_posts(ctx.session, ctx.env, request, what, render, ctx.now())
+    await announce.edit_posts(ctx.session, ctx.env, request, what, render)
 
 
 def _length(value: timedelta | None) -> str:
@@ -124,19 +124,19 @@ async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
     capacity = ctx.env.section(MentoringSettings).capacity
     request = await service.claim(ctx.session, id, ctx.person_id, capacity, now)
-    requester = await display_name(ctx.session, request.person_id) or "someone"
-    mentor = await display_name(ctx.session, ctx.person_id) or ctx.caller.display_name
-    theirs = await accounts_of(ctx.session, request.person_id)
-    mine = await accounts_of(ctx.session, ctx.person_id)
+    found = await people(ctx.session, [request.person_id, ctx.person_id])
+    them = found.get(request.person_id, Someone("someone", []))
+    me = found.get(ctx.person_id, Someone(ctx.caller.display_name, []))
+    requester, mentor = them.name, me.name
     claimed = announce.closed_post(request, requester, f"✅ Claimed by {markup.escape(mentor)}")
-    await announce.edit_posts(ctx.session, ctx.env, request, "claimed", claimed, now)
-    direct = announce.requester_direct(request, theirs)
+    messages = await announce.post_edits(ctx.session, ctx.env, request, "claimed", claimed)
+    direct = announce.requester_direct(request, them.accounts)
     if direct is not None:
-        notice = announce.requester_notice(request, mentor, mine)
-        told = delivery.Outgoing(announce.key(request, "claimed"), [direct], notice, now)
-        await delivery.plan(ctx.session, ctx.env, [told])
+        notice = announce.requester_notice(request, mentor, me.accounts)
+        messages.append(delivery.Outgoing(announce.key(request, "claimed"), [direct], notice, now))
+    await delivery.plan(ctx.session, ctx.env, messages)
     ctx.changed(MENTORING)
-    lines = [f"From {markup.escape(requester)} ({announce.handles(theirs)})."]
+    lines = [f"From {markup.escape(requester)} ({announce.handles(them.accounts)})."]
     if request.details:
         lines.append(markup.escape(request.details))
     done = _cmd(ctx, "mentor done", id=id)

@@ -186,6 +186,8 @@ async def test_bad_token_stops_with_a_clear_error(
     assert await App(settings, stdout=io.StringIO()).run() == 1
     assert "Discord rejected the bot token" in caplog.text
     assert "wrong-token" not in caplog.text
+    (stopped,) = [r for r in caplog.records if r.getMessage().startswith("discord stopped")]
+    assert stopped.exc_info is None, "a rejected token is said in one line, without a traceback"
 
 
 async def test_three_word_sprint_commands_as_slash_commands(
