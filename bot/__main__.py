@@ -14,15 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cogs import discover
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, checked_settings
 from bot.core.cli import CliCommand, CliError, CliTools
 from bot.core.context import Caller, Clock, utcnow
 from bot.core.env import Env
+from bot.db import shown_url
 
 T = TypeVar("T")
 
@@ -36,12 +35,6 @@ def _config_path(given: Path | None) -> Path | None:
     if env := os.environ.get("CONVENE_CONFIG"):
         return Path(env)
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
-
-
-def _settings(given: Path | None) -> Settings:
-    settings = load_settings(_config_path(given))
-    settings.check_secrets()
-    return settings
 
 
 def _logging(settings: Settings) -> None:
@@ -82,36 +75,35 @@ class Tools:
         return self.clock()
 
     def in_store(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        try:
-            return asyncio.run(self._in_store(work))
-        except (OSError, SQLAlchemyError) as exc:
-            where = make_url(_driver_url(self.settings)).render_as_string(hide_password=True)
-            raise CliError(f"cannot open the store at {where}: {exc}") from None
+        from bot.store_errors import STORE_ERRORS, describe
 
-    async def _in_store(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        from bot.db import make_engine, make_sessions
-        from bot.schema import upgrade
+        opened = False
 
-        engine = make_engine(self.settings.store.url)
+        async def run() -> T:
+            nonlocal opened
+            from bot.db import make_engine, make_sessions
+            from bot.schema import upgrade
+
+            engine = make_engine(self.settings.store.url)
+            try:
+                await upgrade(engine)
+                opened = True
+                async with make_sessions(engine)() as session:
+                    result = await work(session)
+                    await session.commit()
+                    return result
+            finally:
+                await engine.dispose()
+
         try:
-            await upgrade(engine)
-            async with make_sessions(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
+            return asyncio.run(run())
+        except STORE_ERRORS as exc:
+            raise CliError(describe(exc, self.settings.store.url, opened=opened)) from None
 
     async def operator_id(self, session: AsyncSession) -> int:
         from bot.identity import resolve_person
 
         return await resolve_person(session, self.operator, self.now())
-
-
-def _driver_url(settings: Settings) -> str:
-    from bot.db import normalise_url
-
-    return normalise_url(settings.store.url)
 
 
 async def _nothing(session: AsyncSession) -> None:
@@ -127,12 +119,22 @@ def _upgrade(args: argparse.Namespace, tools: CliTools) -> int:
 CORE_COMMANDS = (CliCommand(("db", "upgrade"), "apply every pending migration", _upgrade),)
 
 
+def complain(message: str, stream: TextIO) -> None:
+    """What went wrong, on *stream*; a control character quoted from a file (an escape
+    sequence, a NUL) is shown escaped rather than acted on by the terminal."""
+    shown = "".join(
+        char if char.isprintable() or char in "\n\t" else char.encode("unicode_escape").decode()
+        for char in message
+    )
+    print(f"convene: {shown}", file=stream)
+
+
 def run_command(command: CliCommand, args: argparse.Namespace, tools: CliTools) -> int:
     """A subcommand's exit code; what went wrong is one line on stderr, never a traceback."""
     try:
         return command.run(args, tools)
     except CliError as exc:
-        print(f"convene: {exc}", file=tools.err)
+        complain(str(exc), tools.err)
         return 1
 
 
@@ -162,13 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(commands).parse_args(argv)
     try:
         if args.command == "check-config":
-            settings = load_settings(args.file)
-            settings.check_secrets()
+            settings = checked_settings(args.file)
             print(f"{args.file}: OK ({_summary(settings)})")
             return 0
-        settings = _settings(args.config)
+        settings = checked_settings(_config_path(args.config))
     except ConfigError as exc:
-        print(f"convene: configuration error: {exc}", file=sys.stderr)
+        complain(f"configuration error: {exc}", sys.stderr)
         return 2
     _logging(settings)
     command: CliCommand | None = getattr(args, "cli_command", None)
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_run(settings))
     except StartupError as exc:
-        print(f"convene: cannot start: {exc}", file=sys.stderr)
+        complain(f"cannot start: {exc}", sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -195,7 +196,10 @@ def _summary(settings: Settings) -> str:
         )
         if on
     ]
-    return f"platforms: {', '.join(platforms) or 'none'}; {len(settings.rooms)} rooms"
+    return (
+        f"store: {shown_url(settings.store.url)}; platforms: {', '.join(platforms) or 'none'}; "
+        f"{len(settings.rooms)} rooms"
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ import sys
 from typing import Any, TextIO
 
 from aiohttp import web
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.assembly import assemble
@@ -18,11 +16,12 @@ from bot.config import Settings
 from bot.core.bus import DELIVERIES
 from bot.core.context import Clock, utcnow
 from bot.core.ports import Sender
-from bot.db import make_engine, make_sessions, normalise_url
+from bot.db import make_engine, make_sessions
 from bot.delivery import Dispatcher, Handover
-from bot.platforms.base import Platform
+from bot.platforms.base import Platform, Refused
 from bot.schema import upgrade
 from bot.state import StoreState
+from bot.store_errors import STORE_ERRORS, describe
 from bot.web import make_web_app
 
 log = logging.getLogger(__name__)
@@ -117,11 +116,8 @@ class App:
     async def prepare_store(self) -> None:
         try:
             await upgrade(self.engine)
-        except (OSError, SQLAlchemyError) as exc:
-            where = make_url(normalise_url(self.settings.store.url)).render_as_string(
-                hide_password=True
-            )
-            raise StartupError(f"cannot open the store at {where}: {exc}") from None
+        except STORE_ERRORS as exc:
+            raise StartupError(describe(exc, self.settings.store.url)) from None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -149,7 +145,8 @@ class App:
                 pending.discard(stopper)
                 for task in done - {stopper}:
                     if not task.cancelled() and (exc := task.exception()) is not None:
-                        log.error("%s stopped: %s", task.get_name(), exc, exc_info=exc)
+                        trace = None if isinstance(exc, Refused) else exc
+                        log.error("%s stopped: %s", task.get_name(), exc, exc_info=trace)
                         failed = True
                         self.stop()
         finally:

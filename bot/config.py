@@ -9,30 +9,49 @@ environment variable (or a file outside the repository) that holds each one.
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 import zoneinfo
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.cog import Cog
 from bot.core.env import Env, WebAddress
 from bot.core.rooms import Room, Rooms
 from bot.core.settings import ConfigError, Section
+from bot.db import store_url
 from bot.platforms.settings import ConsoleSettings, DiscordSettings, MatrixSettings
 
 S = TypeVar("S", bound=Section)
 
-__all__ = ["ConfigError", "Settings", "load_settings", "parse_settings"]
+__all__ = ["ConfigError", "Settings", "checked_settings", "load_settings", "parse_settings"]
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def _upper(value: object) -> object:
+    """`info` reads as `INFO`; anything else is left for the message to quote as written."""
+    if isinstance(value, str) and value.upper() in get_args(LogLevel):
+        return value.upper()
+    return value
 
 
 class BotSettings(Section):
     name: str = "Convene"
     timezone: str = "UTC"
     command_prefix: str = Field(default="!", min_length=1, max_length=3)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Annotated[LogLevel, BeforeValidator(_upper)] = "INFO"
 
     @field_validator("timezone")
     @classmethod
@@ -45,6 +64,19 @@ class BotSettings(Section):
             ) from None
         return value
 
+    @field_validator("command_prefix")
+    @classmethod
+    def _apart_from_words(cls, value: str) -> str:
+        """A letter or digit in the prefix turns ordinary chat into commands: with `a`,
+        "anyone around?" is read as the command `nyone`; a quote would do the same to quoted
+        text, and a space would make the prefix invisible."""
+        if any(char in "\"'`" or unicodedata.category(char)[0] not in "PS" for char in value):
+            raise ValueError(
+                "use punctuation or symbols only, such as '!', '?' or '.'; a letter, digit, "
+                "space or quote would make ordinary words look like commands"
+            )
+        return value
+
 
 class StoreSettings(Section):
     url: str = "sqlite+aiosqlite:///convene.db"
@@ -52,8 +84,7 @@ class StoreSettings(Section):
     @field_validator("url")
     @classmethod
     def _supported(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql", "postgres://")):
-            raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        store_url(value)
         return value
 
 
@@ -192,16 +223,56 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return f"[{section}] {'.'.join(rest)}" if rest else f"[{section}]"
 
 
+# What pydantic's messages mean for someone editing TOML, by error type.
+_EXPECTED = {
+    "int_parsing": "expected an integer (a whole number)",
+    "int_type": "expected an integer (a whole number)",
+    "int_from_float": "expected an integer (a whole number)",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": 'expected text in quotes, such as "…"',
+    "list_type": 'expected a list in brackets, such as ["a", "b"]',
+    "model_type": "expected a table of keys",
+    "dict_type": "expected a table of keys",
+    "path_type": 'expected a file path in quotes, such as "/etc/convene/token"',
+    "greater_than_equal": "expected {ge} or more",
+    "greater_than": "expected more than {gt}",
+    "less_than_equal": "expected {le} or less",
+    "less_than": "expected less than {lt}",
+    "string_too_short": "expected at least {min_length} character(s)",
+    "string_too_long": "expected at most {max_length} characters",
+    "too_short": "expected at least {min_length} item(s)",
+    "too_long": "expected at most {max_length} items",
+}
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = tuple(error["loc"])
-    if error["type"] == "extra_forbidden":
+    kind = error["type"]
+    if kind == "extra_forbidden":
         return f"{_location(loc)}: unknown key (check its spelling against config.example.toml)"
-    if error["type"] == "missing":
+    if kind == "missing":
         return f"{_location(loc)}: required key is missing"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    given = error.get("input")
-    shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
-    return f"{_location(loc)}: {message}{shown}"
+    if loc == ("rooms",) and kind == "list_type":
+        return "[rooms]: write each room as its own [[rooms]] table (with two brackets)"
+    if kind in ("literal_error", "enum"):
+        message = f"expected {error['ctx']['expected']}"
+    elif kind in _EXPECTED:
+        message = _EXPECTED[kind].format(**error.get("ctx", {}))
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{_location(loc)}: {message}{_shown(loc, error.get('input'))}"
+
+
+def _shown(loc: tuple[int | str, ...], given: object) -> str:
+    """What the file said, to point at it; of the store's URL only the scheme, since the rest
+    may hold a password."""
+    if isinstance(given, dict | list) or given is None:
+        return ""
+    if loc == ("store", "url"):
+        scheme, found, _ = str(given).partition("://")
+        return f" (got {scheme}://…)" if found else ""
+    return f" (got {given!r})"
 
 
 def parse_settings(
@@ -227,3 +298,15 @@ def load_settings(path: Path | None, cogs: Sequence[Cog] | None = None) -> Setti
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_settings(data, str(path), cogs)
+
+
+def checked_settings(path: Path | None, cogs: Sequence[Cog] | None = None) -> Settings:
+    """The settings `convene run` starts with and `convene check-config` approves, by the same
+    checks: the file read and validated, and each enabled platform's token present and
+    well-formed. Whatever is wrong raises `ConfigError`."""
+    settings = load_settings(path, cogs)
+    try:
+        settings.check_secrets()
+    except ConfigError as exc:
+        raise ConfigError(f"{path or 'the embedded defaults'}: {exc}") from None
+    return settings

@@ -6,16 +6,19 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, event
+from sqlalchemy import URL, DateTime, Float, event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import inline_sqlite
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -65,23 +68,105 @@ def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: A
     return f"CAST(EXTRACT(EPOCH FROM ({end}) - ({start})) AS DOUBLE PRECISION)"
 
 
+_IGNORING: dict[tuple[str, type[Any]], Any] = {}
+
+
 def insert_ignoring_conflicts(session: AsyncSession, table: type[Any]) -> Any:
     """`INSERT … ON CONFLICT DO NOTHING` on *table* in the session's dialect: the way to write
-    a row at most once that two instances may both try to write."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing()
+    a row at most once that two instances may both try to write. Built once per dialect and
+    table; give it the rows to execute, or `.values(…)`."""
+    dialect = session.get_bind().dialect.name
+    found = _IGNORING.get((dialect, table))
+    if found is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        found = _IGNORING[(dialect, table)] = insert(table).on_conflict_do_nothing()
+    return found
 
 
-def normalise_url(url: str) -> str:
-    """Accept the plain URLs people copy from docs and pick the async drivers for them."""
-    for plain, driver in (
-        ("postgres://", "postgresql+asyncpg://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("sqlite://", "sqlite+aiosqlite://"),
-    ):
-        if url.startswith(plain):
-            return driver + url.removeprefix(plain)
+DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+EXPECTED_URL = (
+    "expected a sqlite:/// or postgresql:// URL, such as sqlite:///convene.db "
+    "or postgresql://USER:PASSWORD@HOST:5432/DATABASE"
+)
+
+
+def store_url(text: str) -> URL:
+    """The URL to connect with, from the one in the settings.
+
+    Plain `sqlite://` and `postgresql://` URLs, as people copy them from docs, get the async
+    drivers Convene ships (aiosqlite, asyncpg); any other driver, or a URL the drivers would only
+    refuse at the first connection, is refused here with what is expected, so that
+    `check-config` catches it. Messages never repeat the URL, which may hold a password."""
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        bracket = "[" in text and "]" not in text
+        hint = " (is the ] after an IPv6 address missing?)" if bracket else ""
+        raise ValueError(f"{EXPECTED_URL}; this one cannot be read as a URL{hint}") from None
+    driver = DRIVERS.get(url.drivername)
+    if driver is None:
+        dialect, _, named = url.drivername.partition("+")
+        if named and dialect in DRIVERS:
+            raise ValueError(
+                f"the driver {named!r} is not shipped with Convene; write {dialect}:// and "
+                f"Convene uses {DRIVERS[dialect].partition('+')[2]}"
+            )
+        raise ValueError(f"{EXPECTED_URL}; Convene cannot keep its store in {url.drivername!r}")
+    url = url.set(drivername=driver)
+    if url.get_backend_name() == "sqlite":
+        _check_sqlite(url)
+    else:
+        _check_postgresql(url)
     return url
+
+
+def _check_sqlite(url: URL) -> None:
+    if url.username or url.password or url.host or url.port or not url.database:
+        raise ValueError(
+            "a SQLite URL needs a file path: sqlite:///convene.db (three slashes) for a path "
+            "relative to the working directory, sqlite:////var/lib/convene/convene.db (four) "
+            "for an absolute one"
+        )
+    if url.database == ":memory:":
+        raise ValueError(
+            "a SQLite store must be a file, e.g. sqlite:///convene.db; a database in memory "
+            "would lose everything when the bot stops"
+        )
+    if url.query:
+        raise ValueError("a SQLite URL takes no options after '?'; write sqlite:///PATH")
+
+
+def _check_postgresql(url: URL) -> None:
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValueError(f"port {url.port} is out of range; PostgreSQL listens on 5432 by default")
+    for option, value in url.query.items():
+        if option == "sslmode":
+            raise ValueError(
+                "write ssl=… instead of sslmode=… (the option's name in asyncpg, the driver "
+                "Convene uses), e.g. ?ssl=require"
+            )
+        if option != "ssl":
+            raise ValueError(
+                f"unknown option {option!r} after '?'; a PostgreSQL URL may end in ?ssl=require"
+            )
+        if value not in SSL_MODES:
+            raise ValueError(f"ssl must be one of {', '.join(SSL_MODES)}")
+
+
+def shown_url(text: str) -> str:
+    """The store's URL as it may be printed or logged: with the driver, without the password."""
+    try:
+        url = store_url(text)
+    except ValueError:
+        return "(the configured [store] url)"
+    return url.render_as_string(hide_password=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -92,82 +177,52 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 
-def make_engine(url: str) -> AsyncEngine:
-    url = normalise_url(url)
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+def make_engine(text: str) -> AsyncEngine:
+    url = store_url(text)
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None, "store_url refuses SQLite URLs without a file"
+        engine = create_async_engine(
+            url, async_creator=inline_sqlite.connector(url.database), pool_reset_on_return=None
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_pre_ping=False, pool_size=20, max_overflow=10)
 
 
-_WRITER = "convene.writer"
+_TURN = "convene.turn"
 
 
 class StoreSession(AsyncSession):
-    """A session that, on SQLite, writes one transaction at a time within the process.
+    """A session that, on SQLite, has the store to itself within the process while it is open.
 
-    SQLite has one writer; a second connection that wants to write sleeps in SQLite's busy
-    handler, in steps up to 100 ms, so twenty concurrent commands once took a second each.
-    Here a transaction waits its turn, in order, on an asyncio lock taken at its first write
-    and given back when it ends. Reads take no turn: WAL lets them run beside the writer."""
+    SQLite has one writer, and aiosqlite gives every connection a thread of its own: twenty
+    commands at once meant twenty threads fighting over the GIL and a writer's lock that the
+    losers wait for in SQLite's busy handler, sleeping up to 100 ms a time, so each took a
+    second. Here sessions queue on an asyncio lock instead, in order, and each runs at full
+    speed. Sessions are short, and none opens another while it is open."""
 
     _holding: bool = False
 
-    async def _turn(self) -> None:
-        writer: asyncio.Lock | None = self.info.get(_WRITER)
-        if writer is not None and not self._holding:
-            await writer.acquire()
+    async def __aenter__(self) -> StoreSession:
+        turn: asyncio.Lock | None = self.info.get(_TURN)
+        if turn is not None:
+            await turn.acquire()
             self._holding = True
-
-    def _done(self) -> None:
-        if self._holding:
-            self._holding = False
-            self.info[_WRITER].release()
-
-    def _dirty(self) -> bool:
-        return bool(self.new or self.dirty or self.deleted)
-
-    async def exec(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(statement, "is_dml", False):
-            await self._turn()
-        return await super().exec(statement, *args, **kwargs)
-
-    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(statement, "is_dml", False):
-            await self._turn()
-        return await super().execute(statement, *args, **kwargs)
-
-    async def flush(self, objects: Any = None) -> None:
-        if self._dirty():
-            await self._turn()
-        await super().flush(objects)
-
-    async def commit(self) -> None:
-        if self._dirty():
-            await self._turn()
-        try:
-            await super().commit()
-        finally:
-            self._done()
-
-    async def rollback(self) -> None:
-        try:
-            await super().rollback()
-        finally:
-            self._done()
+        return self
 
     async def close(self) -> None:
         try:
             await super().close()
         finally:
-            self._done()
+            if self._holding:
+                self._holding = False
+                self.info[_TURN].release()
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    info = {_WRITER: asyncio.Lock()} if engine.dialect.name == "sqlite" else {}
+    info = {_TURN: asyncio.Lock()} if engine.dialect.name == "sqlite" else {}
     return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False, info=info)

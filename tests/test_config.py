@@ -1,10 +1,14 @@
+import enum
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import pytest
 
 from bot.__main__ import main
-from bot.config import ConfigError, Settings, load_settings, parse_settings
+from bot.cogs import discover
+from bot.config import ConfigError, Settings, load_settings, parse_settings, schema
 from bot.core.context import Role
+from bot.core.settings import Section
 
 EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
 
@@ -102,3 +106,39 @@ def test_welcome_template_placeholders_are_checked_at_load() -> None:
         parse_settings({"welcome": {"contributor_guide": "javascript:alert(1)"}})
     with pytest.raises(ConfigError, match=r"\[welcome\] per_minute: "):
         parse_settings({"welcome": {"per_minute": 0}})
+
+
+def test_every_choice_in_a_section_is_told_in_words() -> None:
+    """A key with a fixed set of values (an enum, a Literal), in any section a cog adds too,
+    answers a wrong value with the values allowed, never with the numbers behind an enum."""
+    settings = schema(discover())
+    checked = []
+    for section, field in settings.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, Section)):
+            continue
+        for key, inner in model.model_fields.items():
+            kind = inner.annotation
+            is_enum = isinstance(kind, type) and issubclass(kind, enum.Enum)
+            if not is_enum and get_origin(kind) is not Literal:
+                continue
+            with pytest.raises(ConfigError) as info:
+                parse_settings({section: {key: "nonsense"}})
+            message = str(info.value)
+            choices = (
+                [m.name.lower() for m in kind] if is_enum else [str(a) for a in get_args(kind)]
+            )
+            assert f"[{section}] {key}: expected " in message, message
+            assert all(choice in message for choice in choices), message
+            checked.append(f"{section}.{key}")
+    assert {"console.role", "bot.log_level"} <= set(checked)
+
+
+def test_settings_dumped_as_json_read_back() -> None:
+    """Tests and tools build settings from a dump; a role is dumped by name, as it is written."""
+    settings = parse_settings({"console": {"role": "mentor"}})
+    dumped = settings.model_dump(mode="json")
+    assert dumped["console"]["role"] == "mentor"
+    assert parse_settings(dumped) == settings
+    example = load_settings(EXAMPLE)
+    assert parse_settings(example.model_dump(mode="json")) == example

@@ -8,6 +8,11 @@ from bot.core.audience import Audience
 from bot.core.reply import Reply
 
 
+class Refused(Exception):
+    """The platform turned the bot away (a rejected token): retrying cannot help, and a
+    traceback would not either, so the app says it in one line."""
+
+
 class Platform(Protocol):
     name: str
 

@@ -38,7 +38,7 @@ from bot.core.ports import DIRECT, Outbox, PlatformState, SendResult
 from bot.core.reply import Reply
 from bot.core.rooms import Rooms
 from bot.core.router import Router
-from bot.platforms.base import reaction_buttons, typed_buttons
+from bot.platforms.base import Refused, reaction_buttons, typed_buttons
 from bot.platforms.settings import MatrixSettings
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON
 _TXN_SAFE = re.compile(r"[^A-Za-z0-9._~-]")
 
 
-class MatrixAuthError(Exception):
+class MatrixAuthError(Refused):
     """The homeserver rejected the access token: retrying cannot help."""
 
 
@@ -200,6 +200,9 @@ class MatrixPlatform:
                 self._connected = True
                 backoff = 1.0
                 self._track_creators(response)
+                # Commands this sync brought were spawned as tasks; let them reach the store
+                # before the cursor does, so an answer never waits behind bookkeeping.
+                await asyncio.sleep(0)
                 await self._handle_joins(response)
                 await self._save_token(response.next_batch)
                 continue

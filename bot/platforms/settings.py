@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.context import Role
-from bot.core.settings import Section, read_secret
+from bot.core.settings import Section, by_name, name_of, read_secret
+
+RoleName = Annotated[
+    Role, BeforeValidator(by_name(Role)), PlainSerializer(name_of, when_used="json")
+]
 
 
 class ConsoleSettings(Section):
     enabled: bool = True
     user: str = Field(default="you", min_length=1, max_length=64)
-    role: Role = Role.ORGANIZER
+    role: RoleName = Role.ORGANIZER
 
 
 class MatrixSettings(Section):

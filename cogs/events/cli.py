@@ -59,9 +59,15 @@ def _read(path: Path) -> bytes:
                 f"nothing was imported from {path}:\nthe file is larger than "
                 f"{limits.MAX_FILE_BYTES / 2**20:,.0f} MiB: split it"
             )
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if b"\0" in data[:8000]:
+        raise CliError(
+            f"nothing was imported from {path}:\nthe file is binary (it holds NUL bytes); "
+            "expected an .ics calendar or a yaml2ics .yaml schedule"
+        )
+    return data
 
 
 def import_file(args: argparse.Namespace, tools: CliTools) -> int:

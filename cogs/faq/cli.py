@@ -21,8 +21,12 @@ def run_import(args: argparse.Namespace, tools: CliTools) -> int:
     path: Path = args.file
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CliError(
+            f"cannot read {path}: byte {exc.start + 1} is not UTF-8; expected a TOML text file"
+        ) from None
     try:
         counts = tools.in_store(lambda s: import_toml(s, text, str(path), tools.now()))
     except FaqFileError as exc:
