@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, and_, or_, update
+from sqlalchemy import UniqueConstraint, and_, bindparam, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -262,13 +262,16 @@ async def drop_kind(session: AsyncSession, kind: str, keep: Collection[Key] = ()
     await session.exec(statement.values(status=Status.SKIPPED, error="superseded by a change"))
 
 
+_PLANNED = select(Delivery.key).where(col(Delivery.key).in_(bindparam("keys", expanding=True)))
+
+
 async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
     """Which of *keys* were planned already, whatever became of them."""
     texts = {str(key): key for key in keys}
     if not texts:
         return set()
-    query = select(Delivery.key).where(col(Delivery.key).in_(list(texts)))
-    return {texts[text] for text in (await session.exec(query)).all()}
+    found = await session.exec(_PLANNED, params={"keys": list(texts)})
+    return {texts[text] for text in found.all()}
 
 
 async def pending_subjects(session: AsyncSession, kind: str) -> set[str]:
@@ -531,9 +534,10 @@ class Dispatcher:
 
     async def step(self) -> float:
         """Send what is due; the seconds until the next row falls due (at most POLL)."""
+        # Read before the work: a platform that connects meanwhile is seen on the next turn.
+        poll = POLL if len(self._connected()) == len(self.senders) else RECONNECT_POLL
         await self.run_due()
         upcoming = await self.next_due()
-        poll = POLL if len(self._connected()) == len(self.senders) else RECONNECT_POLL
         if upcoming is None:
             return poll
         return min(poll, (upcoming - self.clock()).total_seconds())

@@ -8,9 +8,10 @@ other the same people everywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, delete, update
+from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -61,6 +62,30 @@ async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
     return list((await session.exec(query)).all())
 
 
+@dataclass(frozen=True)
+class Someone:
+    name: str
+    accounts: list[Account]
+
+
+_PEOPLE = (
+    select(Account, Person.display_name)
+    .join(Person, col(Person.id) == col(Account.person_id))
+    .where(col(Account.person_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Account.platform))
+    .execution_options(populate_existing=True)
+)
+
+
+async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone]:
+    """Several people's names and accounts in one query, for what shows both."""
+    found: dict[int, Someone] = {}
+    rows = await session.exec(_PEOPLE, params={"ids": sorted(set(ids))})
+    for account, name in rows.all():
+        found.setdefault(account.person_id, Someone(name, [])).accounts.append(account)
+    return found
+
+
 async def display_name(session: AsyncSession, person_id: int | None) -> str | None:
     if person_id is None:
         return None
@@ -77,30 +102,46 @@ async def display_names(session: AsyncSession, people: Iterable[int | None]) -> 
     return {pid: name for pid, name in (await session.exec(query)).all() if pid is not None}
 
 
+_RESOLVE = select(Account.id, Account.person_id, Account.display_name).where(
+    Account.platform == bindparam("platform"), Account.platform_user_id == bindparam("user")
+)
+
+
 async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -> int:
-    """The Person behind *caller*, created on first contact; keeps display names current."""
-    account = await account_of(session, caller.platform, caller.user_id)
-    if account is None:
-        try:
-            async with session.begin_nested():
-                person = Person(display_name=caller.display_name[:200], created_at=now)
-                session.add(person)
-                await session.flush()
-                assert person.id is not None
-                account = Account(
-                    person_id=person.id,
-                    platform=caller.platform,
-                    platform_user_id=caller.user_id,
-                    display_name=caller.display_name[:200],
-                    created_at=now,
-                )
-                session.add(account)
-        except IntegrityError:
-            account = await account_of(session, caller.platform, caller.user_id)
-            assert account is not None, "account vanished after a concurrent insert"
-    elif account.display_name != caller.display_name[:200]:
-        account.display_name = caller.display_name[:200]
-        session.add(account)
+    """The Person behind *caller*, created on first contact; keeps display names current.
+
+    Every command starts here, so the common case, a known account whose name is unchanged,
+    is one light query that loads no object and writes nothing."""
+    name = caller.display_name[:200]
+    rows = await session.exec(
+        _RESOLVE, params={"platform": caller.platform, "user": caller.user_id}
+    )
+    known = rows.first()
+    if known is not None:
+        account_id, person_id, shown = known
+        if shown != name:
+            await session.exec(
+                update(Account).where(col(Account.id) == account_id).values(display_name=name)
+            )
+        return person_id
+    try:
+        async with session.begin_nested():
+            person = Person(display_name=name, created_at=now)
+            session.add(person)
+            await session.flush()
+            assert person.id is not None
+            account = Account(
+                person_id=person.id,
+                platform=caller.platform,
+                platform_user_id=caller.user_id,
+                display_name=name,
+                created_at=now,
+            )
+            session.add(account)
+    except IntegrityError:
+        found = await account_of(session, caller.platform, caller.user_id)
+        assert found is not None, "account vanished after a concurrent insert"
+        return found.person_id
     return account.person_id
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, case, func, literal, or_, update
+from sqlalchemy import ColumnElement, Exists, bindparam, case, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -255,40 +255,71 @@ def _describe_taken(request: MentorRequest, holder: str | None) -> str:
     return f"Request #{request.id} is {request.status}; there is nothing to claim."
 
 
+# A claim's two statements, built once: building them per claim cost more than running them.
+_CLAIM_VIEW = (
+    select(
+        MentorRequest,
+        select(func.count())
+        .where(
+            col(MentorRequest.claimed_by) == bindparam("mentor"),
+            col(MentorRequest.status) == "claimed",
+        )
+        .scalar_subquery(),
+        select(MentorAvailability.available)
+        .where(col(MentorAvailability.person_id) == bindparam("mentor"))
+        .scalar_subquery(),
+    )
+    .where(col(MentorRequest.id) == bindparam("request"))
+    .execution_options(populate_existing=True)
+)
+_MOMENT = bindparam("moment", type_=UTCDateTime())
+_CLAIM = (
+    update(MentorRequest)
+    .where(col(MentorRequest.id) == bindparam("request"), col(MentorRequest.status) == "open")
+    .values(
+        status="claimed",
+        claimed_by=bindparam("mentor"),
+        claimed_at=_MOMENT,
+        first_claimed_at=func.coalesce(col(MentorRequest.first_claimed_at), _MOMENT),
+        last_activity_at=_MOMENT,
+    )
+    .returning(MentorRequest)
+    .execution_options(populate_existing=True)
+)
+
+
 async def claim(
     session: AsyncSession, request_id: int, mentor_id: int, capacity: int, now: datetime
 ) -> MentorRequest:
-    """Give the request to *mentor_id* if it is still open: the one UPDATE decides who wins."""
-    request = await get_request(session, request_id)
+    """Give the request to *mentor_id* if it is still open: the one UPDATE decides who wins.
+
+    What to check is read in one query and the winner gets the row back from its UPDATE, so a
+    claim costs two round trips however many mentors race for it."""
+    row = (
+        await session.exec(_CLAIM_VIEW, params={"request": request_id, "mentor": mentor_id})
+    ).first()
+    if row is None:
+        raise UserError(f"There is no mentor request #{request_id}.")
+    request, holding, available = row
     if request.status != "open":
         raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
     if request.person_id == mentor_id:
         raise UserError("You cannot claim your own request.")
-    if not await is_available(session, mentor_id):
+    if available is False:
         raise UserError("You are marked unavailable. Say `mentor available on` first.")
-    held = await active_claims(session, mentor_id)
-    if held >= capacity:
+    if holding >= capacity:
         raise UserError(
-            f"You already hold {held} requests (the limit is {capacity}). "
+            f"You already hold {holding} requests (the limit is {capacity}). "
             "Finish or release one first."
         )
-    stamp = literal(now, UTCDateTime())
-    won = await _transition(
-        session,
-        request_id,
-        "open",
-        {
-            "status": "claimed",
-            "claimed_by": mentor_id,
-            "claimed_at": now,
-            "first_claimed_at": func.coalesce(col(MentorRequest.first_claimed_at), stamp),
-            "last_activity_at": now,
-        },
+    won = await session.exec(
+        _CLAIM, params={"request": request_id, "mentor": mentor_id, "moment": now}
     )
-    request = await get_request(session, request_id)
-    if not won:
+    claimed: MentorRequest | None = won.scalars().first()
+    if claimed is None:
+        request = await get_request(session, request_id)
         raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
-    return request
+    return claimed
 
 
 async def _claimed_by_caller(
