@@ -48,4 +48,5 @@ def assemble(
     contributions = Contributions()
     for cog in cogs:
         cog.setup(Setup(runtime, router, contributions))
+    router.check_consequences()
     return Assembly(runtime, router, tuple(cogs), contributions)

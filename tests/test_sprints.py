@@ -286,8 +286,16 @@ async def test_a_deleted_or_cancelled_event_no_longer_holds_issues_back(
     await ok(omar, '!event create "Later" start="2026-12-05 10:00" tz=UTC kind=sprint')
     await ok(omar, f"!sprint issue add {gh(1)} newcomers 1")
     await ok(omar, f"!sprint issue add {gh(2)} newcomers 2")
-    await ok(omar, "!event delete 1")
-    await ok(omar, "!event cancel 2")
+    await ok(omar, f"!sprint issue add {gh(3)} newcomers 2")
+    assert (await ok(omar, "!event delete 1")).splitlines() == [
+        "Deleted #1 Newcomer sprint.",
+        "Sprint issue #1 was kept for newcomers until this sprint; anyone can claim it now. "
+        "To take one off the list: !sprint issue remove 1.",
+    ]
+    assert (await ok(omar, "!event cancel 2")).splitlines()[1] == (
+        "Sprint issue #2, #3 were kept for newcomers until this sprint; anyone can claim them "
+        "now. To take one off the list: !sprint issue remove 2."
+    )
     listing = await ok(nina, "!sprint issues")
     assert f"#1 {shown(1)} · newcomers · free" in listing
     assert f"#2 {shown(2)} · newcomers · event #2 Later (cancelled) · free" in listing

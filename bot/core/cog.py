@@ -16,7 +16,7 @@ from typing import TypeVar
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
 from bot.core.pages import PageHandler
-from bot.core.router import JoinListener, Listener, Router
+from bot.core.router import Consequence, JoinListener, Listener, Router
 from bot.core.runtime import Runtime
 from bot.core.settings import Section
 from bot.core.spec import Handler
@@ -66,6 +66,10 @@ class Setup:
 
     def alias(self, words: str, target: str) -> None:
         self._router.add_alias(words, target)
+
+    def consequence(self, command: str, note: Consequence) -> None:
+        """Another cog's *command* changes what this cog keeps: *note* says how, in its reply."""
+        self._router.add_consequence(command, note)
 
     def on_message(self, purpose: str, listener: Listener) -> None:
         self._router.add_listener(purpose, listener)

@@ -37,6 +37,7 @@ MAX_MESSAGE = 4000
 Resolve = Callable[[AsyncSession, Caller, datetime], Awaitable[int]]
 Listener = Callable[[Ctx, str], Awaitable[Reply | None]]
 JoinListener = Callable[[Ctx, Sequence[str]], Awaitable[None]]
+Consequence = Callable[[Ctx, Mapping[str, Any]], Awaitable[str | None]]
 
 
 class Router:
@@ -49,6 +50,7 @@ class Router:
         self._message_listeners: dict[str, list[Listener]] = {}
         self._join_listeners: dict[str, list[JoinListener]] = {}
         self._joining = asyncio.Lock()
+        self._consequences: dict[str, list[Consequence]] = {}
 
     def add(self, handler: Handler) -> None:
         spec: CommandSpec | None = getattr(handler, SPEC_ATTRIBUTE, None)
@@ -58,6 +60,20 @@ class Router:
         if clash:
             raise ValueError(f"command {spec.name!r} clashes with {clash!r}")
         self._specs[spec.name] = spec
+
+    def add_consequence(self, target: str, consequence: Consequence) -> None:
+        """Let another cog say, in *target*'s reply, what the command does to what it keeps.
+
+        Deleting an event releases the sprint issues kept for it; the events cog cannot know
+        that, so the sprints cog tells the organizer in the same reply. *consequence* runs in
+        the command's transaction, before the handler, with its converted options; its note
+        is added only when the command succeeds."""
+        self._consequences.setdefault(target, []).append(consequence)
+
+    def check_consequences(self) -> None:
+        for target in self._consequences:
+            if target not in self._specs:
+                raise ValueError(f"a consequence targets {target!r}, which is not registered")
 
     def add_module(self, module: ModuleType) -> None:
         """Register every @command handler a cog's commands module defines."""
@@ -161,14 +177,20 @@ class Router:
             reply.private = True
         return reply
 
-    @staticmethod
-    async def _call(spec: CommandSpec, ctx: Ctx, args: dict[str, Any]) -> Reply:
+    async def _call(self, spec: CommandSpec, ctx: Ctx, args: dict[str, Any]) -> Reply:
         """Platforms pick a reply's visibility from the spec before it is ready (Discord
         defers), so a private reply from a command not declared private is a bug: rolled back,
         logged and answered with the apology."""
+        notes = [
+            note
+            for consequence in self._consequences.get(spec.name, ())
+            if (note := await consequence(ctx, args))
+        ]
         reply = await spec.func(ctx, **args)
         if reply.private and not spec.private:
             raise TypeError(f"{spec.name} answered privately; declare it private=True")
+        if notes and not reply.error:
+            reply.text = "\n".join([reply.text, *notes])
         return reply
 
     async def _in_context(

@@ -6,6 +6,8 @@ from cogs.sprints import commands
 
 def setup(house: Setup) -> None:
     house.commands(commands)
+    for ending in ("event cancel", "event delete"):
+        house.consequence(ending, commands.opened_by_ending)
 
 
 cog = Cog("sprints", setup, models="cogs.sprints.models")

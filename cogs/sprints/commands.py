@@ -6,13 +6,14 @@ UTC and the reader's own zone), so an issue's sprint reads the same as in `event
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.markup import code, escape
-from cogs.events.api import headline, when, zone_for, zone_of
+from cogs.events.api import Event, headline, when, zone_for, zone_of
 from cogs.sprints import service
 from cogs.sprints.models import MAX_URL, SprintIssue
 
@@ -159,3 +160,21 @@ async def sprint_unclaim(ctx: Ctx, number: Number) -> Reply:
         return Reply(f"You gave back {_headline(issue)}; it is free again.")
     name = escape(await service.holder_name(ctx.session, holder))
     return Reply(f"Gave back {_headline(issue)} for {name}; it is free again.")
+
+
+async def opened_by_ending(ctx: Ctx, options: Mapping[str, Any]) -> str | None:
+    """Said in `event cancel` and `event delete`: the newcomers' issues kept for that sprint
+    stop waiting, so the organizer hears which, and how to take one off the list instead."""
+    event = await ctx.session.get(Event, options["id"])
+    if event is None or event.cancelled_at is not None:
+        return None
+    waiting = await service.waiting_for(ctx.session, event, ctx.now())
+    if not waiting:
+        return None
+    names = ", ".join(f"#{issue.id}" for issue in waiting)
+    kept = "was kept" if len(waiting) == 1 else "were kept"
+    return (
+        f"Sprint issue {names} {kept} for newcomers until this sprint; anyone can claim "
+        f"{'it' if len(waiting) == 1 else 'them'} now. To take one off the list: "
+        f"{_cmd(ctx, 'sprint issue remove', waiting[0].id or 0)}."
+    )

@@ -137,6 +137,23 @@ async def sprint_start(session: AsyncSession, event: Event, added_at: datetime) 
     return found[0].start if found else None
 
 
+async def waiting_for(session: AsyncSession, event: Event, now: datetime) -> list[SprintIssue]:
+    """Free newcomers' issues still kept until *event*'s sprint starts: what ending the
+    event opens to everyone at once."""
+    query = select(SprintIssue).where(
+        SprintIssue.event_id == event.id,
+        SprintIssue.tier == GATED_TIER,
+        col(SprintIssue.claimed_by).is_(None),
+        col(SprintIssue.removed_at).is_(None),
+    )
+    waiting = []
+    for issue in (await session.exec(query.order_by(col(SprintIssue.id)))).all():
+        start = await sprint_start(session, event, issue.added_at)
+        if start is not None and now < start:
+            waiting.append(issue)
+    return waiting
+
+
 async def event_of(session: AsyncSession, issue: SprintIssue) -> Event | None:
     return None if issue.event_id is None else await session.get(Event, issue.event_id)
 
