@@ -1,7 +1,7 @@
 """Dispatch through the real registry: permissions, errors and help, seen as users see them."""
 
-from collections.abc import Sequence
-from typing import Annotated, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -268,3 +268,28 @@ async def test_three_word_commands_beside_two_word_ones(
     assert (await nina.say("!help kit part add")).reply.title == (
         "!kit part add <url> [big|small] [count]"
     )
+
+
+async def test_a_consequence_speaks_in_the_commands_reply_only_when_it_succeeds(
+    registry: Router, platform: FakePlatform
+) -> None:
+    seen: list[str] = []
+
+    async def named(ctx: Ctx, options: Mapping[str, Any]) -> str | None:
+        title = str(options["title"])
+        seen.append(title)
+        return None if title == "quiet" else f"Two widgets named {title} were waiting."
+
+    registry.add_consequence("widget create", named)
+    registry.check_consequences()
+    omar = platform.person("@omar:x", Role.ORGANIZER)
+    assert (await omar.say('!widget create "Sprint"')).text.splitlines() == [
+        "created Sprint",
+        "Two widgets named Sprint were waiting.",
+    ]
+    assert (await omar.say("!widget create quiet")).text == "created quiet"
+    assert (await omar.say("!widget create fail")).text == "That title is taken."
+    assert seen == ["Sprint", "quiet", "fail"]
+    registry.add_consequence("widget destroy", named)
+    with pytest.raises(ValueError, match="'widget destroy', which is not registered"):
+        registry.check_consequences()
