@@ -315,3 +315,37 @@ def test_ics_override_of_all_later_occurrences_imports_nothing(
     assert "nothing was imported" in err
     assert "event 7 'Weekly sync': RECURRENCE-ID with RANGE=THISANDFUTURE" in err
     assert not (tmp_path / "events.db").exists() or events_in(tmp_path) == []
+
+
+def test_an_all_day_event_reads_as_its_dates_in_chat(tmp_path: Path) -> None:
+    release = tmp_path / "release.yaml"
+    release.write_text(
+        "timezone: Pacific/Auckland\nevents:\n  - summary: Release day\n    begin: 2027-03-15\n"
+    )
+    sprint = tmp_path / "sprint.ics"
+    sprint.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:sprint-week@example.org\r\nDTSTAMP:20270101T000000Z\r\nSUMMARY:Sprint week\r\n"
+        "DTSTART;VALUE=DATE:20270322\r\nDTEND;VALUE=DATE:20270326\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    for schedule in (release, sprint):
+        assert main(["events", "import", str(schedule), "-c", str(config(tmp_path))]) == 0
+
+    async def chat() -> tuple[str, str]:
+        engine = make_engine(f"sqlite:///{tmp_path}/events.db")
+        try:
+            now = datetime(2027, 3, 1, tzinfo=UTC)
+            registry = build_bot(make_sessions(engine), clock=lambda: now)
+            nina = FakePlatform(registry).person("@nina:x", Role.CONTRIBUTOR, "Nina")
+            return (await nina.say("!event list days=60")).text, (
+                await nina.say("!event show 2")
+            ).text
+        finally:
+            await engine.dispose()
+
+    listing, shown = asyncio.run(chat())
+    assert "#1 Release day — Mon 15 Mar 2027, all day" in listing
+    assert "#2 Sprint week — Mon 22 Mar to Thu 25 Mar 2027, all day" in listing
+    assert "00:00" not in listing and "00:00" not in shown
+    assert "Mon 22 Mar to Thu 25 Mar 2027, all day" in shown

@@ -32,7 +32,7 @@ from bot.delivery import Key, Outgoing, Render
 from cogs.events import service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence
-from cogs.events.render import when
+from cogs.events.render import occurs
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def starts_in(
     """The lines a reminder opens with, after *lead*: what starts, when, and where to join."""
     lines = [
         f"{lead}**{markup.escape(event.title)}** starts in {span(left)} — "
-        f"{when(occurrence.start, service.zone_of(event), None, audience.style)}"
+        f"{occurs(event, occurrence.start, None, audience.style)}"
     ]
     if event.link:
         lines.append(f"Join: {markup.link(event.link)}")

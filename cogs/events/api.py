@@ -3,7 +3,7 @@
 Everything else in this package may change without notice to them."""
 
 from cogs.events.models import Event
-from cogs.events.render import headline, when
+from cogs.events.render import headline, occurs
 from cogs.events.service import changes_of, expand, get_event, upcoming, zone_for, zone_of
 
 __all__ = [
@@ -12,8 +12,8 @@ __all__ = [
     "expand",
     "get_event",
     "headline",
+    "occurs",
     "upcoming",
-    "when",
     "zone_for",
     "zone_of",
 ]

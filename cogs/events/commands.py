@@ -12,7 +12,7 @@ from bot.core.durations import span
 from cogs.events import announce, limits, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, build_rrule, describe
-from cogs.events.render import headline, labels, when
+from cogs.events.render import headline, labels, occurs, whole_days
 from cogs.events.timeparse import (
     looks_like_clock,
     parse_date,
@@ -61,8 +61,17 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _pattern(event: Event) -> str:
+    """How the event repeats, at what local time and for how long."""
+    repeats = _sentence(describe(event.rrule, event.start_local))
+    if event.all_day:
+        days = whole_days(event)
+        return f"{repeats}, all day" + (f" ({days} days)" if days > 1 else "")
+    return f"{repeats}, {event.start_local:%H:%M} {event.timezone} ({event.duration_min} min)"
+
+
 def _when(ctx: Ctx, event: Event, occurrence: Occurrence, viewer: ZoneInfo | None) -> str:
-    text = when(occurrence.start, service.zone_of(event), viewer, ctx.caller.style)
+    text = occurs(event, occurrence.start, viewer, ctx.caller.style)
     return f"{text} (moved)" if occurrence.moved else text
 
 
@@ -124,8 +133,7 @@ async def event_create(
     )
     viewer = await _viewer(ctx)
     lines = [
-        f"{_sentence(describe(event.rrule, start_local))}, {start_local:%H:%M} {zone.key} "
-        f"({event.duration_min} min) · {labels(event)}",
+        f"{_pattern(event)} · {labels(event)}",
         *(f"- {_when(ctx, event, o, viewer)}" for o in next_three),
         _reminder_line(new.reminders, new.rooms, event.mention_role),
     ]
@@ -167,14 +175,10 @@ async def event_list(
 )
 async def event_show(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
-    zone = service.zone_of(event)
     changes = await service.changes_of(ctx.session, id)
     next_five = service.expand(event, changes, after=ctx.now(), limit=5)
     viewer = await _viewer(ctx)
-    lines = [
-        f"{_sentence(describe(event.rrule, event.start_local))}, "
-        f"{event.start_local:%H:%M} {zone.key} ({event.duration_min} min) · {labels(event)}"
-    ]
+    lines = [f"{_pattern(event)} · {labels(event)}"]
     if event.cancelled_at is not None:
         lines.append("**Cancelled.**")
     if event.link:
@@ -303,7 +307,7 @@ async def event_move(
     ctx.changed(EVENTS)
     return Reply(
         f"Moved #{id} from {moved.original_start.astimezone(zone):%a %d %b %Y} to "
-        f"{when(new_start, zone, await _viewer(ctx), ctx.caller.style)}."
+        f"{occurs(event, new_start, await _viewer(ctx), ctx.caller.style)}."
     )
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.markup import code, escape
-from cogs.events.api import Event, headline, when, zone_for, zone_of
+from cogs.events.api import Event, headline, occurs, zone_for
 from cogs.sprints import service
 from cogs.sprints.models import MAX_URL, SprintIssue
 
@@ -47,7 +47,7 @@ async def _sprint(
     start = await service.sprint_start(ctx.session, event, issue.added_at)
     if start is None:
         return shown, None
-    return f"{shown}, {when(start, zone_of(event), viewer, ctx.caller.style)}", start
+    return f"{shown}, {occurs(event, start, viewer, ctx.caller.style)}", start
 
 
 def _waits(issue: SprintIssue, start: datetime | None, now: datetime) -> bool:
@@ -133,7 +133,7 @@ async def sprint_claim(ctx: Ctx, number: Number) -> Reply:
         issue = await service.claim(ctx.session, number, ctx.person_id, ctx.now())
     except service.NotOpenYet as wait:
         viewer = await zone_for(ctx.session, ctx.person_id)
-        start = when(wait.start, zone_of(wait.event), viewer, ctx.caller.style)
+        start = occurs(wait.event, wait.start, viewer, ctx.caller.style)
         raise UserError(
             f"{_headline(wait.issue)} is kept for newcomers until event "
             f"{headline(wait.event)} starts: {start}."

@@ -85,7 +85,7 @@ def message(
         event_text = ""
         if next_event is not None:
             event, start = next_event
-            shown = events.when(start, events.zone_of(event), None, audience.style)
+            shown = events.occurs(event, start, None, audience.style)
             event_text = f"**{escape(event.title)}**, {shown}"
         values = {
             "name": names_text(names),
