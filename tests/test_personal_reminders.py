@@ -159,7 +159,13 @@ async def test_an_event_can_ping_a_role_but_never_everyone(
 ) -> None:
     refused = await omar.say("!event edit 1 mention=@everyone")
     assert refused.reply.error and "never ping @everyone" in refused.text
-    edited = await omar.say("!event edit 1 mention=@Sprinters")
+    refused = await omar.say("!event edit 1 mention=@Sprinters")
+    assert refused.reply.error and refused.text.startswith(
+        "No role is named 'Sprinters'. Roles: 'mentors', 'organizers'; e.g. mention=mentors"
+    )
+    registry.runtime.roles.expect("discord")
+    registry.runtime.roles.report("discord", ["Sprinters", "Core"])
+    edited = await omar.say("!event edit 1 mention=@sprinters")
     assert edited.text == "Updated #1 Sprint: mention."
     assert "pinging @Sprinters" in (await omar.say("!event show 1")).text
     clock.now = START - timedelta(minutes=15)

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.audience import Audience, CommandStyle
 from bot.core.bus import Topic, note
 from bot.core.env import Env
+from bot.core.roles import KnownRoles
 
 Clock = Callable[[], datetime]
 
@@ -60,6 +61,7 @@ class Ctx:
     session: AsyncSession
     env: Env = field(default_factory=Env)
     clock: Clock = field(default=utcnow)
+    roles: KnownRoles = field(default_factory=KnownRoles)
 
     @property
     def role(self) -> Role:

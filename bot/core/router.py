@@ -200,7 +200,9 @@ class Router:
         runtime = self.runtime
         async with runtime.transaction() as session:
             person_id = await self._resolve(session, caller, runtime.now())
-            return await work(Ctx(caller, person_id, session, runtime.env, runtime.clock))
+            return await work(
+                Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
+            )
 
     def add_listener(self, purpose: str, listener: Listener) -> None:
         """Something that may answer ordinary messages in rooms with *purpose* (e.g. "help")."""

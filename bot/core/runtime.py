@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.bus import Bus, forget_noted
 from bot.core.context import Clock, utcnow
 from bot.core.env import Env
+from bot.core.roles import KnownRoles
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Runtime:
     env: Env = field(default_factory=Env)
     clock: Clock = utcnow
     bus: Bus = field(default_factory=Bus)
+    roles: KnownRoles = field(default_factory=KnownRoles)
 
     def now(self) -> datetime:
         return self.clock()

@@ -157,7 +157,17 @@ class ConveneClient(discord.Client):
     async def on_member_join(self, member: discord.Member) -> None:
         await self.platform.on_member_join(member)
 
+    async def on_guild_role_create(self, role: discord.Role) -> None:
+        self.platform.report_roles()
+
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        self.platform.report_roles()
+
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        self.platform.report_roles()
+
     async def on_ready(self) -> None:
+        self.platform.report_roles()
         self.platform.ready.set()
         log.info("Discord: connected as %s in %d guilds", self.user, len(self.guilds))
 
@@ -185,8 +195,19 @@ class DiscordPlatform:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
         self.purposes = {int(target): purposes for target, purposes in rooms.on("discord").items()}
         self.client = ConveneClient(self, self.settings)
+        router.runtime.roles.expect(self.name)
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
+
+    def report_roles(self) -> None:
+        """What `mention=` may name: the servers' roles, never the default one nor a bot's."""
+        names = (
+            role.name
+            for guild in self.client.guilds
+            for role in guild.roles
+            if not role.is_default() and not role.managed
+        )
+        self.router.runtime.roles.report(self.name, names)
 
     @property
     def connected(self) -> bool:

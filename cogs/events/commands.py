@@ -61,6 +61,23 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _existing_role(ctx: Ctx, mention: str | None) -> str | None:
+    """The role as the platform spells it, refused when no platform has it: a name that is
+    no role would ping nobody in every reminder, and nobody would notice. While a platform
+    with roles has not connected yet, names cannot be checked and are taken as given."""
+    name = service.check_role(mention)
+    if name is None:
+        return None
+    found = ctx.roles.find(name)
+    if found is not None or not ctx.roles.complete:
+        return found or name
+    roles = ", ".join(markup.quoted(role) for role in ctx.roles.names())
+    raise UserError(
+        f"No role is named {markup.quoted(name)}. Roles: {roles}; e.g. mention=mentors",
+        show_usage=True,
+    )
+
+
 def _pattern(event: Event) -> str:
     """How the event repeats, at what local time and for how long."""
     repeats = _sentence(describe(event.rrule, event.start_local))
@@ -106,6 +123,7 @@ async def event_create(
     ] = None,
 ) -> Reply:
     _unquoted_start(start, tz)
+    mention = _existing_role(ctx, mention)
     start_local = parse_local_datetime(start)
     zone = parse_zone(tz) if tz else ZoneInfo(ctx.env.timezone)
     new = service.NewEvent(
@@ -413,6 +431,8 @@ async def event_edit(
     if not given:
         raise UserError("Say what to change, e.g. title=… or link=….", show_usage=True)
     _unquoted_start(start, tz)
+    if "mention" in given:
+        given["mention"] = _existing_role(ctx, given["mention"]) or "none"
     _apply_edit(event, given)
     await service.edited(ctx.session, event, ctx.now())
     ctx.changed(EVENTS)

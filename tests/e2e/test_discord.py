@@ -224,6 +224,12 @@ async def test_three_word_sprint_commands_as_slash_commands(
             tier="newcomers",
         )
         assert "Event #1" in created
+        unknown = await slash(ORGANIZER, "event edit", id=1, mention="Sprinters")
+        assert unknown.startswith(
+            "No role is named 'Sprinters'. Roles: 'Mentors', 'Organizers'; e.g. mention=mentors"
+        )
+        known = await slash(ORGANIZER, "event edit", id=1, mention="mentors")
+        assert known == "Updated #1 **Newcomer sprint**: mention."
         url = "https://github.com/python/cpython/issues/12"
         added = await slash(ORGANIZER, "sprint issue add", url=url, tier="newcomers", event=1)
         assert f"Listed #1 [python/cpython\\#12]({url}) for newcomers." in added
