@@ -116,6 +116,8 @@ class App:
     async def prepare_store(self) -> None:
         try:
             await upgrade(self.engine)
+            async with self.sessions() as session:
+                await self.house.rooms.refresh(session)
         except STORE_ERRORS as exc:
             raise StartupError(describe(exc, self.settings.store.url)) from None
 
@@ -132,7 +134,7 @@ class App:
             raise
         print(self.banner(), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
-        loops = [self.dispatcher.loop, *self.house.contributions.timers]
+        loops = [self.dispatcher.loop, self.house.rooms_loop, *self.house.contributions.timers]
         background = [asyncio.create_task(loop.run(), name=loop.name) for loop in loops]
         stopper = asyncio.create_task(self._stopping.wait())
         failed = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.bus import Bus, forget_noted
+from bot.core.bus import Bus, forget_noted, noted
 from bot.core.context import Clock, utcnow
 from bot.core.env import Env
+from bot.core.rooms import ROOMS
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class Runtime:
     env: Env = field(default_factory=Env)
     clock: Clock = utcnow
     bus: Bus = field(default_factory=Bus)
+    # Runs first in every transaction: brings what the process keeps from the store (the rooms
+    # bound from chat) up to date, so no unit of work acts on what another instance changed;
+    # and again right after a commit that changed the rooms, so this process has them at once.
+    prepare: Callable[[AsyncSession], Awaitable[None]] | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -31,8 +36,12 @@ class Runtime:
         published; rolled back, waking nobody, on any error."""
         async with self.sessions() as session:
             try:
+                if self.prepare is not None:
+                    await self.prepare(session)
                 yield session
                 await session.commit()
+                if self.prepare is not None and noted(session, ROOMS):
+                    await self.prepare(session)
             except BaseException:
                 await session.rollback()
                 forget_noted(session)

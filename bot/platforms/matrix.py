@@ -124,8 +124,7 @@ class MatrixPlatform:
         self.settings = settings
         self.state = state
         self.outbox = outbox
-        self.purposes = rooms.on("matrix")
-        self.rooms = set(self.purposes)
+        self._rooms = rooms
         self.client = AsyncClient(
             self.settings.homeserver,
             self.settings.user_id,
@@ -144,6 +143,15 @@ class MatrixPlatform:
     @property
     def connected(self) -> bool:
         return self._connected
+
+    @property
+    def purposes(self) -> dict[str, frozenset[str]]:
+        """The rooms' purposes, read at each use: rooms added from chat count at once."""
+        return self._rooms.on("matrix")
+
+    @property
+    def rooms(self) -> set[str]:
+        return set(self._rooms.on("matrix"))
 
     async def run(self) -> None:
         token = self.settings.access_token().get_secret_value()
@@ -278,7 +286,9 @@ class MatrixPlatform:
     async def _listen(self, room: MatrixRoom, event: RoomMessageText) -> None:
         """An ordinary message in a room whose purpose has listeners (a help room's FAQ)."""
         caller = self._caller(room, event.sender, is_direct=False)
-        reply = await self.router.handle_message(caller, event.body, self.purposes[room.room_id])
+        reply = await self.router.handle_message(
+            caller, event.body, self.purposes.get(room.room_id, frozenset())
+        )
         if reply is None:
             return
         reply.reply_to, reply.thread = event.event_id, True
