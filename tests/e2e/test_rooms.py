@@ -1,9 +1,11 @@
-"""Rooms added from chat on the fake Discord take effect without a restart: `/room add` in a
-channel makes an event's reminder reach it, and a member joining is welcomed there; a room the
-file and the store both claim is reported at start, and the file wins."""
+"""Rooms added from chat take effect without a restart: `/room add` in a Discord channel makes
+an event's reminder reach it, and a member joining is welcomed there; `!room add` of the same
+name in a Matrix room an organizer invited the bot to links the two, and the reminder reaches
+both; a room the file and the store both claim is reported at start, and the file wins."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from tests.support.discord_fixtures import (
 )
 from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord, FakeUser
+from tests.support.matrix_world import ask, joined, make_world
+from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
 
@@ -144,3 +148,51 @@ async def test_file_and_store_conflict_is_reported_at_start_and_the_file_wins(
             await fake_discord.slash(GUILD_ID, GENERAL.id, ORGANIZER, "room list")
         )
         assert "ignored: room 'news' bound from chat" in text_of(listed)
+
+
+async def test_room_add_on_matrix_links_the_discord_channel_and_both_get_the_reminder(
+    synapse: Synapse,
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    data = world.settings.model_dump(mode="json")
+    discord = discord_settings(fake_discord, tmp_path, monkeypatch)
+    data["discord"] = discord.discord.model_dump(mode="json")
+    clock = ShiftedClock()
+    async with running(parse_settings(data), clock=clock) as app:
+        await joined(app, world.room)
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        await room_add(fake_discord, ANNOUNCEMENTS.id, "news", "announcements")
+
+        # Omar organizes (he made the community room): the bot accepts his invitation.
+        news = await synapse.create_room(world.omar, name="News", invite=[world.bot.user_id])
+        await joined(app, news)
+        linked = await ask(replace(world, room=news), world.omar, "!room add news announcements")
+        body = linked["content"]["body"]
+        assert "This channel is now room news (linked)" in body
+        assert f"Discord <#{ANNOUNCEMENTS.id}>" in body and news in body
+
+        start = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)
+        due = start - timedelta(minutes=15)
+        clock.set(due - timedelta(minutes=1))
+        when = f"{start:%Y-%m-%d %H:%M}"
+        created = await ask(
+            world, world.omar, f'!event create "Sprint" start="{when}" tz=UTC reminders=15m'
+        )
+        assert "news" in created["content"]["body"]
+        await jump(app, clock, due)
+        await fake_discord.wait_until(
+            lambda: bool(posted(fake_discord, ANNOUNCEMENTS.id, "⏰ **Sprint")),
+            description="the reminder on Discord",
+        )
+
+        async def on_matrix() -> bool:
+            found = await synapse.messages(world.omar, news)
+            return any(
+                e["sender"] == world.bot.user_id and e["content"]["body"].startswith("⏰ Sprint")
+                for e in found
+            )
+
+        await eventually(on_matrix, what="the reminder in the Matrix room added from chat")
