@@ -63,7 +63,10 @@ _VERSION = select(RoomVersion.version).where(col(RoomVersion.id) == 1)
 
 
 async def version(session: AsyncSession) -> int:
-    return (await session.exec(_VERSION)).one()
+    """Read on the session's connection without the ORM, since every unit of work pays it."""
+    connection = await session.connection()
+    number: int = (await connection.execute(_VERSION)).scalar_one()
+    return number
 
 
 async def bindings(session: AsyncSession) -> list[RoomBinding]:
