@@ -4,6 +4,7 @@ writes nothing, the file wins, and a second instance on the same store sees a ro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -186,3 +187,19 @@ async def test_the_file_wins_a_conflict_and_it_is_reported_at_start(
     # The chat binding the file overrides can still be removed from chat.
     said = await organizer(restarted).say("!room remove help")
     assert "the config file's room stays" in said.text
+
+
+async def test_two_instances_binding_one_channel_at_once_take_turns(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The version row is raised first: on PostgreSQL its lock makes the second change wait
+    for the first, so it sees the first's binding and is refused instead of failing."""
+    first, second = bot_on(sessions), bot_on(sessions)
+    said = await asyncio.gather(
+        organizer(first).say("!room add help help"),
+        organizer(second).say("!room add questions help"),
+    )
+    texts = sorted(s.text for s in said)
+    assert sum("This channel is now room" in t for t in texts) == 1, texts
+    assert sum("This channel is already room" in t for t in texts) == 1, texts
+    assert (await stored(first))[0] == 1
