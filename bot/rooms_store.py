@@ -122,7 +122,6 @@ class RoomBook:
         self.live = live
         self.file = [room for room in live if room.origin == "file"]
         self.seen = -1
-        self.conflicts: list[Conflict] = []
         self._reported: set[tuple[str, str, str]] = set()
 
     async def refresh(self, session: AsyncSession) -> None:
@@ -136,7 +135,6 @@ class RoomBook:
             return
         self.live.replace(rooms)
         self.seen = current
-        self.conflicts = conflicts
         for conflict in conflicts:
             b = conflict.binding
             if (b.name, b.platform, b.target) not in self._reported:

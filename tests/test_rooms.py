@@ -56,7 +56,7 @@ async def test_room_add_binds_this_channel_and_links_platforms(
     omar = organizer(bot, "matrix", "!c:x")
     said = await omar.say("!room add community announcements, welcome")
     assert "room community (linked)" in said.text
-    assert "Discord <#42>" in said.text and "Matrix !c:x" in said.text
+    assert "Discord channel 42" in said.text and "Matrix !c:x" in said.text
 
     room = bot.runtime.env.rooms.get("community")
     assert room is not None and room.origin == "chat"

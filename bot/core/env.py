@@ -1,7 +1,8 @@
 """What the configuration tells every feature, and nothing a feature should not see.
 
 A command or a planner reads the bot's name, command prefix and home zone, the rooms and the
-room purposes the loaded cogs give meaning to, the web address, and its own cog's section. Tokens and store URLs stay with the parts that use them.
+room purposes the loaded cogs give meaning to, the web address, and its own cog's section.
+Tokens and store URLs stay with the parts that use them.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from bot.core.bus import Bus, forget_noted, noted
 from bot.core.context import Clock, utcnow
 from bot.core.env import Env
 from bot.core.rooms import ROOMS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,15 @@ class Runtime:
                     await self.prepare(session)
                 yield session
                 await session.commit()
-                if self.prepare is not None and noted(session, ROOMS):
-                    await self.prepare(session)
             except BaseException:
                 await session.rollback()
                 forget_noted(session)
                 raise
+            if self.prepare is not None and noted(session, ROOMS):
+                # The change is committed whatever happens here; the next unit of work or the
+                # rooms timer reads it again if this read fails.
+                try:
+                    await self.prepare(session)
+                except Exception:
+                    log.exception("re-reading the rooms after a change failed")
         self.bus.publish_noted(session)

@@ -24,10 +24,11 @@ def _label(platform: str) -> str:
     return PLATFORM_LABELS.get(platform, platform)
 
 
-def _place(platform: str, target: str) -> str:
-    """Where a room is, as organizers recognise it: a Discord channel is a link there."""
+def _place(ctx: Ctx, platform: str, target: str) -> str:
+    """Where a room is, as organizers recognise it: on Discord a channel is a link there."""
     if platform == "discord":
-        return f"{_label(platform)} <#{target}>"
+        shown = f"<#{target}>" if ctx.caller.platform == "discord" else f"channel {target}"
+        return f"{_label(platform)} {shown}"
     return f"{_label(platform)} {markup.code(target)}"
 
 
@@ -75,7 +76,7 @@ def _refusal(ctx: Ctx, taken: rooms_store.Taken, platform: str) -> UserError:
     else:
         text = (
             f"Room **{by}** is already in another {_label(platform)} channel "
-            f"({_place(platform, taken.target)}); a room has one channel per platform. "
+            f"({_place(ctx, platform, taken.target)}); a room has one channel per platform. "
             f"Pick another name, or remove it first with {remove}."
         )
     return UserError(text, show_usage=True)
@@ -110,7 +111,7 @@ async def room_add(
     if isinstance(outcome, rooms_store.Taken):
         raise _refusal(ctx, outcome, caller.platform)
     ctx.changed(ROOMS)
-    where = ", ".join(_place(row.platform, row.target) for row in outcome)
+    where = ", ".join(_place(ctx, row.platform, row.target) for row in outcome)
     linked = " (linked)" if len(outcome) > 1 else ""
     return Reply(
         f"This channel is now room **{name}**{linked}: {where}.\n"
@@ -119,8 +120,8 @@ async def room_add(
     )
 
 
-def _line(room: Room) -> str:
-    where = ", ".join(_place(p, t) for p, t in room.places.items()) or "nowhere"
+def _line(ctx: Ctx, room: Room) -> str:
+    where = ", ".join(_place(ctx, p, t) for p, t in room.places.items()) or "nowhere"
     purposes = ", ".join(sorted(room.purposes)) or "no purpose"
     origin = "config file" if room.origin == "file" else "from chat"
     return f"- **{markup.escape(room.name)}** ({origin}): {purposes} — {where}"
@@ -129,7 +130,7 @@ def _line(room: Room) -> str:
 @command("room list", help="Show the rooms, their purposes and platforms", role=Role.ORGANIZER)
 async def room_list(ctx: Ctx) -> Reply:
     rooms = list(ctx.env.rooms)
-    lines = [_line(room) for room in rooms]
+    lines = [_line(ctx, room) for room in rooms]
     if not rooms:
         example = markup.code(ctx.cmd("room add", name="community", purposes="announcements"))
         lines.append(f"No rooms yet. In a channel, type {example} to make it one.")
@@ -169,7 +170,7 @@ async def room_remove(ctx: Ctx, name: RoomName) -> Reply:
             show_usage=True,
         )
     ctx.changed(ROOMS)
-    where = ", ".join(_place(row.platform, row.target) for row in removed)
+    where = ", ".join(_place(ctx, row.platform, row.target) for row in removed)
     return Reply(
         f"Room **{shown}** is removed ({where}): nothing new is planned for it from now on."
     )
