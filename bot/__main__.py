@@ -198,7 +198,7 @@ def _summary(settings: Settings) -> str:
     ]
     return (
         f"store: {shown_url(settings.store.url)}; platforms: {', '.join(platforms) or 'none'}; "
-        f"{len(settings.rooms)} rooms"
+        f"{len(settings.rooms)} rooms in the file (more may be added from chat)"
     )
 
 

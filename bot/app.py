@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -85,16 +86,28 @@ class App:
     def health(self) -> dict[str, bool]:
         return {platform.name: platform.connected for platform in self.platforms}
 
-    def banner(self) -> str:
+    async def first_steps(self) -> list[str]:
+        """What the banner suggests trying while the store is new; the cogs say what."""
+        async with self.sessions() as session:
+            found = [
+                await step(session, self.runtime.env, self.runtime.now())
+                for step in self.house.contributions.first_steps
+            ]
+        return [line for line in found if line]
+
+    def banner(self, first_steps: Sequence[str] = ()) -> str:
         console = self.settings.console
         who = f'console as "{console.user}" ({console.role.label}). ' if console.enabled else ""
         others = [p.name.capitalize() for p in self.platforms if p.name != "console"]
         also = f"{', '.join(others)} connecting. " if others else ""
         web_part = f"Web: {self.web_url}  " if self.web_url else ""
-        return (
+        lines = [
             f"{self.settings.bot.name} {__version__} — {who}{also}{web_part}"
             f"Type {self.settings.bot.command_prefix}help."
-        )
+        ]
+        if first_steps:
+            lines += ["Getting started:", *(f"- {s}" for s in first_steps)]
+        return "\n".join(lines)
 
     async def start_web(self) -> None:
         if not self.settings.web.enabled:
@@ -116,6 +129,8 @@ class App:
     async def prepare_store(self) -> None:
         try:
             await upgrade(self.engine)
+            async with self.sessions() as session:
+                await self.house.rooms.refresh(session)
         except STORE_ERRORS as exc:
             raise StartupError(describe(exc, self.settings.store.url)) from None
 
@@ -127,12 +142,13 @@ class App:
         try:
             await self.prepare_store()
             await self.start_web()
+            first_steps = await self.first_steps()
         except BaseException:
             await self.close()
             raise
-        print(self.banner(), file=self.stdout, flush=True)
+        print(self.banner(first_steps), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
-        loops = [self.dispatcher.loop, *self.house.contributions.timers]
+        loops = [self.dispatcher.loop, self.house.rooms_loop, *self.house.contributions.timers]
         background = [asyncio.create_task(loop.run(), name=loop.name) for loop in loops]
         stopper = asyncio.create_task(self._stopping.wait())
         failed = False

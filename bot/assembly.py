@@ -6,7 +6,7 @@ The app does this once per process; tests do it to drive the real commands witho
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,9 +16,12 @@ from bot.core.bus import Bus
 from bot.core.cog import Cog, Contributions, Setup
 from bot.core.context import Clock, utcnow
 from bot.core.help import help_command
+from bot.core.rooms import ROOMS
 from bot.core.router import Router
 from bot.core.runtime import Runtime
+from bot.core.wakeup import WakeLoop
 from bot.identity import resolve_person
+from bot.rooms_store import RoomBook
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class Assembly:
     router: Router
     cogs: tuple[Cog, ...]
     contributions: Contributions
+    rooms: RoomBook
+    # Keeps the rooms current between units of work; woken at once by a change in this process.
+    rooms_loop: WakeLoop
 
 
 def assemble(
@@ -41,12 +47,16 @@ def assemble(
 
         cogs = discover()
     settings = settings if settings is not None else parse_settings({}, cogs=cogs)
-    bus = Bus(topic for cog in cogs for topic in cog.topics)
-    runtime = Runtime(sessions, settings.env(), clock, bus)
+    bus = Bus([ROOMS, *(topic for cog in cogs for topic in cog.topics)])
+    env = replace(settings.env(), purposes=frozenset(p for cog in cogs for p in cog.purposes))
+    book = RoomBook(env.rooms)
+    runtime = Runtime(sessions, env, clock, bus, refresh=book.refresh)
+    rooms_loop = WakeLoop("rooms", lambda: book.poll(runtime))
+    bus.subscribe(ROOMS, rooms_loop.wake)
     router = Router(runtime, resolve_person)
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:
         cog.setup(Setup(runtime, router, contributions))
     router.check_consequences()
-    return Assembly(runtime, router, tuple(cogs), contributions)
+    return Assembly(runtime, router, tuple(cogs), contributions, book, rooms_loop)

@@ -71,3 +71,10 @@ class StoreState:
                 Account.dm_room_id == room_id,
             )
             return (await session.exec(query)).first() is not None
+
+    async def is_dm_room(self, platform: str, room_id: str) -> bool:
+        async with self.runtime.sessions() as session:
+            query = select(Account.id).where(
+                Account.platform == platform, Account.dm_room_id == room_id
+            )
+            return (await session.exec(query)).first() is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -87,3 +88,43 @@ def test_clear_errors_when_the_outside_world_is_not_there(
     err = capsys.readouterr().err
     assert "cannot open the store at postgresql+asyncpg://convene:***@127.0.0.1:1/convene" in err
     assert "s3cret" not in err and "Traceback" not in err
+
+
+async def test_a_new_store_shows_how_to_start_and_the_example_works_as_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` on a new store: the banner says how to load the starter FAQ and how to
+    create a first event, and adds nothing; both suggestions work as written."""
+    monkeypatch.chdir(Path(__file__).parents[1])
+    settings = console_settings(tmp_path)
+
+    async def run(lines: str) -> str:
+        stdout = io.StringIO()
+        assert await App(settings, stdin=io.StringIO(lines), stdout=stdout).run() == 0
+        return stdout.getvalue()
+
+    out = await run("!faq how do I run the tests?\n")
+    banner = out.split("\n")[1:4]
+    assert banner[0] == "Getting started:"
+    assert banner[2] == (
+        "- The FAQ is empty: load the starter one with `convene faq import examples/faq.toml` "
+        "(from a checkout: .venv/bin/convene faq import examples/faq.toml), then ask !faq "
+        "how do I run the tests?"
+    )
+    example = r'(!event create "Community call" start="[-\d]{10} 17:00")'
+    found = re.fullmatch(rf"- Create a first event: {example}, then !event list", banner[1])
+    assert found, banner[1]
+    assert "I don't have an answer for that yet" in out, "nothing was added"
+
+    config = tmp_path / "convene.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/c.db"\n')
+    imported = await asyncio.to_thread(
+        main, ["faq", "import", "examples/faq.toml", "--config", str(config)]
+    )
+    assert imported == 0
+    out = await run(f"{found.group(1)}\n!faq how do I run the tests?\n")
+    assert "Getting started" in out and "FAQ is empty" not in out
+    assert "Event #1" in out
+    assert "How do I run the test suite?" in out
+    out = await run("")
+    assert "Getting started" not in out

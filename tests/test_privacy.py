@@ -38,6 +38,8 @@ ORGANIZER = [
     "!faq gaps",
     "!sprint issue add https://github.com/owner/repo/issues/123 contributors",
     "!welcome preview",
+    "!room add community announcements",
+    "!room list",
 ]
 CONTRIBUTOR = [
     "!help",
@@ -70,6 +72,7 @@ MENTOR = [
 LAST = [
     ("organizer", "!sprint issue remove 1"),
     ("organizer", "!faq remove run-tests"),
+    ("organizer", "!room remove community"),
     ("contributor", '!mentor request "packaging"'),
     ("contributor", "!mentor cancel 2"),
 ]

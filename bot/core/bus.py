@@ -61,5 +61,10 @@ def note(session: AsyncSession, topic: Topic) -> None:
     session.info.setdefault(_NOTED, set()).add(topic)
 
 
+def noted(session: AsyncSession, topic: Topic) -> bool:
+    """Whether *session*'s work noted *topic* (and it is not published yet)."""
+    return topic in session.info.get(_NOTED, ())
+
+
 def forget_noted(session: AsyncSession) -> None:
     session.info.pop(_NOTED, None)

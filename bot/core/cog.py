@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import ModuleType
 from typing import TypeVar
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
+from bot.core.env import Env
 from bot.core.pages import PageHandler
 from bot.core.router import Consequence, JoinListener, Listener, Router
 from bot.core.runtime import Runtime
@@ -23,6 +27,10 @@ from bot.core.spec import Handler
 from bot.core.wakeup import WakeLoop
 
 S = TypeVar("S", bound=Section)
+
+# A line for the start banner while a feature has nothing yet (the FAQ is empty: how to load
+# the starter one), or None: what a new store can do is shown, never added without asking.
+FirstStep = Callable[[AsyncSession, Env, datetime], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class Contributions:
 
     pages: dict[str, PageHandler] = field(default_factory=dict)
     timers: list[WakeLoop] = field(default_factory=list)
+    first_steps: list[FirstStep] = field(default_factory=list)
 
 
 class Setup:
@@ -83,6 +92,10 @@ class Setup:
         if path in pages:
             raise ValueError(f"page {path!r} is registered twice")
         pages[path] = handler
+
+    def first_step(self, step: FirstStep) -> None:
+        """A hint for the start banner while this feature has nothing to show yet."""
+        self._contributions.first_steps.append(step)
 
     def timer(
         self, name: str, step: Callable[[], Awaitable[float]], *, wake_on: Iterable[Topic] = ()

@@ -1,7 +1,8 @@
 """What the configuration tells every feature, and nothing a feature should not see.
 
-A command or a planner reads the bot's name, command prefix and home zone, the rooms, the web
-address, and its own cog's section. Tokens and store URLs stay with the parts that use them.
+A command or a planner reads the bot's name, command prefix and home zone, the rooms and the
+room purposes the loaded cogs give meaning to, the web address, and its own cog's section.
+Tokens and store URLs stay with the parts that use them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Env:
     prefix: str = "!"
     timezone: str = "UTC"
     rooms: Rooms = field(default_factory=Rooms)
+    purposes: frozenset[str] = frozenset()
     sections: Mapping[type[Section], Section] = field(default_factory=dict)
     web: WebAddress = field(default_factory=WebAddress)
 

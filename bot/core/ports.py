@@ -71,3 +71,6 @@ class PlatformState(Protocol):
         """Keep *room_id* as their direct-message room; False when the person is unknown."""
 
     async def is_dm_of(self, platform: str, room_id: str, user_id: str) -> bool: ...
+
+    async def is_dm_room(self, platform: str, room_id: str) -> bool:
+        """Whether *room_id* is the direct-message room the bot opened with anyone."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,10 +11,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.bus import Bus, forget_noted
+from bot.core.bus import Bus, forget_noted, noted
 from bot.core.context import Clock, utcnow
 from bot.core.env import Env
 from bot.core.roles import KnownRoles
+from bot.core.rooms import ROOMS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,10 @@ class Runtime:
     clock: Clock = utcnow
     bus: Bus = field(default_factory=Bus)
     roles: KnownRoles = field(default_factory=KnownRoles)
+    # Runs right after a commit that changed the rooms, so this process has them at once;
+    # other instances catch up on their rooms timer, not in every unit of work, which would
+    # pay a read per command for what changes a few times a year.
+    refresh: Callable[[AsyncSession], Awaitable[None]] | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -39,4 +47,11 @@ class Runtime:
                 await session.rollback()
                 forget_noted(session)
                 raise
+            if self.refresh is not None and noted(session, ROOMS):
+                # The change is committed whatever happens here; the rooms timer reads it
+                # again if this read fails.
+                try:
+                    await self.refresh(session)
+                except Exception:
+                    log.exception("re-reading the rooms after a change failed")
         self.bus.publish_noted(session)

@@ -193,7 +193,7 @@ class DiscordPlatform:
             discord.http.Route.BASE = self.settings.api_base_url.rstrip("/")
         if self.settings.gateway_url:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
-        self.purposes = {int(target): purposes for target, purposes in rooms.on("discord").items()}
+        self.rooms = rooms
         self.client = ConveneClient(self, self.settings)
         router.runtime.roles.expect(self.name)
         self.ready = asyncio.Event()
@@ -212,6 +212,11 @@ class DiscordPlatform:
     @property
     def connected(self) -> bool:
         return self.ready.is_set() and not self.client.is_closed()
+
+    @property
+    def purposes(self) -> dict[int, frozenset[str]]:
+        """The channels that are rooms, read at each use: rooms added from chat count at once."""
+        return {int(target): purposes for target, purposes in self.rooms.on("discord").items()}
 
     async def run(self) -> None:
         listening = any(self.router.listens(p) for p in self.purposes.values())
@@ -410,7 +415,7 @@ class DiscordPlatform:
     async def on_message(self, message: discord.Message) -> None:
         """An ordinary message in a room whose purpose has listeners (a help room's FAQ);
         the answer goes in a thread on the message, or as a reply where threads are not allowed."""
-        purposes = self.purposes.get(message.channel.id, frozenset())
+        purposes = self.rooms.purposes_at("discord", str(message.channel.id))
         if message.author.bot or not message.content or not self.router.listens(purposes):
             return
         guild_id = message.guild.id if message.guild is not None else None

@@ -124,8 +124,7 @@ class MatrixPlatform:
         self.settings = settings
         self.state = state
         self.outbox = outbox
-        self.purposes = rooms.on("matrix")
-        self.rooms = set(self.purposes)
+        self._rooms = rooms
         self.client = AsyncClient(
             self.settings.homeserver,
             self.settings.user_id,
@@ -144,6 +143,15 @@ class MatrixPlatform:
     @property
     def connected(self) -> bool:
         return self._connected
+
+    @property
+    def purposes(self) -> dict[str, frozenset[str]]:
+        """The rooms' purposes, read at each use: rooms added from chat count at once."""
+        return self._rooms.on("matrix")
+
+    @property
+    def rooms(self) -> set[str]:
+        return set(self._rooms.on("matrix"))
 
     async def run(self) -> None:
         token = self.settings.access_token().get_secret_value()
@@ -256,11 +264,13 @@ class MatrixPlatform:
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.settings.user_id or event.membership != "invite":
             return
-        if room.room_id in self.rooms:
+        if room.room_id in self.rooms or self._role(event.sender) >= Role.ORGANIZER:
             await self._join(room.room_id)
         else:
             log.info(
-                "Matrix: ignoring an invite to %s, which is not a configured room", room.room_id
+                "Matrix: ignoring an invite to %s, which is not a configured room and comes "
+                "from no organizer",
+                room.room_id,
             )
 
     async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
@@ -278,7 +288,9 @@ class MatrixPlatform:
     async def _listen(self, room: MatrixRoom, event: RoomMessageText) -> None:
         """An ordinary message in a room whose purpose has listeners (a help room's FAQ)."""
         caller = self._caller(room, event.sender, is_direct=False)
-        reply = await self.router.handle_message(caller, event.body, self.purposes[room.room_id])
+        reply = await self.router.handle_message(
+            caller, event.body, self.purposes.get(room.room_id, frozenset())
+        )
         if reply is None:
             return
         reply.reply_to, reply.thread = event.event_id, True
@@ -306,13 +318,23 @@ class MatrixPlatform:
         """Run *text* as *sender*; *source_id* (their event) keys the idempotent reply."""
         is_direct = room.room_id not in self.rooms
         if is_direct and not await self._is_dm_of(room.room_id, sender):
-            return
+            if not await self._unbound_room(room.room_id, sender):
+                return
+            is_direct = False
         caller = self._caller(room, sender, is_direct=is_direct)
         try:
             reply = await self.router.handle_text(caller, text)
             await self._answer(room.room_id, source_id, reply_to, caller, reply)
         except Exception:
             log.exception("Matrix: failed to answer %s in %s", source_id, room.room_id)
+
+    async def _unbound_room(self, room_id: str, sender: str) -> bool:
+        """A room an organizer brought the bot into and no room of the house yet: organizers'
+        commands run there as in any room, so that `room add` can make it one. Anyone else's,
+        and anything in someone's direct-message room, stays unanswered."""
+        if self._role(sender) < Role.ORGANIZER:
+            return False
+        return not await self.state.is_dm_room(self.name, room_id)
 
     def _role(self, user_id: str) -> Role:
         """From config lists and the highest power level in any configured room; a DM's power

@@ -1,10 +1,30 @@
 """Recurring meetings, sprints and docathons, with RSVPs, reminders and a calendar feed."""
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.cog import Cog, Setup
+from bot.core.env import Env
 from cogs.events import cli, commands, feed
 from cogs.events.announce import Announcer
+from cogs.events.models import Event
 from cogs.events.reminders import PersonalReminders
 from cogs.events.topics import EVENTS, RSVPS
+
+
+async def first_step(session: AsyncSession, env: Env, now: datetime) -> str | None:
+    """With no event yet, a `event create` that works as typed: a week from today, 17:00 in
+    the bot's zone."""
+    if (await session.exec(select(Event.id).limit(1))).first() is not None:
+        return None
+    day = (now.astimezone(ZoneInfo(env.timezone)) + timedelta(days=7)).date()
+    return (
+        f'Create a first event: {env.prefix}event create "Community call" '
+        f'start="{day:%Y-%m-%d} 17:00", then {env.prefix}event list'
+    )
 
 
 def setup(house: Setup) -> None:
@@ -14,6 +34,7 @@ def setup(house: Setup) -> None:
     house.timer("event announcements", announcer.step, wake_on=[EVENTS])
     reminders = PersonalReminders(house.runtime)
     house.timer("personal reminders", reminders.step, wake_on=[EVENTS, RSVPS])
+    house.first_step(first_step)
 
 
 cog = Cog(

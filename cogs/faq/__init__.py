@@ -1,7 +1,28 @@
 """The contributor FAQ: ask in chat, get the entry, a "did you mean", or a recorded gap."""
 
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.cog import Cog, Setup
+from bot.core.env import Env
 from cogs.faq import asking, cli, commands
+from cogs.faq.models import FaqEntry
+
+STARTER = "examples/faq.toml"
+
+
+async def first_step(session: AsyncSession, env: Env, now: datetime) -> str | None:
+    """An empty FAQ answers every question "no answer yet"; the starter file is one command
+    away, and loading it stays the organizer's choice."""
+    if (await session.exec(select(FaqEntry.id).limit(1))).first() is not None:
+        return None
+    return (
+        f"The FAQ is empty: load the starter one with `convene faq import {STARTER}` "
+        f"(from a checkout: .venv/bin/convene faq import {STARTER}), then ask {env.prefix}faq "
+        "how do I run the tests?"
+    )
 
 
 def setup(house: Setup) -> None:
@@ -11,6 +32,7 @@ def setup(house: Setup) -> None:
     house.on_message("help", commands.auto_answerer(cache))
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
     house.alias("faq", "faq ask")
+    house.first_step(first_step)
 
 
 cog = Cog("faq", setup, purposes=("help",), cli=cli.COMMANDS, models="cogs.faq.models")

@@ -85,9 +85,13 @@ async def test_restart_does_not_answer_old_messages(world: World) -> None:
         assert "You are" in _body(fresh)
 
 
-async def test_ignores_uninvited_rooms_and_own_messages(world: World) -> None:
+async def test_ignores_rooms_only_a_contributor_invites_to_and_own_messages(
+    world: World,
+) -> None:
+    """An organizer's invitation is accepted (so `room add` can bind the room: see
+    tests/e2e/test_rooms.py); a contributor's is not."""
     other = await world.synapse.create_room(
-        world.omar, name="Elsewhere", invite=[world.bot.user_id]
+        world.nina, name="Elsewhere", invite=[world.bot.user_id]
     )
     async with running(world.settings) as app:
         await joined(app, world.room)

@@ -43,6 +43,7 @@ class FakeUser:
     role: Role
     name: str
     room_id: str = "room"
+    is_direct: bool = False
 
     @property
     def caller(self) -> Caller:
@@ -52,6 +53,7 @@ class FakeUser:
             display_name=self.name,
             role=self.role,
             room_id=self.room_id,
+            is_direct=self.is_direct,
             style=self.platform.style,
         )
 
