@@ -16,6 +16,7 @@ from bot.core.bus import Bus
 from bot.core.cog import Cog, Contributions, Setup
 from bot.core.context import Clock, utcnow
 from bot.core.help import help_command
+from bot.core.observe import NOBODY, Observer
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.identity import resolve_person
@@ -35,6 +36,7 @@ def assemble(
     *,
     clock: Clock = utcnow,
     cogs: Sequence[Cog] | None = None,
+    observer: Observer = NOBODY,
 ) -> Assembly:
     if cogs is None:
         from bot.cogs import discover
@@ -43,7 +45,7 @@ def assemble(
     settings = settings if settings is not None else parse_settings({}, cogs=cogs)
     bus = Bus(topic for cog in cogs for topic in cog.topics)
     runtime = Runtime(sessions, settings.env(), clock, bus)
-    router = Router(runtime, resolve_person)
+    router = Router(runtime, resolve_person, observer)
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:

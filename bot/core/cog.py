@@ -1,5 +1,5 @@
 """A feature declares itself once: its settings, room purposes, topics, CLI, and a setup that
-registers its commands, listeners, pages and timers through one small object.
+registers its commands, listeners, pages, timers and gauges through one small object.
 
 The core never imports a cog; the app finds them by the `convene.cogs` entry point and reads
 these declarations before anything starts, so the settings schema, the known room purposes and
@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
+from bot.core.observe import StoreGauge
 from bot.core.pages import PageHandler
 from bot.core.router import Consequence, JoinListener, Listener, Router
 from bot.core.runtime import Runtime
@@ -43,6 +44,7 @@ class Contributions:
 
     pages: dict[str, PageHandler] = field(default_factory=dict)
     timers: list[WakeLoop] = field(default_factory=list)
+    gauges: dict[str, StoreGauge] = field(default_factory=dict)
 
 
 class Setup:
@@ -94,3 +96,10 @@ class Setup:
             self.runtime.bus.subscribe(topic, loop.wake)
         self._contributions.timers.append(loop)
         return loop
+
+    def gauge(self, gauge: StoreGauge) -> None:
+        """A number /metrics reads from the store at each scrape, under `convene_<name>`."""
+        gauges = self._contributions.gauges
+        if gauge.name in gauges:
+            raise ValueError(f"gauge {gauge.name!r} is registered twice")
+        gauges[gauge.name] = gauge

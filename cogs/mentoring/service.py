@@ -132,6 +132,12 @@ async def open_queue(session: AsyncSession) -> tuple[list[MentorRequest], set[in
     return queue_order(found, returning), returning
 
 
+async def open_count(session: AsyncSession) -> int:
+    """How many requests wait for a mentor: one count on the status index."""
+    query = select(func.count()).where(MentorRequest.status == "open")
+    return (await session.exec(query)).one()
+
+
 async def queue_position(session: AsyncSession, request_id: int) -> int | None:
     queue, _ = await open_queue(session)
     return next((i for i, r in enumerate(queue, 1) if r.id == request_id), None)

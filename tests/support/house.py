@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.assembly import assemble
 from bot.config import Settings
 from bot.core.context import Clock, utcnow
+from bot.core.observe import NOBODY, Observer
 from bot.core.ports import Sender
 from bot.core.router import Router
 from bot.core.runtime import Runtime
@@ -40,10 +41,13 @@ def build_router(sessions: async_sessionmaker[AsyncSession]) -> Router:
 
 
 def build_dispatcher(
-    sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender], clock: Clock
+    sessions: async_sessionmaker[AsyncSession],
+    senders: Mapping[str, Sender],
+    clock: Clock,
+    observer: Observer = NOBODY,
 ) -> Dispatcher:
     """The outbox's sender, stepped by the test with `run_due()` instead of its timer."""
-    return Dispatcher(sessions, senders, clock)
+    return Dispatcher(sessions, senders, clock, observer)
 
 
 def build_announcer(bot: Router) -> Announcer:
