@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TypeVar
 
+from apscheduler.triggers.base import BaseTrigger
+
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
 from bot.core.observe import StoreGauge
@@ -87,11 +89,17 @@ class Setup:
         pages[path] = handler
 
     def timer(
-        self, name: str, step: Callable[[], Awaitable[float]], *, wake_on: Iterable[Topic] = ()
+        self,
+        name: str,
+        step: Callable[[], Awaitable[float]],
+        *,
+        wake_on: Iterable[Topic] = (),
+        schedule: BaseTrigger | None = None,
     ) -> WakeLoop:
         """Background work the app runs for as long as it runs: *step* does what is due and
-        returns the seconds until it must run again; a change to *wake_on* runs it sooner."""
-        loop = WakeLoop(name, step)
+        returns the seconds until it must run again; a change to *wake_on* runs it sooner, and
+        so does each moment of *schedule* (an APScheduler trigger such as a CronTrigger)."""
+        loop = WakeLoop(name, step, schedule=schedule)
         for topic in wake_on:
             self.runtime.bus.subscribe(topic, loop.wake)
         self._contributions.timers.append(loop)
