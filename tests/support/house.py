@@ -20,6 +20,7 @@ from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.delivery import Dispatcher
 from bot.identity import resolve_person
+from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
 from cogs.mentoring.announce import Escalator
@@ -63,3 +64,8 @@ def build_personal_reminders(bot: Router) -> PersonalReminders:
 def build_escalator(bot: Router) -> Escalator:
     """The mentor-request escalation planner, stepped with `plan()`."""
     return Escalator(bot.runtime)
+
+
+def build_digester(bot: Router) -> Digester:
+    """The weekly digest's planner, stepped with `plan()`."""
+    return Digester(bot.runtime)
