@@ -127,7 +127,17 @@ async def test_two_instances_post_one_digest(world: World) -> None:
     assert len(world.posts("discord")) == 1
 
 
+async def test_a_first_start_posts_nothing_late(world: World) -> None:
+    assert await world.at(MONDAY + timedelta(hours=3)) == []
+    world.instance = world.start()
+    assert await world.at(MONDAY + timedelta(hours=4)) == []
+    [next_week] = await world.at(MONDAY + timedelta(days=7))
+    assert next_week.startswith("Weekly digest · Mon 14 Dec 2026\nEvents")
+
+
 async def test_a_digest_missed_while_down_is_sent_late_once(world: World) -> None:
+    assert await world.at(MONDAY - timedelta(days=1)) == [], "the bot ran on Sunday"
+    world.instance = world.start()
     [late] = await world.at(MONDAY + timedelta(hours=11))
     assert late.startswith("Weekly digest · Mon 7 Dec 2026\n(Sent late: the bot was unavailable.)")
     assert "Nothing planned." in late and "None waiting for a mentor." in late
@@ -140,6 +150,8 @@ async def test_a_digest_more_than_a_day_late_is_skipped_and_logged(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "cogs.digest")
+    assert await world.at(MONDAY - timedelta(days=1)) == [], "the bot ran on Sunday"
+    world.instance = world.start()
     assert await world.at(MONDAY + timedelta(hours=24)) == []
     assert await world.at(MONDAY + timedelta(hours=30)) == []
     skipped = [r.getMessage() for r in caplog.records if "was not sent" in r.getMessage()]

@@ -5,6 +5,8 @@ moment in UTC (`digest:20261207T0800Z`), so a restart, a second instance or a pl
 twice plans the same row, which the outbox sends once. APScheduler only wakes the planner at
 each moment. A moment the bot missed while it was down is planned late, once, up to 24 hours
 after it (the dispatcher marks it "sent late"); later than that it is skipped and logged.
+Moments before the bot first planned digests were never missed: a first start posts nothing
+late.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import delivery
 from bot.core.runtime import Runtime
 from bot.delivery import Key, Outgoing
+from bot.state import get_state, set_state
 from cogs.digest import compose
 from cogs.digest.settings import DigestSettings
 
@@ -27,6 +32,7 @@ LATE_LIMIT = timedelta(hours=24)
 LOOK_BACK = timedelta(days=8)
 # A safety net only: the scheduler wakes the planner at each moment.
 POLL = 3600.0
+SINCE = "digest.since"
 
 
 def key(moment: datetime) -> Key:
@@ -40,6 +46,7 @@ class Digester:
         self.zone = config.zone(runtime.env.timezone)
         self.trigger: Any = config.trigger(runtime.env.timezone)
         self._skipped: datetime | None = None
+        self._since: datetime | None = None
 
     def latest(self, now: datetime) -> datetime | None:
         """The schedule's last moment at or before *now*, if one fell in the last 8 days."""
@@ -56,7 +63,7 @@ class Digester:
         rooms = runtime.env.rooms.with_purpose(PURPOSE)
         now = runtime.now()
         moment = self.latest(now)
-        if not rooms or moment is None:
+        if not rooms or moment is None or moment < await self.since(now):
             return
         async with runtime.transaction() as session:
             if await delivery.planned(session, [key(moment)]):
@@ -80,6 +87,21 @@ class Digester:
                 expires_at=moment + LATE_LIMIT,
             )
             await delivery.plan(session, runtime.env, [message])
+
+    async def since(self, now: datetime) -> datetime:
+        """When this store first had digests planned; kept, so restarts do not move it."""
+        if self._since is None:
+            try:
+                async with self.runtime.transaction() as session:
+                    if await get_state(session, SINCE) is None:
+                        await set_state(session, SINCE, now.isoformat(), now)
+            except IntegrityError:
+                pass  # another instance wrote it first
+            async with self.runtime.sessions() as session:
+                found = await get_state(session, SINCE)
+            assert found is not None
+            self._since = datetime.fromisoformat(found)
+        return self._since
 
     async def step(self) -> float:
         await self.plan()
