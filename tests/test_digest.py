@@ -187,3 +187,26 @@ async def test_its_time_and_zone_come_from_settings(
         parse_settings({"digest": {"timezone": "Mars/Olympus"}})
     with pytest.raises(ConfigError, match=r"\[digest\] hour"):
         parse_settings({"digest": {"hour": 24}})
+
+
+async def test_a_crowded_week_fits_one_message(world: World) -> None:
+    """Discord cuts an embed at 4,096 characters: lists stop before, and say there is more."""
+    fake = FakePlatform(world.instance.bot)
+    omar = fake.person("@omar:x", Role.ORGANIZER, name="Omar " + "o" * 60)
+    title = ("Weekly planning of the long-titled working group " * 4)[:200].strip()
+    said = await omar.say(f'!event create "{title}" start="2026-12-07 18:00" repeat=daily')
+    assert not said.reply.error, said.text
+    for n in range(11):
+        await fake.person(f"@p{n}:x", name=f"Person {n} " + "x" * 60).say("!whoami")
+    world.clock.now = MONDAY - timedelta(minutes=1)
+    await world.instance.digester.plan()
+
+    [digest] = await world.at(MONDAY)
+    assert len(digest) < 3500
+    assert digest.count(title) == 6, "of its 7 days"
+    assert "…and more: !event list" in digest
+    first, second = ("Omar " + "o" * 60)[:39], ("Person 0 " + "x" * 60)[:39]
+    assert f"12: {first}…, {second}…, Person 1" in digest, "names of 40 characters at most"
+    assert digest.endswith(" and 2 more.")
+    [on_discord] = world.platforms["discord"].replies.values()
+    assert "…and more: `/event list`" in on_discord.text

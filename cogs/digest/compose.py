@@ -23,6 +23,9 @@ WEEK = timedelta(days=7)
 MAX_EVENTS = 10
 MAX_GAPS = 5
 MAX_NAMES = 10
+# Discord cuts an embed at 4,096 characters: each list stops before its share of that.
+EVENTS_BUDGET = 1500
+NAME_LENGTH = 40
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,15 @@ def _events(parts: Parts, audience: Audience) -> list[str]:
     lines = ["**Events in the next 7 days**"]
     if not parts.events:
         return [*lines, "Nothing planned."]
+    shown: list[str] = []
     for event, start in parts.events[:MAX_EVENTS]:
-        lines.append(
-            f"- {events.headline(event)}: {events.occurs(event, start, None, audience.style)}"
-        )
-    if len(parts.events) > MAX_EVENTS:
-        lines.append(f"…and more: {markup.code(audience.command('event list'))}")
-    return lines
+        line = f"- {events.headline(event)}: {events.occurs(event, start, None, audience.style)}"
+        if sum(map(len, shown)) + len(line) > EVENTS_BUDGET:
+            break
+        shown.append(line)
+    if len(shown) < len(parts.events):
+        shown.append(f"…and more: {markup.code(audience.command('event list'))}")
+    return [*lines, *shown]
 
 
 def _mentoring(parts: Parts) -> list[str]:
@@ -88,11 +93,16 @@ def _gaps(parts: Parts, audience: Audience) -> list[str]:
     return lines
 
 
+def _short(name: str) -> str:
+    shown = name if len(name) <= NAME_LENGTH else name[: NAME_LENGTH - 1] + "…"
+    return markup.escape(shown)
+
+
 def _people(parts: Parts) -> list[str]:
     lines = ["**New people this week**"]
     if not parts.newcomers:
         return [*lines, "Nobody new."]
-    names = ", ".join(markup.escape(name) for name in parts.names)
+    names = ", ".join(_short(name) for name in parts.names)
     more = parts.newcomers - len(parts.names)
     return [*lines, f"{parts.newcomers}: {names}" + (f" and {more} more." if more else ".")]
 
