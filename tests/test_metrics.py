@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import App
 from bot.config import parse_settings
-from bot.core import Ctx, Reply, command
+from bot.core import Ctx, Reply, Role, UserError, command
+from bot.core.context import Caller
 from bot.core.env import Env
 from bot.core.ports import SendResult
 from bot.core.rooms import Room
@@ -28,7 +29,7 @@ from tests.support.discord_bot import discord_settings
 from tests.support.discord_fixtures import MENTORS_CHANNEL
 from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord
-from tests.support.house import build_dispatcher
+from tests.support.house import build_dispatcher, build_router
 from tests.support.recording_platform import matrix_and_discord
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -150,3 +151,47 @@ async def test_deliveries_by_platform_and_status_with_their_lag(
     assert value("convene_delivery_lag_seconds_count", platform="matrix") == 1
     assert value("convene_delivery_lag_seconds_sum", platform="matrix") == 90
     assert value("convene_delivery_lag_seconds_count", platform="discord") is None
+
+
+@command("demo refuse", help="A command that refuses or answers an error", role=Role.MENTOR)
+async def demo_refuse(ctx: Ctx, how: str = "raise") -> Reply:
+    if how == "raise":
+        raise UserError("No.")
+    if how == "reply":
+        return Reply("Not now.", error=True)
+    return Reply("fine")
+
+
+async def test_the_router_reports_each_command_once_by_its_name(
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Through `invoke` (Discord's way) as through typed text; an unknown command is not
+    counted, since its name is whatever someone typed."""
+    metrics = Metrics()
+    router = build_router(sqlite_sessions, metrics)
+    router.add(demo_refuse)
+    router.add(demo_crash)
+    spec = router.get("demo refuse")
+    assert spec is not None
+    mentor = Caller("discord", "1", "Ana", Role.MENTOR, "9", style="slash")
+    contributor = Caller("discord", "2", "Bo", Role.CONTRIBUTOR, "9", style="slash")
+    await router.invoke(mentor, spec, {"how": "raise"})
+    await router.invoke(mentor, spec, {"how": "reply"})
+    await router.invoke(mentor, spec, {"how": "ok"})
+    await router.invoke(contributor, spec, {})
+    await router.handle_text(mentor, "demo crash")
+    await router.handle_text(mentor, "ana@example.org please")
+
+    counted = {
+        (s.labels["command"], s.labels["outcome"]): s.value
+        for family in metrics.registry.collect()
+        if family.name == "convene_commands"
+        for s in family.samples
+        if s.name.endswith("_total")
+    }
+    assert counted == {
+        ("demo refuse", "refused"): 2,
+        ("demo refuse", "ok"): 1,
+        ("demo refuse", "forbidden"): 1,
+        ("demo crash", "error"): 1,
+    }

@@ -36,9 +36,9 @@ def build_bot(
     return assemble(sessions, settings, clock=clock).router
 
 
-def build_router(sessions: async_sessionmaker[AsyncSession]) -> Router:
+def build_router(sessions: async_sessionmaker[AsyncSession], observer: Observer = NOBODY) -> Router:
     """A router with no command at all, for tests of routing itself."""
-    return Router(Runtime(sessions), resolve_person)
+    return Router(Runtime(sessions), resolve_person, observer)
 
 
 def build_dispatcher(
