@@ -19,6 +19,7 @@ from bot.config import parse_settings
 from bot.core import Ctx, Reply, Role, UserError, command
 from bot.core.context import Caller
 from bot.core.env import Env
+from bot.core.observe import StoreGauge
 from bot.core.ports import SendResult
 from bot.core.rooms import Room
 from bot.delivery import Key, Outgoing, plan
@@ -195,3 +196,11 @@ async def test_the_router_reports_each_command_once_by_its_name(
         ("demo refuse", "forbidden"): 1,
         ("demo crash", "error"): 1,
     }
+
+
+def test_store_gauges_have_plain_names() -> None:
+    async def read(session: AsyncSession) -> float:
+        return 0.0
+
+    with pytest.raises(ValueError, match="lower case letters"):
+        StoreGauge("Mentor-Requests", "no", read)
