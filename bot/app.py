@@ -19,6 +19,7 @@ from bot.core.context import Clock, utcnow
 from bot.core.ports import Sender
 from bot.db import make_engine, make_sessions
 from bot.delivery import Dispatcher, Handover
+from bot.metrics import Metrics
 from bot.platforms.base import Platform, Refused
 from bot.schema import upgrade
 from bot.state import StoreState
@@ -45,12 +46,14 @@ class App:
         self.stdout = stdout or sys.stdout
         self.engine = make_engine(settings.store.url)
         self.sessions = make_sessions(self.engine)
-        self.house = assemble(self.sessions, settings, clock=clock)
+        self.metrics = Metrics()
+        self.house = assemble(self.sessions, settings, clock=clock, observer=self.metrics)
+        self.metrics.watch(self.house.contributions.gauges)
         self.runtime = self.house.runtime
         self.router = self.house.router
         self.platforms: list[Platform] = self._platforms(stdin, stdout)
         senders = {p.name: p for p in self.platforms if isinstance(p, Sender)}
-        self.dispatcher = Dispatcher(self.sessions, senders, clock)
+        self.dispatcher = Dispatcher(self.sessions, senders, clock, self.metrics)
         self.runtime.bus.subscribe(DELIVERIES, self.dispatcher.loop.wake)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
@@ -112,7 +115,8 @@ class App:
     async def start_web(self) -> None:
         if not self.settings.web.enabled:
             return
-        app = make_web_app(self.runtime, self.router, self.house.contributions.pages, self.health)
+        pages = {**self.house.contributions.pages, "/metrics": self.metrics.page(self.health)}
+        app = make_web_app(self.runtime, self.router, pages, self.health)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         host, port = self.settings.web.host, self.settings.web.port

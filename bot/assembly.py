@@ -16,6 +16,7 @@ from bot.core.bus import Bus
 from bot.core.cog import Cog, Contributions, Setup
 from bot.core.context import Clock, utcnow
 from bot.core.help import help_command
+from bot.core.observe import NOBODY, Observer
 from bot.core.rooms import ROOMS
 from bot.core.router import Router
 from bot.core.runtime import Runtime
@@ -41,6 +42,7 @@ def assemble(
     *,
     clock: Clock = utcnow,
     cogs: Sequence[Cog] | None = None,
+    observer: Observer = NOBODY,
 ) -> Assembly:
     if cogs is None:
         from bot.cogs import discover
@@ -53,7 +55,7 @@ def assemble(
     runtime = Runtime(sessions, env, clock, bus, refresh=book.refresh)
     rooms_loop = WakeLoop("rooms", lambda: book.poll(runtime))
     bus.subscribe(ROOMS, rooms_loop.wake)
-    router = Router(runtime, resolve_person)
+    router = Router(runtime, resolve_person, observer)
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, and_, bindparam, or_, update
+from sqlalchemy import UniqueConstraint, and_, bindparam, func, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,6 +42,7 @@ from bot.core.audience import Audience
 from bot.core.bus import DELIVERIES, note
 from bot.core.context import Clock
 from bot.core.env import Env
+from bot.core.observe import NOBODY, Observer
 from bot.core.ports import DIRECT, DIRECT_PLATFORMS, Sender, SendResult
 from bot.core.reply import Button, Reply
 from bot.core.rooms import Room
@@ -59,6 +60,7 @@ __all__ = [
     "Refusal",
     "Status",
     "amend",
+    "backlog",
     "drop",
     "pending_subjects",
     "plan",
@@ -274,6 +276,16 @@ async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
     return {texts[text] for text in found.all()}
 
 
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    """How many messages wait to be sent (or are being sent), by platform."""
+    query = (
+        select(Delivery.platform, func.count())
+        .where(col(Delivery.status).in_((Status.PENDING, Status.SENDING)))
+        .group_by(col(Delivery.platform))
+    )
+    return {platform: count for platform, count in (await session.exec(query)).all()}
+
+
 async def pending_subjects(session: AsyncSession, kind: str) -> set[str]:
     """The subjects of *kind* with messages still waiting to be sent."""
     query = select(Delivery.key).where(
@@ -409,10 +421,12 @@ class Dispatcher:
         sessions: async_sessionmaker[AsyncSession],
         senders: Mapping[str, Sender],
         clock: Clock,
+        observer: Observer = NOBODY,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
         self.clock = clock
+        self.observer = observer
         self.instance = secrets.token_hex(6)
         self.loop = WakeLoop("delivery", self.step)
 
@@ -463,6 +477,7 @@ class Dispatcher:
                     _finish(row, Status.SKIPPED, now, error="its moment passed")
                     session.add(row)
                     log.warning("delivery %s to %s skipped: too late", row.key, row.room)
+                    self.observer.delivery(row.platform, Status.SKIPPED, None)
                     continue
                 result = await session.exec(
                     update(Delivery)
@@ -503,6 +518,18 @@ class Dispatcher:
             settle(fresh, outcome, self.clock())
             session.add(fresh)
             await session.commit()
+        self._observe(row, fresh)
+
+    def _observe(self, claimed: Delivery, settled: Delivery) -> None:
+        """A postponed row counts as a retry; lag runs from when the row was due as claimed
+        (after a postponement, from the moment it was postponed to)."""
+        if settled.status == Status.PENDING:
+            self.observer.delivery(claimed.platform, "retry", None)
+            return
+        lag = None
+        if settled.sent_at is not None:
+            lag = max(0.0, (settled.sent_at - claimed.due_at).total_seconds())
+        self.observer.delivery(claimed.platform, settled.status, lag)
 
     async def _edit(self, row: Delivery, reply: Reply, key: str) -> SendResult | str:
         """Edit the message the replaced key posted here; a reason to skip when there is none."""

@@ -11,7 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, bindparam, delete, update
+from sqlalchemy import (
+    PrimaryKeyConstraint,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    func,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -100,6 +108,17 @@ async def display_names(session: AsyncSession, people: Iterable[int | None]) -> 
         return {}
     query = select(Person.id, Person.display_name).where(col(Person.id).in_(wanted))
     return {pid: name for pid, name in (await session.exec(query)).all() if pid is not None}
+
+
+async def newcomers(
+    session: AsyncSession, since: datetime, until: datetime, limit: int
+) -> tuple[int, list[str]]:
+    """People the bot met for the first time in [*since*, *until*): how many, and the names
+    of the first *limit* of them."""
+    window = (col(Person.created_at) >= since, col(Person.created_at) < until)
+    count = (await session.exec(select(func.count()).where(*window))).one()
+    query = select(Person.display_name).where(*window).order_by(col(Person.created_at))
+    return count, list((await session.exec(query.limit(limit))).all())
 
 
 _RESOLVE = select(Account.id, Account.person_id, Account.display_name).where(

@@ -4,8 +4,12 @@ and stops when cancelled."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
+
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.core.wakeup import WakeLoop
+from tests.support.eventually import eventually
 
 
 async def turns(n: int) -> None:
@@ -43,4 +47,21 @@ async def test_a_cancel_that_comes_with_a_wake_stops_the_loop() -> None:
     loop.wake()
     task.cancel()
     await turns(5)
+    assert task.cancelled()
+
+
+async def test_a_schedule_wakes_the_loop_at_its_moments() -> None:
+    """APScheduler's AsyncIOScheduler rings at each moment of the trigger (here every second);
+    the step, not the scheduler, decides what is due."""
+    steps: list[float] = []
+
+    async def step() -> float:
+        steps.append(asyncio.get_running_loop().time())
+        return 3600.0
+
+    loop = WakeLoop("test", step, schedule=CronTrigger(second="*", timezone=UTC))
+    task = asyncio.create_task(loop.run())
+    await eventually(lambda: len(steps) >= 3, what="two rings of the schedule")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()

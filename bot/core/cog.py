@@ -1,5 +1,5 @@
 """A feature declares itself once: its settings, room purposes, topics, CLI, and a setup that
-registers its commands, listeners, pages and timers through one small object.
+registers its commands, listeners, pages, timers and gauges through one small object.
 
 The core never imports a cog; the app finds them by the `convene.cogs` entry point and reads
 these declarations before anything starts, so the settings schema, the known room purposes and
@@ -14,11 +14,13 @@ from datetime import datetime
 from types import ModuleType
 from typing import TypeVar
 
+from apscheduler.triggers.base import BaseTrigger
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
 from bot.core.env import Env
+from bot.core.observe import StoreGauge
 from bot.core.pages import PageHandler
 from bot.core.router import Consequence, JoinListener, Listener, Router
 from bot.core.runtime import Runtime
@@ -52,6 +54,7 @@ class Contributions:
     pages: dict[str, PageHandler] = field(default_factory=dict)
     timers: list[WakeLoop] = field(default_factory=list)
     first_steps: list[FirstStep] = field(default_factory=list)
+    gauges: dict[str, StoreGauge] = field(default_factory=dict)
 
 
 class Setup:
@@ -98,12 +101,25 @@ class Setup:
         self._contributions.first_steps.append(step)
 
     def timer(
-        self, name: str, step: Callable[[], Awaitable[float]], *, wake_on: Iterable[Topic] = ()
+        self,
+        name: str,
+        step: Callable[[], Awaitable[float]],
+        *,
+        wake_on: Iterable[Topic] = (),
+        schedule: BaseTrigger | None = None,
     ) -> WakeLoop:
         """Background work the app runs for as long as it runs: *step* does what is due and
-        returns the seconds until it must run again; a change to *wake_on* runs it sooner."""
-        loop = WakeLoop(name, step)
+        returns the seconds until it must run again; a change to *wake_on* runs it sooner, and
+        so does each moment of *schedule* (an APScheduler trigger such as a CronTrigger)."""
+        loop = WakeLoop(name, step, schedule=schedule)
         for topic in wake_on:
             self.runtime.bus.subscribe(topic, loop.wake)
         self._contributions.timers.append(loop)
         return loop
+
+    def gauge(self, gauge: StoreGauge) -> None:
+        """A number /metrics reads from the store at each scrape, under `convene_<name>`."""
+        gauges = self._contributions.gauges
+        if gauge.name in gauges:
+            raise ValueError(f"gauge {gauge.name!r} is registered twice")
+        gauges[gauge.name] = gauge

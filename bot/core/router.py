@@ -13,6 +13,7 @@ import asyncio
 import difflib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import ModuleType
@@ -24,6 +25,7 @@ from bot.core.audience import Audience
 from bot.core.context import Caller, Ctx, Role
 from bot.core.errors import UserError
 from bot.core.markup import code
+from bot.core.observe import NOBODY, Observer, Outcome
 from bot.core.parser import bind, convert
 from bot.core.reply import Reply
 from bot.core.runtime import Runtime
@@ -41,8 +43,9 @@ Consequence = Callable[[Ctx, Mapping[str, Any]], Awaitable[str | None]]
 
 
 class Router:
-    def __init__(self, runtime: Runtime, resolve: Resolve) -> None:
+    def __init__(self, runtime: Runtime, resolve: Resolve, observer: Observer = NOBODY) -> None:
         self.runtime = runtime
+        self.observer = observer
         self.prefix = runtime.env.prefix
         self._resolve = resolve
         self._specs: dict[str, CommandSpec] = {}
@@ -143,39 +146,60 @@ class Router:
 
     async def _run_text(self, caller: Caller, spec: CommandSpec, text: str, size: int) -> Reply:
         """Run *spec* on what follows the first *size* words of *text*."""
-        if caller.role < spec.role:
-            return self._forbidden(spec, caller)
-        parts = text.split(maxsplit=size)
-        try:
-            raw = bind(spec, parts[size] if len(parts) > size else "")
-        except UserError as exc:
-            return self._refusal(spec, caller, UserError(exc.message, show_usage=True))
-        return await self._run(caller, spec, raw)
+
+        async def run() -> tuple[Reply, Outcome]:
+            if caller.role < spec.role:
+                return self._forbidden(spec, caller), "forbidden"
+            parts = text.split(maxsplit=size)
+            try:
+                raw = bind(spec, parts[size] if len(parts) > size else "")
+            except UserError as exc:
+                refusal = UserError(exc.message, show_usage=True)
+                return self._refusal(spec, caller, refusal), "refused"
+            return await self._run(caller, spec, raw)
+
+        return await self._observed(spec, run)
 
     async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
         """Run *spec* with raw option values (text, or typed values from Discord)."""
-        if caller.role < spec.role:
-            return self._forbidden(spec, caller)
-        return await self._run(caller, spec, raw)
 
-    async def _run(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
+        async def run() -> tuple[Reply, Outcome]:
+            if caller.role < spec.role:
+                return self._forbidden(spec, caller), "forbidden"
+            return await self._run(caller, spec, raw)
+
+        return await self._observed(spec, run)
+
+    async def _observed(
+        self, spec: CommandSpec, run: Callable[[], Awaitable[tuple[Reply, Outcome]]]
+    ) -> Reply:
+        """Every command, whatever its platform, is counted here once, by its spec's name."""
+        started = time.perf_counter()
+        reply, outcome = await run()
+        self.observer.command(spec.name, outcome, time.perf_counter() - started)
+        return reply
+
+    async def _run(
+        self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]
+    ) -> tuple[Reply, Outcome]:
         try:
             args = convert(spec, raw)
             reply = await self._in_context(caller, lambda ctx: self._call(spec, ctx, args))
         except UserError as exc:
-            return self._refusal(spec, caller, exc)
+            return self._refusal(spec, caller, exc), "refused"
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("command %r failed (error id %s)", spec.name, error_id)
-            return Reply(
+            apology = Reply(
                 f"Sorry, something went wrong on my side (error id {code(error_id)}). "
                 "Nothing was changed; please try again, or tell an organizer.",
                 error=True,
             )
+            return apology, "error"
         assert reply is not None
         if spec.private:
             reply.private = True
-        return reply
+        return reply, "refused" if reply.error else "ok"
 
     async def _call(self, spec: CommandSpec, ctx: Ctx, args: dict[str, Any]) -> Reply:
         """Platforms pick a reply's visibility from the spec before it is ready (Discord

@@ -1,7 +1,9 @@
 """The timer every background loop needs: work, then sleep until due, woken early on change.
 
 Timers are derived from the store on every turn (the store is the truth), so a restart only has
-to start the loop again; nothing is lost with the process.
+to start the loop again; nothing is lost with the process. A loop may also be woken at the
+moments of a cron-like schedule (an APScheduler trigger, e.g. Mondays 09:00 Paris): the
+scheduler only wakes it, and the step reads from the store what is due.
 """
 
 from __future__ import annotations
@@ -10,22 +12,53 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 
 log = logging.getLogger(__name__)
 
 
 class WakeLoop:
-    def __init__(self, name: str, step: Callable[[], Awaitable[float]], *, retry: float = 30.0):
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], Awaitable[float]],
+        *,
+        retry: float = 30.0,
+        schedule: BaseTrigger | None = None,
+    ):
         self.name = name
         self._step = step
         self._retry = retry
         self._woken = asyncio.Event()
+        self.schedule = schedule
 
     def wake(self) -> None:
         self._woken.set()
 
+    async def _ring(self) -> None:
+        """The scheduler's job: a coroutine, so APScheduler runs it on the loop, not a thread."""
+        self.wake()
+
     async def run(self) -> None:
         """Run *step* forever; it returns how many seconds may pass before it must run again."""
+        scheduler = None
+        if self.schedule is not None:
+            # One scheduler per loop and run, never a module global; it lives as long as the loop.
+            scheduler = AsyncIOScheduler(timezone=UTC)
+            scheduler.add_job(
+                self._ring, self.schedule, name=self.name, coalesce=True, misfire_grace_time=None
+            )
+            scheduler.start()
+        try:
+            await self._turns()
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+
+    async def _turns(self) -> None:
         while True:
             self._woken.clear()
             try:

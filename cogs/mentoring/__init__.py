@@ -1,7 +1,8 @@
 """Mentor requests: ask for one-to-one help, mentors claim, escalation when nobody does."""
 
 from bot.core.cog import Cog, Setup
-from cogs.mentoring import commands
+from bot.core.observe import StoreGauge
+from cogs.mentoring import commands, service
 from cogs.mentoring.announce import Escalator
 from cogs.mentoring.settings import MentoringSettings
 from cogs.mentoring.topics import MENTORING
@@ -11,6 +12,11 @@ def setup(house: Setup) -> None:
     house.commands(commands)
     escalator = Escalator(house.runtime)
     house.timer("mentor escalation", escalator.step, wake_on=[MENTORING])
+    house.gauge(
+        StoreGauge(
+            "mentor_requests_open", "Mentor requests waiting for a mentor.", service.open_count
+        )
+    )
 
 
 cog = Cog(

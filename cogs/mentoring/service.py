@@ -132,6 +132,37 @@ async def open_queue(session: AsyncSession) -> tuple[list[MentorRequest], set[in
     return queue_order(found, returning), returning
 
 
+async def open_count(session: AsyncSession) -> int:
+    """How many requests wait for a mentor: one count on the status index."""
+    query = select(func.count()).where(MentorRequest.status == "open")
+    return (await session.exec(query)).one()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The queue in two figures: how many wait, and the oldest of them."""
+
+    count: int
+    oldest_id: int | None
+    longest: timedelta | None
+
+
+async def waiting(session: AsyncSession, now: datetime) -> Waiting:
+    """How many requests wait for a mentor and how long the oldest has waited since it was
+    asked, read from the status index."""
+    count = await open_count(session)
+    query = (
+        select(MentorRequest.id, MentorRequest.created_at)
+        .where(MentorRequest.status == "open")
+        .order_by(col(MentorRequest.created_at), col(MentorRequest.id))
+        .limit(1)
+    )
+    oldest = (await session.exec(query)).first()
+    if oldest is None:
+        return Waiting(count, None, None)
+    return Waiting(count, oldest[0], now - oldest[1])
+
+
 async def queue_position(session: AsyncSession, request_id: int) -> int | None:
     queue, _ = await open_queue(session)
     return next((i for i, r in enumerate(queue, 1) if r.id == request_id), None)

@@ -14,11 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.assembly import assemble
 from bot.config import Settings
 from bot.core.context import Clock, utcnow
+from bot.core.observe import NOBODY, Observer
 from bot.core.ports import Sender
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.delivery import Dispatcher
 from bot.identity import resolve_person
+from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
 from cogs.mentoring.announce import Escalator
@@ -34,16 +36,19 @@ def build_bot(
     return assemble(sessions, settings, clock=clock).router
 
 
-def build_router(sessions: async_sessionmaker[AsyncSession]) -> Router:
+def build_router(sessions: async_sessionmaker[AsyncSession], observer: Observer = NOBODY) -> Router:
     """A router with no command at all, for tests of routing itself."""
-    return Router(Runtime(sessions), resolve_person)
+    return Router(Runtime(sessions), resolve_person, observer)
 
 
 def build_dispatcher(
-    sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender], clock: Clock
+    sessions: async_sessionmaker[AsyncSession],
+    senders: Mapping[str, Sender],
+    clock: Clock,
+    observer: Observer = NOBODY,
 ) -> Dispatcher:
     """The outbox's sender, stepped by the test with `run_due()` instead of its timer."""
-    return Dispatcher(sessions, senders, clock)
+    return Dispatcher(sessions, senders, clock, observer)
 
 
 def build_announcer(bot: Router) -> Announcer:
@@ -59,3 +64,8 @@ def build_personal_reminders(bot: Router) -> PersonalReminders:
 def build_escalator(bot: Router) -> Escalator:
     """The mentor-request escalation planner, stepped with `plan()`."""
     return Escalator(bot.runtime)
+
+
+def build_digester(bot: Router) -> Digester:
+    """The weekly digest's planner, stepped with `plan()`."""
+    return Digester(bot.runtime)

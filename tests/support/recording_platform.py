@@ -10,14 +10,16 @@ from bot.core.reply import Reply
 
 
 class RecordingPlatform:
-    """`posted`, `mentioned` and `edited` by idempotency key or message id; `script` holds the
-    results to return instead of posting, first one first."""
+    """`posted`, `mentioned` and `edited` by idempotency key or message id, `replies` the whole
+    Reply posted (title, fields); `script` holds the results to return instead of posting,
+    first one first."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.connected = True
         self.posted: dict[str, tuple[str, str]] = {}
         self.mentioned: dict[str, list[str]] = {}
+        self.replies: dict[str, Reply] = {}
         self.edited: dict[str, tuple[str, str]] = {}
         self.calls = 0
         self.script: list[SendResult] = []
@@ -29,6 +31,7 @@ class RecordingPlatform:
             return self.script.pop(0)
         self.posted.setdefault(key, (target, reply.text))
         self.mentioned.setdefault(key, reply.mentions)
+        self.replies.setdefault(key, reply)
         return SendResult(message_id=f"m-{key}")
 
     async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
