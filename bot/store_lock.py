@@ -44,7 +44,7 @@ class StoreLock:
             who = f"another Convene (pid {holder})" if holder else "another Convene"
             raise StoreInUse(
                 f"{who} is running on the SQLite store {self.store}; stop it first "
-                "(a SQLite store serves one bot; two need PostgreSQL)"
+                "(a SQLite store serves one bot at a time)"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
