@@ -28,10 +28,12 @@ from bot.web import make_web_app
 
 log = logging.getLogger(__name__)
 
-# A stop ends within about 5 s (what service managers wait before they kill): in-flight work
-# gets STOP_GRACE to finish, whatever is still running is then cancelled, and each remaining
-# step (release the deliveries, close a connection) gets STOP_STEP.
-STOP_GRACE = 2.0
+# A stop ends within about 5 s (what service managers wait before they kill). Sends in flight
+# get SEND_GRACE to finish; a planner's step, only ever done again and never lost, PLAN_GRACE;
+# whatever is still running is then cancelled, and each remaining step (release the
+# deliveries, close the connections) gets STOP_STEP.
+SEND_GRACE = 2.0
+PLAN_GRACE = 0.5
 STOP_STEP = 1.0
 
 
@@ -189,15 +191,19 @@ class App:
     async def _shutdown(
         self, platforms: set[asyncio.Task[Any]], background: dict[asyncio.Task[None], WakeLoop]
     ) -> None:
-        """Stop taking commands at once; let the timers and the dispatcher end the step under
-        way (a planning pass, a batch of sends) for STOP_GRACE, then cancel what is left; give
+        """Stop taking commands at once; let the timers end the step under way (a planning
+        pass for PLAN_GRACE, a batch of sends for SEND_GRACE), then cancel what is left; give
         back the deliveries claimed and not sent; close the connections."""
         for task in platforms:
             task.cancel()
         for loop in background.values():
             loop.stop()
-        await _ended(set(background), STOP_GRACE)
-        await _ended(platforms | set(background), STOP_STEP, cancel=True)
+        sending = {task for task, loop in background.items() if loop is self.dispatcher.loop}
+        planners = set(background) - sending
+        await _ended(set(background), PLAN_GRACE)
+        await _ended(planners, STOP_STEP, cancel=True)
+        await _ended(sending, SEND_GRACE - PLAN_GRACE)
+        await _ended(platforms | sending, STOP_STEP, cancel=True)
         await self._release()
         await self.close()
 
@@ -220,10 +226,10 @@ class App:
     async def close(self) -> None:
         """Close every connection, each in bounded time; the store's lock goes last, always."""
         try:
-            for platform in self.platforms:
-                await _closed(platform.close(), platform.name)
+            closing = [_closed(platform.close(), platform.name) for platform in self.platforms]
             if self._runner is not None:
-                await _closed(self._runner.cleanup(), "the web server")
+                closing.append(_closed(self._runner.cleanup(), "the web server"))
+            await asyncio.gather(*closing)
             await _closed(self.engine.dispose(), "the store")
         finally:
             if self._lock is not None:
