@@ -252,28 +252,34 @@ async def test_a_stop_in_the_middle_of_a_rate_limited_fan_out(
     config = discord_config(tmp_path, db_url, fake_discord)
     posted = fake_discord.channel_messages[GENERAL.id]
     async with bot(config, env) as running:
-        await fake_discord.wait_until(lambda: len(posted) >= 10, description="a first few posts")
+        await eventually(lambda: len(posted) >= 10, what="a first few posts")
         fake_discord.rate_limit_next(r"/channels/\d+/messages$", retry_after=3, count=10**6)
         limited = len(fake_discord.requests)
-        await fake_discord.wait_until(
-            lambda: len(fake_discord.requests) > limited, description="a send held by a 429"
-        )
+        await eventually(lambda: len(fake_discord.requests) > limited, what="a send held by 429")
         await running.stop("SIGTERM" if db_url.startswith("sqlite") else "SIGINT")
-    first = len(posted)
     rows = await deliveries(db_url)
     assert claimed(rows) == []
-    assert first == len([r for r in rows if r.status == Status.SENT]) < count
+    assert len(posted) == len([r for r in rows if r.status == Status.SENT]) < count
+    sent_before = {m["nonce"] for m in posted}
 
     fake_discord.clear_rate_limits()
+    restart = len(fake_discord.requests)
     async with bot(config, env) as running:
-        await fake_discord.wait_until(
+        await eventually(
             lambda: sum("starts in" in m["content"] for m in posted) >= count,
-            description="every reminder posted",
+            what="every reminder posted",
+            timeout=30,
         )
         await running.stop("SIGTERM")
     reminders = [m["content"] for m in posted if "starts in" in m["content"]]
     titles = [text.split("**")[1] for text in reminders]
     assert sorted(titles) == sorted(f"Event {n}" for n in range(1, count + 1))
+    sent_again = [
+        request
+        for request in fake_discord.requests[restart:]
+        if request.method == "POST" and (request.json or {}).get("nonce") in sent_before
+    ]
+    assert sent_again == [], "what was sent before the stop is not sent again"
 
 
 async def test_a_platform_that_fails_while_the_planner_is_busy(
