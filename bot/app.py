@@ -28,10 +28,10 @@ from bot.web import make_web_app
 
 log = logging.getLogger(__name__)
 
-# A stop ends within about 5 s (what service managers wait before they kill). Sends in flight
-# get SEND_GRACE to finish; a planner's step, only ever done again and never lost, PLAN_GRACE;
-# whatever is still running is then cancelled, and each remaining step (release the
-# deliveries, close the connections) gets STOP_STEP.
+# A stop must end well within the 5 s or so a service manager waits before it kills. Sends
+# in flight get SEND_GRACE to finish; a planner's step, only ever done again and never lost,
+# PLAN_GRACE; whatever is still running is then cancelled, and each remaining step (release
+# the deliveries, close the connections) gets STOP_STEP.
 SEND_GRACE = 2.0
 PLAN_GRACE = 0.5
 STOP_STEP = 1.0
