@@ -48,13 +48,26 @@ def _logging(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> int:
+    """SIGTERM and SIGINT ask the app to stop, through the event loop (never a
+    KeyboardInterrupt raised wherever the code happens to be); one that comes while the app
+    is being built stops it as soon as it runs."""
+    loop = asyncio.get_running_loop()
+    requested = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, requested.set)
     from bot.app import App
 
     app = App(settings)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, app.stop)
-    return await app.run()
+
+    async def stop_when_asked() -> None:
+        await requested.wait()
+        app.stop()
+
+    stopper = asyncio.create_task(stop_when_asked())
+    try:
+        return await app.run()
+    finally:
+        stopper.cancel()
 
 
 class Tools:

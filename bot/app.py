@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -17,16 +16,26 @@ from bot.config import Settings
 from bot.core.bus import DELIVERIES
 from bot.core.context import Clock, utcnow
 from bot.core.ports import Sender
-from bot.db import make_engine, make_sessions
+from bot.core.wakeup import WakeLoop
+from bot.db import make_engine, make_sessions, store_url
 from bot.delivery import Dispatcher, Handover
 from bot.metrics import Metrics
 from bot.platforms.base import Platform, Refused
 from bot.schema import upgrade
 from bot.state import StoreState
 from bot.store_errors import STORE_ERRORS, describe
+from bot.store_lock import StoreInUse, StoreLock
 from bot.web import make_web_app
 
 log = logging.getLogger(__name__)
+
+# A stop must end well within the 5 s or so a service manager waits before it kills. Sends
+# in flight get SEND_GRACE to finish; a planner's step, only ever done again and never lost,
+# PLAN_GRACE; whatever is still running is then cancelled, and each remaining step (release
+# the deliveries, close the connections) gets STOP_STEP.
+SEND_GRACE = 2.0
+PLAN_GRACE = 0.5
+STOP_STEP = 1.0
 
 
 class StartupError(Exception):
@@ -57,6 +66,10 @@ class App:
         self.runtime.bus.subscribe(DELIVERIES, self.dispatcher.loop.wake)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
+        url = store_url(settings.store.url)
+        self._lock = (
+            StoreLock(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+        )
 
     def _platforms(self, stdin: TextIO | None, stdout: TextIO | None) -> list[Platform]:
         settings, rooms = self.settings, self.runtime.env.rooms
@@ -117,7 +130,7 @@ class App:
             return
         pages = {**self.house.contributions.pages, "/metrics": self.metrics.page(self.health)}
         app = make_web_app(self.runtime, self.router, pages, self.health)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_STEP)
         await self._runner.setup()
         host, port = self.settings.web.host, self.settings.web.port
         try:
@@ -138,12 +151,26 @@ class App:
         except STORE_ERRORS as exc:
             raise StartupError(describe(exc, self.settings.store.url)) from None
 
+    def hold_store(self) -> None:
+        """A SQLite store serves one bot at a time; see `bot.store_lock`."""
+        if self._lock is None:
+            return
+        try:
+            self._lock.acquire()
+        except StoreInUse as exc:
+            raise StartupError(str(exc)) from None
+
     def stop(self) -> None:
+        """Ask the app to stop; safe from a signal handler, and to call more than once."""
+        if not self._stopping.is_set():
+            log.info("stopping")
         self._stopping.set()
 
     async def run(self) -> int:
-        """Serve until a signal, or until every platform has finished (console end of input)."""
+        """Serve until a signal, or until every platform has finished (console end of input);
+        then stop every task this started, in time and without a traceback."""
         try:
+            self.hold_store()
             await self.prepare_store()
             await self.start_web()
             first_steps = await self.first_steps()
@@ -153,10 +180,17 @@ class App:
         print(self.banner(first_steps), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
         loops = [self.dispatcher.loop, self.house.rooms_loop, *self.house.contributions.timers]
-        background = [asyncio.create_task(loop.run(), name=loop.name) for loop in loops]
+        background = {asyncio.create_task(loop.run(), name=loop.name): loop for loop in loops}
+        try:
+            failed = await self._serve(set(tasks))
+        finally:
+            await self._shutdown(set(tasks), background)
+        return 1 if failed else 0
+
+    async def _serve(self, pending: set[asyncio.Task[Any]]) -> bool:
+        """Wait for a stop; True when a platform failed."""
         stopper = asyncio.create_task(self._stopping.wait())
         failed = False
-        pending: set[asyncio.Task[Any]] = set(tasks)
         try:
             while pending and not self._stopping.is_set():
                 done, pending = await asyncio.wait(
@@ -171,16 +205,80 @@ class App:
                         self.stop()
         finally:
             stopper.cancel()
-            for task in [*pending, *background]:
-                task.cancel()
-            await asyncio.gather(*pending, *background, return_exceptions=True)
-            await self.close()
-        return 1 if failed else 0
+        return failed
+
+    async def _shutdown(
+        self, platforms: set[asyncio.Task[Any]], background: dict[asyncio.Task[None], WakeLoop]
+    ) -> None:
+        """Stop taking commands at once; let the timers end the step under way (a planning
+        pass for PLAN_GRACE, a batch of sends for SEND_GRACE), then cancel what is left; give
+        back the deliveries claimed and not sent; close the connections."""
+        for task in platforms:
+            task.cancel()
+        for loop in background.values():
+            loop.stop()
+        sending = {task for task, loop in background.items() if loop is self.dispatcher.loop}
+        planners = set(background) - sending
+        await _ended(set(background), PLAN_GRACE)
+        await _ended(planners, STOP_STEP, cancel=True)
+        await _ended(sending, SEND_GRACE - PLAN_GRACE)
+        await _ended(platforms | sending, STOP_STEP, cancel=True)
+        await self._release()
+        await self.close()
+
+    async def _release(self) -> None:
+        why: str | None = None
+        try:
+            async with asyncio.timeout(STOP_STEP):
+                await self.dispatcher.release()
+        except TimeoutError:
+            why = "the store did not answer in time"
+        except STORE_ERRORS as exc:
+            why = describe(exc, self.settings.store.url, opened=True)
+        if why is not None:
+            log.warning(
+                "deliveries claimed but not sent stay claimed (%s); they are sent again once "
+                "their lease runs out",
+                why,
+            )
 
     async def close(self) -> None:
-        for platform in self.platforms:
-            with contextlib.suppress(Exception):
-                await platform.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-        await self.engine.dispose()
+        """Close every connection, each in bounded time; the store's lock goes last, always."""
+        try:
+            closing = [_closed(platform.close(), platform.name) for platform in self.platforms]
+            if self._runner is not None:
+                closing.append(_closed(self._runner.cleanup(), "the web server"))
+            await asyncio.gather(*closing)
+            await _closed(self.engine.dispose(), "the store")
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+
+async def _ended(tasks: set[asyncio.Task[Any]], seconds: float, *, cancel: bool = False) -> None:
+    """Wait up to *seconds* for *tasks*, cancelling them first if asked; a task that will not
+    end is named in the log and left behind, so one stuck library cannot hold up the stop."""
+    unfinished = {task for task in tasks if not task.done()}
+    if not unfinished:
+        return
+    if cancel:
+        for task in unfinished:
+            task.cancel()
+    _, late = await asyncio.wait(unfinished, timeout=seconds)
+    if cancel and late:
+        log.warning("still running after the stop: %s", ", ".join(t.get_name() for t in late))
+    for task in unfinished - late:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("%s failed while stopping: %s", task.get_name(), exc)
+            log.debug("%s failed while stopping", task.get_name(), exc_info=exc)
+
+
+async def _closed(closing: Awaitable[None], what: str) -> None:
+    """One connection closed; a failure or a hang is one line in the log, and the stop goes on."""
+    try:
+        async with asyncio.timeout(STOP_STEP):
+            await closing
+    except TimeoutError:
+        log.warning("%s did not close within %.0f s", what, STOP_STEP)
+    except Exception as exc:
+        log.warning("%s did not close cleanly: %s", what, exc)

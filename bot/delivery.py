@@ -446,12 +446,38 @@ class Dispatcher:
     async def run_due(self) -> int:
         """Send every row that is due now; returns how many were handled."""
         handled = 0
-        while True:
+        while not self.loop.stopping:
             batch = await self._claim_batch()
             if not batch:
                 return handled
             await asyncio.gather(*(self._send(row) for row in batch))
             handled += len(batch)
+        return handled
+
+    async def release(self) -> int:
+        """Give back the rows this instance claimed and did not finish, as it stops: they are
+        due again at once, for the next start (or another instance) to send under the same
+        idempotency key, so a send that was cut off mid-way still posts once. The attempt is
+        not counted, since it never came back. Returns how many were given back."""
+        async with self.sessions() as session:
+            result = await session.exec(
+                update(Delivery)
+                .where(
+                    col(Delivery.claimed_by) == self.instance,
+                    col(Delivery.status) == Status.SENDING,
+                )
+                .values(
+                    status=Status.PENDING,
+                    claimed_at=None,
+                    claimed_by=None,
+                    attempts=Delivery.attempts - 1,
+                )
+            )
+            await session.commit()
+        released: int = result.rowcount
+        if released:
+            log.info("released %d deliveries claimed but not sent, for the next start", released)
+        return released
 
     async def _claim_batch(self) -> list[Delivery]:
         now = self.clock()

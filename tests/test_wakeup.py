@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.core.wakeup import WakeLoop
@@ -65,3 +66,46 @@ async def test_a_schedule_wakes_the_loop_at_its_moments() -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
+
+
+async def test_a_stop_lets_the_step_under_way_finish_then_ends_the_loop() -> None:
+    """As the app stops: a planning pass or a batch of sends is not cut off half-way."""
+    release = asyncio.Event()
+    finished: list[int] = []
+
+    async def step() -> float:
+        await release.wait()
+        finished.append(1)
+        return 3600.0
+
+    loop = WakeLoop("test", step)
+    task = asyncio.create_task(loop.run())
+    await turns(3)
+    loop.stop()
+    await turns(3)
+    assert not task.done(), "the step under way goes on"
+    release.set()
+    await asyncio.wait_for(task, 1)
+    assert finished == [1]
+
+
+async def test_a_step_that_fails_because_it_is_cancelled_is_no_fault(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A driver cut off mid-statement may raise its own error instead of the cancel; that is
+    the stop, so the loop ends without a traceback, and is not retried in 30 s."""
+
+    async def step() -> float:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise ConnectionResetError("connection closed mid-statement") from None
+        return 3600.0
+
+    loop = WakeLoop("test", step)
+    task = asyncio.create_task(loop.run())
+    await turns(3)
+    task.cancel()
+    await asyncio.wait({task}, timeout=1)
+    assert task.cancelled()
+    assert caplog.records == []

@@ -43,9 +43,15 @@ class Runtime:
             try:
                 yield session
                 await session.commit()
-            except BaseException:
-                await session.rollback()
+            except BaseException as exc:
                 forget_noted(session)
+                try:
+                    await session.rollback()
+                except Exception:
+                    # Cancelled mid-statement, the connection may refuse a rollback; it is
+                    # discarded either way, and the cancel, not this, is what happened.
+                    if isinstance(exc, Exception):
+                        raise
                 raise
             if self.refresh is not None and noted(session, ROOMS):
                 # The change is committed whatever happens here; the rooms timer reads it

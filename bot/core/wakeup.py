@@ -34,8 +34,19 @@ class WakeLoop:
         self._retry = retry
         self._woken = asyncio.Event()
         self.schedule = schedule
+        self._stopping = False
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def wake(self) -> None:
+        self._woken.set()
+
+    def stop(self) -> None:
+        """End the loop once the step under way is done: a stop never cuts a step short, so no
+        transaction is left half-way; the app cancels only what does not finish in time."""
+        self._stopping = True
         self._woken.set()
 
     async def _ring(self) -> None:
@@ -43,7 +54,8 @@ class WakeLoop:
         self.wake()
 
     async def run(self) -> None:
-        """Run *step* forever; it returns how many seconds may pass before it must run again."""
+        """Run *step* until stopped; it returns how many seconds may pass before it must run
+        again."""
         scheduler = None
         if self.schedule is not None:
             # One scheduler per loop and run, never a module global; it lives as long as the loop.
@@ -59,11 +71,18 @@ class WakeLoop:
                 scheduler.shutdown(wait=False)
 
     async def _turns(self) -> None:
-        while True:
+        while not self._stopping:
             self._woken.clear()
             try:
                 delay = await self._step()
             except Exception:
+                if self._stopping or _cancelling():
+                    # The step failed because the process is stopping under it (a statement
+                    # cut off mid-way); that is the stop, not a fault to retry.
+                    log.debug("%s stopped during a step", self.name, exc_info=True)
+                    if _cancelling():
+                        raise asyncio.CancelledError from None
+                    return
                 log.exception("%s failed; retrying in %.0f s", self.name, self._retry)
                 delay = self._retry
             # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that comes with a wake,
@@ -71,3 +90,8 @@ class WakeLoop:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, delay)):
                     await self._woken.wait()
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -14,6 +14,7 @@ within the next couple of minutes, and after downtime what is still worth sendin
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,8 @@ PLAN_AHEAD = timedelta(minutes=2)
 START_GRACE = timedelta(minutes=10)
 LOOKBACK = timedelta(days=1)
 POLL = 60.0
+# Events planned per transaction; between two, commands and a stop get their turn.
+CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -164,20 +167,46 @@ class Announcer:
         moment has come, so an idle pass is a query that finds nothing. An event seen for the
         first time is only expanded when its cached next start says it may be due; otherwise
         its bookmark is that start less its longest reminder.
+
+        A pass goes through the events CHUNK at a time, one transaction each, and lets the
+        event loop run between them: thousands of events due at once (an import, an upgrade)
+        neither hold up commands nor a stop, which may end the pass between two chunks; the
+        bookmarks say where the next pass picks up.
         """
         runtime = self.runtime
         now = runtime.now()
+        after = 0
+        while (last := await self._plan_chunk(now, after)) is not None:
+            after = last
+            await asyncio.sleep(0)
+        async with runtime.sessions() as session:
+            query = select(func.min(Event.plan_at)).where(col(Event.cancelled_at).is_(None))
+            nxt: datetime | None = (await session.exec(query)).one()
+        return nxt
+
+    async def _plan_chunk(self, now: datetime, after: int) -> int | None:
+        """Plan the next CHUNK events that need it, by id after *after*; the last id planned,
+        or None when there were no more."""
+        runtime = self.runtime
         horizon = now + PLAN_AHEAD
         async with runtime.transaction() as session:
-            query = select(Event).where(
-                col(Event.cancelled_at).is_(None),
-                or_(
-                    col(Event.planned_sequence).is_(None),
-                    col(Event.planned_sequence) != col(Event.sequence),
-                    col(Event.plan_at) <= horizon,
-                ),
+            query = (
+                select(Event)
+                .where(
+                    col(Event.id) > after,
+                    col(Event.cancelled_at).is_(None),
+                    or_(
+                        col(Event.planned_sequence).is_(None),
+                        col(Event.planned_sequence) != col(Event.sequence),
+                        col(Event.plan_at) <= horizon,
+                    ),
+                )
+                .order_by(col(Event.id))
+                .limit(CHUNK)
             )
             events = list((await session.exec(query)).all())
+            if not events:
+                return None
             changed = {e.id for e in events if e.planned_sequence != e.sequence}
             pending = await pending_event_ids(session) & changed if changed else set()
             marks: dict[int, datetime | None] = {}
@@ -207,12 +236,7 @@ class Announcer:
                     await delivery.drop(session, scope(event.id or 0), {p.key for p in planned})
             await delivery.plan(session, runtime.env, outgoing)
             await bookmark(session, [(event, marks[event.id or 0]) for event in events])
-            nxt = (
-                await session.exec(
-                    select(func.min(Event.plan_at)).where(col(Event.cancelled_at).is_(None))
-                )
-            ).one()
-        return nxt
+        return events[-1].id
 
     async def step(self) -> float:
         nxt = await self.plan()

@@ -457,6 +457,10 @@ class FakeDiscord:
             _RateLimitRule(re.compile(path_regex), method, retry_after, count, global_)
         )
 
+    def clear_rate_limits(self) -> None:
+        """Answer every request again, whatever `rate_limit_next` asked for."""
+        self._rate_limits.clear()
+
     async def disconnect_bot(
         self, code: int = 4000, *, wait: bool = True, downtime: float = 0.0
     ) -> None:
