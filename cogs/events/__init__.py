@@ -9,7 +9,7 @@ from cogs.events.topics import EVENTS, RSVPS
 
 def setup(house: Setup) -> None:
     house.commands(commands)
-    house.page("/calendar.ics", feed.calendar_page)
+    house.page("/calendar.ics", feed.Feed(house.runtime.sessions))
     announcer = Announcer(house.runtime)
     house.timer("event announcements", announcer.step, wake_on=[EVENTS])
     reminders = PersonalReminders(house.runtime)
