@@ -3,6 +3,7 @@ organizers' editing, the TOML import/export (service and CLI) and safe rendering
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -353,6 +354,34 @@ async def test_matcher_is_rebuilt_only_after_a_change(
         await asking.ask(session, cache, "can i sell it", person_id=me, platform="x", now=clock())
         assert cache.builds == 2
         await session.rollback()
+
+
+async def test_the_index_builds_off_the_event_loop(
+    sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """SQLite answers on the loop's own thread without yielding, so a ticker that keeps moving
+    while the matcher is fetched shows the index was built elsewhere while the loop went on
+    (built on the loop, it would have moved once or twice)."""
+    faq = Path(__file__).parents[1] / "examples" / "faq.toml"
+    async with sqlite_sessions() as session:
+        await tomlfile.import_toml(session, faq.read_text(), str(faq), clock())
+        await session.commit()
+    cache = asking.MatcherCache()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async with sqlite_sessions() as session:
+        building = asyncio.create_task(cache.get(session))
+        ticking = asyncio.create_task(ticker())
+        matcher = await building
+        ticking.cancel()
+    assert ticks >= 10
+    assert matcher.match("how do I run the tests?").verdict == "answer"
 
 
 async def test_list_by_tag_and_show(nina: FakeUser, omar: FakeUser) -> None:
