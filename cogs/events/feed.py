@@ -39,6 +39,7 @@ PRODID = "-//Convene//Convene calendar//EN"
 GAP_HORIZON = timedelta(days=730)
 NAME = "Convene events"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+FOOTER = b"END:VCALENDAR\r\n"
 # Rows per read: each batch is one short session, so commands get the store in between.
 BATCH = 500
 # Feeds built at once, each in a worker thread; more requests wait their turn, off the loop.
@@ -173,24 +174,42 @@ def _gaps(zone_key: str, first_year: int, last_year: int) -> tuple[tuple[date, t
 
 
 def render_feed(events: list[tuple[Event, service.Changes]], name: str, now: datetime) -> bytes:
+    first: dict[str, date] = {}
+    note_zones(first, events)
+    return header(name, first) + vevents(events, now) + FOOTER
+
+
+def note_zones(first: dict[str, date], events: list[tuple[Event, service.Changes]]) -> None:
+    """Add to *first* each zone the events are written in, with its earliest date, which is
+    where its VTIMEZONE must start."""
+    for event, _ in events:
+        if not event.all_day and event.timezone != "UTC":
+            day = event.start_local.date()
+            first[event.timezone] = min(first.get(event.timezone, day), day)
+
+
+def header(name: str, first: Mapping[str, date]) -> bytes:
+    """The calendar's opening lines and VTIMEZONEs; the events follow, then FOOTER."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
-    first: dict[str, date] = {}
-    for event, _ in events:
-        if not event.all_day and event.timezone != "UTC":
-            day = event.start_local.date()
-            first[event.timezone] = min(first.get(event.timezone, day), day)
     for key, day in sorted(first.items()):
         calendar.add_component(vtimezone(ZoneInfo(key), day))
-    for event, changes in events:
-        calendar.add_component(_master(event, changes))
-        for override in _overrides(event, changes, now):
-            calendar.add_component(override)
     ical: bytes = calendar.to_ical()
-    return ical
+    return ical.removesuffix(FOOTER)
+
+
+def vevents(events: list[tuple[Event, service.Changes]], now: datetime) -> bytes:
+    """The events' VEVENTs as the calendar would write them, so they can be written a batch
+    at a time: a whole large calendar as components at once is a million objects to build and
+    for the garbage collector to scan."""
+    return b"".join(
+        component.to_ical()
+        for event, changes in events
+        for component in (_master(event, changes), *_overrides(event, changes, now))
+    )
 
 
 Filters = tuple[str | None, str | None]
@@ -265,12 +284,11 @@ class Feed:
     async def _build(self, key: Key, now: datetime) -> Page:
         async with self._builders:
             for _ in range(ATTEMPTS):
-                rows, after = await self._read(key[1:3])
+                body, after = await self._render(key[1:3], now)
                 if after == key[0]:
                     break
                 # The events changed while being read: read again at the newer version.
                 key = (after, *key[1:])
-            body = await asyncio.to_thread(render_feed, rows, NAME, now)
             self.builds += 1
         if after != key[0]:
             return Page(body, CONTENT_TYPE)
@@ -281,21 +299,27 @@ class Feed:
             self._built.popitem(last=False)
         return page
 
-    async def _read(self, chosen: Filters) -> tuple[list[tuple[Event, service.Changes]], str]:
-        """Every row for *chosen*, a batch per session, and the version after the last read.
+    async def _render(self, chosen: Filters, now: datetime) -> tuple[bytes, str]:
+        """The feed for *chosen*, read a batch per session and rendered a batch at a time in a
+        worker thread, and the version token read after the last batch.
 
         The token is replaced in the same transaction as any change, so when it reads the same
-        after the rows as it did before them, the rows are exactly that version."""
-        rows: list[tuple[Event, service.Changes]] = []
+        after the rows as it did before them, the feed shows exactly that version."""
+        chunks: list[bytes] = []
+        first: dict[str, date] = {}
         after = 0
         while True:
             async with self._sessions() as session:
                 batch = await read_batch(session, chosen, after)
-                if len(batch) < BATCH:
-                    rows += batch
-                    return rows, await service.version(session)
-            rows += batch
+                last = len(batch) < BATCH
+                version = await service.version(session) if last else ""
+            note_zones(first, batch)
+            chunks.append(await asyncio.to_thread(vevents, batch, now))
+            if last:
+                break
             after = batch[-1][0].id or 0
+        opening = await asyncio.to_thread(header, NAME, first)
+        return opening + b"".join(chunks) + FOOTER, version
 
 
 def _etag(key: Key) -> str:
