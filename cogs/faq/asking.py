@@ -11,11 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
 from bot.state import get_state
-from cogs.faq.entries import VERSION_KEY, all_entries
+from cogs.faq.entries import VERSION_KEY
 from cogs.faq.matcher import ANSWER_MIN, FaqDoc, Matcher, MatchResult
 from cogs.faq.models import FaqEntry, FaqExample, FaqQuestion
 
 MAX_ASKED = 1000
+READ_BATCH = 500
 
 
 class MatcherCache:
@@ -73,13 +74,32 @@ class MatcherCache:
 
 
 async def _docs(session: AsyncSession) -> list[FaqDoc]:
+    """What the matcher indexes, as plain columns rather than entities, a batch at a time with
+    a turn for the loop in between: thousands of entries at once hold it up."""
     examples: dict[str, list[str]] = {}
-    for example in (await session.exec(select(FaqExample).order_by(col(FaqExample.id)))).all():
-        examples.setdefault(example.entry_id, []).append(example.text)
-    return [
-        FaqDoc(e.id, e.question, e.answer, tuple(e.tag_list), tuple(examples.get(e.id, ())))
-        for e in await all_entries(session)
-    ]
+    texts = select(FaqExample.entry_id, FaqExample.text).order_by(col(FaqExample.id))
+    for entry_id, text in (await session.exec(texts)).all():
+        examples.setdefault(entry_id, []).append(text)
+    docs: list[FaqDoc] = []
+    columns = (FaqEntry.id, FaqEntry.question, FaqEntry.answer, FaqEntry.tags)
+    while True:
+        query = select(*columns).order_by(col(FaqEntry.id)).limit(READ_BATCH)
+        if docs:
+            query = query.where(col(FaqEntry.id) > docs[-1].id)
+        batch = (await session.exec(query)).all()
+        docs += [
+            FaqDoc(
+                entry_id,
+                question,
+                answer,
+                tuple(filter(None, tags.split(","))),
+                tuple(examples.get(entry_id, ())),
+            )
+            for entry_id, question, answer, tags in batch
+        ]
+        if len(batch) < READ_BATCH:
+            return docs
+        await asyncio.sleep(0)
 
 
 async def _existing(session: AsyncSession, result: MatchResult) -> MatchResult:
