@@ -17,8 +17,10 @@ from bot.config import parse_settings
 from bot.core import Role
 from bot.core.pages import Page, PageRequest, Unchanged
 from bot.core.router import Router
+from cogs.events import feed as feed_module
 from cogs.events import service
 from cogs.events.feed import Feed
+from cogs.events.models import Event
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
 from tests.support.feed import feed_page
@@ -265,6 +267,46 @@ async def test_feed_etag_not_modified_and_every_change_invalidates(
     assert await fetch(page.etag) == Unchanged(page.etag)
     await omar.say("!event rsvp 1 going date=2027-02-01")
     assert await fetch(page.etag) == Unchanged(page.etag), "an RSVP is not in the feed"
+
+
+async def test_an_etag_always_names_the_body_it_came_with(
+    omar: FakeUser, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """An edit that lands while a large feed is being read, batch by batch, never leaves a body
+    tagged with a version it does not show."""
+    await omar.say(CORE)
+    async with sessions() as session:
+        owner = (await service.get_event(session, 1)).created_by
+        for n in range(feed_module.BATCH * 2 + 10):
+            start = datetime(2027, 1, 1, 9) + timedelta(hours=n)
+            session.add(
+                Event(
+                    uid=f"bulk-{n}@convene",
+                    title=f"Bulk {n}",
+                    kind="meeting",
+                    tier="everyone",
+                    timezone="Europe/Paris",
+                    start_local=start,
+                    duration_min=30,
+                    created_by=owner,
+                    created_at=clock.now,
+                    updated_at=clock.now,
+                )
+            )
+        await service.bump_version(session, clock.now)
+        await session.commit()
+    feed = Feed(sessions)
+    fetching = asyncio.create_task(feed(PageRequest({}, clock.now)))
+    said = await omar.say("!event edit 1 title=Renamed")
+    assert not said.reply.error, said.text
+    page = await fetching
+    assert isinstance(page, Page)
+    if page.etag is not None:
+        again = await feed(PageRequest({}, clock.now, frozenset({page.etag})))
+        renamed = b"SUMMARY:Renamed" in page.body
+        assert isinstance(again, Unchanged) == renamed, "the tag names what the body shows"
+    latest = await feed(PageRequest({}, clock.now))
+    assert isinstance(latest, Page) and b"SUMMARY:Renamed" in latest.body
 
 
 async def test_the_feed_builds_off_the_event_loop(

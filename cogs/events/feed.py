@@ -285,13 +285,14 @@ class Feed:
         async with self._builders:
             for _ in range(ATTEMPTS):
                 body, after = await self._render(key[1:3], now)
+                self.builds += 1
                 if after == key[0]:
                     break
                 # The events changed while being read: read again at the newer version.
                 key = (after, *key[1:])
-            self.builds += 1
-        if after != key[0]:
-            return Page(body, CONTENT_TYPE)
+            else:
+                # They keep changing: this one is served as read, neither kept nor tagged.
+                return Page(body, CONTENT_TYPE)
         page = Page(body, CONTENT_TYPE, _etag(key))
         self._built = OrderedDict((k, p) for k, p in self._built.items() if k[0] == key[0])
         self._built[key] = page
