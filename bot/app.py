@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from typing import Any, TextIO
@@ -53,6 +54,7 @@ class App:
         self.runtime.bus.subscribe(DELIVERIES, self.dispatcher.loop.wake)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
+        self.freeze_heap = True
 
     def _platforms(self, stdin: TextIO | None, stdout: TextIO | None) -> list[Platform]:
         settings, rooms = self.settings, self.runtime.env.rooms
@@ -130,6 +132,11 @@ class App:
         except BaseException:
             await self.close()
             raise
+        if self.freeze_heap:
+            # What start-up loaded (modules, settings, the assembly) lives as long as the
+            # process: moved out of the collector's sight, full collections stop rescanning it.
+            gc.collect()
+            gc.freeze()
         print(self.banner(), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
         loops = [self.dispatcher.loop, *self.house.contributions.timers]
