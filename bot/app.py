@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Sequence
@@ -70,6 +71,7 @@ class App:
         self._lock = (
             StoreLock(url.database) if url.get_backend_name() == "sqlite" and url.database else None
         )
+        self.freeze_heap = True
 
     def _platforms(self, stdin: TextIO | None, stdout: TextIO | None) -> list[Platform]:
         settings, rooms = self.settings, self.runtime.env.rooms
@@ -128,7 +130,10 @@ class App:
     async def start_web(self) -> None:
         if not self.settings.web.enabled:
             return
-        pages = {**self.house.contributions.pages, "/metrics": self.metrics.page(self.health)}
+        pages = {
+            **self.house.contributions.pages,
+            "/metrics": self.metrics.page(self.sessions, self.health),
+        }
         app = make_web_app(self.runtime, self.router, pages, self.health)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_STEP)
         await self._runner.setup()
@@ -177,6 +182,11 @@ class App:
         except BaseException:
             await self.close()
             raise
+        if self.freeze_heap:
+            # What start-up loaded (modules, settings, the assembly) lives as long as the
+            # process: moved out of the collector's sight, full collections stop rescanning it.
+            gc.collect()
+            gc.freeze()
         print(self.banner(first_steps), file=self.stdout, flush=True)
         tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
         loops = [self.dispatcher.loop, self.house.rooms_loop, *self.house.contributions.timers]

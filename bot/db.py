@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import URL, DateTime, Float, event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +20,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import inline_sqlite
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -221,6 +224,26 @@ class StoreSession(AsyncSession):
             if self._holding:
                 self._holding = False
                 self.info[_TURN].release()
+
+
+async def aside(session: AsyncSession, work: Awaitable[T]) -> T:
+    """Wait for *work* (a build in a thread, say) without keeping the store from others.
+
+    On SQLite an open session holds the process's turn, so every other command would wait for
+    *work* too: what *session* did so far is committed, its turn passed on until *work* is
+    done, and taken again before the session goes on. Call it only where committing early is
+    harmless. On PostgreSQL sessions do not take turns, and nothing is committed."""
+    if not isinstance(session, StoreSession) or not session._holding:
+        return await work
+    await session.commit()
+    turn: asyncio.Lock = session.info[_TURN]
+    session._holding = False
+    turn.release()
+    try:
+        return await work
+    finally:
+        await turn.acquire()
+        session._holding = True
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -8,7 +8,6 @@ platform names and statuses only: nothing a person typed or is called.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,11 +18,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import delivery
 from bot.core.observe import Outcome, StoreGauge
-from bot.core.pages import Page, PageHandler
+from bot.core.pages import Page, PageHandler, PageRequest
 
 # A command answers within a chat's patience; a delivery may wait out an outage.
 COMMAND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -106,8 +106,9 @@ class Metrics:
             metric.set(await gauge.read(session))
         return generate_latest(self.registry)
 
-    def page(self, health: Health) -> PageHandler:
-        async def serve(_query: Mapping[str, str], session: AsyncSession, _now: datetime) -> Page:
-            return Page(await self.scrape(session, health()), CONTENT_TYPE_LATEST)
+    def page(self, sessions: async_sessionmaker[AsyncSession], health: Health) -> PageHandler:
+        async def serve(_request: PageRequest) -> Page:
+            async with sessions() as session:
+                return Page(await self.scrape(session, health()), CONTENT_TYPE_LATEST)
 
         return serve

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.core.errors import UserError
-from bot.core.pages import PageHandler
+from bot.core.pages import Page, PageHandler, PageRequest
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 
@@ -51,11 +51,22 @@ def make_web_app(
 
 def _page(runtime: Runtime, handler: PageHandler) -> Handler:
     async def serve(request: web.Request) -> web.Response:
-        async with runtime.sessions() as session:
-            try:
-                page = await handler(request.query, session, runtime.now())
-            except UserError as exc:
-                return web.Response(status=400, text=exc.message + "\n")
-        return web.Response(body=page.body, headers={"Content-Type": page.content_type})
+        held = frozenset(tag.value for tag in request.if_none_match or ())
+        asked = PageRequest(request.query, runtime.now(), held)
+        try:
+            page = await handler(asked)
+        except UserError as exc:
+            return web.Response(status=400, text=exc.message + "\n")
+        if page.etag is not None and asked.holds(page.etag):
+            return web.Response(status=304, headers={"ETag": _quoted(page.etag)})
+        assert isinstance(page, Page)
+        headers = {"Content-Type": page.content_type}
+        if page.etag is not None:
+            headers["ETag"] = _quoted(page.etag)
+        return web.Response(body=page.body, headers=headers)
 
     return serve
+
+
+def _quoted(etag: str) -> str:
+    return f'"{etag}"'

@@ -56,6 +56,32 @@ async def test_web_status_page_and_health(tmp_path: Path) -> None:
         assert await asyncio.wait_for(task, 10) == 0
 
 
+async def test_calendar_feed_over_http_with_etag(tmp_path: Path) -> None:
+    read_fd, write_fd = os.pipe()
+    settings = console_settings(tmp_path, web={"enabled": True, "port": 0})
+    with os.fdopen(read_fd) as stdin:
+        app = App(settings, stdin=stdin, stdout=io.StringIO())
+        task = asyncio.create_task(app.run())
+        await eventually(lambda: app.web_url is not None, what="the web server")
+        async with aiohttp.ClientSession(app.web_url) as http:
+            async with http.get("/calendar.ics") as feed:
+                assert feed.status == 200
+                assert feed.headers["Content-Type"] == "text/calendar; charset=utf-8"
+                assert "BEGIN:VCALENDAR" in await feed.text()
+                etag = feed.headers["ETag"]
+            async with http.get("/calendar.ics", headers={"If-None-Match": etag}) as again:
+                assert again.status == 304
+                assert again.headers["ETag"] == etag
+                assert await again.read() == b""
+            async with http.get("/calendar.ics?tier=core", headers={"If-None-Match": etag}) as core:
+                assert core.status == 200 and core.headers["ETag"] != etag
+            async with http.get("/calendar.ics?tier=vip") as bad:
+                assert bad.status == 400
+                assert "Unknown tier 'vip'" in await bad.text()
+        os.close(write_fd)
+        assert await asyncio.wait_for(task, 10) == 0
+
+
 def test_db_upgrade_and_config_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

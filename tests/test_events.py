@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,11 +15,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
 from bot.core import Role
+from bot.core.pages import Page, PageRequest, Unchanged
 from bot.core.router import Router
+from cogs.events import feed as feed_module
 from cogs.events import service
-from cogs.events.feed import calendar_page
+from cogs.events.feed import Feed
+from cogs.events.models import Event
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
+from tests.support.feed import feed_page
 from tests.support.house import build_bot
 
 SETTINGS = parse_settings(
@@ -182,8 +187,7 @@ async def test_feed_matches_event_list(
     await omar.say('!event create "Night owls" start="2027-03-26 02:30" repeat=daily count=4')
     await omar.say("!event skip 2 2026-11-30")
     await omar.say('!event move 2 2026-12-07 "2026-12-08 10:00"')
-    async with sessions() as session:
-        page = await calendar_page({}, session, clock.now)
+    page = await feed_page(sessions, clock.now)
     assert page.content_type.startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(page.body)
     assert {tz["TZID"] for tz in calendar.walk("VTIMEZONE")} >= {"Europe/Paris", "America/New_York"}
@@ -211,13 +215,128 @@ async def test_feed_filters_and_bad_filters(
     omar: FakeUser, sessions: async_sessionmaker[AsyncSession], clock: Clock
 ) -> None:
     await omar.say(CORE)
-    async with sessions() as session:
-        core = await calendar_page({"tier": "core"}, session, clock.now)
-        newcomers = await calendar_page({"tier": "newcomers"}, session, clock.now)
-        with pytest.raises(Exception, match="Unknown tier 'vip'"):
-            await calendar_page({"tier": "vip"}, session, clock.now)
+    core = await feed_page(sessions, clock.now, tier="core")
+    newcomers = await feed_page(sessions, clock.now, tier="newcomers")
+    with pytest.raises(Exception, match="Unknown tier 'vip'"):
+        await feed_page(sessions, clock.now, tier="vip")
     assert b"Monthly core meeting" in core.body
     assert b"VEVENT" not in newcomers.body
+
+
+async def test_feed_etag_not_modified_and_every_change_invalidates(
+    omar: FakeUser, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """The feed is built once per version of the events in the store; its ETag names that
+    version, so any instance answers "not modified" for it, and every change makes a new one."""
+    feed = Feed(sessions)
+
+    async def fetch(held: str | None = None, **query: str) -> Page | Unchanged:
+        return await feed(PageRequest(query, clock.now, frozenset({held} if held else ())))
+
+    await omar.say(CORE)
+    first = await fetch()
+    assert isinstance(first, Page) and first.etag and b"Monthly core meeting" in first.body
+    assert await fetch() == first and feed.builds == 1, "built once, then cached"
+    assert await fetch(first.etag) == Unchanged(first.etag)
+    core = await fetch(tier="core")
+    assert isinstance(core, Page) and core.etag not in (None, first.etag)
+    another = Feed(sessions)
+    assert await another(PageRequest({}, clock.now, frozenset({first.etag}))) == Unchanged(
+        first.etag
+    )
+    assert another.builds == 0, "another instance knows the version from the store"
+
+    seen = {first.etag}
+    for change, shows in (
+        ('!event create "Docs sprint" start="2026-12-12 10:00" kind=sprint', b"Docs sprint"),
+        ("!event edit 1 title=Core", b"SUMMARY:Core"),
+        ("!event skip 1 2027-01-04", b"EXDATE"),
+        ('!event move 1 2026-12-07 "2026-12-08 18:00"', b"RECURRENCE-ID"),
+        ("!event cancel 1", b"UNTIL="),
+        ("!event delete 2", None),
+    ):
+        said = await omar.say(change)
+        assert not said.reply.error, said.text
+        page = await fetch(first.etag)
+        assert isinstance(page, Page), change
+        assert page.etag is not None and page.etag not in seen, change
+        seen.add(page.etag)
+        if shows is not None:
+            assert shows in page.body, change
+    assert b"Docs sprint" not in page.body
+    assert await fetch(page.etag) == Unchanged(page.etag)
+    await omar.say("!event rsvp 1 going date=2027-02-01")
+    assert await fetch(page.etag) == Unchanged(page.etag), "an RSVP is not in the feed"
+
+
+async def test_an_etag_always_names_the_body_it_came_with(
+    omar: FakeUser, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """An edit that lands while a large feed is being read, batch by batch, never leaves a body
+    tagged with a version it does not show."""
+    await omar.say(CORE)
+    async with sessions() as session:
+        owner = (await service.get_event(session, 1)).created_by
+        for n in range(feed_module.BATCH * 2 + 10):
+            start = datetime(2027, 1, 1, 9) + timedelta(hours=n)
+            session.add(
+                Event(
+                    uid=f"bulk-{n}@convene",
+                    title=f"Bulk {n}",
+                    kind="meeting",
+                    tier="everyone",
+                    timezone="Europe/Paris",
+                    start_local=start,
+                    duration_min=30,
+                    created_by=owner,
+                    created_at=clock.now,
+                    updated_at=clock.now,
+                )
+            )
+        await service.bump_version(session, clock.now)
+        await session.commit()
+    feed = Feed(sessions)
+    fetching = asyncio.create_task(feed(PageRequest({}, clock.now)))
+    said = await omar.say("!event edit 1 title=Renamed")
+    assert not said.reply.error, said.text
+    page = await fetching
+    assert isinstance(page, Page)
+    if page.etag is not None:
+        again = await feed(PageRequest({}, clock.now, frozenset({page.etag})))
+        renamed = b"SUMMARY:Renamed" in page.body
+        assert isinstance(again, Unchanged) == renamed, "the tag names what the body shows"
+    latest = await feed(PageRequest({}, clock.now))
+    assert isinstance(latest, Page) and b"SUMMARY:Renamed" in latest.body
+
+
+async def test_the_feed_builds_off_the_event_loop(
+    sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """SQLite answers on the loop's own thread without yielding, so a ticker that keeps moving
+    while the feed is fetched shows it was rendered elsewhere while the loop went on (rendered
+    on the loop, it would have moved once or twice)."""
+    omar = FakePlatform(build_bot(sqlite_sessions, SETTINGS, clock=clock)).person(
+        "@omar:x", Role.ORGANIZER, "Omar"
+    )
+    for n in range(60):
+        said = await omar.say(
+            f'!event create "Sync {n}" start="2027-03-28 02:30" tz=Europe/Paris repeat=weekly'
+        )
+        assert not said.reply.error, said.text
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    fetching = asyncio.create_task(feed_page(sqlite_sessions, clock.now))
+    ticking = asyncio.create_task(ticker())
+    page = await fetching
+    ticking.cancel()
+    assert ticks >= 10
+    assert page.body.count(b"BEGIN:VEVENT") > 60, "with the daylight-saving pins"
 
 
 async def test_calendar_command_gives_the_feed_url(nina: FakeUser) -> None:

@@ -24,12 +24,12 @@ from bot.db import make_engine, make_sessions
 from bot.identity import resolve_person
 from bot.schema import upgrade
 from cogs.events import export, service
-from cogs.events.feed import calendar_page
 from cogs.events.importer import import_entries, read_schedule
 from cogs.events.models import Event
 from tests.support.calendars import TWO_YEARS, expected, reference_calendar, stored
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
+from tests.support.feed import feed_page
 from tests.support.house import build_bot
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -158,8 +158,8 @@ async def test_the_feed_stays_right_in_2040_from_its_own_vtimezones(
         '!event create "Sydney" start="2026-12-09 19:00" tz=Australia/Sydney repeat=monthly',
     ):
         assert not (await omar.say(line)).reply.error
+    feed = (await feed_page(sessions, NOW)).body.decode()
     async with sessions() as session:
-        feed = (await calendar_page({}, session, NOW)).body.decode()
         events = {e.title: e for e in (await session.exec(select(Event))).all()}
         ours: dict[str, list[datetime]] = {}
         for title, event in events.items():

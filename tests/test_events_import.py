@@ -18,10 +18,10 @@ from bot.core import Role
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
 from cogs.events import service
-from cogs.events.feed import calendar_page
 from cogs.events.models import Event
 from tests.support.calendars import YAML
 from tests.support.fake_platform import FakePlatform
+from tests.support.feed import feed_page
 from tests.support.house import build_bot
 
 
@@ -170,8 +170,7 @@ def exported_feed(tmp_path: Path, now: datetime) -> bytes:
             for line in lines:
                 said = await omar.say(line)
                 assert not said.reply.error, said.text
-            async with registry.runtime.sessions() as session:
-                return (await calendar_page({}, session, now)).body
+            return (await feed_page(registry.runtime.sessions, now)).body
         finally:
             await engine.dispose()
 

@@ -3,6 +3,7 @@ organizers' editing, the TOML import/export (service and CLI) and safe rendering
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.platforms.matrix import render as matrix_render
 from cogs.faq import asking, entries, tomlfile
 from cogs.faq.models import FaqQuestion
 from tests.support.clock import Clock
+from tests.support.eventually import eventually
 from tests.support.fake_platform import FakePlatform, FakeUser
 from tests.support.house import build_bot
 
@@ -353,6 +355,65 @@ async def test_matcher_is_rebuilt_only_after_a_change(
         await asking.ask(session, cache, "can i sell it", person_id=me, platform="x", now=clock())
         assert cache.builds == 2
         await session.rollback()
+
+
+async def test_the_index_builds_off_the_event_loop(
+    sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """SQLite answers on the loop's own thread without yielding, so a ticker that keeps moving
+    while the matcher is fetched shows the index was built elsewhere while the loop went on
+    (built on the loop, it would have moved once or twice)."""
+    faq = Path(__file__).parents[1] / "examples" / "faq.toml"
+    async with sqlite_sessions() as session:
+        await tomlfile.import_toml(session, faq.read_text(), str(faq), clock())
+        await session.commit()
+    cache = asking.MatcherCache()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async with sqlite_sessions() as session:
+        building = asyncio.create_task(cache.get(session))
+        ticking = asyncio.create_task(ticker())
+        matcher = await building
+        ticking.cancel()
+    assert ticks >= 10
+    assert matcher.match("how do I run the tests?").verdict == "answer"
+
+
+async def test_a_question_waiting_for_the_index_lets_other_commands_use_the_store(
+    sqlite_sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """On SQLite an open session has the store to itself; a `faq ask` that waits for the index
+    to be built passes its turn on meanwhile, so a `whoami` asked after it answers before it."""
+    faq = Path(__file__).parents[1] / "examples" / "faq.toml"
+    many = "".join(
+        f'[[entry]]\nid = "topic-{n}"\nquestion = "How does feature {n} handle case {n * 7}?"\n'
+        f'answer = "Feature {n} handles case {n * 7} by reading the guide, section {n}."\n'
+        f'tags = ["feature{n}", "case{n * 7}"]\n\n'
+        for n in range(1500)
+    )
+    async with sqlite_sessions() as session:
+        await tomlfile.import_toml(session, faq.read_text() + many, str(faq), clock())
+        await session.commit()
+    bot = build_bot(sqlite_sessions, clock=clock)
+    nina = FakePlatform(bot).person("@nina:x", Role.CONTRIBUTOR, "Nina")
+    finished: list[str] = []
+
+    async def say(line: str) -> None:
+        await nina.say(line)
+        finished.append(line.split()[0])
+
+    asking_task = asyncio.create_task(say("!faq how do I run the tests?"))
+    turn = bot.runtime.sessions.kw["info"]["convene.turn"]
+    await eventually(turn.locked, what="the question has the store", interval=0)
+    await say("!whoami")
+    await asking_task
+    assert finished == ["!whoami", "!faq"]
 
 
 async def test_list_by_tag_and_show(nina: FakeUser, omar: FakeUser) -> None:

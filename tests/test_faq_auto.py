@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import Role
 from bot.core.router import Router
 from cogs.faq.tomlfile import import_toml
 from tests.support.clock import Clock
+from tests.support.eventually import eventually
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -53,3 +55,26 @@ async def test_stays_quiet_unless_sure(registry: Router) -> None:
     assert await nina.post("what is the weather in Paris tomorrow?") is None
     assert await nina.post("how do I run the tests?", purposes=("announcements",)) is None
     assert await nina.post("x" * 5000 + "?") is None
+
+
+async def test_the_previous_index_answers_while_the_new_one_builds(registry: Router) -> None:
+    """Auto-answering never waits for an index: right after an edit it answers from the one it
+    had, and the new entry is answered once the new index is built, off the event loop."""
+    nina = FakePlatform(registry).person("@nina:x")
+    omar = FakePlatform(registry).person("@omar:x", Role.ORGANIZER)
+    assert await nina.post("who feeds the office cat?") is None, "not in the FAQ yet"
+    added = await omar.say(
+        '!faq add office-cat "Who feeds the office cat?" "Whoever opens the office first."'
+    )
+    assert not added.reply.error, added.text
+    assert await nina.post("who feeds the office cat?") is None, "the previous index"
+
+    async def answered() -> bool:
+        said = await nina.post("who feeds the office cat?")
+        return said is not None and said.reply.title == "Who feeds the office cat?"
+
+    await eventually(answered, what="the new index")
+    removed = await omar.say("!faq remove office-cat")
+    assert not removed.reply.error, removed.text
+    nina.room_id = "another room"
+    assert await nina.post("who feeds the office cat?") is None, "a removed entry is never named"

@@ -29,7 +29,7 @@ async def first_step(session: AsyncSession, env: Env, now: datetime) -> str | No
 
 def setup(house: Setup) -> None:
     house.commands(commands)
-    house.page("/calendar.ics", feed.calendar_page)
+    house.page("/calendar.ics", feed.Feed(house.runtime.sessions))
     announcer = Announcer(house.runtime)
     house.timer("event announcements", announcer.step, wake_on=[EVENTS])
     reminders = PersonalReminders(house.runtime)

@@ -359,7 +359,7 @@ async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
 async def event_delete(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
     title = headline(event)
-    await service.delete_event(ctx.session, event)
+    await service.delete_event(ctx.session, event, ctx.now())
     await delivery.drop(ctx.session, announce.scope(id))
     ctx.changed(EVENTS)
     return Reply(f"Deleted {title}.")

@@ -746,6 +746,8 @@ async def import_entries(
         if progress is not None:
             progress(number, len(entries))
         outcomes[await _import_one(session, entry, person_id, announce_in, now)] += 1
+    if outcomes["added"] or outcomes["changed"]:
+        await service.bump_version(session, now)
     return Report(outcomes["added"], outcomes["changed"], outcomes["unchanged"], outcomes["ended"])
 
 

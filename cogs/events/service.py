@@ -2,6 +2,10 @@
 
 Occurrences come from `recurrence.occurrences`, always with this event's skips and moves, so the
 list, the calendar feed and the reminders agree on every instant.
+
+Every change to what the calendar feed shows (an event's fields, its skips, moves and added
+dates, its deletion) also replaces the events' version token in `bot_state`, in the same
+transaction, so that every instance's cached feed notices changes made by any instance.
 """
 
 from __future__ import annotations
@@ -14,17 +18,20 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import markup
 from bot.core.errors import UserError
+from bot.db import insert_ignoring_conflicts
+from bot.state import BotState
 from cogs.events import limits
 from cogs.events.models import Event, EventChange, EventRoom, PersonZone, Rsvp
 from cogs.events.recurrence import Occurrence, occurrences, to_utc
 
 MAX_LIST = 25
 LIST_SCAN = 200
+VERSION_KEY = "events.version"
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,27 @@ def expand(
     )
 
 
+async def bump_version(session: AsyncSession, now: datetime) -> None:
+    """Mark the events as changed: a random token, so two instances never write the same one.
+    Written with an insert that tolerates the row existing, so two instances' first changes
+    cannot collide."""
+    token = uuid.uuid4().hex
+    await session.exec(
+        insert_ignoring_conflicts(session, BotState).values(
+            key=VERSION_KEY, value=token, updated_at=now
+        )
+    )
+    await session.exec(
+        update(BotState).where(col(BotState.key) == VERSION_KEY).values(value=token, updated_at=now)
+    )
+
+
+async def version(session: AsyncSession) -> str:
+    """The events' version token, read from the store itself (never a cached row)."""
+    query = select(BotState.value).where(col(BotState.key) == VERSION_KEY)
+    return (await session.exec(query)).first() or "initial"
+
+
 async def refresh_next_start(session: AsyncSession, event: Event, now: datetime) -> None:
     upcoming = expand(event, await changes_of(session, event.id or 0), after=now, limit=1)
     event.next_start = upcoming[0].start if upcoming else None
@@ -160,6 +188,7 @@ async def create_event(
     assert event.id is not None
     for room in new.rooms:
         session.add(EventRoom(event_id=event.id, room=room))
+    await bump_version(session, now)
     return event, upcoming
 
 
@@ -351,6 +380,7 @@ async def _touch(session: AsyncSession, event: Event, now: datetime) -> None:
     event.sequence += 1
     event.updated_at = now
     await refresh_next_start(session, event, now)
+    await bump_version(session, now)
 
 
 async def cancel(session: AsyncSession, event: Event, now: datetime) -> None:
@@ -360,10 +390,11 @@ async def cancel(session: AsyncSession, event: Event, now: datetime) -> None:
     await _touch(session, event, now)
 
 
-async def delete_event(session: AsyncSession, event: Event) -> None:
+async def delete_event(session: AsyncSession, event: Event, now: datetime) -> None:
     for table in (Rsvp, EventChange, EventRoom):
         await session.exec(delete(table).where(col(table.event_id) == event.id))
     await session.delete(event)
+    await bump_version(session, now)
 
 
 async def edited(session: AsyncSession, event: Event, now: datetime) -> None:

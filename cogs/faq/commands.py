@@ -59,7 +59,7 @@ def auto_answerer(cache: asking.MatcherCache) -> Listener:
     instances share it; the room then hears from people first."""
 
     async def listen(ctx: Ctx, text: str) -> Reply | None:
-        matcher = await cache.get(ctx.session)
+        matcher = await cache.get(ctx.session, stale_ok=True)
         if len(text) > asking.MAX_ASKED or matcher.auto_answer(text) is None:
             return None
         room = f"{AUTO_KEY}{ctx.caller.platform}.{ctx.caller.room_id}"
@@ -74,7 +74,10 @@ def auto_answerer(cache: asking.MatcherCache) -> Listener:
             person_id=ctx.person_id,
             platform=ctx.caller.platform,
             now=ctx.now(),
+            stale_ok=True,
         )
+        if asked.result.verdict != "answer":
+            return None
         entry = await entries.get_entry(ctx.session, asked.result.best[0].id)
         return _answer(entry, asked.question_id)
 

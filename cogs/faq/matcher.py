@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -261,6 +262,30 @@ def _ngrams(words: Iterable[str]) -> Counter[str]:
     return grams
 
 
+class _Postings:
+    """The entries a term occurs in, with its weight in each, as two flat arrays.
+
+    An index of thousands of entries holds millions of postings; as (entry, weight) tuples each
+    would be an object the garbage collector scans, again and again while the index is built,
+    holding up every thread. Arrays of numbers are not scanned at all."""
+
+    __slots__ = ("entries", "weights")
+
+    def __init__(self) -> None:
+        self.entries = array("l")
+        self.weights = array("d")
+
+    def add(self, entry: int, weight: float) -> None:
+        self.entries.append(entry)
+        self.weights.append(weight)
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        return zip(self.entries, self.weights, strict=True)
+
+
+_NO_POSTINGS = _Postings()
+
+
 class Matcher:
     """An immutable index over a set of FAQ entries; rebuild it when the entries change (it
     takes milliseconds)."""
@@ -305,11 +330,11 @@ class Matcher:
         df = Counter(term for terms in counts for term in terms)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self._unknown_idf = UNKNOWN_WEIGHT * math.log(1 + (n + 0.5) / 0.5)
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._postings: dict[str, _Postings] = defaultdict(_Postings)
         for i, (terms, length) in enumerate(zip(counts, lengths, strict=True)):
             norm = K1 * (1 - B + B * length / average)
             for term, tf in terms.items():
-                self._postings[term].append((i, tf * (K1 + 1) / (tf + norm)))
+                self._postings[term].add(i, tf * (K1 + 1) / (tf + norm))
 
     def _index_grams(self, docs: Sequence[FaqDoc]) -> None:
         """Character n-gram TF-IDF of the short fields, with the answer as a weaker second
@@ -321,14 +346,14 @@ class Matcher:
             df.update(grams.keys())
         n = 2 * len(docs)
         self._gram_idf = {g: math.log((n + 1) / (f + 1)) + 1 for g, f in df.items()}
-        self._gram_postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._gram_postings: dict[str, _Postings] = defaultdict(_Postings)
         for i, (key, answer) in enumerate(zip(keys, answers, strict=True)):
             key_vec = self._unit_vector(key)
             answer_vec = self._unit_vector(answer)
             for gram in key_vec.keys() | answer_vec.keys():
                 weight = (1 - CHAR_ANSWER_WEIGHT) * key_vec.get(gram, 0.0)
                 weight += CHAR_ANSWER_WEIGHT * answer_vec.get(gram, 0.0)
-                self._gram_postings[gram].append((i, weight))
+                self._gram_postings[gram].add(i, weight)
 
     def _surface(self, text: str) -> list[str]:
         words = [self._speller.correct(w) for w in _words(text)]
@@ -349,11 +374,11 @@ class Matcher:
         for term in {stem(w) for w in surface}:
             idf = self._idf.get(term, self._unknown_idf)
             reach += idf * (K1 + 1)
-            for i, weight in self._postings.get(term, ()):
+            for i, weight in self._postings.get(term, _NO_POSTINGS):
                 word[i] += idf * weight
         char = [0.0] * n
         for gram, weight in self._unit_vector(_ngrams(surface)).items():
-            for i, doc_weight in self._gram_postings.get(gram, ()):
+            for i, doc_weight in self._gram_postings.get(gram, _NO_POSTINGS):
                 char[i] += weight * doc_weight
         return [w / reach if reach else 0.0 for w in word], char
 
