@@ -47,6 +47,6 @@ def assemble(
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:
-        cog.setup(Setup(runtime, router, contributions))
+        cog.setup(Setup(runtime, router, contributions, cog.name))
     router.check_consequences()
     return Assembly(runtime, router, tuple(cogs), contributions)

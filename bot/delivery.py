@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, and_, bindparam, or_, update
+from sqlalchemy import UniqueConstraint, and_, bindparam, delete, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,7 +43,7 @@ from bot.core.bus import DELIVERIES, note
 from bot.core.context import Clock
 from bot.core.env import Env
 from bot.core.ports import DIRECT, DIRECT_PLATFORMS, Sender, SendResult
-from bot.core.reply import Button, Reply
+from bot.core.reply import Attachment, Button, Reply
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
@@ -60,9 +60,11 @@ __all__ = [
     "Status",
     "amend",
     "drop",
+    "forget_recipient",
     "pending_subjects",
     "plan",
     "planned",
+    "redact",
     "refusals",
     "sent_rooms",
     "waiting",
@@ -195,6 +197,8 @@ def decode(body: str) -> Reply:
     data: dict[str, Any] = json.loads(body)
     data["buttons"] = [Button(**b) for b in data.get("buttons", [])]
     data["fields"] = [tuple(f) for f in data.get("fields", [])]
+    if data.get("attachment") is not None:
+        data["attachment"] = Attachment(**data["attachment"])
     return Reply(**data)
 
 
@@ -541,3 +545,31 @@ class Dispatcher:
         if upcoming is None:
             return poll
         return min(poll, (upcoming - self.clock()).total_seconds())
+
+
+async def forget_recipient(session: AsyncSession, platform: str, user_id: str) -> None:
+    """Remove every message to this person's direct messages, sent or waiting, and those that
+    went to a room in their stead: their bodies are about them. The outbox keeps no trace."""
+    target = DIRECT + user_id
+    await session.exec(
+        delete(Delivery).where(
+            col(Delivery.platform) == platform,
+            or_(col(Delivery.target) == target, col(Delivery.rerouted_from) == target),
+        )
+    )
+
+
+REDACTED = Reply("(removed)")
+
+
+async def redact(session: AsyncSession, scope: Key) -> None:
+    """Blank what the outbox remembers of messages under *scope* that are done with (sent,
+    failed or skipped): they named someone who has since asked to be forgotten. Messages still
+    to be sent keep their bodies; the feature drops or rewrites those."""
+    await session.exec(
+        update(Delivery)
+        .where(
+            _under(scope), col(Delivery.status).in_((Status.SENT, Status.FAILED, Status.SKIPPED))
+        )
+        .values(body=encode(REDACTED))
+    )

@@ -72,6 +72,11 @@ LAST = [
     ("organizer", "!faq remove run-tests"),
     ("contributor", '!mentor request "packaging"'),
     ("contributor", "!mentor cancel 2"),
+    ("contributor", "!me export"),
+    ("contributor", "!me forget"),
+    ("organizer", "!person export @nina:x"),
+    ("organizer", "!person forget @nina:x"),
+    ("mentor", "!me forget confirm"),
 ]
 
 

@@ -1,7 +1,11 @@
 """Mentor requests: ask for one-to-one help, mentors claim, escalation when nobody does."""
 
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.cog import Cog, Setup
-from cogs.mentoring import commands
+from cogs.mentoring import commands, personal
 from cogs.mentoring.announce import Escalator
 from cogs.mentoring.settings import MentoringSettings
 from cogs.mentoring.topics import MENTORING
@@ -11,6 +15,12 @@ def setup(house: Setup) -> None:
     house.commands(commands)
     escalator = Escalator(house.runtime)
     house.timer("mentor escalation", escalator.step, wake_on=[MENTORING])
+    env = house.runtime.env
+
+    async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
+        await personal.forget(session, env, person_id, now)
+
+    house.personal_data(export=personal.export, forget=forget)
 
 
 cog = Cog(

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from bot.core import Ctx
 from bot.core.cog import Cog, Setup
 from bot.identity import account_of
-from cogs.welcome import commands, service
+from cogs.welcome import commands, personal, service
 from cogs.welcome.settings import WelcomeSettings
 
 
@@ -20,6 +20,7 @@ async def on_join(ctx: Ctx, rooms: Sequence[str]) -> None:
 def setup(house: Setup) -> None:
     house.commands(commands)
     house.on_join("welcome", on_join)
+    house.personal_data(export=personal.export, forget=personal.forget)
 
 
 cog = Cog(

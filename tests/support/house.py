@@ -21,6 +21,7 @@ from bot.delivery import Dispatcher
 from bot.identity import resolve_person
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
+from cogs.faq.personal import QuestionRetention
 from cogs.mentoring.announce import Escalator
 
 
@@ -59,3 +60,8 @@ def build_personal_reminders(bot: Router) -> PersonalReminders:
 def build_escalator(bot: Router) -> Escalator:
     """The mentor-request escalation planner, stepped with `plan()`."""
     return Escalator(bot.runtime)
+
+
+def build_question_retention(bot: Router) -> QuestionRetention:
+    """The timer that removes the words of old FAQ questions, stepped with `step()`."""
+    return QuestionRetention(bot.runtime)
