@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import json
 import logging
 import random
@@ -30,12 +31,13 @@ from nio import (
     RoomSendResponse,
     SyncError,
     SyncResponse,
+    UploadResponse,
 )
 
 from bot.core.context import Caller, Role
 from bot.core.markup import to_html, to_plain
 from bot.core.ports import DIRECT, Outbox, PlatformState, SendResult
-from bot.core.reply import Reply
+from bot.core.reply import Attachment, Reply
 from bot.core.rooms import Rooms
 from bot.core.router import Router
 from bot.platforms.base import Refused, reaction_buttons, typed_buttons
@@ -407,7 +409,39 @@ class MatrixPlatform:
         result = await self.send_once(room_id, content, txn)
         if result.message_id is not None:
             await self._offer_reactions(room_id, result.message_id, reply, txn)
+        if result.ok and reply.attachment is not None:
+            return await self._send_file(room_id, reply.attachment, f"{txn}-file")
         return result
+
+    async def _send_file(self, room_id: str, attachment: Attachment, txn: str) -> SendResult:
+        """An `m.file` after the text. A retry uploads again (an upload has no transaction id)
+        but posts once: the event's transaction id is the same."""
+        data = attachment.data
+        try:
+            uploaded, _ = await self.client.upload(
+                io.BytesIO(data),
+                content_type=attachment.mime,
+                filename=attachment.filename,
+                filesize=len(data),
+            )
+        except (TimeoutError, OSError) as exc:
+            return SendResult(retry_after=10.0, error=f"connection error: {exc}")
+        if not isinstance(uploaded, UploadResponse):
+            if uploaded.status_code == "M_LIMIT_EXCEEDED":
+                wait = (uploaded.retry_after_ms or 1000) / 1000
+                return SendResult(retry_after=wait, error=str(uploaded), limited=True)
+            if uploaded.status_code in PERMANENT_ERRORS:
+                return SendResult(error=str(uploaded))
+            return SendResult(retry_after=30.0, error=str(uploaded))
+        content = {
+            "msgtype": "m.file",
+            "body": attachment.filename,
+            "filename": attachment.filename,
+            "url": uploaded.content_uri,
+            "info": {"mimetype": attachment.mime, "size": len(data)},
+            "m.mentions": {},
+        }
+        return await self.send_once(room_id, content, txn)
 
     async def _offer_reactions(self, room_id: str, event_id: str, reply: Reply, txn: str) -> None:
         """Emoji buttons become reactions people can click, each remembered as its command."""
