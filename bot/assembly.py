@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import limits
 from bot.config import Settings, parse_settings
 from bot.core.bus import Bus
 from bot.core.cog import Cog, Contributions, Setup
@@ -43,7 +44,7 @@ def assemble(
     settings = settings if settings is not None else parse_settings({}, cogs=cogs)
     bus = Bus(topic for cog in cogs for topic in cog.topics)
     runtime = Runtime(sessions, settings.env(), clock, bus)
-    router = Router(runtime, resolve_person)
+    router = Router(runtime, resolve_person, limits.take)
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:

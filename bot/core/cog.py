@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
+from bot.core.limits import Limit
 from bot.core.pages import PageHandler
 from bot.core.personal import Export, Forget, Keeper, PersonalData
 from bot.core.router import Consequence, JoinListener, Listener, Router
@@ -86,8 +87,8 @@ class Setup:
         """Another cog's *command* changes what this cog keeps: *note* says how, in its reply."""
         self._router.add_consequence(command, note)
 
-    def on_message(self, purpose: str, listener: Listener) -> None:
-        self._router.add_listener(purpose, listener)
+    def on_message(self, purpose: str, listener: Listener, *, limit: Limit | None = None) -> None:
+        self._router.add_listener(purpose, listener, limit)
 
     def on_join(self, purpose: str, listener: JoinListener) -> None:
         self._router.add_join_listener(purpose, listener)

@@ -9,7 +9,7 @@ def setup(house: Setup) -> None:
     house.commands(commands)
     cache = asking.MatcherCache()
     house.commands(*commands.matcher_commands(cache))
-    house.on_message("help", commands.auto_answerer(cache))
+    house.on_message("help", commands.auto_answerer(cache), limit=commands.AUTO_ANSWER_LIMIT)
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
     house.alias("faq", "faq ask")
     house.personal_data(export=personal.export, forget=personal.forget)

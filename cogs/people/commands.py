@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
+from bot.core.limits import Limit
 from bot.core.personal import PersonalData
 from bot.core.spec import Handler
 from bot.identity import PLATFORM_LABELS, Account, accounts_of, find_person
@@ -36,6 +38,8 @@ async def whoami(ctx: Ctx) -> Reply:
     help="Connect your accounts: get a code here, send it from your other platform",
     example="link ABCD-EFGH",
     private=True,
+    # Codes could be guessed at; ten tries leave 32^8 codes out of reach.
+    limit=Limit(10, timedelta(minutes=10)),
 )
 async def link(
     ctx: Ctx,
@@ -89,7 +93,12 @@ def rights_commands(personal: PersonalData) -> list[Handler]:
             buttons=[Button("Forget", confirm, "danger")] if len(confirm) < 90 else [],
         )
 
-    @command("me export", help="Get everything this bot keeps about you, as a file", private=True)
+    @command(
+        "me export",
+        help="Get everything this bot keeps about you, as a file",
+        private=True,
+        limit=Limit(3, timedelta(hours=1)),
+    )
     async def me_export(ctx: Ctx) -> Reply:
         return await send_file(ctx, ctx.person_id, "you")
 

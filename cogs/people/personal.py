@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import delivery
+from bot import delivery, limits
 from bot.core.personal import PersonalData, Records, counts, to_json
 from bot.core.reply import Attachment
 from bot.identity import Person, accounts_of, forget_identity
@@ -94,4 +94,5 @@ async def forget_person(
     await personal.forget(session, person_id, now)
     for account in await accounts_of(session, person_id):
         await delivery.forget_recipient(session, account.platform, account.platform_user_id)
+    await limits.forget(session, person_id)
     await forget_identity(session, person_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -165,3 +166,25 @@ async def test_reconnects_after_the_homeserver_goes_away(
             assert app.health()["matrix"]
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_export_arrives_as_a_file_in_a_direct_message(world: World) -> None:
+    async with running(world.settings) as app:
+        await joined(app, world.room)
+        pointer = await ask(world, world.nina, "!me export")
+        assert _body(pointer) == "I've sent you the answer in a direct message."
+        invites = await invited_rooms(world.synapse, world.nina)
+        await world.synapse.join(world.nina, invites[0])
+        sent = await world.synapse.wait_for_message(
+            world.nina,
+            invites[0],
+            sender=world.bot.user_id,
+            predicate=lambda e: e["content"].get("msgtype") == "m.file",
+        )
+        content = sent["content"]
+        assert content["filename"].startswith("convene-data-")
+        assert content["info"]["mimetype"] == "application/json"
+        data = json.loads(await world.synapse.download(world.nina, content["url"]))
+        assert data["people"]["accounts"][0]["user_id"] == world.nina.user_id
+        messages = await world.synapse.messages(world.nina, world.room)
+        assert not any(e["content"].get("msgtype") == "m.file" for e in messages), "not in the room"
