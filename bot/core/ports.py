@@ -71,3 +71,6 @@ class PlatformState(Protocol):
         """Keep *room_id* as their direct-message room; False when the person is unknown."""
 
     async def is_dm_of(self, platform: str, room_id: str, user_id: str) -> bool: ...
+
+    async def knows(self, platform: str, user_id: str) -> bool:
+        """Whether the bot has met this person (and not forgotten them)."""

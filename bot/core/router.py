@@ -138,18 +138,29 @@ class Router:
                 f"is {MAX_MESSAGE:,}). Shorten it, or put long text in a link.",
                 error=True,
             )
-        words = text.split(maxsplit=3)
-        lowered = [word.lower() for word in words]
+        found = self._find(text)
+        if found is not None:
+            return await self._run_text(caller, *found, text)
+        return self._unknown(caller, [word.lower() for word in text.split(maxsplit=3)])
+
+    def find(self, text: str) -> CommandSpec | None:
+        """The command a typed line (no prefix) runs, if any."""
+        found = self._find(text)
+        return None if found is None else found[0]
+
+    def _find(self, text: str) -> tuple[CommandSpec, int] | None:
+        """The command a typed line runs and how many of its words name it."""
+        lowered = [word.lower() for word in text.split(maxsplit=3)]
         for size in (3, 2, 1):
             spec = self._specs.get(" ".join(lowered[:size])) if len(lowered) >= size else None
             if spec is not None:
-                return await self._run_text(caller, spec, text, size)
+                return spec, size
         for prefix, spec in self._aliases.items():
             if tuple(lowered[: len(prefix)]) == prefix:
-                return await self._run_text(caller, spec, text, len(prefix))
-        return self._unknown(caller, lowered)
+                return spec, len(prefix)
+        return None
 
-    async def _run_text(self, caller: Caller, spec: CommandSpec, text: str, size: int) -> Reply:
+    async def _run_text(self, caller: Caller, spec: CommandSpec, size: int, text: str) -> Reply:
         """Run *spec* on what follows the first *size* words of *text*."""
         if caller.role < spec.role:
             return self._forbidden(spec, caller)

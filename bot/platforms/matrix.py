@@ -311,8 +311,14 @@ class MatrixPlatform:
             return
         caller = self._caller(room, sender, is_direct=is_direct)
         try:
+            spec = self.router.find(text)
+            # Where a private answer goes is looked up before the command runs: the command
+            # may forget the very person (`me forget`), and with them their room.
+            dm = None
+            if not is_direct and spec is not None and spec.private:
+                dm = await self.state.dm_room(self.name, sender)
             reply = await self.router.handle_text(caller, text)
-            await self._answer(room.room_id, source_id, reply_to, caller, reply)
+            await self._answer(room.room_id, source_id, reply_to, caller, reply, dm)
         except Exception:
             log.exception("Matrix: failed to answer %s in %s", source_id, room.room_id)
 
@@ -330,11 +336,18 @@ class MatrixPlatform:
         return await self.state.is_dm_of(self.name, room_id, user_id)
 
     async def _answer(
-        self, room_id: str, source_id: str, reply_to: str, caller: Caller, reply: Reply
+        self,
+        room_id: str,
+        source_id: str,
+        reply_to: str,
+        caller: Caller,
+        reply: Reply,
+        dm: str | None = None,
     ) -> None:
+        """*dm*: the caller's direct-message room, when known before the command ran."""
         key = _txn(source_id)
         if reply.private and not caller.is_direct:
-            sent = await self._send(DIRECT + caller.user_id, reply, key)
+            sent = await self._send(dm or DIRECT + caller.user_id, reply, key)
             if sent.ok or sent.retry_after is not None:
                 reply = Reply("I've sent you the answer in a direct message.")
             else:
@@ -366,6 +379,8 @@ class MatrixPlatform:
             known = await self.state.dm_room(self.name, user_id)
             if known is not None:
                 return known
+            if not await self.state.knows(self.name, user_id):
+                return None
             response = await self.client.room_create(
                 is_direct=True,
                 invite=[user_id],
