@@ -12,7 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import PrimaryKeyConstraint, Table, UniqueConstraint, bindparam, delete, update
+from sqlalchemy import (
+    ColumnElement,
+    PrimaryKeyConstraint,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -184,12 +192,27 @@ def _unique_keys(table: Table, column: str) -> list[list[str]]:
 
 # What a forgotten person is called where a record of theirs is still counted.
 FORGOTTEN = "someone who left"
+_FORGOTTEN_ID = "forgotten:"
+
+
+def remembered() -> ColumnElement[bool]:
+    """Accounts of people not forgotten, for queries that name people."""
+    return col(Account.platform_user_id).not_like(_FORGOTTEN_ID + "%")
 
 
 async def forget_identity(session: AsyncSession, person_id: int) -> None:
     """Cut the Person loose from every platform account and name: what stays keyed to its id
-    (counts, times) then leads to nobody. The person who writes again starts afresh."""
-    await session.exec(delete(Account).where(col(Account.person_id) == person_id))
+    (counts, times) then leads to nobody. The person who writes again starts afresh.
+
+    The account rows stay, emptied, rather than go: messages are keyed by account id, and
+    SQLite would give a deleted last id to the next newcomer, whose welcome would then count
+    as sent."""
+    for account in await accounts_of(session, person_id):
+        account.platform_user_id = f"{_FORGOTTEN_ID}{account.id}"
+        account.display_name = FORGOTTEN
+        account.dm_room_id = None
+        session.add(account)
+    await session.flush()
     await session.exec(
         update(Person).where(col(Person.id) == person_id).values(display_name=FORGOTTEN)
     )
@@ -208,7 +231,10 @@ async def find_person(session: AsyncSession, who: str) -> int:
     ids = set((await session.exec(exact)).all())
     if not ids:
         name = text.removeprefix("@").lower()
-        named = select(Account.person_id).where(func.lower(Account.display_name) == name)
+        named = select(Account.person_id).where(
+            func.lower(Account.display_name) == name,
+            remembered(),
+        )
         ids = set((await session.exec(named)).all())
     if not ids:
         raise UserError(

@@ -17,7 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
 from bot.core import Role
+from bot.core.markup import to_plain
 from bot.core.router import Router
+from bot.delivery import Delivery, decode
 from bot.identity import FORGOTTEN, Account, Person
 from cogs.events.models import PersonZone, Rsvp
 from cogs.faq.models import FaqQuestion, FaqVote
@@ -238,7 +240,10 @@ async def test_forget_asks_first_then_leaves_only_counts(
     async with sessions() as session:
         person = await session.get(Person, 2)
         assert person is not None and person.display_name == FORGOTTEN
-        assert not (await session.exec(select(Account).where(Account.person_id == 2))).all()
+        emptied = (await session.exec(select(Account).where(Account.person_id == 2))).all()
+        assert {(a.platform_user_id, a.display_name, a.dm_room_id) for a in emptied} == {
+            (f"forgotten:{a.id}", FORGOTTEN, None) for a in emptied
+        }, "the rows stay, so no newcomer gets their ids"
         assert (await session.exec(select(func.count()).select_from(FaqQuestion))).one() == 1
         assert (await session.exec(select(func.count()).select_from(FaqVote))).one() == 1
         request = (await session.exec(select(MentorRequest))).one()
@@ -316,3 +321,36 @@ async def test_no_question_keeps_its_words_past_the_retention(
     async with sessions() as session:
         texts = (await session.exec(select(FaqQuestion.text).order_by(col(FaqQuestion.id)))).all()
     assert texts == ["", "", "", "", "question number 40 about the build"]
+
+
+async def test_a_welcome_of_several_waiting_to_be_sent_loses_only_their_name(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    settings = parse_settings(
+        {
+            "rooms": [{"name": "lobby", "matrix_room_id": "!lobby:x", "purposes": ["welcome"]}],
+            "welcome": {"per_minute": 1},
+        }
+    )
+    registry = build_bot(sessions, settings, clock=clock)
+    matrix = FakePlatform(registry)
+    people = [matrix.person(f"@{n.lower()}:x", name=n) for n in ("Ann", "Nina Quist", "Bob")]
+    for person in people:
+        person.room_id = "!lobby:x"
+        await person.join(("welcome",))
+
+    async def waiting() -> list[str]:
+        """The first line of the group welcome waiting to be sent, if any."""
+        async with sessions() as session:
+            query = select(Delivery).where(
+                Delivery.status == "pending", col(Delivery.key).startswith("welcome:group:")
+            )
+            rows = (await session.exec(query)).all()
+        return [to_plain(decode(row.body).text).splitlines()[0] for row in rows]
+
+    assert await waiting() == ["Welcome, Nina Quist and Bob! 👋"]
+    await ok(people[1], "!me forget confirm")
+    assert await waiting() == ["Welcome, Bob! 👋"]
+    await ok(people[2], "!me forget confirm")
+    assert await waiting() == []
+    assert "Nina" not in await every_text(sessions)
