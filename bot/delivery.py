@@ -372,6 +372,17 @@ def _finish(
     row.sent_at = now if status == Status.SENT else None
     row.message_id = message_id
     row.error = None if error is None else error[:500]
+    row.body = _without_file(row.body)
+
+
+def _without_file(body: str) -> str:
+    """A row done with keeps no file: a file is someone's data (`me export`), the outbox only
+    carried it."""
+    reply = decode(body)
+    if reply.attachment is None:
+        return body
+    reply.attachment = None
+    return encode(reply)
 
 
 class Handover:
@@ -547,14 +558,17 @@ class Dispatcher:
         return min(poll, (upcoming - self.clock()).total_seconds())
 
 
-async def forget_recipient(session: AsyncSession, platform: str, user_id: str) -> None:
-    """Remove every message to this person's direct messages, sent or waiting, and those that
-    went to a room in their stead: their bodies are about them. The outbox keeps no trace."""
-    target = DIRECT + user_id
+async def forget_recipient(
+    session: AsyncSession, platform: str, user_id: str, room: str | None = None
+) -> None:
+    """Remove every message to this person's direct messages (`user:<id>`, or *room*, their
+    direct-message room), sent or waiting, and those that went to a room in their stead: their
+    bodies are about them. The outbox keeps no trace."""
+    targets = [DIRECT + user_id, *([room] if room else [])]
     await session.exec(
         delete(Delivery).where(
             col(Delivery.platform) == platform,
-            or_(col(Delivery.target) == target, col(Delivery.rerouted_from) == target),
+            or_(col(Delivery.target).in_(targets), col(Delivery.rerouted_from).in_(targets)),
         )
     )
 

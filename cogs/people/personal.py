@@ -93,6 +93,8 @@ async def forget_person(
 ) -> None:
     await personal.forget(session, person_id, now)
     for account in await accounts_of(session, person_id):
-        await delivery.forget_recipient(session, account.platform, account.platform_user_id)
+        await delivery.forget_recipient(
+            session, account.platform, account.platform_user_id, account.dm_room_id
+        )
     await limits.forget(session, person_id)
     await forget_identity(session, person_id)

@@ -6,18 +6,19 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.ports import SendResult
-from bot.core.reply import Reply
+from bot.core.reply import Attachment, Reply
 
 
 class RecordingPlatform:
-    """`posted`, `mentioned` and `edited` by idempotency key or message id; `script` holds the
-    results to return instead of posting, first one first."""
+    """`posted`, `mentioned`, `files` and `edited` by idempotency key or message id; `script`
+    holds the results to return instead of posting, first one first."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.connected = True
         self.posted: dict[str, tuple[str, str]] = {}
         self.mentioned: dict[str, list[str]] = {}
+        self.files: dict[str, Attachment] = {}
         self.edited: dict[str, tuple[str, str]] = {}
         self.calls = 0
         self.script: list[SendResult] = []
@@ -29,6 +30,8 @@ class RecordingPlatform:
             return self.script.pop(0)
         self.posted.setdefault(key, (target, reply.text))
         self.mentioned.setdefault(key, reply.mentions)
+        if reply.attachment is not None:
+            self.files.setdefault(key, reply.attachment)
         return SendResult(message_id=f"m-{key}")
 
     async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:
