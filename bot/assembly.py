@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import limits
 from bot.config import Settings, parse_settings
 from bot.core.bus import Bus
 from bot.core.cog import Cog, Contributions, Setup
@@ -55,10 +56,10 @@ def assemble(
     runtime = Runtime(sessions, env, clock, bus, refresh=book.refresh)
     rooms_loop = WakeLoop("rooms", lambda: book.poll(runtime))
     bus.subscribe(ROOMS, rooms_loop.wake)
-    router = Router(runtime, resolve_person, observer)
+    router = Router(runtime, resolve_person, observer, limits.take)
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:
-        cog.setup(Setup(runtime, router, contributions))
+        cog.setup(Setup(runtime, router, contributions, cog.name))
     router.check_consequences()
     return Assembly(runtime, router, tuple(cogs), contributions, book, rooms_loop)

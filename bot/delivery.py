@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, and_, bindparam, func, or_, update
+from sqlalchemy import UniqueConstraint, and_, bindparam, delete, func, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,7 +44,7 @@ from bot.core.context import Clock
 from bot.core.env import Env
 from bot.core.observe import NOBODY, Observer
 from bot.core.ports import DIRECT, DIRECT_PLATFORMS, Sender, SendResult
-from bot.core.reply import Button, Reply
+from bot.core.reply import Attachment, Button, Reply
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
@@ -62,9 +62,11 @@ __all__ = [
     "amend",
     "backlog",
     "drop",
+    "forget_recipient",
     "pending_subjects",
     "plan",
     "planned",
+    "redact",
     "refusals",
     "sent_rooms",
     "waiting",
@@ -197,6 +199,8 @@ def decode(body: str) -> Reply:
     data: dict[str, Any] = json.loads(body)
     data["buttons"] = [Button(**b) for b in data.get("buttons", [])]
     data["fields"] = [tuple(f) for f in data.get("fields", [])]
+    if data.get("attachment") is not None:
+        data["attachment"] = Attachment(**data["attachment"])
     return Reply(**data)
 
 
@@ -380,6 +384,17 @@ def _finish(
     row.sent_at = now if status == Status.SENT else None
     row.message_id = message_id
     row.error = None if error is None else error[:500]
+    row.body = _without_file(row.body)
+
+
+def _without_file(body: str) -> str:
+    """A row done with keeps no file: a file is someone's data (`me export`), the outbox only
+    carried it."""
+    reply = decode(body)
+    if reply.attachment is None:
+        return body
+    reply.attachment = None
+    return encode(reply)
 
 
 class Handover:
@@ -594,3 +609,34 @@ class Dispatcher:
         if upcoming is None:
             return poll
         return min(poll, (upcoming - self.clock()).total_seconds())
+
+
+async def forget_recipient(
+    session: AsyncSession, platform: str, user_id: str, room: str | None = None
+) -> None:
+    """Remove every message to this person's direct messages (`user:<id>`, or *room*, their
+    direct-message room), sent or waiting, and those that went to a room in their stead: their
+    bodies are about them. The outbox keeps no trace."""
+    targets = [DIRECT + user_id, *([room] if room else [])]
+    await session.exec(
+        delete(Delivery).where(
+            col(Delivery.platform) == platform,
+            or_(col(Delivery.target).in_(targets), col(Delivery.rerouted_from).in_(targets)),
+        )
+    )
+
+
+REDACTED = Reply("(removed)")
+
+
+async def redact(session: AsyncSession, scope: Key) -> None:
+    """Blank what the outbox remembers of messages under *scope* that are done with (sent,
+    failed or skipped): they named someone who has since asked to be forgotten. Messages still
+    to be sent keep their bodies; the feature drops or rewrites those."""
+    await session.exec(
+        update(Delivery)
+        .where(
+            _under(scope), col(Delivery.status).in_((Status.SENT, Status.FAILED, Status.SKIPPED))
+        )
+        .values(body=encode(REDACTED))
+    )

@@ -7,24 +7,27 @@ other the same people everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     PrimaryKeyConstraint,
     Table,
     UniqueConstraint,
     bindparam,
     delete,
-    func,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Caller
+from bot.core.errors import UserError
+from bot.core.markup import quoted
 from bot.db import UTCDateTime
 
 PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
@@ -196,3 +199,64 @@ def _unique_keys(table: Table, column: str) -> list[list[str]]:
     ]
     keys += [[c.name for c in index.columns] for index in table.indexes if index.unique]
     return [key for key in keys if column in key]
+
+
+# What a forgotten person is called where a record of theirs is still counted.
+FORGOTTEN = "someone who left"
+_FORGOTTEN_ID = "forgotten:"
+
+
+def remembered() -> ColumnElement[bool]:
+    """Accounts of people not forgotten, for queries that name people."""
+    return col(Account.platform_user_id).not_like(_FORGOTTEN_ID + "%")
+
+
+async def forget_identity(session: AsyncSession, person_id: int) -> None:
+    """Cut the Person loose from every platform account and name: what stays keyed to its id
+    (counts, times) then leads to nobody. The person who writes again starts afresh.
+
+    The account rows stay, emptied, rather than go: messages are keyed by account id, and
+    SQLite would give a deleted last id to the next newcomer, whose welcome would then count
+    as sent."""
+    for account in await accounts_of(session, person_id):
+        account.platform_user_id = f"{_FORGOTTEN_ID}{account.id}"
+        account.display_name = FORGOTTEN
+        account.dm_room_id = None
+        session.add(account)
+    await session.flush()
+    await session.exec(
+        update(Person).where(col(Person.id) == person_id).values(display_name=FORGOTTEN)
+    )
+
+
+_DISCORD_MENTION = re.compile(r"^<@!?(\d+)>$")
+
+
+async def find_person(session: AsyncSession, who: str) -> int:
+    """The Person someone names as people are shown here: a Matrix id (`@nina:example.org`),
+    a Discord mention, id or `@name`, a console name, or the name they go by."""
+    text = who.strip()
+    if found := _DISCORD_MENTION.match(text):
+        text = found.group(1)
+    exact = select(Account.person_id).where(col(Account.platform_user_id) == text)
+    ids = set((await session.exec(exact)).all())
+    if not ids:
+        name = text.removeprefix("@").lower()
+        named = select(Account.person_id).where(
+            func.lower(Account.display_name) == name,
+            remembered(),
+        )
+        ids = set((await session.exec(named)).all())
+    if not ids:
+        raise UserError(
+            f"Nobody here goes by {quoted(who)}. Name them as whoami shows them, e.g. "
+            "@nina:example.org on Matrix, or @nina on Discord."
+        )
+    if len(ids) > 1:
+        found_people = await people(session, ids)
+        shown = "; ".join(
+            ", ".join(a.platform + " " + a.platform_user_id for a in someone.accounts)
+            for someone in found_people.values()
+        )
+        raise UserError(f"{quoted(who)} names more than one person ({shown}); use an id.")
+    return ids.pop()

@@ -63,6 +63,10 @@ class StoreState:
             session.add(account)
             return True
 
+    async def knows(self, platform: str, user_id: str) -> bool:
+        async with self.runtime.sessions() as session:
+            return await account_of(session, platform, user_id) is not None
+
     async def is_dm_of(self, platform: str, room_id: str, user_id: str) -> bool:
         async with self.runtime.sessions() as session:
             query = select(Account.id).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import re
 import socket
@@ -37,6 +38,25 @@ async def test_console_session(tmp_path: Path) -> None:
     assert "Your link code is" in out
     assert "I don't know the command !nope." in out
     assert "too long for a command" in out
+
+
+async def test_console_writes_a_sent_file_where_it_says(tmp_path: Path) -> None:
+    stdin = io.StringIO("!me export\n")
+    stdout = io.StringIO()
+    settings = console_settings(tmp_path, console={"files": str(tmp_path / "files")})
+    assert await App(settings, stdin=stdin, stdout=stdout).run() == 0
+    out = stdout.getvalue()
+    assert "Here is everything Convene keeps about you" in out
+    shown = next(line for line in out.splitlines() if line.startswith("File: "))
+    path = Path(shown.removeprefix("File: "))
+    assert path.parent == (tmp_path / "files").resolve()
+    mode, text = read_saved(path)
+    assert mode & 0o077 == 0, "only its owner may read it"
+    assert json.loads(text)["people"]["accounts"][0]["user_id"] == "you"
+
+
+def read_saved(path: Path) -> tuple[int, str]:
+    return path.stat().st_mode, path.read_text()
 
 
 async def test_web_status_page_and_health(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.env import Env
 from bot.core.ports import SendResult
-from bot.core.reply import Reply
+from bot.core.reply import Attachment, Reply
 from bot.core.rooms import Room
-from bot.delivery import LEASE, Delivery, Direct, Key, Outgoing
+from bot.core.runtime import Runtime
+from bot.delivery import LEASE, Delivery, Direct, Handover, Key, Outgoing, decode
 from bot.delivery import plan as plan_messages
 from tests.support.clock import Clock
 from tests.support.house import build_dispatcher
@@ -279,3 +280,23 @@ async def test_an_edit_waits_for_a_post_being_sent(
     clock.now += timedelta(seconds=5)
     assert await dispatcher.run_due() == 3
     assert len(platforms["matrix"].edited) == 2 and len(platforms["discord"].edited) == 1
+
+
+async def test_a_file_handed_over_is_sent_then_not_kept(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
+) -> None:
+    handover = Handover(Runtime(sessions, clock=clock), {"matrix": None})
+    file = Attachment("convene-data-7.json", '{"person": {"name": "Nina"}}')
+    reply = Reply("Here is everything.", private=True, attachment=file)
+    limited = SendResult(retry_after=1.0, error="429", limited=True)
+    await handover.later("matrix", "user:@nina:x", reply, "ev1", limited)
+    (row,) = await rows(sessions)
+    assert decode(row.body).attachment == file, "kept while it is to be sent"
+    clock.now += timedelta(seconds=1)
+    assert await build_dispatcher(sessions, platforms, clock).run_due() == 1
+    assert platforms["matrix"].files == {"ev1": file}
+    (row,) = await rows(sessions)
+    assert row.status == "sent"
+    assert decode(row.body) == Reply("Here is everything.", private=True)

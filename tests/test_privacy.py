@@ -75,6 +75,11 @@ LAST = [
     ("organizer", "!room remove community"),
     ("contributor", '!mentor request "packaging"'),
     ("contributor", "!mentor cancel 2"),
+    ("contributor", "!me export"),
+    ("contributor", "!me forget"),
+    ("organizer", "!person export @nina:x"),
+    ("organizer", "!person forget @nina:x"),
+    ("mentor", "!me forget confirm"),
 ]
 
 

@@ -66,6 +66,7 @@ async def test_help_for_one_command_and_a_group(platform: FakePlatform) -> None:
     said = await nina.say("!help link")
     assert said.reply.title == "!link [code]"
     assert "Example: !link ABCD-EFGH" in said.text
+    assert said.text.endswith("Each person at most 10 times in 10 min.")
     assert "widget list" in (await nina.say("!help widget")).text
     assert "There is no command bogus" in (await nina.say("!help bogus")).text
 

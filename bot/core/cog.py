@@ -20,8 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
 from bot.core.env import Env
+from bot.core.limits import Limit
 from bot.core.observe import StoreGauge
 from bot.core.pages import PageHandler
+from bot.core.personal import Export, Forget, Keeper, PersonalData
 from bot.core.router import Consequence, JoinListener, Listener, Router
 from bot.core.runtime import Runtime
 from bot.core.settings import Section
@@ -55,15 +57,29 @@ class Contributions:
     timers: list[WakeLoop] = field(default_factory=list)
     first_steps: list[FirstStep] = field(default_factory=list)
     gauges: dict[str, StoreGauge] = field(default_factory=dict)
+    personal: PersonalData = field(default_factory=PersonalData)
 
 
 class Setup:
     """The one object a cog's setup gets: what it may read and where it may register."""
 
-    def __init__(self, runtime: Runtime, router: Router, contributions: Contributions) -> None:
+    def __init__(
+        self, runtime: Runtime, router: Router, contributions: Contributions, cog: str = ""
+    ) -> None:
         self.runtime = runtime
         self._router = router
         self._contributions = contributions
+        self._cog = cog
+
+    def personal_data(self, *, export: Export, forget: Forget) -> None:
+        """What this cog keeps about a person: *export* gives it to them, *forget* removes it
+        or detaches it from them (`me export`, `me forget`)."""
+        self._contributions.personal.add(Keeper(self._cog, export, forget))
+
+    @property
+    def personal(self) -> PersonalData:
+        """Every cog's part, complete once all have set up: for the commands that act on it."""
+        return self._contributions.personal
 
     def section(self, kind: type[S]) -> S:
         return self.runtime.env.section(kind)
@@ -83,8 +99,8 @@ class Setup:
         """Another cog's *command* changes what this cog keeps: *note* says how, in its reply."""
         self._router.add_consequence(command, note)
 
-    def on_message(self, purpose: str, listener: Listener) -> None:
-        self._router.add_listener(purpose, listener)
+    def on_message(self, purpose: str, listener: Listener, *, limit: Limit | None = None) -> None:
+        self._router.add_listener(purpose, listener, limit)
 
     def on_join(self, purpose: str, listener: JoinListener) -> None:
         self._router.add_join_listener(purpose, listener)

@@ -41,6 +41,8 @@ def _detail(ctx: Ctx, spec: CommandSpec, router: Router) -> Reply:
         lines.append(f"- {code(option.name)}{optional}: {escape(option.help)}{choices}")
     lines.append(f"Example: {code(spec.example_text(ctx.caller.style, router.prefix))}")
     lines.append(f"Who can use it: {_WHO[spec.role]}.")
+    if spec.limit is not None:
+        lines.append(f"Each person at most {spec.limit.shown}.")
     return Reply("\n".join(lines), title=spec.usage(ctx.caller.style, router.prefix))
 
 

@@ -74,3 +74,6 @@ class PlatformState(Protocol):
 
     async def is_dm_room(self, platform: str, room_id: str) -> bool:
         """Whether *room_id* is the direct-message room the bot opened with anyone."""
+
+    async def knows(self, platform: str, user_id: str) -> bool:
+        """Whether the bot has met this person (and not forgotten them)."""

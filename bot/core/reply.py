@@ -20,6 +20,23 @@ class Button:
     style: ButtonStyle = "primary"
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply, such as a person's data export.
+
+    Text only (JSON, CSV, iCalendar): it stays one string through the outbox's rows. Platforms
+    send it as a file: an upload on Discord and Matrix, a file written to disk on the console.
+    """
+
+    filename: str
+    content: str
+    mime: str = "application/json"
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode()
+
+
 @dataclass
 class Reply:
     """Text in the markup subset of `bot.core.markup`, with optional title, fields and buttons.
@@ -34,6 +51,10 @@ class Reply:
 
     `reply_to` names the message this answers, on platforms that show replies (Matrix), and
     `thread` asks for the answer in a thread on it.
+
+    `attachment` is a file sent with the text. A private reply that carries one goes to the
+    caller's direct messages where the platform has them (Discord's ephemeral answers vanish),
+    so what someone keeps stays with them.
     """
 
     text: str = ""
@@ -46,6 +67,7 @@ class Reply:
     mention_roles: list[str] = field(default_factory=list)
     reply_to: str | None = None
     thread: bool = False
+    attachment: Attachment | None = None
 
     def body(self) -> str:
         """Title, text and fields as one markup text, for platforms without embeds."""

@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.audience import Audience
 from bot.core.context import Caller, Ctx, Role
 from bot.core.errors import UserError
+from bot.core.limits import Limit, Throttle, try_again
 from bot.core.markup import code
 from bot.core.observe import NOBODY, Observer, Outcome
 from bot.core.parser import bind, convert
@@ -42,15 +43,26 @@ JoinListener = Callable[[Ctx, Sequence[str]], Awaitable[None]]
 Consequence = Callable[[Ctx, Mapping[str, Any]], Awaitable[str | None]]
 
 
+class _Unanswered(Exception):
+    """A listener's answer went over its limit: undo it, and say nothing."""
+
+
 class Router:
-    def __init__(self, runtime: Runtime, resolve: Resolve, observer: Observer = NOBODY) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        resolve: Resolve,
+        observer: Observer = NOBODY,
+        throttle: Throttle | None = None,
+    ) -> None:
         self.runtime = runtime
         self.observer = observer
         self.prefix = runtime.env.prefix
         self._resolve = resolve
+        self._throttle = throttle
         self._specs: dict[str, CommandSpec] = {}
         self._aliases: dict[tuple[str, ...], CommandSpec] = {}
-        self._message_listeners: dict[str, list[Listener]] = {}
+        self._message_listeners: dict[str, list[tuple[Listener, Limit | None]]] = {}
         self._join_listeners: dict[str, list[JoinListener]] = {}
         self._joining = asyncio.Lock()
         self._consequences: dict[str, list[Consequence]] = {}
@@ -133,18 +145,29 @@ class Router:
                 f"is {MAX_MESSAGE:,}). Shorten it, or put long text in a link.",
                 error=True,
             )
-        words = text.split(maxsplit=3)
-        lowered = [word.lower() for word in words]
+        found = self._find(text)
+        if found is not None:
+            return await self._run_text(caller, *found, text)
+        return self._unknown(caller, [word.lower() for word in text.split(maxsplit=3)])
+
+    def find(self, text: str) -> CommandSpec | None:
+        """The command a typed line (no prefix) runs, if any."""
+        found = self._find(text)
+        return None if found is None else found[0]
+
+    def _find(self, text: str) -> tuple[CommandSpec, int] | None:
+        """The command a typed line runs and how many of its words name it."""
+        lowered = [word.lower() for word in text.split(maxsplit=3)]
         for size in (3, 2, 1):
             spec = self._specs.get(" ".join(lowered[:size])) if len(lowered) >= size else None
             if spec is not None:
-                return await self._run_text(caller, spec, text, size)
+                return spec, size
         for prefix, spec in self._aliases.items():
             if tuple(lowered[: len(prefix)]) == prefix:
-                return await self._run_text(caller, spec, text, len(prefix))
-        return self._unknown(caller, lowered)
+                return spec, len(prefix)
+        return None
 
-    async def _run_text(self, caller: Caller, spec: CommandSpec, text: str, size: int) -> Reply:
+    async def _run_text(self, caller: Caller, spec: CommandSpec, size: int, text: str) -> Reply:
         """Run *spec* on what follows the first *size* words of *text*."""
 
         async def run() -> tuple[Reply, Outcome]:
@@ -184,6 +207,12 @@ class Router:
     ) -> tuple[Reply, Outcome]:
         try:
             args = convert(spec, raw)
+            if spec.limit is not None and (
+                wait := await self._limited(caller, spec.name, spec.limit)
+            ):
+                what = code(self.usage_name(spec, caller))
+                limited = Reply(try_again(spec.limit, what, wait), error=True, private=spec.private)
+                return limited, "refused"
             reply = await self._in_context(caller, lambda ctx: self._call(spec, ctx, args))
         except UserError as exc:
             return self._refusal(spec, caller, exc), "refused"
@@ -200,6 +229,25 @@ class Router:
         if spec.private:
             reply.private = True
         return reply, "refused" if reply.error else "ok"
+
+    async def _limited(self, caller: Caller, bucket: str, limit: Limit) -> timedelta | None:
+        """Count one run of *bucket* by the caller, in a transaction of its own so that a run
+        that then fails (a wrong link code) counts too; how long to wait when over *limit*."""
+        if self._throttle is None:
+            return None
+        runtime = self.runtime
+        async with runtime.transaction() as session:
+            now = runtime.now()
+            person_id = await self._resolve(session, caller, now)
+            again = await self._throttle(session, bucket, person_id, limit, now)
+        return None if again is None else max(again - now, timedelta(seconds=1))
+
+    async def _over(self, ctx: Ctx, bucket: str, limit: Limit) -> bool:
+        if self._throttle is None:
+            return False
+        return (
+            await self._throttle(ctx.session, bucket, ctx.person_id, limit, ctx.now()) is not None
+        )
 
     async def _call(self, spec: CommandSpec, ctx: Ctx, args: dict[str, Any]) -> Reply:
         """Platforms pick a reply's visibility from the spec before it is ready (Discord
@@ -228,9 +276,11 @@ class Router:
                 Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
             )
 
-    def add_listener(self, purpose: str, listener: Listener) -> None:
-        """Something that may answer ordinary messages in rooms with *purpose* (e.g. "help")."""
-        self._message_listeners.setdefault(purpose, []).append(listener)
+    def add_listener(self, purpose: str, listener: Listener, limit: Limit | None = None) -> None:
+        """Something that may answer ordinary messages in rooms with *purpose* (e.g. "help"),
+        at most *limit* times per person: past it, the answer and what it wrote are undone,
+        silently, since nobody asked the bot anything."""
+        self._message_listeners.setdefault(purpose, []).append((listener, limit))
 
     def listens(self, purposes: Iterable[str]) -> bool:
         return any(purpose in self._message_listeners for purpose in purposes)
@@ -241,19 +291,28 @@ class Router:
         """Offer a non-command message to the listeners of its room; the first answer wins.
 
         Nobody asked the bot anything, so every failure is logged and stays silent."""
-        listeners = [f for p in purposes for f in self._message_listeners.get(p, [])]
+        listeners = [
+            (f, limit, f"{p} answers")
+            for p in purposes
+            for f, limit in self._message_listeners.get(p, [])
+        ]
         text = clean(text)
         if not listeners or len(text) > MAX_MESSAGE:
             return None
 
         async def first_answer(ctx: Ctx) -> Reply | None:
-            for listener in listeners:
-                if (reply := await listener(ctx, text)) is not None:
-                    return reply
+            for listener, limit, bucket in listeners:
+                if (reply := await listener(ctx, text)) is None:
+                    continue
+                if limit is not None and await self._over(ctx, bucket, limit):
+                    raise _Unanswered
+                return reply
             return None
 
         try:
             return await self._in_context(caller, first_answer)
+        except _Unanswered:
+            return None
         except Exception:
             log.exception("a message listener failed on %s in %s", caller.platform, caller.room_id)
             return None

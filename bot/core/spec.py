@@ -25,6 +25,7 @@ from typing import (
 from bot.core.audience import CommandStyle, lead
 from bot.core.context import Ctx, Role
 from bot.core.errors import UserError
+from bot.core.limits import Limit
 from bot.core.markup import quoted
 from bot.core.reply import Reply
 
@@ -141,6 +142,7 @@ class CommandSpec:
     private: bool
     options: tuple[OptionSpec, ...]
     example: str
+    limit: Limit | None = None
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -229,6 +231,7 @@ def command(
     example: str | None = None,
     role: Role = Role.CONTRIBUTOR,
     private: bool = False,
+    limit: Limit | None = None,
 ) -> Callable[[Handler], Handler]:
     """Mark an async handler `(ctx, **options) -> Reply` as the command *name* ("group sub").
 
@@ -236,6 +239,9 @@ def command(
     requester's details): every reply it gives is made private, and Discord defers it
     ephemerally, since a deferred answer keeps the visibility chosen when deferring. A command
     not declared private may not return a private reply: the dispatcher refuses it.
+
+    `limit` caps how often one person may run it (a command that writes, or whose input could
+    be guessed at); past it, the router answers when to try again and runs nothing.
     """
     words = name.split()
     if not 1 <= len(words) <= 3 or not all(_NAME.match(word) for word in words):
@@ -261,6 +267,7 @@ def command(
             private=private,
             options=options,
             example=example or name,
+            limit=limit,
         )
         setattr(func, SPEC_ATTRIBUTE, spec)
         return func

@@ -5,19 +5,29 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.context import Caller
 from bot.core.markup import to_plain
-from bot.core.reply import Reply
+from bot.core.reply import Attachment, Reply
 from bot.core.router import Router
 from bot.platforms.base import typed_buttons
 from bot.platforms.settings import ConsoleSettings
 
 
-def render(reply: Reply, prefix: str) -> str:
-    lines = [to_plain(reply.body()), *typed_buttons(reply, prefix)]
+def render(reply: Reply, prefix: str, file_note: str = "") -> str:
+    lines = [to_plain(reply.body()), *typed_buttons(reply, prefix), file_note]
     return "\n".join(line for line in lines if line)
+
+
+def save(folder: Path, attachment: Attachment) -> Path:
+    """Write a file the bot sent, readable by its owner only (it may hold personal data)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(attachment.filename).name
+    path.touch(mode=0o600)
+    path.write_bytes(attachment.data)
+    return path.resolve()
 
 
 class ConsolePlatform:
@@ -32,6 +42,7 @@ class ConsolePlatform:
         stdout: TextIO | None = None,
     ) -> None:
         self.router = router
+        self.files = settings.files
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.caller = Caller(
@@ -60,8 +71,17 @@ class ConsolePlatform:
             if text:
                 command = self.router.strip_prefix(text) or text.lstrip("/")
                 reply = await self.router.handle_text(self.caller, command)
-                self.write(render(reply, self.router.prefix))
+                self.write(render(reply, self.router.prefix, self._keep(reply)))
             self._prompt()
+
+    def _keep(self, reply: Reply) -> str:
+        """Write the reply's file, if any, and say where (or why not)."""
+        if reply.attachment is None:
+            return ""
+        try:
+            return f"File: {save(self.files, reply.attachment)}"
+        except OSError as exc:
+            return f"Could not write the file {reply.attachment.filename} in {self.files}: {exc}"
 
     def _prompt(self) -> None:
         if self._interactive:

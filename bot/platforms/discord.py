@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import logging
 import re
 from collections.abc import Coroutine
@@ -41,6 +42,7 @@ MAX_RATELIMIT_WAIT = 30.0
 BUTTON_PREFIX = "cv:"
 # What others briefly see in place of a public "thinking…" when the answer is for the caller.
 ANSWERED_PRIVATELY = "Answered privately."
+SENT_BY_DM = "I've sent it to you in a direct message."
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -71,6 +73,16 @@ def render(reply: Reply) -> dict[str, Any]:
         for button in reply.buttons[:25]:
             view.add_item(CommandButton(button.command, button.label, _STYLES[button.style]))
         kwargs["view"] = view
+    if reply.attachment is not None:
+        data = io.BytesIO(reply.attachment.data)
+        kwargs["files"] = [discord.File(data, filename=reply.attachment.filename)]
+    return kwargs
+
+
+def _as_edit(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Rendered for an edit, where files are given as `attachments`."""
+    if "files" in kwargs:
+        kwargs["attachments"] = kwargs.pop("files")
     return kwargs
 
 
@@ -266,7 +278,7 @@ class DiscordPlatform:
             kwargs.setdefault("content", None)
             kwargs.setdefault("embed", None)
             kwargs.setdefault("view", None)
-            await channel.get_partial_message(int(message_id)).edit(**kwargs)
+            await channel.get_partial_message(int(message_id)).edit(**_as_edit(kwargs))
             return SendResult(message_id=message_id)
 
         return await _outcome(edit())
@@ -475,20 +487,35 @@ class DiscordPlatform:
         is deleted."""
         task: asyncio.Task[Reply] = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-        if done:
+        if done and task.result().attachment is None:
             reply = task.result()
             await interaction.response.send_message(
                 **render(reply), ephemeral=private or _for_caller(reply)
             )
             return
+        # A file takes another request or two: defer first, so Discord's 3 s cannot run out.
         await interaction.response.defer(ephemeral=private, thinking=True)
         reply = await task
+        if reply.attachment is not None and reply.private:
+            reply = await self._by_direct_message(interaction.user, reply)
         if private or not _for_caller(reply):
-            await interaction.edit_original_response(**render(reply))
+            await interaction.edit_original_response(**_as_edit(render(reply)))
             return
         await interaction.edit_original_response(content=ANSWERED_PRIVATELY, embed=None, view=None)
         await interaction.followup.send(**render(reply), ephemeral=True)
         await interaction.delete_original_response()
+
+    async def _by_direct_message(self, user: discord.User | discord.Member, reply: Reply) -> Reply:
+        """A private file goes to the caller's direct messages, where it stays (an ephemeral
+        answer is gone once dismissed); the answer points there. When their direct messages
+        are closed, the ephemeral answer carries the file itself."""
+        try:
+            channel = await user.create_dm()
+            await channel.send(**render(reply))
+        except discord.HTTPException as exc:
+            log.info("Discord: cannot send a file by direct message (%s); answering here", exc)
+            return reply
+        return Reply(SENT_BY_DM, private=True)
 
 
 def _for_caller(reply: Reply) -> bool:

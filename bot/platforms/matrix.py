@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import json
 import logging
 import random
@@ -30,12 +31,13 @@ from nio import (
     RoomSendResponse,
     SyncError,
     SyncResponse,
+    UploadResponse,
 )
 
 from bot.core.context import Caller, Role
 from bot.core.markup import to_html, to_plain
 from bot.core.ports import DIRECT, Outbox, PlatformState, SendResult
-from bot.core.reply import Reply
+from bot.core.reply import Attachment, Reply
 from bot.core.rooms import Rooms
 from bot.core.router import Router
 from bot.platforms.base import Refused, reaction_buttons, typed_buttons
@@ -323,8 +325,14 @@ class MatrixPlatform:
             is_direct = False
         caller = self._caller(room, sender, is_direct=is_direct)
         try:
+            spec = self.router.find(text)
+            # Where a private answer goes is looked up before the command runs: the command
+            # may forget the very person (`me forget`), and with them their room.
+            dm = None
+            if not is_direct and spec is not None and spec.private:
+                dm = await self.state.dm_room(self.name, sender)
             reply = await self.router.handle_text(caller, text)
-            await self._answer(room.room_id, source_id, reply_to, caller, reply)
+            await self._answer(room.room_id, source_id, reply_to, caller, reply, dm)
         except Exception:
             log.exception("Matrix: failed to answer %s in %s", source_id, room.room_id)
 
@@ -350,11 +358,18 @@ class MatrixPlatform:
         return await self.state.is_dm_of(self.name, room_id, user_id)
 
     async def _answer(
-        self, room_id: str, source_id: str, reply_to: str, caller: Caller, reply: Reply
+        self,
+        room_id: str,
+        source_id: str,
+        reply_to: str,
+        caller: Caller,
+        reply: Reply,
+        dm: str | None = None,
     ) -> None:
+        """*dm*: the caller's direct-message room, when known before the command ran."""
         key = _txn(source_id)
         if reply.private and not caller.is_direct:
-            sent = await self._send(DIRECT + caller.user_id, reply, key)
+            sent = await self._send(dm or DIRECT + caller.user_id, reply, key)
             if sent.ok or sent.retry_after is not None:
                 reply = Reply("I've sent you the answer in a direct message.")
             else:
@@ -386,6 +401,8 @@ class MatrixPlatform:
             known = await self.state.dm_room(self.name, user_id)
             if known is not None:
                 return known
+            if not await self.state.knows(self.name, user_id):
+                return None
             response = await self.client.room_create(
                 is_direct=True,
                 invite=[user_id],
@@ -429,7 +446,39 @@ class MatrixPlatform:
         result = await self.send_once(room_id, content, txn)
         if result.message_id is not None:
             await self._offer_reactions(room_id, result.message_id, reply, txn)
+        if result.ok and reply.attachment is not None:
+            return await self._send_file(room_id, reply.attachment, f"{txn}-file")
         return result
+
+    async def _send_file(self, room_id: str, attachment: Attachment, txn: str) -> SendResult:
+        """An `m.file` after the text. A retry uploads again (an upload has no transaction id)
+        but posts once: the event's transaction id is the same."""
+        data = attachment.data
+        try:
+            uploaded, _ = await self.client.upload(
+                io.BytesIO(data),
+                content_type=attachment.mime,
+                filename=attachment.filename,
+                filesize=len(data),
+            )
+        except (TimeoutError, OSError) as exc:
+            return SendResult(retry_after=10.0, error=f"connection error: {exc}")
+        if not isinstance(uploaded, UploadResponse):
+            if uploaded.status_code == "M_LIMIT_EXCEEDED":
+                wait = (uploaded.retry_after_ms or 1000) / 1000
+                return SendResult(retry_after=wait, error=str(uploaded), limited=True)
+            if uploaded.status_code in PERMANENT_ERRORS:
+                return SendResult(error=str(uploaded))
+            return SendResult(retry_after=30.0, error=str(uploaded))
+        content = {
+            "msgtype": "m.file",
+            "body": attachment.filename,
+            "filename": attachment.filename,
+            "url": uploaded.content_uri,
+            "info": {"mimetype": attachment.mime, "size": len(data)},
+            "m.mentions": {},
+        }
+        return await self.send_once(room_id, content, txn)
 
     async def _offer_reactions(self, room_id: str, event_id: str, reply: Reply, txn: str) -> None:
         """Emoji buttons become reactions people can click, each remembered as its command."""

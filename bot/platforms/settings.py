@@ -26,6 +26,8 @@ class ConsoleSettings(Section):
     enabled: bool = True
     user: str = Field(default="you", min_length=1, max_length=64)
     role: RoleName = Role.ORGANIZER
+    # Where files the bot sends (a `me export`) are written; the console prints each path.
+    files: Path = Path("convene-files")
 
 
 class MatrixSettings(Section):

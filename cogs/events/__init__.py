@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.cog import Cog, Setup
 from bot.core.env import Env
-from cogs.events import cli, commands, feed
+from cogs.events import cli, commands, feed, personal
 from cogs.events.announce import Announcer
 from cogs.events.models import Event
 from cogs.events.reminders import PersonalReminders
@@ -35,6 +35,7 @@ def setup(house: Setup) -> None:
     reminders = PersonalReminders(house.runtime)
     house.timer("personal reminders", reminders.step, wake_on=[EVENTS, RSVPS])
     house.first_step(first_step)
+    house.personal_data(export=personal.export, forget=personal.forget)
 
 
 cog = Cog(

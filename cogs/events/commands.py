@@ -9,6 +9,7 @@ from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
 from bot.core.audience import Named
 from bot.core.durations import span
+from bot.core.limits import Limit
 from cogs.events import announce, limits, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, build_rrule, describe
@@ -224,6 +225,7 @@ async def event_show(ctx: Ctx, id: EventId) -> Reply:
     "event rsvp",
     help="Say whether you are coming to the next (or a given) occurrence",
     example="event rsvp 3 going remind=15m",
+    limit=Limit(30, timedelta(minutes=10)),
 )
 async def event_rsvp(
     ctx: Ctx,

@@ -7,8 +7,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.cog import Cog, Setup
 from bot.core.env import Env
-from cogs.faq import asking, cli, commands
+from cogs.faq import asking, cli, commands, personal
 from cogs.faq.models import FaqEntry
+from cogs.faq.settings import FaqSettings
 
 STARTER = "examples/faq.toml"
 
@@ -29,10 +30,20 @@ def setup(house: Setup) -> None:
     house.commands(commands)
     cache = asking.MatcherCache()
     house.commands(*commands.matcher_commands(cache))
-    house.on_message("help", commands.auto_answerer(cache))
+    house.on_message("help", commands.auto_answerer(cache), limit=commands.AUTO_ANSWER_LIMIT)
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
     house.alias("faq", "faq ask")
     house.first_step(first_step)
+    house.personal_data(export=personal.export, forget=personal.forget)
+    # A question asked later is due later than those kept already: nothing needs to wake it.
+    house.timer("faq question retention", personal.QuestionRetention(house.runtime).step)
 
 
-cog = Cog("faq", setup, purposes=("help",), cli=cli.COMMANDS, models="cogs.faq.models")
+cog = Cog(
+    "faq",
+    setup,
+    settings=FaqSettings,
+    purposes=("help",),
+    cli=cli.COMMANDS,
+    models="cogs.faq.models",
+)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
+from bot.core.limits import Limit
 from bot.core.router import Listener
 from bot.core.spec import Handler
 from bot.state import get_state, set_state
@@ -38,6 +39,10 @@ def _quoted(text: str, limit: int = 150) -> str:
 
 
 AUTO_ANSWER_GAP = timedelta(minutes=2)
+# Each question asked is kept; a person asking past these is told when to ask again.
+ASK_LIMIT = Limit(20, timedelta(minutes=10))
+# Questions answered without a command, per person: past it, silence.
+AUTO_ANSWER_LIMIT = Limit(10, timedelta(hours=1))
 AUTO_KEY = "faq.auto."
 
 
@@ -99,6 +104,7 @@ def _ask_command(cache: asking.MatcherCache) -> Handler:
         "faq ask",
         help="Ask the contributor FAQ (on Matrix and the console, faq <question> works too)",
         example="faq ask how do I run the tests?",
+        limit=ASK_LIMIT,
     )
     async def faq_ask(
         ctx: Ctx,
@@ -319,7 +325,12 @@ async def faq_gaps(
     return Reply("\n".join(lines), title=f"FAQ gaps in the last {days} days")
 
 
-@command("faq vote", help="Say whether an FAQ answer helped you", example="faq vote 12 up")
+@command(
+    "faq vote",
+    help="Say whether an FAQ answer helped you",
+    example="faq vote 12 up",
+    limit=Limit(30, timedelta(minutes=10)),
+)
 async def faq_vote(
     ctx: Ctx,
     id: Annotated[int, Opt("the number on the answer's buttons, e.g. 12", min=1)],

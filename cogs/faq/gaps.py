@@ -71,7 +71,12 @@ async def find_gaps(session: AsyncSession, since: datetime) -> list[Gap]:
     asked first: what the FAQ should answer next."""
     query = (
         select(FaqQuestion)
-        .where(col(FaqQuestion.created_at) >= since, col(FaqQuestion.verdict) != "suggest")
+        .where(
+            col(FaqQuestion.created_at) >= since,
+            col(FaqQuestion.verdict) != "suggest",
+            # Words removed (kept past retention, or forgotten) leave nothing to group.
+            col(FaqQuestion.text) != "",
+        )
         .order_by(col(FaqQuestion.created_at).desc(), col(FaqQuestion.id).desc())
         .limit(GAP_SCAN)
     )

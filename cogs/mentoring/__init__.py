@@ -1,8 +1,12 @@
 """Mentor requests: ask for one-to-one help, mentors claim, escalation when nobody does."""
 
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.cog import Cog, Setup
 from bot.core.observe import StoreGauge
-from cogs.mentoring import commands, service
+from cogs.mentoring import commands, personal, service
 from cogs.mentoring.announce import Escalator
 from cogs.mentoring.settings import MentoringSettings
 from cogs.mentoring.topics import MENTORING
@@ -17,6 +21,12 @@ def setup(house: Setup) -> None:
             "mentor_requests_open", "Mentor requests waiting for a mentor.", service.open_count
         )
     )
+    env = house.runtime.env
+
+    async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
+        await personal.forget(session, env, person_id, now)
+
+    house.personal_data(export=personal.export, forget=forget)
 
 
 cog = Cog(

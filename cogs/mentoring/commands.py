@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, command, markup
 from bot.core.durations import span
+from bot.core.limits import Limit
 from bot.identity import PLATFORM_LABELS, Someone, display_name, display_names, people
 from cogs.mentoring import announce, service
 from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
@@ -47,6 +48,8 @@ def _cmd(ctx: Ctx, name: str, **options: object) -> str:
     "mentor request",
     help="Ask for one-to-one help from a mentor",
     example='mentor request "dev setup" the C extensions fail to build on Windows',
+    # Each request pings the mentors.
+    limit=Limit(5, timedelta(hours=1)),
 )
 async def mentor_request(
     ctx: Ctx,

@@ -1,13 +1,14 @@
 """Curated sprint issues: organizers list GitHub and GitLab issues, people claim them."""
 
 from bot.core.cog import Cog, Setup
-from cogs.sprints import commands
+from cogs.sprints import commands, personal
 
 
 def setup(house: Setup) -> None:
     house.commands(commands)
     for ending in ("event cancel", "event delete"):
         house.consequence(ending, commands.opened_by_ending)
+    house.personal_data(export=personal.export, forget=personal.forget)
 
 
 cog = Cog("sprints", setup, models="cogs.sprints.models")

@@ -7,11 +7,12 @@ UTC and the reader's own zone), so an issue's sprint reads the same as in `event
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
+from bot.core.limits import Limit
 from bot.core.markup import code, escape
 from cogs.events.api import Event, headline, occurs, zone_for
 from cogs.sprints import service
@@ -127,7 +128,12 @@ async def sprint_issues(
     return Reply("\n".join(lines), title=f"Sprint issues{which}")
 
 
-@command("sprint claim", help="Take a sprint issue to work on", example="sprint claim 3")
+@command(
+    "sprint claim",
+    help="Take a sprint issue to work on",
+    example="sprint claim 3",
+    limit=Limit(10, timedelta(minutes=10)),
+)
 async def sprint_claim(ctx: Ctx, number: Number) -> Reply:
     try:
         issue = await service.claim(ctx.session, number, ctx.person_id, ctx.now())

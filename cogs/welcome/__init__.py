@@ -1,11 +1,14 @@
 """Welcome: greet people once ever when they join a room with purpose `welcome`."""
 
 from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Ctx
 from bot.core.cog import Cog, Setup
 from bot.identity import account_of
-from cogs.welcome import commands, service
+from cogs.welcome import commands, personal, service
 from cogs.welcome.settings import WelcomeSettings
 
 
@@ -20,6 +23,12 @@ async def on_join(ctx: Ctx, rooms: Sequence[str]) -> None:
 def setup(house: Setup) -> None:
     house.commands(commands)
     house.on_join("welcome", on_join)
+    env = house.runtime.env
+
+    async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
+        await personal.forget(session, env, person_id, now)
+
+    house.personal_data(export=personal.export, forget=forget)
 
 
 cog = Cog(

@@ -30,7 +30,7 @@ from bot.core.reply import Reply
 from bot.core.rooms import Room, Rooms
 from bot.db import insert_ignoring_conflicts
 from bot.delivery import Key, Outgoing, Render
-from bot.identity import Account
+from bot.identity import Account, remembered
 from cogs.events import api as events
 from cogs.welcome.models import Welcome
 from cogs.welcome.settings import WelcomeSettings
@@ -148,7 +148,7 @@ async def _group_names(session: AsyncSession, key: str, platform: str) -> list[s
     query = (
         select(Account.display_name)
         .join(Welcome, col(Welcome.person_id) == col(Account.person_id))
-        .where(Welcome.key == key, Account.platform == platform)
+        .where(Welcome.key == key, Account.platform == platform, remembered())
         .order_by(col(Welcome.id))
     )
     return list((await session.exec(query)).all())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -169,3 +170,44 @@ async def test_reconnects_after_the_homeserver_goes_away(
             assert app.health()["matrix"]
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_export_arrives_as_a_file_in_a_direct_message(world: World) -> None:
+    async with running(world.settings) as app:
+        await joined(app, world.room)
+        pointer = await ask(world, world.nina, "!me export")
+        assert _body(pointer) == "I've sent you the answer in a direct message."
+        invites = await invited_rooms(world.synapse, world.nina)
+        await world.synapse.join(world.nina, invites[0])
+        sent = await world.synapse.wait_for_message(
+            world.nina,
+            invites[0],
+            sender=world.bot.user_id,
+            predicate=lambda e: e["content"].get("msgtype") == "m.file",
+        )
+        content = sent["content"]
+        assert content["filename"].startswith("convene-data-")
+        assert content["info"]["mimetype"] == "application/json"
+        data = json.loads(await world.synapse.download(world.nina, content["url"]))
+        assert data["people"]["accounts"][0]["user_id"] == world.nina.user_id
+        messages = await world.synapse.messages(world.nina, world.room)
+        assert not any(e["content"].get("msgtype") == "m.file" for e in messages), "not in the room"
+
+
+async def test_forgetting_answers_in_the_direct_message_room_it_had(world: World) -> None:
+    async with running(world.settings) as app:
+        await joined(app, world.room)
+        asked = await ask(world, world.nina, "!me forget")
+        assert _body(asked) == "I've sent you the answer in a direct message."
+        (dm,) = await invited_rooms(world.synapse, world.nina)
+        await world.synapse.join(world.nina, dm)
+        preview = await world.synapse.wait_for_message(
+            world.nina, dm, sender=world.bot.user_id, predicate=lambda e: "Forget?" in _body(e)
+        )
+        assert "To go ahead: !me forget confirm" in _body(preview)
+        done = await ask(world, world.nina, "!me forget confirm")
+        assert _body(done) == "I've sent you the answer in a direct message."
+        await world.synapse.wait_for_message(
+            world.nina, dm, sender=world.bot.user_id, predicate=lambda e: "Done:" in _body(e)
+        )
+        assert await world.synapse.invited_rooms(world.nina) == [], "no stray room"

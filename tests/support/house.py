@@ -23,6 +23,7 @@ from bot.identity import resolve_person
 from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
+from cogs.faq.personal import QuestionRetention
 from cogs.mentoring.announce import Escalator
 
 
@@ -69,3 +70,8 @@ def build_escalator(bot: Router) -> Escalator:
 def build_digester(bot: Router) -> Digester:
     """The weekly digest's planner, stepped with `plan()`."""
     return Digester(bot.runtime)
+
+
+def build_question_retention(bot: Router) -> QuestionRetention:
+    """The timer that removes the words of old FAQ questions, stepped with `step()`."""
+    return QuestionRetention(bot.runtime)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.ports import SendResult
-from bot.core.reply import Reply
+from bot.core.reply import Attachment, Reply
 
 
 class RecordingPlatform:
-    """`posted`, `mentioned` and `edited` by idempotency key or message id, `replies` the whole
-    Reply posted (title, fields); `script` holds the results to return instead of posting,
-    first one first."""
+    """`posted`, `mentioned`, `files` and `edited` by idempotency key or message id, `replies`
+    the whole Reply posted (title, fields); `script` holds the results to return instead of
+    posting, first one first."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -20,6 +20,7 @@ class RecordingPlatform:
         self.posted: dict[str, tuple[str, str]] = {}
         self.mentioned: dict[str, list[str]] = {}
         self.replies: dict[str, Reply] = {}
+        self.files: dict[str, Attachment] = {}
         self.edited: dict[str, tuple[str, str]] = {}
         self.calls = 0
         self.script: list[SendResult] = []
@@ -32,6 +33,8 @@ class RecordingPlatform:
         self.posted.setdefault(key, (target, reply.text))
         self.mentioned.setdefault(key, reply.mentions)
         self.replies.setdefault(key, reply)
+        if reply.attachment is not None:
+            self.files.setdefault(key, reply.attachment)
         return SendResult(message_id=f"m-{key}")
 
     async def edit(self, target: str, message_id: str, reply: Reply, key: str) -> SendResult:

@@ -348,6 +348,19 @@ class Synapse:
                 raise MatrixHTTPError(method, path, response.status, payload)
             return payload
 
+    async def download(self, user: MatrixUser, mxc: str) -> bytes:
+        """The content of an uploaded file (`mxc://server/id`), as *user* downloads it."""
+        server, media_id = mxc.removeprefix("mxc://").split("/", 1)
+        path = f"/_matrix/client/v1/media/download/{server}/{media_id}"
+        headers = {"Authorization": f"Bearer {user.access_token}"}
+        async with (
+            aiohttp.ClientSession(self.base_url, timeout=_HTTP_TIMEOUT) as session,
+            session.get(path, headers=headers) as response,
+        ):
+            if response.status >= 300:
+                raise MatrixHTTPError("GET", path, response.status, await response.text())
+            return await response.read()
+
     async def register(
         self, localpart: str, password: str | None = None, admin: bool = False
     ) -> MatrixUser:
