@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 import re
 
-_SPECIAL = re.compile(r"([\\*_`\[\]()~|<>#-])")
+_SPECIAL = re.compile(r"([\\*_`\[\]()~|<>#@-])")
 _TOKEN = re.compile(
     r"\\(?P<escaped>.)"
-    r"|\*\*(?P<bold>.+?)\*\*"
+    r"|\*\*(?P<bold>(?:\\.|[^\\])+?)\*\*"
     r"|`(?P<code>[^`\n]+)`"
     r"|\[(?P<label>[^\]\n]+)\]\((?P<url>https?://[^)\s]+)\)"
     r"|<(?P<bare>https?://[^\s<>]+)>",
@@ -59,6 +59,20 @@ def link(url: str) -> str:
     return f"<{url}>" if is_url(url) else escape(url)
 
 
+def authored(text: str) -> str:
+    """Markup an organizer wrote (an FAQ answer) as the bot sends it: bold, code and links
+    stay, but a link shows where it leads, `[docs](https://…)` as `docs (<https://…>)`, so a
+    label can never hide its address."""
+
+    def unmask(match: re.Match[str]) -> str:
+        if match["url"] is None:
+            return match.group(0)
+        url = match["url"]
+        return f"<{url}>" if match["label"] == url else f"{match['label']} (<{url}>)"
+
+    return _TOKEN.sub(unmask, text)
+
+
 def unbalanced(text: str) -> str | None:
     """What is left open in organizer-written markup (`**` or a backtick), which would run into
     whatever the bot writes after it; None when every span is closed."""
@@ -72,7 +86,8 @@ def unbalanced(text: str) -> str | None:
 
 
 def escape(text: str) -> str:
-    """Make user-provided text literal in every rendering."""
+    """Make user-provided text literal in every rendering; an escaped `@` keeps `@everyone`
+    and `@here` from pinging on Discord, where a refusal may quote them."""
     return _SPECIAL.sub(r"\\\1", text)
 
 
