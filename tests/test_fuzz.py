@@ -4,7 +4,7 @@ Inputs come from `tests/support/hostile.py`, which reads them off each command's
 command is fuzzed with no new code here. Properties: no internal error (no apology, nothing
 logged at ERROR), a refusal changes nothing in the store, and no user markup or ping reaches a
 reply or the outbox. `CONVENE_FUZZ=long` (`make fuzz`) runs many more examples than CI's fast
-profile.
+profile; `CONVENE_FUZZ=examples` runs only the regressions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,6 +41,8 @@ _common = {
 }
 settings.register_profile("fast", max_examples=150, derandomize=True, database=None, **_common)
 settings.register_profile("long", max_examples=3000, **_common)
+# Only the regressions below, e.g. to see them fail on code from before their fixes.
+settings.register_profile("examples", phases=[Phase.explicit], **_common)
 PROFILE = settings.get_profile(os.environ.get("CONVENE_FUZZ", "fast"))
 
 

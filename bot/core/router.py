@@ -133,7 +133,9 @@ class Router:
         try:
             raw = bind(spec, parts[size] if len(parts) > size else "")
         except UserError as exc:
-            return self._refusal(spec, caller, UserError(exc.message, show_usage=True))
+            return self._refusal(
+                spec, caller, UserError(exc.message, show_usage=True, plain=exc.plain)
+            )
         return await self._run(caller, spec, raw)
 
     async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
@@ -263,7 +265,7 @@ class Router:
         )
 
     def _refusal(self, spec: CommandSpec, caller: Caller, exc: UserError) -> Reply:
-        lines = [exc.message]
+        lines = [exc.shown()]
         if exc.show_usage:
             lines.append(f"Usage: {code(spec.usage(caller.style, self.prefix))}")
             lines.append(f"Example: {code(spec.example_text(caller.style, self.prefix))}")

@@ -64,7 +64,6 @@ from dateutil.rrule import rrule as Rule
 from dateutil.rrule import rrulestr
 
 from bot.core.errors import UserError
-from bot.core.markup import quoted
 from cogs.events import limits
 
 REPEATS = ("none", "daily", "weekly", "biweekly", "monthly", "monthly-nth", "quarterly")
@@ -117,8 +116,11 @@ _NO_MOVES: Mapping[datetime, datetime] = MappingProxyType({})
 class RecurrenceError(UserError, ValueError):
     """A repeat the organizer typed cannot be used; the message is meant for them.
 
-    A UserError, so a command that lets it escape answers with the message and its usage.
+    A UserError, so a command that lets it escape answers with the message and its usage. Plain
+    text, since imports print it too: it quotes what was typed, and a chat gets it escaped.
     """
+
+    plain = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message, show_usage=True)
@@ -186,7 +188,7 @@ def build_rrule(
         parts = dict(_split(repeat))
     else:
         raise RecurrenceError(
-            f"unknown repeat {quoted(repeat.strip())}: use one of {', '.join(REPEATS)}, "
+            f'unknown repeat "{repeat.strip()}": use one of {", ".join(REPEATS)}, '
             f"or an RRULE, {_EXAMPLE}"
         )
     if until is not None and count is not None:
@@ -562,11 +564,9 @@ def _split(rule: str) -> Mapping[str, str]:
     for item in filter(None, (item.strip() for item in body.upper().split(";"))):
         name, _, value = (side.strip() for side in item.partition("="))
         if not name or not value:
-            raise RecurrenceError(
-                f"{quoted(item)} is not a NAME=VALUE part of an RRULE, {_EXAMPLE}"
-            )
+            raise RecurrenceError(f'"{item}" is not a NAME=VALUE part of an RRULE, {_EXAMPLE}')
         if name not in _PARTS:
-            raise RecurrenceError(f"{quoted(name)} is not an RRULE part, {_EXAMPLE}")
+            raise RecurrenceError(f'"{name}" is not an RRULE part, {_EXAMPLE}')
         if name in parts:
             raise RecurrenceError(f"{name} appears twice in the RRULE, {_EXAMPLE}")
         parts[name] = value
@@ -587,7 +587,7 @@ def _until(value: str, tz: ZoneInfo) -> datetime:
     Only the UTC form is valid beside a zoned DTSTART, but organizers paste the others, and their
     meaning is plain; ``build_rrule`` stores them converted.
     """
-    wrong = f"UNTIL must look like 20270630T215959Z or 20270630, not {quoted(value)}"
+    wrong = f'UNTIL must look like 20270630T215959Z or 20270630, not "{value}"'
     if not re.fullmatch(r"\d{8}(T\d{6}Z?)?", value):
         raise RecurrenceError(wrong)
     try:

@@ -15,7 +15,6 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from bot.core.errors import UserError
-from bot.core.markup import quoted
 from cogs.events import limits
 
 MAX_DURATION_MINUTES = int(limits.MAX_DURATION.total_seconds() // 60)
@@ -36,8 +35,11 @@ _NOT_PLACES = frozenset({"localtime", "Factory"})
 class TimeParseError(UserError, ValueError):
     """Input that is not a time, zone or span; the message is meant for the organizer.
 
-    A UserError, so a command that lets it escape answers with the message and its usage.
+    A UserError, so a command that lets it escape answers with the message and its usage. Plain
+    text, since imports print it too: it quotes what was typed, and a chat gets it escaped.
     """
+
+    plain = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message, show_usage=True)
@@ -50,11 +52,11 @@ def parse_local_datetime(text: str) -> datetime:
     if match is None:
         if _DATE_TIME.match(given) and _OFFSET_SUFFIX.search(given):
             raise TimeParseError(
-                f"{quoted(given)}: leave out the UTC offset, the event's time zone sets it. "
+                f'"{given}": leave out the UTC offset, the event\'s time zone sets it. '
                 'Example: "2026-12-07 17:00"'
             )
         raise TimeParseError(
-            f"{quoted(given)} is not a date and time; write YYYY-MM-DD HH:MM, 24-hour, "
+            f'"{given}" is not a date and time; write YYYY-MM-DD HH:MM, 24-hour, '
             'e.g. "2026-12-07 17:00"'
         )
     day = _valid_date(given, match)
@@ -62,12 +64,10 @@ def parse_local_datetime(text: str) -> datetime:
         raise TimeParseError(f'give a time too, e.g. "{day:%Y-%m-%d} 17:00"')
     hour, minute, second = int(match["hour"]), int(match["minute"]), int(match["second"] or 0)
     if hour > 23:
-        raise TimeParseError(
-            f'{quoted(given)}: the hour goes from 00 to 23, e.g. "{day:%Y-%m-%d} 17:00"'
-        )
+        raise TimeParseError(f'"{given}": the hour goes from 00 to 23, e.g. "{day:%Y-%m-%d} 17:00"')
     if minute > 59 or second > 59:
         raise TimeParseError(
-            f'{quoted(given)}: minutes and seconds go from 00 to 59, e.g. "{day:%Y-%m-%d} 17:30"'
+            f'"{given}": minutes and seconds go from 00 to 59, e.g. "{day:%Y-%m-%d} 17:30"'
         )
     return datetime.combine(day, time(hour, minute, second))
 
@@ -77,7 +77,7 @@ def parse_date(text: str) -> date:
     given = text.strip()
     match = _DATE_TIME.fullmatch(given)
     if match is None:
-        raise TimeParseError(f'{quoted(given)} is not a date; write YYYY-MM-DD, e.g. "2026-12-07"')
+        raise TimeParseError(f'"{given}" is not a date; write YYYY-MM-DD, e.g. "2026-12-07"')
     day = _valid_date(given, match)
     if match["clock"] is not None:
         raise TimeParseError(f'give only the date, e.g. "{day:%Y-%m-%d}"')
@@ -101,8 +101,7 @@ def parse_zone(text: str) -> ZoneInfo:
     names = list(dict.fromkeys(zones[name] for name in close))[:3]
     hint = f" Did you mean {_either(names)}?" if names else ""
     raise TimeParseError(
-        f"unknown time zone {quoted(given)}.{hint} "
-        'Use an IANA name, e.g. "Europe/Paris" or '
+        f'unknown time zone "{given}".{hint} Use an IANA name, e.g. "Europe/Paris" or '
         '"America/New_York"'
     )
 
@@ -112,11 +111,11 @@ def parse_duration_minutes(text: str) -> int:
     given = text.strip()
     span = _span(given, bare_minutes=True)
     if span is None:
-        raise TimeParseError(f'{quoted(given)} is not a duration; write e.g. "90m", "1h30" or "2h"')
+        raise TimeParseError(f'"{given}" is not a duration; write e.g. "90m", "1h30" or "2h"')
     minutes = span // timedelta(minutes=1)
     if not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise TimeParseError(
-            f"{quoted(given)} is out of range: a duration is 1 minute to {limits.MAX_DURATION.days} "
+            f'"{given}" is out of range: a duration is 1 minute to {limits.MAX_DURATION.days} '
             'days, e.g. "1h30"'
         )
     return minutes
@@ -135,11 +134,11 @@ def parse_offsets(text: str) -> list[timedelta]:
         span = _span(piece, bare_minutes=False)
         if span is None:
             raise TimeParseError(
-                f'{quoted(piece)} is not a reminder time; write e.g. "24h,15m", "1d, 2h" or "none"'
+                f'"{piece}" is not a reminder time; write e.g. "24h,15m", "1d, 2h" or "none"'
             )
         if not timedelta(0) < span <= MAX_OFFSET:
             raise TimeParseError(
-                f'{quoted(piece)} is out of range: a reminder is 1 minute to 30 days before, e.g. "1d"'
+                f'"{piece}" is out of range: a reminder is 1 minute to 30 days before, e.g. "1d"'
             )
         offsets.add(span)
     if len(offsets) > limits.MAX_REMINDERS:
@@ -159,22 +158,20 @@ def _valid_date(given: str, match: re.Match[str]) -> date:
     year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
     clock = f" {match['clock']}" if match["clock"] else ""
     if year < 1:
-        raise TimeParseError(
-            f'{quoted(given)} is not a date (there is no year 0). Example: "2026-12-07"'
-        )
+        raise TimeParseError(f'"{given}" is not a date (there is no year 0). Example: "2026-12-07"')
     if not limits.FIRST_YEAR <= year <= limits.LAST_YEAR:
         raise TimeParseError(
-            f"{quoted(given)} is out of range: dates go from {limits.FIRST_YEAR} to "
+            f'"{given}" is out of range: dates go from {limits.FIRST_YEAR} to '
             f'{limits.LAST_YEAR}. Example: "2027-01-04{clock}"'
         )
     if not 1 <= month <= 12:
         raise TimeParseError(
-            f'{quoted(given)} is not a date (there is no month {month}). Example: "{year}-12-07{clock}"'
+            f'"{given}" is not a date (there is no month {month}). Example: "{year}-12-07{clock}"'
         )
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
         raise TimeParseError(
-            f"{quoted(given)} is not a date ({calendar.month_name[month]} has {last} days in {year}). "
+            f'"{given}" is not a date ({calendar.month_name[month]} has {last} days in {year}). '
             f'Example: "{year}-{month:02d}-{max(1, min(day, last)):02d}{clock}"'
         )
     return date(year, month, day)

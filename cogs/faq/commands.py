@@ -212,7 +212,7 @@ async def faq_show(ctx: Ctx, id: EntryId) -> Reply:
         entry = await entries.get_entry(ctx.session, id)
     except UserError as exc:
         raise UserError(
-            f"{exc.message} See {markup.code(ctx.cmd('faq list'))}, or ask with "
+            f"{exc.shown()} See {markup.code(ctx.cmd('faq list'))}, or ask with "
             f"{markup.code(ctx.cmd(ASK_USAGE))}."
         ) from None
     fields = [("Tags", ", ".join(markup.escape(t) for t in entry.tag_list) or "none")]

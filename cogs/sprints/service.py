@@ -183,7 +183,7 @@ async def _check_event(session: AsyncSession, event_id: int, now: datetime) -> N
     try:
         event = await get_event(session, event_id)
     except UserError as exc:
-        raise UserError(exc.message, show_usage=True) from None
+        raise UserError(exc.message, show_usage=True, plain=exc.plain) from None
     if event.cancelled_at is not None:
         raise UserError(
             f"Event #{event_id} is cancelled; choose one that will take place.", show_usage=True
