@@ -113,6 +113,8 @@ EVIL_LINK = "[zq](https://evil.example)"
 # An unclosed "[" read as an IPv6 address: an internal error; a refusal quoting "@everyone".
 @example(case=("sprint issue add", ORGANIZER, 'sprint issue add url="\x1b[31mred" newcomers'))
 @example(case=("sprint issue add", ORGANIZER, "sprint issue add @everyone"))
+# The refusal of an unbalanced ** in an answer said "a ** is never closed" and left a ** open.
+@example(case=("faq add", ORGANIZER, 'faq add bold "Bold?" "An unbalanced ** bolds"'))
 async def test_typed_commands(world: World, case: tuple[str, Role, str]) -> None:
     """Matrix and the console: a typed line through the one text parser."""
     _, role, line = case

@@ -75,13 +75,13 @@ def authored(text: str) -> str:
 
 def unbalanced(text: str) -> str | None:
     """What is left open in organizer-written markup (`**` or a backtick), which would run into
-    whatever the bot writes after it; None when every span is closed."""
+    whatever the bot writes after it, said in markup; None when every span is closed."""
     rest = re.sub(r"\\.", "", text)
     rest = re.sub(r"`[^`\n]+`", "", rest)
     if rest.count("`") % 2:
-        return "a ` (code) is never closed"
+        return "a backtick (code) is never closed"
     if rest.count("**") % 2:
-        return "a ** (bold) is never closed"
+        return "a `**` (bold) is never closed"
     return None
 
 
