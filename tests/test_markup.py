@@ -69,3 +69,12 @@ def test_authored_links_show_their_address() -> None:
         "See the docs (<https://evil.example/x>), <https://docs.example/y> and **this**."
     )
     assert authored("[https://a.example](https://a.example)") == "<https://a.example>"
+
+
+def test_titles_are_plain_text_on_every_platform() -> None:
+    """Found by the fuzzer: an event or FAQ title was markup in the reply's title."""
+    reply = Reply("body", title="#1 *zq* [x](https://evil.example)")
+    assert discord_render(reply)["embed"].title == "#1 \\*zq\\* [x](https://evil.example)"
+    html = matrix_render(reply, "!")["formatted_body"]
+    assert "<a " not in html and "<em>" not in html
+    assert html.startswith("<strong>#1 *zq* [x](https://evil.example)</strong>")

@@ -12,6 +12,7 @@ import html
 import re
 
 _SPECIAL = re.compile(r"([\\*_`\[\]()~|<>#@-])")
+_EMPHASIS = re.compile(r"([\\*_`~|])")
 _TOKEN = re.compile(
     r"\\(?P<escaped>.)"
     r"|\*\*(?P<bold>(?:\\.|[^\\])+?)\*\*"
@@ -89,6 +90,13 @@ def escape(text: str) -> str:
     """Make user-provided text literal in every rendering; an escaped `@` keeps `@everyone`
     and `@here` from pinging on Discord, where a refusal may quote them."""
     return _SPECIAL.sub(r"\\\1", text)
+
+
+def escape_title(text: str) -> str:
+    """Plain text for a Discord embed title, which reads emphasis, strike, spoilers and code
+    but no links, headings or mentions: only those are escaped, so no needless backslash shows
+    (Discord shows a title's backslashes as they are where there is nothing to escape)."""
+    return _EMPHASIS.sub(r"\\\1", text)
 
 
 def quoted(text: str, limit: int = 40) -> str:

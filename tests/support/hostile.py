@@ -450,6 +450,7 @@ _SENTINEL_MARKUP = re.compile(
 )
 # What pings on some platform: a mass mention, or Discord's user, role and channel mentions.
 _PING = re.compile(r"@(everyone|here|room)\b|<(@[!&]?|#)\d+>", re.IGNORECASE)
+_TITLE_INERT = re.compile(r"([\[\]()<>#@-])")
 _ANCHOR = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
 _DANGEROUS = set("*_~|[]<>`")
 
@@ -490,7 +491,9 @@ def reply_problems(reply: Reply, said: Sequence[str] = (), where: str = "reply")
     shown = discord_render(reply)
     texts = [shown.get("content") or ""]
     if (embed := shown.get("embed")) is not None:
-        texts += [embed.title or "", embed.description or ""]
+        # A title reads emphasis and code only: no links, headings, lists or mentions.
+        texts.append(_TITLE_INERT.sub(r"\\\1", embed.title or ""))
+        texts.append(embed.description or "")
         texts += [f"{f.name} {f.value}" for f in embed.fields]
     for shown_text in filter(None, texts):
         problems += markup_problems(shown_text, said, f"{where} on Discord")
