@@ -69,6 +69,10 @@ def test_authored_links_show_their_address() -> None:
         "See the docs (<https://evil.example/x>), <https://docs.example/y> and **this**."
     )
     assert authored("[https://a.example](https://a.example)") == "<https://a.example>"
+    # Found by the long fuzz run: `__zq__` in an answer was underlined on Discord only.
+    assert authored("__zq__ *x* ~~s~~\n# H\n- item") == (
+        "\\_\\_zq\\_\\_ \\*x\\* \\~\\~s\\~\\~\n\\# H\n- item"
+    )
 
 
 def test_titles_are_plain_text_on_every_platform() -> None:

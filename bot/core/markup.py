@@ -11,7 +11,10 @@ from __future__ import annotations
 import html
 import re
 
-_SPECIAL = re.compile(r"([\\*_`\[\]()~|<>#@-])")
+_SPECIAL = re.compile(r"([\\*_`\[\]()~|<>#-])")
+# Discord markup outside the subset: emphasis, strike and spoilers anywhere, a heading or a
+# quote at the start of a line. Lists ("- ") read the same everywhere and stay.
+_STRAY = re.compile(r"[*_~|]|^[#>]", re.MULTILINE)
 _EMPHASIS = re.compile(r"([\\*_`~|])")
 _TOKEN = re.compile(
     r"\\(?P<escaped>.)"
@@ -63,15 +66,27 @@ def link(url: str) -> str:
 def authored(text: str) -> str:
     """Markup an organizer wrote (an FAQ answer) as the bot sends it: bold, code and links
     stay, but a link shows where it leads, `[docs](https://…)` as `docs (<https://…>)`, so a
-    label can never hide its address."""
+    label can never hide its address; what Discord alone would read as markup (`__`, `~~`,
+    `||`, a single `*`, a `#` heading) is escaped, so the answer reads the same everywhere."""
 
-    def unmask(match: re.Match[str]) -> str:
-        if match["url"] is None:
-            return match.group(0)
-        url = match["url"]
-        return f"<{url}>" if match["label"] == url else f"{match['label']} (<{url}>)"
+    out: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        out.append(_stray(text[pos : match.start()]))
+        pos = match.end()
+        if (inner := match["bold"]) is not None:
+            out.append(f"**{authored(inner)}**")
+        elif (url := match["url"]) is not None:
+            label = match["label"]
+            out.append(f"<{url}>" if label == url else f"{_stray(label)} (<{url}>)")
+        else:
+            out.append(match.group(0))
+    out.append(_stray(text[pos:]))
+    return "".join(out)
 
-    return _TOKEN.sub(unmask, text)
+
+def _stray(text: str) -> str:
+    return _STRAY.sub(lambda match: "\\" + match.group(0), text)
 
 
 def unbalanced(text: str) -> str | None:
@@ -89,7 +104,7 @@ def unbalanced(text: str) -> str | None:
 def escape(text: str) -> str:
     """Make user-provided text literal in every rendering; an escaped `@` keeps `@everyone`
     and `@here` from pinging on Discord, where a refusal may quote them."""
-    return _SPECIAL.sub(r"\\\1", text)
+    return _MASS_MENTION.sub(r"\\@\1", _SPECIAL.sub(r"\\\1", text))
 
 
 def escape_title(text: str) -> str:
