@@ -4,8 +4,9 @@
 
 A fixed corpus, built from each command's spec by `tests/support/hostile.py` (`corpus_lines`:
 every hostile class in every option, number boundaries, over-long text, junk), is typed into an
-in-process bot on SQLite as someone allowed to run the command, one input after another on one
-store, so later inputs meet what earlier ones stored. Each input lands in one class:
+in-process bot on SQLite as someone allowed to run the command, one input after another on a
+copy of one seeded store per command, so later inputs of a command meet what earlier ones
+stored. Each input lands in one class:
 
 - refused: a clear refusal, and the store is unchanged;
 - accepted: done, and nothing sent leaks markup or pings;
@@ -15,23 +16,29 @@ store, so later inputs meet what earlier ones stored. Each input lands in one cl
 - traceback: an exception escaped the router;
 - stalled: the answer took more than 2 s (an input is cut off after --limit-seconds).
 
-At the end every command's example runs once more ("bystanders"), as people whose zone is
-Pacific/Kiritimati (UTC+14), to see whether what the corpus stored broke the command for others. Prints a table per command and the totals.
+Then the whole corpus runs once more on one shared store, and every command's example after it
+("bystanders"), as people whose zone is Pacific/Kiritimati (UTC+14), to see whether what the
+corpus stored broke a command for others. Prints a table per command and the totals.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import shutil
 import signal
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 from types import FrameType
 
 from bot.core.context import Role
 from bot.core.reply import Reply
+from bot.core.spec import CommandSpec
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
 from tests.support.clock import Clock
@@ -109,42 +116,70 @@ def table(counts: dict[str, Counter[str]]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.asynccontextmanager
+async def seeded(template: Path, name: str) -> AsyncIterator[Checker]:
+    """A bot over a copy of the seeded store *template*."""
+    path = template.with_name(f"{name}.db")
+    shutil.copyfile(template, path)
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    bot = build_bot(make_sessions(engine), settings(), clock=Clock(NOW))
+    planners = [
+        build_announcer(bot).plan,
+        build_personal_reminders(bot).plan,
+        build_escalator(bot).plan,
+    ]
+    try:
+        yield Checker(bot, planners)
+    finally:
+        await engine.dispose()
+
+
+async def corpus(
+    checker: Checker, spec: CommandSpec, per_class: int, limit: float, verbose: bool
+) -> tuple[Counter[str], list[str]]:
+    counter: Counter[str] = Counter()
+    bad: list[str] = []
+    for kind, line in corpus_lines(spec, per_class):
+        outcome, note = await classify(checker, spec.role, line, limit)
+        counter[outcome] += 1
+        if outcome not in ("refused", "accepted"):
+            bad.append(f"{outcome:9} {kind:9} {line[:300]!r}\n          {note}")
+        elif verbose:
+            print(f"{outcome:9} {kind:9} {line[:90]!r}: {note}", file=sys.stderr)
+    return counter, bad
+
+
 async def main(limit: float, only: str | None, verbose: bool, per_class: int) -> None:
+    signal.signal(signal.SIGALRM, _alarm)
     with tempfile.TemporaryDirectory() as workdir:
-        engine = make_engine(f"sqlite+aiosqlite:///{workdir}/hostile.db")
+        template = Path(workdir) / "seeded.db"
+        engine = make_engine(f"sqlite+aiosqlite:///{template}")
         await upgrade(engine)
         bot = build_bot(make_sessions(engine), settings(), clock=Clock(NOW))
         await seed(bot)
-        planners = [
-            build_announcer(bot).plan,
-            build_personal_reminders(bot).plan,
-            build_escalator(bot).plan,
-        ]
-        checker = Checker(bot, planners)
-        signal.signal(signal.SIGALRM, _alarm)
+        await engine.dispose()
+        specs = [spec for spec in bot.specs if only is None or spec.name == only]
         counts: dict[str, Counter[str]] = {}
         bad: list[str] = []
-        specs = [spec for spec in bot.specs if only is None or spec.name == only]
         for spec in specs:
-            counter = counts.setdefault(spec.name, Counter())
-            for kind, line in corpus_lines(spec, per_class):
-                outcome, note = await classify(checker, spec.role, line, limit)
-                counter[outcome] += 1
-                if outcome not in ("refused", "accepted"):
-                    bad.append(f"{outcome:9} {kind:9} {line[:300]!r}\n          {note}")
-                elif verbose:
-                    print(f"{outcome:9} {kind:9} {line[:90]!r}: {note}", file=sys.stderr)
-        bystanders: Counter[str] = Counter()
-        for role in Role:
-            await bot.handle_text(caller(role, "matrix"), "tz set Pacific/Kiritimati")
-        for spec in specs:
+            async with seeded(template, "one") as checker:
+                counts[spec.name], found = await corpus(checker, spec, per_class, limit, verbose)
+            bad += found
+        async with seeded(template, "shared") as checker:
+            for spec in specs:
+                await corpus(checker, spec, per_class, limit, verbose=False)
             for role in Role:
-                outcome, note = await classify(checker, max(role, spec.role), spec.example, limit)
-                bystanders[outcome] += 1
-                if outcome not in ("refused", "accepted"):
-                    bad.append(f"{outcome:9} bystander {spec.example!r}\n          {note}")
-        counts["(bystanders: examples after)"] = bystanders
-        await engine.dispose()
+                await checker.bot.handle_text(caller(role, "matrix"), "tz set Pacific/Kiritimati")
+            bystanders: Counter[str] = Counter()
+            for spec in specs:
+                for role in Role:
+                    outcome, note = await classify(
+                        checker, max(role, spec.role), spec.example, limit
+                    )
+                    bystanders[outcome] += 1
+                    if outcome not in ("refused", "accepted"):
+                        bad.append(f"{outcome:9} bystander {spec.example!r}\n          {note}")
+            counts["(bystanders: examples after)"] = bystanders
     print(table(counts))
     if bad:
         print(f"\n{len(bad)} inputs not handled well:")

@@ -172,13 +172,16 @@ def hostile_texts() -> list[str]:
 
 
 def example_values(spec: CommandSpec) -> dict[str, str]:
-    """The option values the spec's own example gives: realistic input to mutate."""
+    """The option values the spec's own example gives: realistic input to mutate. Whole
+    numbers become 1, an id that the seeded store holds, so that the other values are read."""
     words = len(spec.words)
     parts = spec.example.split(maxsplit=words)
     try:
-        return bind(spec, parts[words] if len(parts) > words else "")
+        values = bind(spec, parts[words] if len(parts) > words else "")
     except UserError:
         return {}
+    numbers = {o.name for o in spec.options if o.kind is int}
+    return {name: "1" if name in numbers else value for name, value in values.items()}
 
 
 def boundary_ints(option: OptionSpec) -> list[int]:
@@ -377,6 +380,8 @@ SEED: tuple[tuple[Role, str], ...] = (
     (Role.ORGANIZER, "sprint issue add https://github.com/o/r/issues/1 newcomers 2"),
     (Role.ORGANIZER, "sprint issue add https://github.com/o/r/issues/2"),
     (Role.CONTRIBUTOR, "event rsvp 1 going remind=15m"),
+    (Role.CONTRIBUTOR, "faq ask how do I run the tests?"),
+    (Role.MENTOR, "mentor claim 1"),
 )
 
 
@@ -425,8 +430,9 @@ async def deliveries(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[s
         return [(str(key), str(body)) for key, body in rows]
 
 
-def _inert(text: str) -> str:
-    """*text* with what can never be markup blanked: escaped characters and code spans."""
+def _inert(text: str, keep_bold: bool = True) -> str:
+    """*text* with what can never be markup blanked: escaped characters and code spans; with
+    *keep_bold* false, the delimiters of bold spans too, which are then the bot's own."""
     out: list[str] = []
     pos = 0
     for match in markup._TOKEN.finditer(text):
@@ -435,7 +441,8 @@ def _inert(text: str) -> str:
         if match["escaped"] is not None or match["code"] is not None:
             out.append("\u00b7" * len(match.group(0)))
         elif match["bold"] is not None:
-            out.append(f"**{_inert(match['bold'])}**")
+            inner = _inert(match["bold"], keep_bold)
+            out.append(f"**{inner}**" if keep_bold else f"\u27e6{inner}\u27e7")
         else:
             out.append(match.group(0))
     out.append(text[pos:])
@@ -460,7 +467,7 @@ def markup_problems(text: str, said: Sequence[str], where: str) -> list[str]:
     ping; *said* are the values the user typed."""
     problems: list[str] = []
     inert = _inert(text)
-    if match := _SENTINEL_MARKUP.search(inert):
+    if match := _SENTINEL_MARKUP.search(_inert(text, keep_bold=False)):
         problems.append(f"{where}: user markup {match.group(0)!r} is live")
     if (found := _PING.search(inert)) is not None:
         problems.append(f"{where}: {found.group(0)!r} would ping")
