@@ -6,7 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint pytest bench clean
+.PHONY: run test lint pytest fuzz bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -36,6 +36,10 @@ pytest: $(VENV)/.test-installed
 
 test: lint pytest
 
+# The fuzz suite with many more examples than CI's fast profile (a few minutes per store).
+fuzz: $(VENV)/.test-installed
+	CONVENE_FUZZ=long $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
+
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m benchmarks.latency
 	$(BIN)/python -m benchmarks.events --store sqlite
@@ -50,6 +54,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m benchmarks.limits --store sqlite
 	$(BIN)/python -m benchmarks.limits --store postgresql
 	$(BIN)/python -m benchmarks.import_corpus
+	$(BIN)/python -m benchmarks.hostile
 	$(BIN)/python -m benchmarks.faq --faq ../shared/faq-eval/faq.toml --questions ../shared/faq-eval/dev.jsonl
 
 clean:

@@ -158,7 +158,7 @@ async def test_an_event_can_ping_a_role_but_never_everyone(
     omar: FakeUser, registry: Router, clock: Clock
 ) -> None:
     refused = await omar.say("!event edit 1 mention=@everyone")
-    assert refused.reply.error and "never ping @everyone" in refused.text
+    assert refused.reply.error and "never ping '@everyone'" in refused.text
     refused = await omar.say("!event edit 1 mention=@Sprinters")
     assert refused.reply.error and refused.text.startswith(
         "No role is named 'Sprinters'. Roles: 'mentors', 'organizers'; e.g. mention=mentors"

@@ -12,9 +12,13 @@ import html
 import re
 
 _SPECIAL = re.compile(r"([\\*_`\[\]()~|<>#-])")
+# Discord markup outside the subset: emphasis, strike and spoilers anywhere, a heading or a
+# quote at the start of a line. Lists ("- ") read the same everywhere and stay.
+_STRAY = re.compile(r"[*_~|]|^[#>]", re.MULTILINE)
+_EMPHASIS = re.compile(r"([\\*_`~|])")
 _TOKEN = re.compile(
     r"\\(?P<escaped>.)"
-    r"|\*\*(?P<bold>.+?)\*\*"
+    r"|\*\*(?P<bold>(?:\\.|[^\\])+?)\*\*"
     r"|`(?P<code>[^`\n]+)`"
     r"|\[(?P<label>[^\]\n]+)\]\((?P<url>https?://[^)\s]+)\)"
     r"|<(?P<bare>https?://[^\s<>]+)>",
@@ -59,21 +63,55 @@ def link(url: str) -> str:
     return f"<{url}>" if is_url(url) else escape(url)
 
 
+def authored(text: str) -> str:
+    """Markup an organizer wrote (an FAQ answer) as the bot sends it: bold, code and links
+    stay, but a link shows where it leads, `[docs](https://…)` as `docs (<https://…>)`, so a
+    label can never hide its address; what Discord alone would read as markup (`__`, `~~`,
+    `||`, a single `*`, a `#` heading) is escaped, so the answer reads the same everywhere."""
+
+    out: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        out.append(_stray(text[pos : match.start()]))
+        pos = match.end()
+        if (inner := match["bold"]) is not None:
+            out.append(f"**{authored(inner)}**")
+        elif (url := match["url"]) is not None:
+            label = match["label"]
+            out.append(f"<{url}>" if label == url else f"{_stray(label)} (<{url}>)")
+        else:
+            out.append(match.group(0))
+    out.append(_stray(text[pos:]))
+    return "".join(out)
+
+
+def _stray(text: str) -> str:
+    return _STRAY.sub(lambda match: "\\" + match.group(0), text)
+
+
 def unbalanced(text: str) -> str | None:
     """What is left open in organizer-written markup (`**` or a backtick), which would run into
-    whatever the bot writes after it; None when every span is closed."""
+    whatever the bot writes after it, said in markup; None when every span is closed."""
     rest = re.sub(r"\\.", "", text)
     rest = re.sub(r"`[^`\n]+`", "", rest)
     if rest.count("`") % 2:
-        return "a ` (code) is never closed"
+        return "a backtick (code) is never closed"
     if rest.count("**") % 2:
-        return "a ** (bold) is never closed"
+        return "a `**` (bold) is never closed"
     return None
 
 
 def escape(text: str) -> str:
-    """Make user-provided text literal in every rendering."""
-    return _SPECIAL.sub(r"\\\1", text)
+    """Make user-provided text literal in every rendering; an escaped `@` keeps `@everyone`
+    and `@here` from pinging on Discord, where a refusal may quote them."""
+    return _MASS_MENTION.sub(r"\\@\1", _SPECIAL.sub(r"\\\1", text))
+
+
+def escape_title(text: str) -> str:
+    """Plain text for a Discord embed title, which reads emphasis, strike, spoilers and code
+    but no links, headings or mentions: only those are escaped, so no needless backslash shows
+    (Discord shows a title's backslashes as they are where there is nothing to escape)."""
+    return _EMPHASIS.sub(r"\\\1", text)
 
 
 def quoted(text: str, limit: int = 40) -> str:

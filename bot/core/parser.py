@@ -128,7 +128,7 @@ def convert(spec: CommandSpec, raw: dict[str, Any]) -> dict[str, Any]:
             try:
                 converted[option.name] = option.convert(raw[option.name])
             except UserError as exc:
-                raise UserError(exc.message, show_usage=True) from None
+                raise UserError(exc.message, show_usage=True, plain=exc.plain) from None
         else:
             converted[option.name] = option.default
     return converted

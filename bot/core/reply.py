@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core.markup import escape
+
 ButtonStyle = Literal["primary", "secondary", "success", "danger"]
 
 
@@ -41,6 +43,10 @@ class Attachment:
 class Reply:
     """Text in the markup subset of `bot.core.markup`, with optional title, fields and buttons.
 
+    The title is plain text, escaped by every rendering: handlers put event titles and FAQ
+    questions there, and a title that could carry markup would need every one of them to
+    remember to escape it.
+
     `private` asks for a reply only the caller sees (ephemeral on Discord, a direct message on
     Matrix). `error` marks refusals so platforms can style them.
 
@@ -73,7 +79,7 @@ class Reply:
         """Title, text and fields as one markup text, for platforms without embeds."""
         parts: list[str] = []
         if self.title:
-            parts.append(f"**{self.title}**")
+            parts.append(f"**{escape(self.title)}**")
         if self.text:
             parts.append(self.text)
         parts.extend(f"**{name}:** {value}" for name, value in self.fields)

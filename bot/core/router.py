@@ -177,7 +177,7 @@ class Router:
             try:
                 raw = bind(spec, parts[size] if len(parts) > size else "")
             except UserError as exc:
-                refusal = UserError(exc.message, show_usage=True)
+                refusal = UserError(exc.message, show_usage=True, plain=exc.plain)
                 return self._refusal(spec, caller, refusal), "refused"
             return await self._run(caller, spec, raw)
 
@@ -370,7 +370,7 @@ class Router:
         )
 
     def _refusal(self, spec: CommandSpec, caller: Caller, exc: UserError) -> Reply:
-        lines = [exc.message]
+        lines = [exc.shown()]
         if exc.show_usage:
             lines.append(f"Usage: {code(spec.usage(caller.style, self.prefix))}")
             lines.append(f"Example: {code(spec.example_text(caller.style, self.prefix))}")

@@ -21,6 +21,7 @@ import yarl
 from discord import app_commands
 
 from bot.core.context import Caller, Role
+from bot.core.markup import escape_title
 from bot.core.ports import DIRECT, SendResult
 from bot.core.reply import Reply
 from bot.core.rooms import Rooms
@@ -59,7 +60,7 @@ def render(reply: Reply) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
     if reply.title or reply.fields or len(reply.text) > 2000:
         embed = discord.Embed(
-            title=(reply.title or "")[:256] or None,
+            title=escape_title(reply.title or "")[:256] or None,
             description=reply.text[:4096] or None,
             colour=_ERROR_COLOUR if reply.error else _COLOUR,
         )

@@ -116,8 +116,11 @@ _NO_MOVES: Mapping[datetime, datetime] = MappingProxyType({})
 class RecurrenceError(UserError, ValueError):
     """A repeat the organizer typed cannot be used; the message is meant for them.
 
-    A UserError, so a command that lets it escape answers with the message and its usage.
+    A UserError, so a command that lets it escape answers with the message and its usage. Plain
+    text, since imports print it too: it quotes what was typed, and a chat gets it escaped.
     """
+
+    plain = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message, show_usage=True)

@@ -87,9 +87,11 @@ def check_role(role: str | None) -> str | None:
     if role is None or role.strip().lower() in ("", "none"):
         return None
     name = role.strip().lstrip("@").strip()
-    if name.lower() in ("everyone", "here", "room"):
+    # The name is shown after an @, so "everyone @here" would read as two mass mentions.
+    if (found := markup.ping("@" + name)) is not None:
         raise UserError(
-            f"Announcements never ping @{name}; name a role people opt into, e.g. mention=Sprinters"
+            f"Announcements never ping {markup.quoted(found)}; name a role people opt into, "
+            "e.g. mention=Sprinters"
         )
     if len(name) > 100 or not name.strip():
         raise UserError("Give a role's name (at most 100 characters), e.g. mention=Sprinters")

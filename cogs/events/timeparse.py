@@ -35,8 +35,11 @@ _NOT_PLACES = frozenset({"localtime", "Factory"})
 class TimeParseError(UserError, ValueError):
     """Input that is not a time, zone or span; the message is meant for the organizer.
 
-    A UserError, so a command that lets it escape answers with the message and its usage.
+    A UserError, so a command that lets it escape answers with the message and its usage. Plain
+    text, since imports print it too: it quotes what was typed, and a chat gets it escaped.
     """
+
+    plain = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message, show_usage=True)

@@ -1,9 +1,10 @@
 """FAQ commands: asking, reading, voting, and the organizers' editing and gap report.
 
-Answers and entry questions are organizer-written text in the reply markup subset (bold, code,
-links), so they are passed through as markup; every platform renderer escapes whatever is not
-that subset, so raw HTML in an answer shows as text, and no reply ever pings anyone. What
-contributors typed is escaped before it is shown.
+Answers are organizer-written text in the reply markup subset (bold, code, links), so they are
+passed through as markup, with every link showing its address (`markup.authored`); every
+platform renderer escapes whatever is not that subset, so raw HTML in an answer shows as text,
+and no reply ever pings anyone. Questions, like whatever contributors typed, are plain text,
+escaped wherever they are shown.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ AUTO_KEY = "faq.auto."
 
 def _answer(entry: FaqEntry, question_id: int) -> Reply:
     return Reply(
-        f"{entry.answer}\n{_source(entry)}",
+        f"{markup.authored(entry.answer)}\n{_source(entry)}",
         title=entry.question,
         buttons=[
             Button("👍", f"faq vote {question_id} up", "secondary"),
@@ -133,7 +134,7 @@ def _ask_command(cache: asking.MatcherCache) -> Handler:
             return Reply(
                 "\n".join(
                     ["I'm not sure; these come closest:"]
-                    + [f"- {e.question} ({markup.code(e.id)})" for e in closest]
+                    + [f"- {markup.escape(e.question)} ({markup.code(e.id)})" for e in closest]
                 ),
                 title="Did you mean…",
                 buttons=[Button(e.id, f"faq show {e.id}", "secondary") for e in closest],
@@ -204,7 +205,7 @@ async def faq_list(
     lines = [f"{len(listed)} {noun} tagged {markup.code(tag)}:"] if tag else []
     used = 0
     for shown, entry in enumerate(listed):
-        line = f"{markup.code(entry.id)} — {entry.question}"
+        line = f"{markup.code(entry.id)} — {markup.escape(entry.question)}"
         used += len(line) + 1
         if used > LIST_BUDGET:
             lines.append(f"…and {len(listed) - shown} more; narrow the list with a tag.")
@@ -220,7 +221,7 @@ async def faq_show(ctx: Ctx, id: EntryId) -> Reply:
         entry = await entries.get_entry(ctx.session, id)
     except UserError as exc:
         raise UserError(
-            f"{exc.message} See {markup.code(ctx.cmd('faq list'))}, or ask with "
+            f"{exc.shown()} See {markup.code(ctx.cmd('faq list'))}, or ask with "
             f"{markup.code(ctx.cmd(ASK_USAGE))}."
         ) from None
     fields = [("Tags", ", ".join(markup.escape(t) for t in entry.tag_list) or "none")]
@@ -229,7 +230,9 @@ async def faq_show(ctx: Ctx, id: EntryId) -> Reply:
         shown = "; ".join(_quoted(e, 100) for e in examples[:MAX_EXAMPLES_SHOWN])
         more = len(examples) - MAX_EXAMPLES_SHOWN
         fields.append(("Also asked as", shown + (f"; and {more} more" if more > 0 else "")))
-    return Reply(f"{entry.answer}\n{_source(entry)}", title=entry.question, fields=fields)
+    return Reply(
+        f"{markup.authored(entry.answer)}\n{_source(entry)}", title=entry.question, fields=fields
+    )
 
 
 @command(
@@ -253,7 +256,7 @@ async def faq_add(
     )
     entry = await entries.add_entry(ctx.session, data, ctx.now())
     return Reply(
-        f"Added {markup.code(entry.id)}: {entry.question}\n"
+        f"Added {markup.code(entry.id)}: {markup.escape(entry.question)}\n"
         f"Teach it other phrasings with {markup.code(ctx.cmd(TEACH_USAGE))}."
     )
 
@@ -294,7 +297,7 @@ async def faq_edit(
 )
 async def faq_remove(ctx: Ctx, id: EntryId) -> Reply:
     entry = await entries.remove_entry(ctx.session, id, ctx.now())
-    return Reply(f"Removed {markup.code(entry.id)}: {entry.question}")
+    return Reply(f"Removed {markup.code(entry.id)}: {markup.escape(entry.question)}")
 
 
 @command(

@@ -47,6 +47,10 @@ class EntryData:
     examples: tuple[str, ...] | None = None
 
 
+# How an answer writes ** that is not bold, shown as code so that it reads as typed.
+LITERAL_BOLD = code(r"\*\*")
+
+
 def entry_problems(data: EntryData) -> list[str]:
     """Everything wrong with *data*, in words an organizer can act on; empty when it is fine."""
     problems: list[str] = []
@@ -65,8 +69,9 @@ def entry_problems(data: EntryData) -> list[str]:
             problems.append(f"the {name} is too long ({len(text):,} characters; at most {limit:,})")
         elif (found := ping(text)) is not None:
             problems.append(f"the {name} may not contain {quoted(found)}: answers never ping")
-        elif (open_span := unbalanced(text)) is not None:
-            problems.append(f"in the {name}, {open_span}; close it or write it as \\**")
+        elif name == "answer" and (open_span := unbalanced(text)) is not None:
+            # Only answers are markup; questions are shown as typed.
+            problems.append(f"in the {name}, {open_span}; close it or write it as {LITERAL_BOLD}")
     for tag in data.tags:
         if not tag.strip() or "," in tag or len(tag) > MAX_TAG:
             problems.append(

@@ -111,9 +111,7 @@ def request_post(
             lines.append(markup.escape(request.details))
         elif request.details:
             buttons.append(Button("Details", f"mentor details {request.id}", "secondary"))
-        return Reply(
-            "\n".join(lines), title=f"#{request.id} {markup.escape(request.topic)}", buttons=buttons
-        )
+        return Reply("\n".join(lines), title=f"#{request.id} {request.topic}", buttons=buttons)
 
     return render
 
@@ -125,7 +123,7 @@ def closed_post(request: MentorRequest, requester: str, state: str) -> Render:
         where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
         return Reply(
             f"{state} · from {markup.escape(requester)} ({where})",
-            title=f"#{request.id} {markup.escape(request.topic)}",
+            title=f"#{request.id} {request.topic}",
         )
 
     return render

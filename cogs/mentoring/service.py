@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
-from bot.core.markup import mass_mention
+from bot.core.markup import escape, mass_mention, quoted
 from bot.db import UTCDateTime, seconds_between
 from bot.identity import display_name, display_names
 from cogs.mentoring.models import (
@@ -46,7 +46,7 @@ def check_text(name: str, text: str | None, limit: int) -> str | None:
         raise UserError(f"The {name} is too long ({len(text):,} characters; at most {limit:,}).")
     if found := mass_mention(text):
         raise UserError(
-            f"Please remove {found!r} from the {name}: mentor requests never ping a whole room."
+            f"Please remove {quoted(found)} from the {name}: mentor requests never ping a whole room."
         )
     return text
 
@@ -90,7 +90,7 @@ async def create_request(
     existing = await open_request_of(session, person_id)
     if existing is not None:
         raise UserError(
-            f"You already have request #{existing.id} “{existing.topic}” ({existing.status}). "
+            f"You already have request #{existing.id} “{escape(existing.topic)}” ({existing.status}). "
             f"Cancel it first to ask about something else."
         )
     request = MentorRequest(

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.errors import UserError
-from bot.core.markup import escape, mass_mention
+from bot.core.markup import escape, mass_mention, quoted
 from bot.identity import Person, display_name
 from cogs.events.api import Event, changes_of, expand, get_event
 from cogs.sprints.models import MAX_PROJECT, MAX_URL, SprintIssue
@@ -82,7 +82,7 @@ class AtLimit(UserError):
 def refuse_mass_mention(text: str) -> None:
     if found := mass_mention(text):
         raise UserError(
-            f"Please remove {found!r}: sprint issues never ping a whole room. "
+            f"Please remove {quoted(found)}: sprint issues never ping a whole room. "
             f"Give the issue's link, e.g. {EXAMPLES}."
         )
 
@@ -99,10 +99,13 @@ def parse_link(text: str) -> IssueLink:
     refuse_mass_mention(text)
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
-    web = parts.scheme.lower() in ("http", "https")
-    host = _HOSTS.get(parts.netloc.lower()) if web else None
-    match = None if host is None else _PATHS[host].fullmatch(parts.path.strip("/"))
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed "[" reads as an IPv6 address
+        parts = None
+    web = parts is not None and parts.scheme.lower() in ("http", "https")
+    host = _HOSTS.get(parts.netloc.lower()) if parts is not None and web else None
+    match = None if host is None or parts is None else _PATHS[host].fullmatch(parts.path.strip("/"))
     if host is None or match is None or int(match["number"]) < 1:
         raise UserError(
             f"That is not a GitHub or GitLab issue link. Give one like {EXAMPLES}.",
@@ -197,7 +200,7 @@ async def _check_event(session: AsyncSession, event_id: int, now: datetime) -> N
     try:
         event = await get_event(session, event_id)
     except UserError as exc:
-        raise UserError(exc.message, show_usage=True) from None
+        raise UserError(exc.message, show_usage=True, plain=exc.plain) from None
     if event.cancelled_at is not None:
         raise UserError(
             f"Event #{event_id} is cancelled; choose one that will take place.", show_usage=True
