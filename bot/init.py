@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import tomli_w
 from pydantic import SecretStr
@@ -34,6 +34,8 @@ from bot.core.settings import read_secret
 from bot.platforms import discord_setup, matrix_setup
 from bot.platforms.discord_setup import Guild, Survey
 from bot.platforms.matrix_setup import MatrixLogin
+
+T = TypeVar("T")
 
 DISCORD_TOKEN_ENV = "CONVENE_DISCORD_TOKEN"
 MATRIX_TOKEN_ENV = "CONVENE_MATRIX_TOKEN"
@@ -123,6 +125,17 @@ class Prompts:
         answer = self.ask(f"{question} (y/n)", "--yes", "y" if default else "n")
         return answer.lower().startswith("y")
 
+    def again(self, step: Callable[[], T]) -> T:
+        """*step* until it is answered well: on a terminal a wrong name is said and asked
+        again; otherwise it is the refusal."""
+        while True:
+            try:
+                return step()
+            except CliError as exc:
+                if not self.interactive:
+                    raise
+                self.say(f"  {exc}")
+
     def secret(self, question: str, flag: str) -> SecretStr:
         if not self.interactive:
             raise CliError(f"{flag} is needed (or run without --yes, on a terminal, to be asked)")
@@ -201,6 +214,11 @@ def _discord(args: argparse.Namespace, prompts: Prompts, plan: Plan) -> None:
             file = Path(answer).expanduser()
         else:
             env = answer
+    if file is None and env not in os.environ:
+        raise CliError(
+            f"environment variable {env} is not set; put the bot token in it (Developer Portal "
+            "> your application > Bot > Reset Token) or give --discord-token-file PATH"
+        )
     try:
         token = read_secret(None if file else env, file, "discord")
     except ConfigError as exc:
@@ -231,13 +249,16 @@ def _guild(wanted: str | None, survey: Survey, prompts: Prompts) -> Guild:
             f"again: {survey.invite_url}"
         )
     names = [(g.name, str(g.id)) for g in survey.guilds]
-    if wanted is None:
-        if len(survey.guilds) == 1:
-            wanted = survey.guilds[0].name
-        else:
-            prompts.say("The bot is in these servers: " + ", ".join(n for n, _ in names))
-            wanted = prompts.ask("Discord server", "--guild NAME")
-    ident = _pick(wanted, names, "server", "among the bot's servers")
+    where = "among the bot's servers"
+    if wanted is not None:
+        ident = _pick(wanted, names, "server", where)
+    elif len(survey.guilds) == 1:
+        ident = names[0][1]
+    else:
+        prompts.say("The bot is in these servers: " + ", ".join(n for n, _ in names))
+        ident = prompts.again(
+            lambda: _pick(prompts.ask("Discord server", "--guild NAME"), names, "server", where)
+        )
     return next(g for g in survey.guilds if str(g.id) == ident)
 
 
@@ -245,16 +266,24 @@ def _roles(
     given: list[str], guild: Guild, prompts: Prompts, kind: str, defaults: Sequence[str]
 ) -> list[str]:
     present = [role for role in defaults if role in guild.roles]
-    if not given and prompts.interactive:
-        prompts.say(f"Roles on {guild.name}: {', '.join(guild.roles) or '(none)'}")
+    options = [(role, role) for role in guild.roles]
+
+    def pick(names: list[str]) -> list[str]:
+        return [_pick(name, options, "role", f"on {guild.name}") for name in names]
+
+    if given:
+        return pick(given)
+    if not prompts.interactive:
+        return present
+    prompts.say(f"Roles on {guild.name}: {', '.join(guild.roles) or '(none)'}")
+
+    def ask() -> list[str]:
         answer = prompts.ask(
             f"{kind.capitalize()} roles, comma-separated", f"--{kind}-role", ", ".join(present)
         )
-        given = [part for part in (p.strip() for p in answer.split(",")) if part]
-    if not given:
-        return present
-    options = [(role, role) for role in guild.roles]
-    return [_pick(name, options, "role", f"on {guild.name}") for name in given]
+        return pick([part for part in (p.strip() for p in answer.split(",")) if part])
+
+    return prompts.again(ask)
 
 
 def _matrix(args: argparse.Namespace, prompts: Prompts, plan: Plan) -> None:
@@ -357,8 +386,9 @@ def _places(text: str, plan: Plan, spec: str) -> Iterator[tuple[str, str]]:
             )
 
 
-def _ask_rooms(plan: Plan, prompts: Prompts, purposes: list[str]) -> list[str]:
-    """Rooms, one question each, for the terminal; the answers are read as `--room` would."""
+def _ask_rooms(plan: Plan, prompts: Prompts, purposes: list[str]) -> list[dict[str, Any]]:
+    """Rooms, a few questions each, for the terminal; the answers are read as `--room` would,
+    and a wrong one is asked again."""
     if plan.guild is not None:
         prompts.say(
             f"Channels on {plan.guild.name}: " + ", ".join(c.name for c in plan.guild.channels)
@@ -367,8 +397,9 @@ def _ask_rooms(plan: Plan, prompts: Prompts, purposes: list[str]) -> list[str]:
         listed = [f"{r.name}{'' if r.joined else ' (invited)'}" for r in plan.login.rooms]
         prompts.say(f"Matrix rooms of {plan.login.user_id}: " + (", ".join(listed) or "(none)"))
     prompts.say(f"Purposes: {', '.join(purposes)}. Rooms can also be added later from chat.")
-    specs = []
-    while name := prompts.ask("Room name (empty to finish)", "--room", ""):
+    rooms: list[dict[str, Any]] = []
+
+    def one(name: str) -> dict[str, Any]:
         places = []
         if plan.discord is not None and (
             channel := prompts.ask("  Discord channel (empty: none)", "--room", "")
@@ -378,9 +409,17 @@ def _ask_rooms(plan: Plan, prompts: Prompts, purposes: list[str]) -> list[str]:
             room := prompts.ask("  Matrix room (empty: none)", "--room", "")
         ):
             places.append(f"matrix/{room}")
+        if not places:
+            raise CliError("a room needs a channel or a Matrix room")
         chosen = prompts.ask("  Purposes, comma-separated", "--room", "")
-        specs.append(f"{name}={'+'.join(places)}:{chosen}")
-    return specs
+        return _room(f"{name}={'+'.join(places)}:{chosen}", plan, purposes)
+
+    while name := prompts.ask("Room name (empty to finish)", "--room", ""):
+        if name in (room["name"] for room in rooms):
+            prompts.say(f"  there is a room {name!r} already; give another name")
+        else:
+            rooms.append(prompts.again(lambda: one(name)))
+    return rooms
 
 
 @contextlib.contextmanager
@@ -466,8 +505,10 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
     if matrix_asked:
         _matrix(args, prompts, plan)
     try:
-        specs = args.room or (_ask_rooms(plan, prompts, purposes) if prompts.interactive else [])
-        plan.rooms = [_room(spec, plan, purposes) for spec in specs]
+        if args.room or not prompts.interactive:
+            plan.rooms = [_room(spec, plan, purposes) for spec in args.room]
+        else:
+            plan.rooms = _ask_rooms(plan, prompts, purposes)
         names = [room["name"] for room in plan.rooms]
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise CliError(f"--room: each room needs its own name; repeated: {', '.join(repeated)}")

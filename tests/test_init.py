@@ -263,7 +263,7 @@ async def test_a_missing_variable_or_nothing_to_do_is_refused(
 ) -> None:
     output = str(home / "convene.toml")
     assert await init("--discord-token-env", "NO_SUCH_VARIABLE", "--output", output) == 1
-    assert refusal(capsys) == "Discord token_env: environment variable NO_SUCH_VARIABLE is not set"
+    assert refusal(capsys).startswith("environment variable NO_SUCH_VARIABLE is not set; put")
     assert await init("--output", output) == 1
     assert refusal(capsys).startswith("nothing to set up: give --discord-token-env NAME")
     nothing_in(home)
@@ -545,9 +545,13 @@ async def test_on_a_terminal_it_asks_by_name(
             synapse.base_url,
             accounts.bot.user_id,
             "community",
+            "genral",
+            "Community",
+            "announcements, help",
             "#general",
             "Community",
             "announcements, help",
+            "community",
             "",
         ]
     )
@@ -569,6 +573,10 @@ async def test_on_a_terminal_it_asks_by_name(
     assert "Channels on Open Source Club: general, announcements, mentors" in shown
     assert "Community (invited)" in shown and "Mentors" in shown
     assert "Roles on Open Source Club: Core team, Mentors, Organizers" in shown
+    assert (
+        "  no channel 'genral' that the bot can post in on Open Source Club; near: general" in shown
+    )
+    assert "  there is a room 'community' already; give another name" in shown
     assert asked[:2] == ["Set up Discord? (y/n) [y]: ", "Set up Matrix? (y/n) [n]: "]
 
 
