@@ -50,23 +50,41 @@ def default_token_file() -> Path:
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", type=Path, default=Path("convene.toml"))
+    parser.add_argument(
+        "-o", "--output", type=Path, default=Path("convene.toml"), help="default: convene.toml"
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     parser.add_argument(
         "--yes", action="store_true", help="never prompt: what no flag says is an error"
     )
     discord = parser.add_argument_group("Discord (the token is read from a variable or a file)")
-    discord.add_argument("--discord-token-env", metavar="NAME")
-    discord.add_argument("--discord-token-file", type=Path, metavar="PATH")
+    discord.add_argument(
+        "--discord-token-env", metavar="NAME", help=f"default: {DISCORD_TOKEN_ENV}"
+    )
+    discord.add_argument(
+        "--discord-token-file", type=Path, metavar="PATH", help="a file outside the repository"
+    )
     discord.add_argument("--guild", metavar="NAME", help="the server, by name (or id)")
-    discord.add_argument("--organizer-role", action="append", metavar="NAME", default=[])
-    discord.add_argument("--mentor-role", action="append", metavar="NAME", default=[])
-    discord.add_argument("--discord-api-base-url", metavar="URL", help=argparse.SUPPRESS)
-    discord.add_argument("--discord-gateway-url", metavar="URL", help=argparse.SUPPRESS)
+    for kind, default in (("organizer", "Organizers"), ("mentor", "Mentors")):
+        discord.add_argument(
+            f"--{kind}-role",
+            action="append",
+            metavar="NAME",
+            default=[],
+            help=f"an existing role; repeat for more (default: {default}, if the server has it)",
+        )
+    discord.add_argument(
+        "--discord-api-base-url", metavar="URL", help="REST proxy or test double; leave unset"
+    )
+    discord.add_argument(
+        "--discord-gateway-url", metavar="URL", help="gateway proxy or test double; leave unset"
+    )
     matrix = parser.add_argument_group("Matrix (the password from a variable or a prompt)")
-    matrix.add_argument("--matrix-homeserver", metavar="URL")
-    matrix.add_argument("--matrix-user", metavar="@BOT:SERVER")
-    matrix.add_argument("--matrix-password-env", metavar="NAME")
+    matrix.add_argument("--matrix-homeserver", metavar="URL", help="its client URL")
+    matrix.add_argument("--matrix-user", metavar="@BOT:SERVER", help="the bot's full Matrix id")
+    matrix.add_argument(
+        "--matrix-password-env", metavar="NAME", help="variable holding the password (else asked)"
+    )
     matrix.add_argument(
         "--matrix-token-file",
         type=Path,
