@@ -273,7 +273,10 @@ def _guild(wanted: str | None, survey: Survey, prompts: Prompts) -> Guild:
     elif len(survey.guilds) == 1:
         ident = names[0][1]
     else:
-        prompts.say("The bot is in these servers: " + ", ".join(n for n, _ in names))
+        listed = ", ".join(n for n, _ in names)
+        if not prompts.interactive:
+            raise CliError(f"the bot is in {len(names)} servers ({listed}); name one: --guild NAME")
+        prompts.say(f"The bot is in these servers: {listed}")
         ident = prompts.again(
             lambda: _pick(prompts.ask("Discord server", "--guild NAME"), names, "server", where)
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 import stat
 import tomllib
 from collections.abc import AsyncIterator, Iterator
@@ -47,13 +48,16 @@ NEWS = FakeChannel(1_400_000_000_000_000_202, "announcements", type=5)
 MENTORS_CHANNEL = FakeChannel(1_400_000_000_000_000_203, "mentors")
 CATEGORY = FakeChannel(1_400_000_000_000_000_204, "Text Channels", type=4)
 VOICE = FakeChannel(1_400_000_000_000_000_205, "lounge", type=2)
+# Two channels may share a name (in two categories).
+HELP_EN = FakeChannel(1_400_000_000_000_000_206, "help")
+HELP_FR = FakeChannel(1_400_000_000_000_000_207, "help")
 ORGANIZERS = FakeRole(1_400_000_000_000_000_301, "Organizers")
 MENTORS = FakeRole(1_400_000_000_000_000_302, "Mentors")
 CORE = FakeRole(1_400_000_000_000_000_303, "Core team")
 GUILD = FakeGuild(
     1_400_000_000_000_000_100,
     "Open Source Club",
-    channels=[CATEGORY, GENERAL, NEWS, MENTORS_CHANNEL, VOICE],
+    channels=[CATEGORY, GENERAL, NEWS, MENTORS_CHANNEL, VOICE, HELP_EN, HELP_FR],
     roles=[ORGANIZERS, MENTORS, CORE],
     members=[FakeUser(1_400_000_000_000_000_401, "olivia", role_ids=[ORGANIZERS.id])],
 )
@@ -218,6 +222,11 @@ async def test_a_bot_in_no_server_gets_the_invite_link(
         ),
         (["--room", "voice=lounge:help"], "no channel 'lounge'"),
         (
+            ["--room", "help=help:help"],
+            f"2 channels are named 'help' that the bot can post in on Open Source Club; "
+            f"name one by its id: {HELP_EN.id}, {HELP_FR.id}",
+        ),
+        (
             ["--organizer-role", "Organisers"],
             "no role 'Organisers' on Open Source Club; near: Organizers",
         ),
@@ -279,6 +288,55 @@ async def test_an_existing_file_is_kept_without_force(
     assert output.read_text() == "# mine\n"
     assert await init(*discord_flags(fake), "--output", str(output), "--force") == 0
     assert checked_settings(output).discord.enabled
+
+
+async def test_an_id_names_one_of_two_channels_of_the_same_name(
+    fake: FakeDiscord, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = home / "convene.toml"
+    assert (
+        await init(*discord_flags(fake), "--room", f"help={HELP_FR.id}:help", "-o", str(output))
+        == 0
+    )
+    assert checked_settings(output).rooms[0].discord_channel_id == HELP_FR.id
+
+
+async def test_a_short_rate_limit_is_waited_out(
+    fake: FakeDiscord, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.rate_limit_next(r"^/users/@me/guilds$", retry_after=0.1)
+    output = home / "convene.toml"
+    assert await init(*discord_flags(fake), "--output", str(output)) == 0
+    assert checked_settings(output).discord.guild_ids == [GUILD.id]
+
+
+async def test_several_servers_need_one_named(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = FakeGuild(1_400_000_000_000_000_900, "Another Club", channels=[GENERAL])
+    second = FakeGuild(GUILD.id, GUILD.name, channels=[MENTORS_CHANNEL])
+    async with FakeDiscord(
+        application_id=APPLICATION_ID, bot_user_id=BOT_USER_ID, guilds=[second, other], token=TOKEN
+    ) as two:
+        code = await init(*discord_flags(two), "--output", str(home / "convene.toml"))
+    assert code == 1
+    assert refusal(capsys) == (
+        "the bot is in 2 servers (Open Source Club, Another Club); name one: --guild NAME"
+    )
+    nothing_in(home)
+
+
+async def test_a_discord_that_cannot_be_reached_is_said(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/api/v10"
+    argv = ["--discord-token-env", "INIT_DISCORD_TOKEN", "--discord-api-base-url", base]
+    assert await init(*argv, "--output", str(home / "convene.toml")) == 1
+    assert refusal(capsys).startswith(f"cannot reach Discord at {base}: ")
+    nothing_in(home)
 
 
 # --- Matrix -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ discord.py's global state (its `Route.BASE`) is changed for a one-shot lookup.""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,27 +75,36 @@ class _Api:
         for attempt in range(2):
             try:
                 async with self.session.get(self.base + path) as response:
-                    body = await response.json(content_type=None)
-                    if response.status == 429 and attempt == 0:
-                        wait = float(body.get("retry_after", MAX_WAIT + 1))
-                        if wait <= MAX_WAIT:
-                            await asyncio.sleep(wait)
-                            continue
-                    if response.status == 401:
-                        raise CliError(
-                            "Discord refused the bot token (401 Unauthorized); copy it again from "
-                            "the Developer Portal > your application > Bot > Reset Token"
-                        )
-                    if response.status >= 300:
-                        message = body.get("message") if isinstance(body, dict) else None
-                        raise CliError(
-                            f"Discord answered GET {path} with {response.status}"
-                            + (f": {message}" if message else "")
-                        )
-                    return body
-            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                    status = response.status
+                    text = await response.text()
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 reason = type(exc).__name__ if isinstance(exc, TimeoutError) else exc
                 raise CliError(f"cannot reach Discord at {self.base}: {reason}") from None
+            if status == 401:
+                raise CliError(
+                    "Discord refused the bot token (401 Unauthorized); copy it again from the "
+                    "Developer Portal > your application > Bot > Reset Token"
+                )
+            try:
+                body = json.loads(text)
+            except ValueError:
+                raise CliError(
+                    f"{self.base} is not Discord's API (GET {path} answered {status} without "
+                    "JSON); leave --discord-api-base-url unset for discord.com"
+                ) from None
+            detail = body if isinstance(body, dict) else {}
+            if status == 429 and attempt == 0:
+                wait = float(detail.get("retry_after", MAX_WAIT + 1))
+                if wait <= MAX_WAIT:
+                    await asyncio.sleep(wait)
+                    continue
+            if status >= 300:
+                message = detail.get("message")
+                raise CliError(
+                    f"Discord answered GET {path} with {status}"
+                    + (f": {message}" if message else "")
+                )
+            return body
         raise CliError(f"Discord keeps rate-limiting GET {path}; try again in a minute")
 
 
