@@ -545,9 +545,8 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
 
 
 def _report(plan: Plan, output: Path, prompts: Prompts) -> None:
-    prompts.say(
-        f"Wrote {output} ({len(plan.rooms)} rooms); `convene check-config {output}` passes."
-    )
+    rooms = f"{len(plan.rooms)} room{'' if len(plan.rooms) == 1 else 's'}"
+    prompts.say(f"Wrote {output} ({rooms}); `convene check-config {output}` passes.")
     if plan.token_file is not None:
         prompts.say(f"The Matrix access token is in {plan.token_file} (readable by you alone).")
     if plan.token_env is not None and plan.login is not None:

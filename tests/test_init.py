@@ -8,8 +8,12 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import select
 import socket
 import stat
+import subprocess
+import sys
+import time
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -683,3 +687,93 @@ async def test_the_bot_runs_on_the_written_file(
         synced = await fake.wait_commands_synced(GUILD.id)
         assert "help" in {command["name"] for command in synced}
         await joined(app, accounts.community)
+
+
+def converse(
+    argv: list[str], answers: list[tuple[str, str]], timeout: float = 30
+) -> tuple[int, str]:
+    """`convene …` on a terminal of its own (a pseudo-terminal, in a new session): each answer
+    is typed once its question shows; what the terminal showed, and the exit status."""
+    primary, secondary = os.openpty()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "convene"), *argv],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    shown = b""
+    deadline = time.monotonic() + timeout
+
+    def read_until(wanted: bytes | None) -> None:
+        nonlocal shown
+        while wanted is None or wanted not in shown:
+            ready, _, _ = select.select([primary], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError(f"waiting for {wanted!r}; the terminal showed {shown!r}")
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the other end is closed: the program ended
+                chunk = b""
+            if not chunk:
+                if wanted is None:
+                    return
+                raise AssertionError(f"ended before {wanted!r}; the terminal showed {shown!r}")
+            shown += chunk
+
+    try:
+        for question, answer in answers:
+            read_until(question.encode())
+            shown = shown.replace(question.encode(), b"<asked>", 1)
+            os.write(primary, answer.encode() + b"\n")
+        read_until(None)
+        return process.wait(timeout), shown.decode().replace("\r\n", "\n")
+    finally:
+        os.close(primary)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def test_on_a_real_terminal_it_asks_and_never_shows_the_password(
+    fake: FakeDiscord,
+    synapse: Synapse,
+    accounts: Accounts,
+    home: Path,
+    tmp_path: Path,
+) -> None:
+    output = home / "convene.toml"
+    argv = [
+        "init",
+        "--output",
+        str(output),
+        "--discord-api-base-url",
+        fake.api_base,
+        "--matrix-token-file",
+        str(tmp_path / "matrix-token"),
+    ]
+    answers = [
+        ("Set up Discord? (y/n) [y]: ", ""),
+        ("Set up Matrix? (y/n) [n]: ", "y"),
+        ("holding the bot token [CONVENE_DISCORD_TOKEN]: ", "INIT_DISCORD_TOKEN"),
+        ("Organizer roles, comma-separated [Organizers]: ", ""),
+        ("Mentor roles, comma-separated [Mentors]: ", ""),
+        ("Matrix homeserver URL: ", synapse.base_url),
+        ("Matrix user id of the bot: ", accounts.bot.user_id),
+        (f"Password of {accounts.bot.user_id}: ", PASSWORD),
+        ("Room name (empty to finish): ", "community"),
+        ("  Discord channel (empty: none): ", "general"),
+        ("  Matrix room (empty: none): ", "Community"),
+        ("  Purposes, comma-separated: ", "help"),
+        ("Room name (empty to finish): ", ""),
+    ]
+    code, shown = await asyncio.to_thread(converse, argv, answers)
+    assert code == 0, shown
+    assert PASSWORD not in shown and TOKEN not in shown
+    assert f"Wrote {output} (1 room)" in shown
+    assert "Warning" not in shown and "Traceback" not in shown
+    settings = checked_settings(output)
+    [room] = settings.rooms
+    assert (room.discord_channel_id, room.matrix_room_id) == (GENERAL.id, accounts.community)
+    assert settings.discord.organizer_roles == ["Organizers"]
