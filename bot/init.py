@@ -179,7 +179,7 @@ def _pick(wanted: str, options: Sequence[tuple[str, str]], what: str, where: str
         lambda name, ident: name.casefold() == key.casefold(),
     ]
     for match in tests:
-        found = [ident for name, ident in options if match(name, ident)]
+        found = list(dict.fromkeys(ident for name, ident in options if match(name, ident)))
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -242,6 +242,12 @@ def _discord(args: argparse.Namespace, prompts: Prompts, plan: Plan) -> None:
     except ConfigError as exc:
         raise CliError(str(exc).replace("[discord] ", "Discord ", 1)) from None
     survey = asyncio.run(discord_setup.survey(token, args.discord_api_base_url))
+    while not survey.guilds and prompts.interactive:
+        prompts.say(
+            f"The bot is in no Discord server yet. Add it with this link: {survey.invite_url}"
+        )
+        prompts.ask("Press Enter once it is in your server", "--guild", "")
+        survey = asyncio.run(discord_setup.survey(token, args.discord_api_base_url))
     guild = _guild(args.guild, survey, prompts)
     plan.guild = guild
     organizers = _roles(args.organizer_role, guild, prompts, "organizer", DEFAULT_ORGANIZER_ROLES)
@@ -383,6 +389,7 @@ def _room(spec: str, plan: Plan, purposes: list[str]) -> dict[str, Any]:
         else:
             assert plan.login is not None
             rooms = [(r.name, r.id) for r in plan.login.rooms]
+            rooms += [(r.alias, r.id) for r in plan.login.rooms if r.alias]
             where = f"that {plan.login.user_id} is in or invited to"
             room["matrix_room_id"] = _pick(place, rooms, "Matrix room", where)
     room["purposes"] = chosen

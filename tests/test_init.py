@@ -404,6 +404,11 @@ async def test_matrix_logs_in_once_and_keeps_the_token_outside(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     output, token_file = home / "convene.toml", tmp_path / "secrets" / "matrix-token"
+    local = f"lobby{os.urandom(4).hex()}"
+    lobby_alias = f"#{local}:{synapse.server_name}"
+    lobby = await synapse.create_room(
+        accounts.organizer, name="Lobby", invite=[accounts.bot.user_id], alias=local
+    )
     code = await init(
         *matrix_flags(synapse, accounts),
         "--matrix-token-file",
@@ -412,6 +417,8 @@ async def test_matrix_logs_in_once_and_keeps_the_token_outside(
         "community=Community:announcements,help",
         "--room",
         "mentors=mentors:mentors",
+        "--room",
+        f"lobby={lobby_alias}:welcome",
         "--output",
         str(output),
     )
@@ -431,6 +438,7 @@ async def test_matrix_logs_in_once_and_keeps_the_token_outside(
     assert [(r.name, r.matrix_room_id) for r in settings.rooms] == [
         ("community", accounts.community),
         ("mentors", accounts.mentors),
+        ("lobby", lobby),
     ]
     assert main(["check-config", str(output)]) == 0
 
@@ -640,6 +648,43 @@ async def test_on_a_terminal_it_asks_by_name(
     )
     assert "  there is a room 'community' already; give another name" in shown
     assert asked[:2] == ["Set up Discord? (y/n) [y]: ", "Set up Matrix? (y/n) [n]: "]
+
+
+async def test_on_a_terminal_a_bot_in_no_server_is_waited_for(home: Path, tmp_path: Path) -> None:
+    """The invite link is shown, and the servers are read again once the organizer says the
+    bot was added."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    arguments(parser)
+    output = home / "convene.toml"
+    async with FakeDiscord(
+        application_id=APPLICATION_ID, bot_user_id=BOT_USER_ID, guilds=[], token=TOKEN
+    ) as empty:
+        args = parser.parse_args(
+            [
+                "-o",
+                str(output),
+                "--discord-token-env",
+                "INIT_DISCORD_TOKEN",
+                "--discord-api-base-url",
+                empty.api_base,
+            ]
+        )
+
+        def read(question: str) -> str:
+            if question.startswith("Press Enter once it is in your server"):
+                empty.add_bot_to(GUILD)
+            return ""
+
+        out = io.StringIO()
+        prompts = Prompts(True, out, read=read, read_secret=lambda question: PASSWORD)
+        assert await asyncio.to_thread(run, args, prompts) == 0
+    assert (
+        f"Add it with this link: https://discord.com/oauth2/authorize?client_id={APPLICATION_ID}"
+        in out.getvalue()
+    )
+    assert checked_settings(output).discord.guild_ids == [GUILD.id]
 
 
 # --- The bot runs on what init wrote ------------------------------------------------------------

@@ -25,6 +25,7 @@ SYNC_FILTER = {
 class MatrixRoom:
     id: str
     name: str
+    alias: str | None
     joined: bool
 
 
@@ -83,9 +84,10 @@ async def login(homeserver: str, user_id: str, password: SecretStr) -> MatrixLog
         if isinstance(synced, SyncError):
             await client.logout()
             raise CliError(f"{homeserver} refused to list the rooms of {user_id}: {synced}")
-        rooms = [MatrixRoom(r.room_id, r.display_name, True) for r in client.rooms.values()]
-        rooms += [
-            MatrixRoom(r.room_id, r.display_name, False) for r in client.invited_rooms.values()
+        rooms = [
+            MatrixRoom(room.room_id, room.display_name, room.canonical_alias, joined)
+            for joined, held in ((True, client.rooms), (False, client.invited_rooms))
+            for room in held.values()
         ]
         return MatrixLogin(
             answer.user_id,

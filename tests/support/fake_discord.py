@@ -459,6 +459,13 @@ class FakeDiscord:
             _RateLimitRule(re.compile(path_regex), method, retry_after, count, global_)
         )
 
+    def add_bot_to(self, guild: FakeGuild) -> None:
+        """Someone opened the bot's invite link for *guild*: REST lists it from now on. No
+        GUILD_CREATE is sent, so this is for tests with no client connected."""
+        self.guilds[guild.id] = guild
+        self._bot_role_ids[guild.id] = self._next_id()
+        self._channel_guilds.update({channel.id: guild for channel in guild.channels})
+
     def clear_rate_limits(self) -> None:
         """Answer every request again, whatever `rate_limit_next` asked for."""
         self._rate_limits.clear()
