@@ -199,6 +199,7 @@ class Plan:
     matrix: dict[str, Any] | None = None
     rooms: list[dict[str, Any]] = field(default_factory=list)
     guild: Guild | None = None
+    survey: Survey | None = None
     login: MatrixLogin | None = None
     homeserver: str = ""
     token_file: Path | None = None
@@ -249,7 +250,7 @@ def _discord(args: argparse.Namespace, prompts: Prompts, plan: Plan) -> None:
         prompts.ask("Press Enter once it is in your server", "--guild", "")
         survey = asyncio.run(discord_setup.survey(token, args.discord_api_base_url))
     guild = _guild(args.guild, survey, prompts)
-    plan.guild = guild
+    plan.guild, plan.survey = guild, survey
     organizers = _roles(args.organizer_role, guild, prompts, "organizer", DEFAULT_ORGANIZER_ROLES)
     mentors = _roles(args.mentor_role, guild, prompts, "mentor", DEFAULT_MENTOR_ROLES)
     plan.discord = {
@@ -540,6 +541,7 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
         names = [room["name"] for room in plan.rooms]
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise CliError(f"--room: each room needs its own name; repeated: {', '.join(repeated)}")
+        notes = _intents(plan)
         _commit(plan, output, args.force)
     except BaseException:
         if plan.login is not None:
@@ -548,7 +550,43 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
             plan.token_file.unlink(missing_ok=True)
         raise
     _report(plan, output, prompts)
+    for note in notes:
+        prompts.say(note)
     return 0
+
+
+# A purpose that reads what the gateway sends only with a privileged intent: its key in
+# [discord], the intent's name in the Developer Portal, and what it is for.
+INTENTS = {
+    "help": ("message_content", "Message Content", "FAQ auto-answer"),
+    "welcome": ("members_intent", "Server Members", "welcomes"),
+}
+
+
+def _intents(plan: Plan) -> list[str]:
+    """Turns on the intent a Discord room's purpose needs when the Developer Portal allows it;
+    else says where to allow it, since asking for it unallowed would stop the bot at start."""
+    if plan.discord is None or plan.survey is None:
+        return []
+    allowed = {
+        "message_content": plan.survey.message_content,
+        "members_intent": plan.survey.members,
+    }
+    notes = []
+    for purpose, (key, intent, feature) in INTENTS.items():
+        rooms = [
+            r["name"] for r in plan.rooms if "discord_channel_id" in r and purpose in r["purposes"]
+        ]
+        if not rooms:
+            continue
+        if allowed[key]:
+            plan.discord[key] = True
+        else:
+            notes.append(
+                f"Note: {feature} in {', '.join(rooms)} needs the {intent} intent on Discord: "
+                f"allow it in the Developer Portal > Bot, then set [discord] {key} = true"
+            )
+    return notes
 
 
 def _report(plan: Plan, output: Path, prompts: Prompts) -> None:

@@ -161,8 +161,32 @@ async def test_discord_by_names_gives_a_file_that_check_config_passes(
         ("news", NEWS.id, ["announcements"]),
         ("mentors", MENTORS_CHANNEL.id, ["mentors"]),
     ]
+    assert not settings.discord.message_content
+    assert (
+        "Note: FAQ auto-answer in community needs the Message Content intent on Discord: allow "
+        "it in the Developer Portal > Bot, then set [discord] message_content = true"
+    ) in out
     assert main(["check-config", str(output)]) == 0
     assert "OK" in seen(capsys)[0]
+
+
+async def test_the_intents_the_rooms_need_are_turned_on_when_the_portal_allows_them(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message_content, guild_members = 1 << 18, 1 << 14
+    async with FakeDiscord(
+        application_id=APPLICATION_ID,
+        bot_user_id=BOT_USER_ID,
+        guilds=[GUILD],
+        token=TOKEN,
+        application_flags=message_content | guild_members,
+    ) as allowing:
+        output = home / "convene.toml"
+        rooms = ["--room", "community=general:help", "--room", "hello=mentors:welcome"]
+        assert await init(*discord_flags(allowing), *rooms, "--output", str(output)) == 0
+    settings = checked_settings(output)
+    assert settings.discord.message_content and settings.discord.members_intent
+    assert "Note:" not in seen(capsys)[0]
 
 
 async def test_one_server_and_default_roles_need_no_flags(

@@ -56,6 +56,10 @@ class Guild:
 class Survey:
     application_id: int
     guilds: tuple[Guild, ...]
+    # Whether the Developer Portal allows the privileged intents: asking the gateway for one it
+    # does not allow closes the connection (4014), so the bot would not start.
+    message_content: bool = False
+    members: bool = False
 
     @property
     def invite_url(self) -> str:
@@ -136,4 +140,11 @@ async def survey(token: SecretStr, api_base: str | None = None) -> Survey:
                     ),
                 )
             )
-    return Survey(int(application["id"]), tuple(guilds))
+    flags = discord.ApplicationFlags()
+    flags.value = int(application.get("flags") or 0)
+    return Survey(
+        int(application["id"]),
+        tuple(guilds),
+        message_content=flags.gateway_message_content or flags.gateway_message_content_limited,
+        members=flags.gateway_guild_members or flags.gateway_guild_members_limited,
+    )

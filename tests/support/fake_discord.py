@@ -341,12 +341,15 @@ class FakeDiscord:
         bot_user_id: int,
         guilds: Sequence[FakeGuild],
         bot_username: str = "Convene",
+        application_flags: int = 0,
         token: str = "fake-bot-token",
         interaction_response_timeout: float = 3.0,
         wait_timeout: float = 5.0,
         settle_time: float = 0.02,
     ) -> None:
         self.application_id = application_id
+        # What the Developer Portal allows, e.g. GATEWAY_MESSAGE_CONTENT (1 << 18).
+        self.application_flags = application_flags
         self.bot_user = FakeUser(bot_user_id, bot_username, bot=True)
         self.guilds = {guild.id: guild for guild in guilds}
         self.token = token
@@ -1036,7 +1039,7 @@ class FakeDiscord:
                 "owner": self.bot_user.payload(),
                 "verify_key": "0" * 64,
                 "team": None,
-                "flags": 0,
+                "flags": self.application_flags,
             }
         )
 
