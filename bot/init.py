@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import tomli_w
 from pydantic import SecretStr
@@ -31,9 +31,10 @@ from bot.cogs import discover
 from bot.config import ConfigError, checked_settings
 from bot.core.cli import CliError
 from bot.core.settings import read_secret
-from bot.platforms import discord_setup, matrix_setup
-from bot.platforms.discord_setup import Guild, Survey
-from bot.platforms.matrix_setup import MatrixLogin
+
+if TYPE_CHECKING:
+    from bot.platforms.discord_setup import Guild, Survey
+    from bot.platforms.matrix_setup import MatrixLogin
 
 T = TypeVar("T")
 
@@ -221,6 +222,8 @@ def _token_source(env: str | None, file: Path | None) -> dict[str, Any]:
 
 
 def _discord(args: argparse.Namespace, prompts: Prompts, plan: Plan) -> None:
+    from bot.platforms import discord_setup
+
     file: Path | None = args.discord_token_file
     env: str | None = args.discord_token_env
     if file is None and env is None:
@@ -315,6 +318,8 @@ def _roles(
 
 
 def _matrix(args: argparse.Namespace, prompts: Prompts, plan: Plan) -> None:
+    from bot.platforms import matrix_setup
+
     homeserver = args.matrix_homeserver or prompts.ask(
         "Matrix homeserver URL", "--matrix-homeserver URL"
     )
@@ -545,7 +550,9 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
         _commit(plan, output, args.force)
     except BaseException:
         if plan.login is not None:
-            asyncio.run(matrix_setup.logout(plan.homeserver, plan.login))
+            from bot.platforms.matrix_setup import logout
+
+            asyncio.run(logout(plan.homeserver, plan.login))
         if plan.token_file is not None and plan.login is not None:
             plan.token_file.unlink(missing_ok=True)
         raise
@@ -597,10 +604,8 @@ def _report(plan: Plan, output: Path, prompts: Prompts) -> None:
     if plan.token_env is not None and plan.login is not None:
         value = shlex.quote(plan.login.access_token.get_secret_value())
         prompts.say(f"Set the Matrix token before `convene run`:\nexport {plan.token_env}={value}")
-    if plan.discord is not None and plan.guild is not None:
-        prompts.say(
-            f"Discord: {plan.guild.name}; invite link: {discord_setup.invite_url(plan.discord['application_id'])}"
-        )
+    if plan.survey is not None and plan.guild is not None:
+        prompts.say(f"Discord: {plan.guild.name}; invite link: {plan.survey.invite_url}")
     prompts.say(f"Start the bot: convene run --config {output}")
 
 
