@@ -605,7 +605,10 @@ def _report(plan: Plan, output: Path, prompts: Prompts) -> None:
         value = shlex.quote(plan.login.access_token.get_secret_value())
         prompts.say(f"Set the Matrix token before `convene run`:\nexport {plan.token_env}={value}")
     if plan.survey is not None and plan.guild is not None:
-        prompts.say(f"Discord: {plan.guild.name}; invite link: {plan.survey.invite_url}")
+        prompts.say(
+            f"Discord: {plan.guild.name}. To add the bot to another server: "
+            f"{plan.survey.invite_url}"
+        )
     prompts.say(f"Start the bot: convene run --config {output}")
 
 
