@@ -1,5 +1,5 @@
-"""`convene …`: run the bot, manage its store, check a configuration file, and whatever
-subcommands the cogs contribute (`convene faq import`, `convene events import`)."""
+"""`convene …`: write a configuration file, run the bot, manage its store, check a
+configuration file, and whatever subcommands the cogs contribute (`convene faq import`, `convene events import`)."""
 
 from __future__ import annotations
 
@@ -156,6 +156,17 @@ def _parser(commands: Sequence[CliCommand]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot on the configured platforms")
     run.add_argument("-c", "--config", type=Path, help=CONFIG_HELP)
+    init = sub.add_parser(
+        "init",
+        help="write convene.toml from the Discord token and the Matrix login",
+        description=(
+            "Write a working convene.toml: servers, channels, roles and rooms are named, "
+            "their ids looked up. On a terminal it asks; with --yes every answer is a flag."
+        ),
+    )
+    from bot.init import arguments
+
+    arguments(init)
     check = sub.add_parser("check-config", help="validate a settings file without connecting")
     check.add_argument("file", type=Path)
     groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
@@ -175,6 +186,8 @@ def _parser(commands: Sequence[CliCommand]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     commands = [*CORE_COMMANDS, *(command for cog in discover() for command in cog.cli)]
     args = _parser(commands).parse_args(argv)
+    if args.command == "init":
+        return _init(args)
     try:
         if args.command == "check-config":
             settings = checked_settings(args.file)
@@ -194,6 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run(settings))
     except StartupError as exc:
         complain(f"cannot start: {exc}", sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _init(args: argparse.Namespace) -> int:
+    from bot.init import main as init
+
+    try:
+        return init(args)
+    except CliError as exc:
+        complain(str(exc), sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

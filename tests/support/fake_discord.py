@@ -135,7 +135,9 @@ class FakeChannel:
     parent_id: int | None = None
 
     def payload(self, guild_id: int, position: int) -> JSON:
+        voice = {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
         return {
+            **(voice if self.type in (2, 13) else {}),
             "id": str(self.id),
             "type": self.type,
             "guild_id": str(guild_id),
@@ -339,12 +341,15 @@ class FakeDiscord:
         bot_user_id: int,
         guilds: Sequence[FakeGuild],
         bot_username: str = "Convene",
+        application_flags: int = 0,
         token: str = "fake-bot-token",
         interaction_response_timeout: float = 3.0,
         wait_timeout: float = 5.0,
         settle_time: float = 0.02,
     ) -> None:
         self.application_id = application_id
+        # What the Developer Portal allows, e.g. GATEWAY_MESSAGE_CONTENT (1 << 18).
+        self.application_flags = application_flags
         self.bot_user = FakeUser(bot_user_id, bot_username, bot=True)
         self.guilds = {guild.id: guild for guild in guilds}
         self.token = token
@@ -456,6 +461,13 @@ class FakeDiscord:
         self._rate_limits.append(
             _RateLimitRule(re.compile(path_regex), method, retry_after, count, global_)
         )
+
+    def add_bot_to(self, guild: FakeGuild) -> None:
+        """Someone opened the bot's invite link for *guild*: REST lists it from now on. No
+        GUILD_CREATE is sent, so this is for tests with no client connected."""
+        self.guilds[guild.id] = guild
+        self._bot_role_ids[guild.id] = self._next_id()
+        self._channel_guilds.update({channel.id: guild for channel in guild.channels})
 
     def clear_rate_limits(self) -> None:
         """Answer every request again, whatever `rate_limit_next` asked for."""
@@ -720,8 +732,9 @@ class FakeDiscord:
             "communication_disabled_until": None,
         }
 
-    def _guild_payload(self, guild: FakeGuild, intents: int) -> JSON:
-        members = self._guild_members(guild)
+    def _roles_payload(self, guild: FakeGuild) -> list[JSON]:
+        """@everyone (whose id is the guild's), the guild's roles, and the role Discord makes
+        for the bot when it joins, managed by the integration."""
         everyone = {
             **FakeRole(guild.id, "@everyone", guild.everyone_permissions).payload(0),
             "mentionable": False,
@@ -733,6 +746,11 @@ class FakeDiscord:
             "managed": True,
             "tags": {"bot_id": str(self.bot_user.id)},
         }
+        roles = (role.payload(i) for i, role in enumerate(guild.roles, start=1))
+        return [everyone, *roles, bot_role]
+
+    def _guild_payload(self, guild: FakeGuild, intents: int) -> JSON:
+        members = self._guild_members(guild)
         presences = bool(intents & _GUILD_PRESENCES_INTENT)
         return {
             "id": str(guild.id),
@@ -759,11 +777,7 @@ class FakeDiscord:
             "features": [],
             "emojis": [],
             "stickers": [],
-            "roles": [
-                everyone,
-                *(role.payload(i) for i, role in enumerate(guild.roles, start=1)),
-                bot_role,
-            ],
+            "roles": self._roles_payload(guild),
             "channels": [channel.payload(guild.id, i) for i, channel in enumerate(guild.channels)],
             "members": [
                 self._member_payload(guild, member)
@@ -945,6 +959,9 @@ class FakeDiscord:
         routes: list[tuple[str, str, _ApiHandler]] = [
             ("GET", "/users/@me", self._get_me),
             ("GET", "/oauth2/applications/@me", self._get_application),
+            ("GET", "/users/@me/guilds", self._get_my_guilds),
+            ("GET", "/guilds/{guild_id}/channels", self._get_guild_channels),
+            ("GET", "/guilds/{guild_id}/roles", self._get_guild_roles),
             ("PUT", "/applications/{app_id}/commands", self._put_commands),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self._put_commands),
             ("POST", "/users/@me/channels", self._create_dm),
@@ -1022,9 +1039,39 @@ class FakeDiscord:
                 "owner": self.bot_user.payload(),
                 "verify_key": "0" * 64,
                 "team": None,
-                "flags": 0,
+                "flags": self.application_flags,
             }
         )
+
+    async def _get_my_guilds(self, request: web.Request, body: _Body) -> web.Response:
+        """Partial guilds, as Discord lists the ones the current user is in."""
+        return _json(
+            [
+                {
+                    "id": str(guild.id),
+                    "name": guild.name,
+                    "icon": None,
+                    "banner": None,
+                    "owner": False,
+                    "permissions": str(self.permissions(guild, self.bot_user)),
+                    "features": [],
+                }
+                for guild in self.guilds.values()
+            ]
+        )
+
+    def _guild(self, request: web.Request) -> FakeGuild:
+        guild = self.guilds.get(int(request.match_info["guild_id"]))
+        if guild is None:
+            raise _DiscordError(404, 10004, "Unknown Guild")
+        return guild
+
+    async def _get_guild_channels(self, request: web.Request, body: _Body) -> web.Response:
+        guild = self._guild(request)
+        return _json([channel.payload(guild.id, i) for i, channel in enumerate(guild.channels)])
+
+    async def _get_guild_roles(self, request: web.Request, body: _Body) -> web.Response:
+        return _json(self._roles_payload(self._guild(request)))
 
     def _check_application(self, request: web.Request) -> None:
         if request.match_info["app_id"] != str(self.application_id):

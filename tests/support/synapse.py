@@ -390,6 +390,7 @@ class Synapse:
         preset: str = "private_chat",
         power_levels: Mapping[str, int] | None = None,
         room_version: str | None = None,
+        alias: str | None = None,
     ) -> str:
         """Create a room; `power_levels` sets extra users' levels after creation.
 
@@ -402,6 +403,8 @@ class Synapse:
             body["name"] = name
         if room_version is not None:
             body["room_version"] = room_version
+        if alias is not None:
+            body["room_alias_name"] = alias  # the local part: #alias:server_name
         room_id: str = (await self._request("POST", "/_matrix/client/v3/createRoom", user, body))[
             "room_id"
         ]
