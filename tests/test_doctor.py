@@ -1,0 +1,128 @@
+"""`convene doctor` and `doctor` in chat, for what is not a platform's: the store (reachable,
+migrated, writable) and the web port. Each problem is one line with its fix on the next, and
+the exit status is 1 when there is one; a healthy setup prints compact OK lines and exits 0."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.__main__ import main
+from bot.core import Role
+from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
+from tests.test_cli import outcome, settings_file
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def config(tmp_path: Path, url: str, port: int) -> Path:
+    return settings_file(
+        tmp_path, f'[store]\nurl = "{url}"\n[web]\nhost = "127.0.0.1"\nport = {port}\n'
+    )
+
+
+def doctor(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(["doctor", "-c", str(path)])
+    out, err = outcome(capsys)
+    assert err == ""
+    return code, out.splitlines()
+
+
+def test_a_healthy_store_and_a_free_port_pass(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(tmp_path, db_url, free_port())
+    assert main(["db", "upgrade", "-c", str(path)]) == 0
+    capsys.readouterr()
+    code, lines = doctor(path, capsys)
+    assert code == 0
+    assert "ok store: reachable, at the newest schema revision, writable" in lines
+    assert any(line.startswith("ok web: 127.0.0.1:") and "is free" in line for line in lines)
+    assert lines[-1] == "All good."
+
+
+def test_a_new_sqlite_store_is_not_created_by_the_doctor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "new.db"
+    code, lines = doctor(config(tmp_path, f"sqlite:///{store}", free_port()), capsys)
+    assert code == 0
+    assert f"ok store: no file yet at {store}; `convene run` creates it" in lines
+    assert not store.exists()
+
+
+def test_a_store_not_migrated_is_a_warning_with_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "empty.db"
+    store.touch()
+    code, lines = doctor(config(tmp_path, f"sqlite:///{store}", free_port()), capsys)
+    assert code == 0
+    at = lines.index("warning store: reachable, but no schema yet")
+    assert lines[at + 1] == (
+        "   fix: run `convene db upgrade` (`convene run` also upgrades the store at start)"
+    )
+
+
+def test_an_unreachable_store_is_a_problem_with_its_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://convene:s3cret-pw@127.0.0.1:{port}/convene"
+    code, lines = doctor(config(tmp_path, url, free_port()), capsys)
+    assert code == 1
+    assert lines[0] == (
+        f"PROBLEM store: cannot open the store at postgresql+asyncpg://convene:***@127.0.0.1:"
+        f"{port}/convene: nothing listens on 127.0.0.1:{port}; is PostgreSQL running there?"
+    )
+    assert lines[1] == "   fix: start the database, or correct [store] url"
+    assert "cannot check rooms" in "\n".join(lines)
+    assert lines[-1] == "1 problem(s), 0 warning(s), 1 not checked."
+
+
+def test_a_taken_port_is_a_problem_with_its_fix(
+    taken_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = doctor(config(tmp_path, f"sqlite:///{tmp_path}/bot.db", taken_port), capsys)
+    assert code == 1
+    assert lines[:2] == [
+        f"PROBLEM web: cannot listen on 127.0.0.1:{taken_port} (address already in use): "
+        "another program holds it",
+        "   fix: stop that program, or set [web] port to a free port (or [web] enabled = false)",
+    ]
+
+
+async def test_doctor_in_chat_is_for_organizers_and_checks_the_store(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    bot = build_bot(sessions)
+    platform = FakePlatform(bot)
+    said = await platform.person("@olivia:x", Role.ORGANIZER).say("!doctor")
+    assert said.reply.private
+    assert "ok store: reachable, at the newest schema revision, writable" in said.text
+    assert said.text.endswith("All good.")
+    refused = await platform.person("@casey:x").say("!doctor")
+    assert refused.reply.error
