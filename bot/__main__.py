@@ -216,13 +216,13 @@ def _doctor(settings: Settings, out: TextIO) -> int:
     return 1 if worst(findings) is Status.PROBLEM else 0
 
 
-async def _examine(settings: Settings) -> list[Finding]:
+async def _examine(settings: Settings, *, clock: Clock = utcnow) -> list[Finding]:
     """The app as `run` builds it, asked without running: nothing connects but to check, and
     the store is neither created nor upgraded. Rooms from chat are read when the store can be."""
     from bot.app import App
     from bot.doctor import store_findings
 
-    app = App(settings, stdin=io.StringIO(), stdout=io.StringIO())
+    app = App(settings, clock=clock, stdin=io.StringIO(), stdout=io.StringIO())
     try:
         found, state = await store_findings(app.engine, settings.store.url, app.runtime.now())
         if state == "ready":

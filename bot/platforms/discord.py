@@ -20,11 +20,13 @@ import yarl
 from discord import app_commands
 
 from bot.core.context import Caller, Role
+from bot.core.diagnose import Finding
 from bot.core.ports import DIRECT, SendResult
 from bot.core.reply import Reply
 from bot.core.rooms import Rooms
 from bot.core.router import Router
 from bot.core.spec import CommandSpec, OptionSpec
+from bot.platforms import discord_doctor
 from bot.platforms.base import Refused
 from bot.platforms.settings import DiscordSettings
 
@@ -196,6 +198,7 @@ class DiscordPlatform:
         self.rooms = rooms
         self.client = ConveneClient(self, self.settings)
         router.runtime.roles.expect(self.name)
+        router.runtime.doctors.add(self)
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
 
@@ -242,6 +245,10 @@ class DiscordPlatform:
 
     async def close(self) -> None:
         await self.client.close()
+
+    async def diagnose(self) -> list[Finding]:
+        """What `doctor` reports of Discord; over REST, so it works before `run` too."""
+        return await discord_doctor.diagnose(self)
 
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
         """One send with a nonce: Discord drops a retried send with the same nonce
