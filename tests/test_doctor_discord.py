@@ -18,9 +18,11 @@ import pytest
 import pytest_asyncio
 import yarl
 
+from bot import rooms_store
 from bot.__main__ import _examine, main
 from bot.config import parse_settings
 from bot.core.diagnose import Status
+from bot.db import make_engine, make_sessions
 from tests.support.bot_harness import running, settings_for
 from tests.support.discord_bot import answered, text_of
 from tests.support.fake_discord import (
@@ -201,14 +203,14 @@ async def test_a_channel_the_bot_cannot_see_or_that_is_nowhere(
         (
             CONTENT,
             False,
-            "PROBLEM discord intent Message Content: FAQ auto-answer in #help needs it, and "
+            "PROBLEM discord intent Message Content: needed for FAQ auto-answer in #help, and "
             "[discord] message_content is off",
             "   fix: set [discord] message_content = true",
         ),
         (
             0,
             False,
-            "PROBLEM discord intent Message Content: FAQ auto-answer in #help needs it, and "
+            "PROBLEM discord intent Message Content: needed for FAQ auto-answer in #help, and "
             "[discord] message_content is off",
             "   fix: turn on 'Message Content Intent' (Developer Portal → your application → "
             "Bot → Privileged Gateway Intents) and set [discord] message_content = true",
@@ -246,10 +248,48 @@ async def test_welcomes_need_the_server_members_intent(
     code, lines = await doctor(path, capsys)
     assert code == 1
     expected = (
-        "PROBLEM discord intent Server Members: welcomes in #help needs it, and [discord] "
+        "PROBLEM discord intent Server Members: needed for welcomes in #help, and [discord] "
         "members_intent is off"
     )
     assert fix_of(lines, expected).startswith("   fix: turn on 'Server Members Intent'")
+
+
+async def test_a_bot_in_no_server_gets_the_invite_link(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with FakeDiscord(
+        application_id=APPLICATION_ID, bot_user_id=BOT_USER_ID, guilds=[]
+    ) as lonely:
+        monkeypatch.setenv(TOKEN_ENV, lonely.token)
+        monkeypatch.setattr(discord.http.Route, "BASE", lonely.api_base)
+        code, lines = await doctor(config(lonely, tmp_path, [], guild_ids=[]), capsys)
+    assert code == 1
+    invite = fix_of(lines, "PROBLEM discord: the bot is in no server")
+    assert invite.startswith("   fix: invite it: https://discord.com/oauth2/authorize?")
+    # View Channel, Send Messages, Embed Links, Add Reactions, Read Message History, Create
+    # Public Threads, Send Messages in Threads, Use Application Commands: nothing more.
+    assert "permissions=311385214016" in invite
+    assert "scope=bot+applications.commands" in invite
+
+
+async def test_a_room_bound_from_chat_is_checked_too(
+    fake: FakeDiscord, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(fake, tmp_path, [])
+    assert await asyncio.to_thread(main, ["db", "upgrade", "-c", str(path)]) == 0
+    settings = parse_settings({"store": {"url": f"sqlite:///{tmp_path}/bot.db"}})
+    engine = make_engine(settings.store.url)
+    async with make_sessions(engine)() as session:
+        now = datetime.now(UTC)
+        await rooms_store.bind(session, [], "news", "discord", str(NEWS.id), ["announcements"], now)
+        await session.commit()
+    await engine.dispose()
+    capsys.readouterr()
+    code, lines = await doctor(path, capsys)
+    assert code == 1
+    assert "PROBLEM discord room news: #announcements: the bot lacks 'Embed Links'" in lines
 
 
 async def test_a_rejected_token(

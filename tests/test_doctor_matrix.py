@@ -163,3 +163,22 @@ async def test_a_rejected_token(
     assert fix_of(
         lines, "PROBLEM matrix: the homeserver rejected the access token (M_UNKNOWN_TOKEN)"
     ) == (f"   fix: log the bot in again and put its new access token in ${TOKEN_ENV}")
+
+
+async def test_a_homeserver_that_is_not_matrix(
+    synapse: Synapse,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot, _, room = await community(synapse, monkeypatch, admin=False)
+    path = config(synapse, bot, tmp_path, {"community": room})
+    path.write_text(path.read_text().replace(synapse.base_url, f"{synapse.base_url}/wiki"))
+    code, lines = await doctor(path, capsys)
+    assert code == 1
+    assert fix_of(
+        lines, f"PROBLEM matrix: {synapse.base_url}/wiki does not answer as a Matrix homeserver"
+    ) == (
+        "   fix: set [matrix] homeserver to the address clients use (where "
+        "/_matrix/client/versions answers)"
+    )

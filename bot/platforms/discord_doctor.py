@@ -246,7 +246,7 @@ def _intents(
             found.append(
                 Finding.problem(
                     subject,
-                    f"{what} in {shown} needs it, and [discord] {setting} is off",
+                    f"needed for {what} in {shown}, and [discord] {setting} is off",
                     f"{turn_on}set [discord] {setting} = true",
                 )
             )
