@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from tests.support.bot_harness import running
 from tests.support.matrix_fixtures import synapse_server  # noqa: F401
+from tests.support.matrix_world import ask, invited_rooms, make_world
 from tests.support.synapse import MatrixUser, Synapse
 from tests.test_cli import outcome
 
@@ -99,8 +101,8 @@ async def test_a_room_the_bot_is_not_in_and_a_rate_limit_it_cannot_read(
     code, lines = await doctor(path, capsys)
     assert code == 1
     assert fix_of(lines, f"PROBLEM matrix room staff: the bot is not in {elsewhere}") == (
-        f"   fix: invite {bot.user_id} to the room (it accepts invitations to its rooms) and "
-        "restart, or correct the room id (Element: Room settings → Advanced)"
+        f"   fix: invite {bot.user_id} to the room: it accepts invitations to its rooms (or "
+        "correct the room id: Element → Room settings → Advanced)"
     )
     unknown = (
         "cannot check matrix rate limit: only a server admin can read the bot's Synapse rate "
@@ -182,3 +184,22 @@ async def test_a_homeserver_that_is_not_matrix(
         "   fix: set [matrix] homeserver to the address clients use (where "
         "/_matrix/client/versions answers)"
     )
+
+
+async def test_doctor_in_the_running_bot_answers_the_organizer_privately(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    async with running(world.settings):
+        pointer = await ask(world, world.omar, "!doctor")
+        assert "direct message" in pointer["content"]["body"]
+        [dm] = await invited_rooms(synapse, world.omar)
+        await synapse.join(world.omar, dm)
+        answer = await synapse.wait_for_message(
+            world.omar, dm, sender=world.bot.user_id, predicate=lambda e: "Doctor" in str(e)
+        )
+    body = answer["content"]["body"]
+    assert "ok matrix room community: joined; power level 0 is enough" in body
+    assert "cannot check matrix rate limit" in body
+    assert "ok web: off ([web] enabled = false)" in body
+    assert "ok store: reachable, at the newest schema revision, writable" in body

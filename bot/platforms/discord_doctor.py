@@ -71,10 +71,20 @@ async def diagnose(platform: DiscordPlatform) -> list[Finding]:
                 f"${settings.token_env or 'the token file'}",
             )
         ]
-    except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+    except discord.HTTPException as exc:
         return [
             Finding.problem(
-                "discord", f"cannot check: {exc}", "check that this machine reaches discord.com"
+                "discord",
+                f"Discord refused a check: {exc.status} {exc.text}",
+                "check [discord] application_id and guild_ids against the Developer Portal",
+            )
+        ]
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return [
+            Finding.problem(
+                "discord",
+                f"cannot reach Discord: {exc or type(exc).__name__}",
+                "check that this machine reaches discord.com",
             )
         ]
     found += servers

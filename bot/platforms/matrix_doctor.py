@@ -127,8 +127,8 @@ async def _room(
         return Finding.problem(
             subject,
             f"the bot is not in {room_id}",
-            f"invite {user} to the room (it accepts invitations to its rooms) and restart, or "
-            "correct the room id (Element: Room settings → Advanced)",
+            f"invite {user} to the room: it accepts invitations to its rooms (or correct the "
+            "room id: Element → Room settings → Advanced)",
         )
     state = f"{CLIENT}/rooms/{quote(room_id, safe='')}/state"
     levels = await server.get(f"{state}/m.room.power_levels")
