@@ -40,10 +40,11 @@ def _revisions(connection: Connection) -> tuple[set[str], set[str], set[str]]:
     return current, set(script.get_heads()), current - known
 
 
-async def _schema(connection: AsyncConnection) -> Finding:
+async def _schema(connection: AsyncConnection) -> Finding | None:
+    """What is wrong with the store's schema, if anything."""
     current, heads, unknown = await connection.run_sync(_revisions)
     if current == heads:
-        return Finding.ok("store", "reachable, at the newest schema revision")
+        return None
     if unknown:
         return Finding.problem(
             "store",
@@ -63,7 +64,8 @@ async def _write(connection: AsyncConnection, now: datetime) -> None:
     await connection.execute(delete(BotState).where(col(BotState.key) == PROBE_KEY))
 
 
-async def _writable(connection: AsyncConnection, url: str, now: datetime) -> Finding:
+async def _unwritable(connection: AsyncConnection, url: str, now: datetime) -> Finding | None:
+    """Why the store cannot be written, if it cannot: a write, undone by a savepoint."""
     try:
         savepoint = await connection.begin_nested()
         await _write(connection, now)
@@ -75,16 +77,13 @@ async def _writable(connection: AsyncConnection, url: str, now: datetime) -> Fin
             "give the user the bot runs as write access to the store (SQLite: the file and its "
             "folder; PostgreSQL: make it own the database)",
         )
-    return Finding.ok("store", "writable")
+    return None
 
 
 async def _checked(connection: AsyncConnection, url: str, now: datetime) -> list[Finding]:
-    schema = await _schema(connection)
-    if schema.fix is not None:
-        return [schema]
-    written = await _writable(connection, url, now)
-    if written.fix is not None:
-        return [written]
+    problem = await _schema(connection) or await _unwritable(connection, url, now)
+    if problem is not None:
+        return [problem]
     return [Finding.ok("store", "reachable, at the newest schema revision, writable")]
 
 

@@ -4,11 +4,15 @@ the exit status is 1 when there is one; a healthy setup prints compact OK lines 
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +21,7 @@ from bot.__main__ import main
 from bot.core import Role
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
+from tests.support.store_fixtures import PG_ADMIN_URL
 from tests.test_cli import outcome, settings_file
 
 
@@ -126,3 +131,54 @@ async def test_doctor_in_chat_is_for_organizers_and_checks_the_store(
     assert said.text.endswith("All good.")
     refused = await platform.person("@casey:x").say("!doctor")
     assert refused.reply.error
+
+
+async def test_a_store_the_bot_may_read_but_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On the shared PostgreSQL (which trusts local connections), a role that may only read."""
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    tag = uuid.uuid4().hex[:10]
+    name, reader = f"convene_{tag}", f"reader_{tag}"
+    owner_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.execute(f'CREATE ROLE "{reader}" LOGIN')
+    try:
+        owner = config(tmp_path, owner_url, free_port())
+        assert await asyncio.to_thread(main, ["db", "upgrade", "-c", str(owner)]) == 0
+        database = await asyncpg.connect(owner_url)
+        await database.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{reader}"')
+        await database.close()
+        capsys.readouterr()
+        url = owner_url.replace("postgres@", f"{reader}@")
+        code = await asyncio.to_thread(main, ["doctor", "-c", str(config(tmp_path, url, 0))])
+        lines = outcome(capsys)[0].splitlines()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP ROLE IF EXISTS "{reader}"')
+        await admin.close()
+    assert code == 1
+    assert lines[0].startswith("PROBLEM store: cannot be written: the store at ")
+    assert "permission denied for table bot_state" in lines[0]
+    assert lines[1].startswith("   fix: give the user the bot runs as write access to the store")
+
+
+def test_a_store_a_newer_convene_upgraded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "bot.db"
+    path = config(tmp_path, f"sqlite:///{store}", free_port())
+    assert main(["db", "upgrade", "-c", str(path)]) == 0
+    with closing(sqlite3.connect(store)) as db, db:
+        db.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    capsys.readouterr()
+    code, lines = doctor(path, capsys)
+    assert code == 1
+    assert lines[:2] == [
+        "PROBLEM store: its schema is at revision f00dfeed1234, which this Convene does not "
+        "know: a newer Convene upgraded it",
+        "   fix: run that version of Convene, or a newer one",
+    ]

@@ -28,7 +28,7 @@ class Runtime:
     clock: Clock = utcnow
     bus: Bus = field(default_factory=Bus)
     roles: KnownRoles = field(default_factory=KnownRoles)
-    # The parts that answer `doctor`: the platforms add themselves, the app the store and web.
+    # The parts that answer `doctor`: the platforms add themselves, the app its web server.
     doctors: Doctors = field(default_factory=Doctors)
     # Runs right after a commit that changed the rooms, so this process has them at once;
     # other instances catch up on their rooms timer, not in every unit of work, which would
