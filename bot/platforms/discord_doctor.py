@@ -17,6 +17,7 @@ import discord
 
 from bot.core.diagnose import Finding, skew_finding
 from bot.core.rooms import Room
+from bot.core.settings import secret_source
 
 if TYPE_CHECKING:
     from bot.platforms.discord import DiscordPlatform
@@ -67,8 +68,8 @@ async def diagnose(platform: DiscordPlatform) -> list[Finding]:
             Finding.problem(
                 "discord",
                 "Discord rejected the bot token",
-                f"copy a new token (Developer Portal → Bot → Reset Token) into "
-                f"${settings.token_env or 'the token file'}",
+                "copy a new token (Developer Portal → Bot → Reset Token) into "
+                + secret_source(settings.token_env, settings.token_file),
             )
         ]
     except discord.HTTPException as exc:

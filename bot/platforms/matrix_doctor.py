@@ -15,6 +15,7 @@ import aiohttp
 
 from bot.core.diagnose import Finding, skew_finding
 from bot.core.rooms import Room
+from bot.core.settings import secret_source
 from bot.platforms.matrix import MatrixPlatform, privileged_creators
 
 CLIENT = "/_matrix/client/v3"
@@ -108,7 +109,7 @@ async def _versions(http: aiohttp.ClientSession, base: str, platform: MatrixPlat
 
 def _refused(platform: MatrixPlatform, exc: _Failed) -> Finding:
     if exc.code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN"):
-        where = f"${platform.settings.token_env}" if platform.settings.token_env else "the file"
+        where = secret_source(platform.settings.token_env, platform.settings.token_file)
         return Finding.problem(
             "matrix",
             f"the homeserver rejected the access token ({exc.code})",
