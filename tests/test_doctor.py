@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.__main__ import main
 from bot.core import Role
+from bot.core.diagnose import Doctors, Finding, report
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 from tests.support.store_fixtures import PG_ADMIN_URL
@@ -181,4 +182,31 @@ def test_a_store_a_newer_convene_upgraded(
         "PROBLEM store: its schema is at revision f00dfeed1234, which this Convene does not "
         "know: a newer Convene upgraded it",
         "   fix: run that version of Convene, or a newer one",
+    ]
+
+
+class Broken:
+    name = "widget"
+
+    async def diagnose(self) -> list[Finding]:
+        raise RuntimeError("a bug")
+
+
+class Fine:
+    name = "gadget"
+
+    async def diagnose(self) -> list[Finding]:
+        return [Finding.ok("gadget", "fine")]
+
+
+async def test_a_check_that_fails_is_one_problem_and_the_others_still_answer() -> None:
+    doctors = Doctors()
+    doctors.add(Broken())
+    doctors.add(Fine())
+    found = await doctors.examine()
+    assert report(found) == [
+        "PROBLEM widget: the check itself failed (RuntimeError)",
+        "   fix: see the bot's log for the details",
+        "ok gadget: fine",
+        "1 problem(s), 0 warning(s), 0 not checked.",
     ]

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 # The server's `Date` header has a resolution of one second and the round trip adds to it;
 # past WARN_SKEW the clock is off, past FAIL_SKEW reminders come visibly early or late.
@@ -96,6 +99,16 @@ async def _bounded(part: Diagnose) -> list[Finding]:
                 part.name,
                 f"no answer within {CHECK_TIMEOUT:.0f} s",
                 f"check that {part.name} is reachable from this machine",
+            )
+        ]
+    except Exception as exc:
+        # A part should say what it cannot check; one that fails still leaves the others'.
+        log.exception("doctor: checking %s failed", part.name)
+        return [
+            Finding.problem(
+                part.name,
+                f"the check itself failed ({type(exc).__name__})",
+                "see the bot's log for the details",
             )
         ]
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from bot.core.diagnose import Finding, skew_finding
+from bot.core.diagnose import Finding, Status, skew_finding
 from bot.core.rooms import Room
 from bot.core.settings import secret_source
 from bot.platforms.matrix import MatrixPlatform, privileged_creators
@@ -51,7 +52,7 @@ async def diagnose(platform: MatrixPlatform) -> list[Finding]:
     async with aiohttp.ClientSession(timeout=timeout) as http:
         try:
             first = await _versions(http, base, platform)
-            if first.status.name == "PROBLEM":
+            if first.status is Status.PROBLEM:
                 return [first]
             server = _Homeserver(http, base, settings.access_token().get_secret_value())
             whoami = await server.get(f"{CLIENT}/account/whoami")
@@ -79,9 +80,19 @@ async def diagnose(platform: MatrixPlatform) -> list[Finding]:
         found = [first, Finding.ok("matrix", f"logged in as {settings.user_id} on {base}")]
         for room in platform.rooms_config:
             if room.target("matrix"):
-                found.append(await _room(server, platform, room, joined))
+                found.append(await _answered(_room(server, platform, room, joined), room.name))
         found.append(await _ratelimit(server, platform))
     return found
+
+
+async def _answered(check: Coroutine[Any, Any, Finding], name: str) -> Finding:
+    """One room's finding; a call that fails is that room's problem, not the whole check's."""
+    try:
+        return await check
+    except (_Failed, aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+        return Finding.problem(
+            f"matrix room {name}", f"cannot read its state: {exc}", "see the homeserver's log"
+        )
 
 
 async def _versions(http: aiohttp.ClientSession, base: str, platform: MatrixPlatform) -> Finding:
@@ -163,6 +174,8 @@ async def _ratelimit(server: _Homeserver, platform: MatrixPlatform) -> Finding:
     )
     try:
         override = await server.get(path)
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+        return Finding.unknown("matrix rate limit", f"cannot read it: {exc}", "try again")
     except _Failed as exc:
         if exc.code == "M_FORBIDDEN":
             return Finding.unknown(
