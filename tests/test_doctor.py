@@ -14,12 +14,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.__main__ import main
 from bot.core import Role
 from bot.core.diagnose import Doctors, Finding, report
+from bot.web import make_web_app
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 from tests.support.store_fixtures import PG_ADMIN_URL
@@ -210,3 +212,23 @@ async def test_a_check_that_fails_is_one_problem_and_the_others_still_answer() -
         "ok gadget: fine",
         "1 problem(s), 0 warning(s), 0 not checked.",
     ]
+
+
+async def test_a_port_a_running_convene_serves_is_no_problem(
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bot = build_bot(sqlite_sessions)
+    runner = web.AppRunner(make_web_app(bot.runtime, bot, {}, lambda: {"console": True}))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        path = config(tmp_path, f"sqlite:///{tmp_path}/other.db", port)
+        code = await asyncio.to_thread(main, ["doctor", "-c", str(path)])
+    finally:
+        await runner.cleanup()
+    assert code == 0
+    lines = outcome(capsys)[0].splitlines()
+    assert f"ok web: a Convene already serves at http://127.0.0.1:{port} (running)" in lines
