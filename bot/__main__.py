@@ -1,10 +1,12 @@
-"""`convene …`: write a configuration file, run the bot, manage its store, check a
-configuration file, and whatever subcommands the cogs contribute (`convene faq import`, `convene events import`)."""
+"""`convene …`: write a configuration file (`init`), run the bot, manage its store, check a
+configuration file or the whole setup (`doctor`), and whatever subcommands the cogs contribute
+(`convene faq import`, `convene events import`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import os
 import signal
@@ -20,6 +22,7 @@ from bot.cogs import discover
 from bot.config import ConfigError, Settings, checked_settings
 from bot.core.cli import CliCommand, CliError, CliTools
 from bot.core.context import Caller, Clock, utcnow
+from bot.core.diagnose import Finding
 from bot.core.env import Env
 from bot.db import shown_url
 
@@ -169,6 +172,10 @@ def _parser(commands: Sequence[CliCommand]) -> argparse.ArgumentParser:
     arguments(init)
     check = sub.add_parser("check-config", help="validate a settings file without connecting")
     check.add_argument("file", type=Path)
+    doctor = sub.add_parser(
+        "doctor", help="check the setup: platforms, rooms, store, web port, clock"
+    )
+    doctor.add_argument("-c", "--config", type=Path, help=CONFIG_HELP)
     groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
     for command in commands:
         group, name = command.words
@@ -198,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         complain(f"configuration error: {exc}", sys.stderr)
         return 2
     _logging(settings)
+    if args.command == "doctor":
+        return _doctor(settings, sys.stdout)
     command: CliCommand | None = getattr(args, "cli_command", None)
     if command is not None:
         return run_command(command, args, Tools(settings, sys.stdout, sys.stderr))
@@ -222,6 +231,41 @@ def _init(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _doctor(settings: Settings, out: TextIO) -> int:
+    """Every finding, problems first, each with its fix; exit 1 when there is a problem."""
+    from bot.core.diagnose import Status, report, worst
+
+    findings = asyncio.run(_examine(settings))
+    print("\n".join(report(findings)), file=out)
+    return 1 if worst(findings) is Status.PROBLEM else 0
+
+
+async def _examine(settings: Settings, *, clock: Clock = utcnow) -> list[Finding]:
+    """The app as `run` builds it, asked without running: nothing connects but to check, and
+    the store is neither created nor upgraded. Rooms from chat are read when the store can be."""
+    from bot.app import App
+    from bot.doctor import store_findings
+
+    app = App(settings, clock=clock, stdin=io.StringIO(), stdout=io.StringIO())
+    try:
+        found, state = await store_findings(app.engine, settings.store.url, app.runtime.now())
+        if state == "ready":
+            async with app.sessions() as session:
+                await app.house.rooms.refresh(session)
+        elif state == "unreadable":
+            found.append(
+                Finding.unknown(
+                    "rooms",
+                    "only the config file's rooms are checked: those added from chat are in the "
+                    "store",
+                    "fix the store, then run `convene doctor` again",
+                )
+            )
+        return found + await app.runtime.doctors.examine()
+    finally:
+        await app.close()
 
 
 def _summary(settings: Settings) -> str:

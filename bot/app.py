@@ -26,7 +26,7 @@ from bot.schema import upgrade
 from bot.state import StoreState
 from bot.store_errors import STORE_ERRORS, describe
 from bot.store_lock import StoreInUse, StoreLock
-from bot.web import make_web_app
+from bot.web import WebCheck, make_web_app
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class App:
         self.dispatcher = Dispatcher(self.sessions, senders, clock, self.metrics)
         self.runtime.bus.subscribe(DELIVERIES, self.dispatcher.loop.wake)
         self._runner: web.AppRunner | None = None
+        self.runtime.doctors.add(WebCheck(settings.web, self._serving))
         self._stopping = asyncio.Event()
         url = store_url(settings.store.url)
         self._lock = (
@@ -100,6 +101,9 @@ class App:
     @property
     def web_url(self) -> str | None:
         return self.runtime.env.web.listening
+
+    def _serving(self) -> str | None:
+        return self.web_url if self._runner is not None else None
 
     def health(self) -> dict[str, bool]:
         return {platform.name: platform.connected for platform in self.platforms}

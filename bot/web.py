@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+import os
 from collections.abc import Callable, Mapping
 
+import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.config import WebSettings
+from bot.core.diagnose import Finding
 from bot.core.errors import UserError
 from bot.core.pages import Page, PageHandler, PageRequest
 from bot.core.router import Router
@@ -70,3 +75,59 @@ def _page(runtime: Runtime, handler: PageHandler) -> Handler:
 
 def _quoted(etag: str) -> str:
     return f'"{etag}"'
+
+
+class WebCheck:
+    """The web port: free before the bot starts, serving once it runs."""
+
+    name = "web"
+
+    def __init__(self, settings: WebSettings, serving: Callable[[], str | None]) -> None:
+        self.settings = settings
+        self.serving = serving
+
+    async def diagnose(self) -> list[Finding]:
+        if not self.settings.enabled:
+            return [Finding.ok("web", "off ([web] enabled = false)")]
+        url = self.serving()
+        if url is not None:
+            return [Finding.ok("web", f"serving at {url}")]
+        host, port = self.settings.host, self.settings.port
+        if port == 0:
+            return [Finding.ok("web", "takes any free port at start ([web] port = 0)")]
+        try:
+            server = await asyncio.get_running_loop().create_server(asyncio.Protocol, host, port)
+        except OSError as exc:
+            if await _convene_at(host, port):
+                return [
+                    Finding.ok("web", f"a Convene already serves at http://{host}:{port} (running)")
+                ]
+            return [
+                Finding.problem(
+                    "web",
+                    f"cannot listen on {host}:{port} ({_reason(exc)}): another program holds it",
+                    "stop that program, or set [web] port to a free port "
+                    "(or [web] enabled = false)",
+                )
+            ]
+        server.close()
+        await server.wait_closed()
+        return [Finding.ok("web", f"{host}:{port} is free")]
+
+
+def _reason(exc: OSError) -> str:
+    return os.strerror(exc.errno).lower() if exc.errno else str(exc)
+
+
+async def _convene_at(host: str, port: int) -> bool:
+    """Whether what holds the port is a Convene, by its health check's answer."""
+    try:
+        timeout = aiohttp.ClientTimeout(total=1)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.get(f"http://{host}:{port}/healthz") as response,
+        ):
+            body = await response.json(content_type=None)
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+        return False
+    return isinstance(body, dict) and "platforms" in body

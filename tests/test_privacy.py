@@ -36,6 +36,7 @@ ORGANIZER = [
     '!faq edit run-tests answer="Run pytest -n auto from the repository root."',
     '!faq teach "how do i launch the test suite" run-tests',
     "!faq gaps",
+    "!doctor",
     "!sprint issue add https://github.com/owner/repo/issues/123 contributors",
     "!welcome preview",
     "!room add community announcements",

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.bus import Bus, forget_noted, noted
 from bot.core.context import Clock, utcnow
+from bot.core.diagnose import Doctors
 from bot.core.env import Env
 from bot.core.roles import KnownRoles
 from bot.core.rooms import ROOMS
@@ -27,6 +28,8 @@ class Runtime:
     clock: Clock = utcnow
     bus: Bus = field(default_factory=Bus)
     roles: KnownRoles = field(default_factory=KnownRoles)
+    # The parts that answer `doctor`: the platforms add themselves, the app its web server.
+    doctors: Doctors = field(default_factory=Doctors)
     # Runs right after a commit that changed the rooms, so this process has them at once;
     # other instances catch up on their rooms timer, not in every unit of work, which would
     # pay a read per command for what changes a few times a year.

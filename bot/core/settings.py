@@ -57,6 +57,11 @@ def name_of(member: enum.Enum) -> str:
     return member.name.lower()
 
 
+def secret_source(env: str | None, file: Path | None) -> str:
+    """Where `read_secret` reads the secret from, as a person would write it."""
+    return f"${env}" if env else str(file or "the token file")
+
+
 def read_secret(env: str | None, file: Path | None, where: str) -> SecretStr:
     """The secret in environment variable *env*, else in *file*; never in the settings file.
 

@@ -21,12 +21,14 @@ import yarl
 from discord import app_commands
 
 from bot.core.context import Caller, Role
+from bot.core.diagnose import Finding
 from bot.core.markup import escape_title
 from bot.core.ports import DIRECT, SendResult
 from bot.core.reply import Reply
 from bot.core.rooms import Rooms
 from bot.core.router import Router
 from bot.core.spec import CommandSpec, OptionSpec
+from bot.platforms import discord_doctor
 from bot.platforms.base import Refused
 from bot.platforms.settings import DiscordSettings
 
@@ -209,6 +211,7 @@ class DiscordPlatform:
         self.rooms = rooms
         self.client = ConveneClient(self, self.settings)
         router.runtime.roles.expect(self.name)
+        router.runtime.doctors.add(self)
         self.ready = asyncio.Event()
         self.synced = asyncio.Event()
 
@@ -255,6 +258,10 @@ class DiscordPlatform:
 
     async def close(self) -> None:
         await self.client.close()
+
+    async def diagnose(self) -> list[Finding]:
+        """What `doctor` reports of Discord; over REST, so it works before `run` too."""
+        return await discord_doctor.diagnose(self)
 
     async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
         """One send with a nonce: Discord drops a retried send with the same nonce

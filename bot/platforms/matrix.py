@@ -35,10 +35,11 @@ from nio import (
 )
 
 from bot.core.context import Caller, Role
+from bot.core.diagnose import Finding
 from bot.core.markup import to_html, to_plain
 from bot.core.ports import DIRECT, Outbox, PlatformState, SendResult
 from bot.core.reply import Attachment, Reply
-from bot.core.rooms import Rooms
+from bot.core.rooms import Room, Rooms
 from bot.core.router import Router
 from bot.platforms.base import Refused, reaction_buttons, typed_buttons
 from bot.platforms.settings import MatrixSettings
@@ -137,6 +138,7 @@ class MatrixPlatform:
                 request_timeout=max(60, self.settings.sync_timeout_ms / 1000 + 30),
             ),
         )
+        router.runtime.doctors.add(self)
         self._connected = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._creators: dict[str, set[str]] = {}
@@ -154,6 +156,18 @@ class MatrixPlatform:
     @property
     def rooms(self) -> set[str]:
         return set(self._rooms.on("matrix"))
+
+    @property
+    def rooms_config(self) -> list[Room]:
+        """The rooms of the house, by name, as configured (file and chat) right now."""
+        return list(self._rooms)
+
+    async def diagnose(self) -> list[Finding]:
+        """What `doctor` reports of Matrix; plain client calls, so it works before `run` too.
+        Imported here: the checks build on this module."""
+        from bot.platforms import matrix_doctor
+
+        return await matrix_doctor.diagnose(self)
 
     async def run(self) -> None:
         token = self.settings.access_token().get_secret_value()

@@ -44,6 +44,18 @@ _GUILD_PRESENCES_INTENT = 1 << 8
 _MESSAGE_CONTENT_INTENT = 1 << 15
 
 
+class ApplicationFlag(enum.IntFlag):
+    """The privileged intents' flags on an application, as the Developer Portal sets them: a bot
+    in fewer than 100 servers gets the `_LIMITED` flag when its owner turns an intent on."""
+
+    GATEWAY_PRESENCE = 1 << 12
+    GATEWAY_PRESENCE_LIMITED = 1 << 13
+    GATEWAY_GUILD_MEMBERS = 1 << 14
+    GATEWAY_GUILD_MEMBERS_LIMITED = 1 << 15
+    GATEWAY_MESSAGE_CONTENT = 1 << 18
+    GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19
+
+
 class Permission(enum.IntFlag):
     """The bits the defaults and fixtures need; Discord defines many more."""
 
@@ -61,6 +73,8 @@ class Permission(enum.IntFlag):
     CHANGE_NICKNAME = 1 << 26
     USE_APPLICATION_COMMANDS = 1 << 31
     MANAGE_EVENTS = 1 << 33
+    CREATE_PUBLIC_THREADS = 1 << 35
+    SEND_MESSAGES_IN_THREADS = 1 << 38
 
 
 DEFAULT_EVERYONE_PERMISSIONS = (
@@ -74,6 +88,8 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     | Permission.USE_EXTERNAL_EMOJIS
     | Permission.CHANGE_NICKNAME
     | Permission.USE_APPLICATION_COMMANDS
+    | Permission.CREATE_PUBLIC_THREADS
+    | Permission.SEND_MESSAGES_IN_THREADS
 )
 
 
@@ -127,12 +143,32 @@ class FakeRole:
 
 
 @dataclass(frozen=True)
+class FakeOverwrite:
+    """A channel's permission overwrite for a role (`type` 0; the @everyone role's id is the
+    guild's) or a member (`type` 1)."""
+
+    id: int
+    type: int = 0
+    allow: int = 0
+    deny: int = 0
+
+    def payload(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "allow": str(self.allow),
+            "deny": str(self.deny),
+        }
+
+
+@dataclass(frozen=True)
 class FakeChannel:
     id: int
     name: str
     type: int = 0
     topic: str | None = None
     parent_id: int | None = None
+    overwrites: Sequence[FakeOverwrite] = ()
 
     def payload(self, guild_id: int, position: int) -> JSON:
         voice = {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
@@ -143,7 +179,7 @@ class FakeChannel:
             "guild_id": str(guild_id),
             "name": self.name,
             "position": position,
-            "permission_overwrites": [],
+            "permission_overwrites": [overwrite.payload() for overwrite in self.overwrites],
             "parent_id": None if self.parent_id is None else str(self.parent_id),
             "topic": self.topic,
             "nsfw": False,
@@ -687,7 +723,8 @@ class FakeDiscord:
         )
 
     def permissions(self, guild: FakeGuild, user: FakeUser) -> int:
-        """Guild-wide, as Discord computes them; channel overwrites are not modelled."""
+        """Guild-wide, as Discord computes them. Channel overwrites go to the bot in the
+        channels' payloads but are not applied here."""
         if user.id == guild.owner_id:
             return ALL_PERMISSIONS
         value = guild.everyone_permissions
@@ -957,10 +994,13 @@ class FakeDiscord:
         webhook_message = "/webhooks/{app_id}/{token}/messages/{message_id}"
         channel_message = "/channels/{channel_id}/messages/{message_id}"
         routes: list[tuple[str, str, _ApiHandler]] = [
+            ("GET", "/gateway", self._get_gateway),
             ("GET", "/users/@me", self._get_me),
-            ("GET", "/oauth2/applications/@me", self._get_application),
             ("GET", "/users/@me/guilds", self._get_my_guilds),
+            ("GET", "/guilds/{guild_id}", self._get_guild),
             ("GET", "/guilds/{guild_id}/channels", self._get_guild_channels),
+            ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
+            ("GET", "/oauth2/applications/@me", self._get_application),
             ("GET", "/guilds/{guild_id}/roles", self._get_guild_roles),
             ("PUT", "/applications/{app_id}/commands", self._put_commands),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self._put_commands),
@@ -999,7 +1039,9 @@ class FakeDiscord:
             self._notify()
             if rule := self._take_rate_limit(request.method, path):
                 return _rate_limited(rule)
-            needs_auth = not path.startswith(("/webhooks/", "/interactions/"))
+            needs_auth = path != "/gateway" and not path.startswith(
+                ("/webhooks/", "/interactions/")
+            )
             try:
                 if needs_auth and request.headers.get("Authorization") != f"Bot {self.token}":
                     raise _DiscordError(401, 0, "401: Unauthorized")
@@ -1026,6 +1068,64 @@ class FakeDiscord:
             {**self.bot_user.payload(), "verified": True, "mfa_enabled": False, "flags": 0}
         )
 
+    async def _get_gateway(self, request: web.Request, body: _Body) -> web.Response:
+        return _json({"url": self.gateway_url})
+
+    async def _get_my_guilds(self, request: web.Request, body: _Body) -> web.Response:
+        return _json(
+            [
+                {
+                    "id": str(guild.id),
+                    "name": guild.name,
+                    "icon": None,
+                    "banner": None,
+                    "owner": guild.owner_id == self.bot_user.id,
+                    "permissions": str(self.permissions(guild, self.bot_user)),
+                    "features": [],
+                }
+                for guild in self.guilds.values()
+            ]
+        )
+
+    def _my_guild(self, request: web.Request) -> FakeGuild:
+        guild = self.guilds.get(int(request.match_info["guild_id"]))
+        if guild is None:
+            raise _DiscordError(403, 50001, "Missing Access")
+        return guild
+
+    async def _get_guild(self, request: web.Request, body: _Body) -> web.Response:
+        """The guild object as REST gives it: without the gateway's channels and members."""
+        payload = self._guild_payload(self._my_guild(request), 0)
+        for gateway_only in (
+            "channels",
+            "members",
+            "member_count",
+            "joined_at",
+            "large",
+            "unavailable",
+            "lazy",
+            "voice_states",
+            "presences",
+            "threads",
+            "stage_instances",
+            "guild_scheduled_events",
+            "soundboard_sounds",
+        ):
+            del payload[gateway_only]
+        return _json(payload)
+
+    async def _get_guild_channels(self, request: web.Request, body: _Body) -> web.Response:
+        guild = self._my_guild(request)
+        return _json([channel.payload(guild.id, i) for i, channel in enumerate(guild.channels)])
+
+    async def _get_member(self, request: web.Request, body: _Body) -> web.Response:
+        guild = self._my_guild(request)
+        user_id = int(request.match_info["user_id"])
+        for member in self._guild_members(guild):
+            if member.id == user_id:
+                return _json(self._member_payload(guild, member))
+        raise _DiscordError(404, 10007, "Unknown Member")
+
     async def _get_application(self, request: web.Request, body: _Body) -> web.Response:
         return _json(
             {
@@ -1043,35 +1143,8 @@ class FakeDiscord:
             }
         )
 
-    async def _get_my_guilds(self, request: web.Request, body: _Body) -> web.Response:
-        """Partial guilds, as Discord lists the ones the current user is in."""
-        return _json(
-            [
-                {
-                    "id": str(guild.id),
-                    "name": guild.name,
-                    "icon": None,
-                    "banner": None,
-                    "owner": False,
-                    "permissions": str(self.permissions(guild, self.bot_user)),
-                    "features": [],
-                }
-                for guild in self.guilds.values()
-            ]
-        )
-
-    def _guild(self, request: web.Request) -> FakeGuild:
-        guild = self.guilds.get(int(request.match_info["guild_id"]))
-        if guild is None:
-            raise _DiscordError(404, 10004, "Unknown Guild")
-        return guild
-
-    async def _get_guild_channels(self, request: web.Request, body: _Body) -> web.Response:
-        guild = self._guild(request)
-        return _json([channel.payload(guild.id, i) for i, channel in enumerate(guild.channels)])
-
     async def _get_guild_roles(self, request: web.Request, body: _Body) -> web.Response:
-        return _json(self._roles_payload(self._guild(request)))
+        return _json(self._roles_payload(self._my_guild(request)))
 
     def _check_application(self, request: web.Request) -> None:
         if request.match_info["app_id"] != str(self.application_id):
@@ -1503,7 +1576,10 @@ class FakeDiscord:
                 "session_id": session.id,
                 "session_type": "normal",
                 "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume-gateway",
-                "application": {"id": str(self.application_id), "flags": 0},
+                "application": {
+                    "id": str(self.application_id),
+                    "flags": self.application_flags,
+                },
                 "private_channels": [],
                 "relationships": [],
             },
