@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.context import Caller
 from bot.core.runtime import Runtime
-from bot.db import UTCDateTime
+from bot.db import UTCDateTime, insert_ignoring_conflicts
 from bot.identity import Account, account_of
 
 
@@ -33,6 +34,28 @@ async def set_state(session: AsyncSession, key: str, value: str, now: datetime) 
     else:
         row.value, row.updated_at = value, now
         session.add(row)
+
+
+class HandledEvent(SQLModel, table=True):
+    """A chat event (Matrix event id, Discord interaction id) a command was run for: a second
+    delivery of it, to another instance or after a resumed sync, is not answered again."""
+
+    __tablename__ = "handled_event"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    event_id: str = Field(primary_key=True, max_length=255)
+    handled_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+async def record_event(session: AsyncSession, caller: Caller, now: datetime) -> bool:
+    """Record *caller*'s event in the session's transaction; False when it was already: one
+    `INSERT … ON CONFLICT DO NOTHING`, which waits for a concurrent insert of the same id to
+    commit or roll back, so of two instances exactly one goes on."""
+    insert = insert_ignoring_conflicts(session, HandledEvent).values(
+        platform=caller.platform, event_id=caller.event_id, handled_at=now
+    )
+    result = await session.exec(insert)
+    return bool(result.rowcount)
 
 
 class StoreState:

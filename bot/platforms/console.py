@@ -60,7 +60,8 @@ class ConsolePlatform:
             if text:
                 command = self.router.strip_prefix(text) or text.lstrip("/")
                 reply = await self.router.handle_text(self.caller, command)
-                self.write(render(reply, self.router.prefix))
+                if reply is not None:
+                    self.write(render(reply, self.router.prefix))
             self._prompt()
 
     def _prompt(self) -> None:

@@ -397,10 +397,16 @@ class DiscordPlatform:
         self.synced.set()
 
     def caller(self, interaction: discord.Interaction[Any]) -> Caller:
-        return self._caller(interaction.user, interaction.channel_id, interaction.guild_id)
+        return self._caller(
+            interaction.user, interaction.channel_id, interaction.guild_id, str(interaction.id)
+        )
 
     def _caller(
-        self, user: discord.User | discord.Member, channel_id: int | None, guild_id: int | None
+        self,
+        user: discord.User | discord.Member,
+        channel_id: int | None,
+        guild_id: int | None,
+        event_id: str | None = None,
     ) -> Caller:
         return Caller(
             platform="discord",
@@ -410,6 +416,7 @@ class DiscordPlatform:
             room_id=str(channel_id),
             is_direct=guild_id is None,
             style="slash",
+            event_id=event_id,
         )
 
     async def on_message(self, message: discord.Message) -> None:
@@ -472,17 +479,21 @@ class DiscordPlatform:
         so *private* (the spec's word) chooses it. A reply only for the caller after a public
         defer, such as an error, never fills the public placeholder: the placeholder is closed
         with a neutral line, the reply follows as a new, ephemeral message, and the placeholder
-        is deleted."""
-        task: asyncio.Task[Reply] = asyncio.ensure_future(work)
+        is deleted. An interaction another instance already answered (None) is left to it."""
+        task: asyncio.Task[Reply | None] = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if done:
             reply = task.result()
+            if reply is None:
+                return
             await interaction.response.send_message(
                 **render(reply), ephemeral=private or _for_caller(reply)
             )
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         reply = await task
+        if reply is None:
+            return
         if private or not _for_caller(reply):
             await interaction.edit_original_response(**render(reply))
             return

@@ -1,0 +1,33 @@
+"""chat events already handled, so a replayed one is answered once
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import bot.db
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "handled_event",
+        sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("handled_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("platform", "event_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("handled_event")

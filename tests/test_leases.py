@@ -1,0 +1,109 @@
+"""Leases on PostgreSQL hold each platform for one instance, and a chat event is answered once.
+
+The leases are tried on the shared PostgreSQL, each test in a database of its own; the event
+ids on both stores, through the real router and commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import Role
+from bot.leases import RETRY, LeaseLost, Leases
+from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
+
+CREATE = '!event create "Sprint" "2026-12-09 10:00" Europe/Paris'
+
+
+async def test_a_replayed_event_is_answered_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
+    first = await omar.send(CREATE, "$event1")
+    assert first is not None and "Event #1" in first.text
+    assert await omar.send(CREATE, "$event1") is None
+    listed = await omar.say("!event list")
+    assert listed.text.count("Sprint") == 1
+    refusal = await omar.send("!event nonsense", "$event2")
+    assert refusal is not None and refusal.reply.error
+    assert await omar.send("!event nonsense", "$event2") is None
+
+
+async def test_two_instances_given_one_event_answer_it_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The same event reaches two routers (two instances) at once: one answers, the other
+    says nothing, and the event is created once."""
+    people = [FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER) for _ in range(2)]
+    for n in range(10):
+        said = await asyncio.gather(*(p.send(CREATE, f"$race{n}") for p in people))
+        assert sum(s is not None for s in said) == 1, said
+    listed = await people[0].say("!event list")
+    assert listed.text.count("Sprint") == 10
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_lease_is_held_by_one_instance_and_handed_over(engine: AsyncEngine) -> None:
+    first, second = Leases(engine), Leases(engine)
+    stop_first = asyncio.Event()
+    second_started = asyncio.Event()
+
+    async def second_work() -> None:
+        second_started.set()
+        await asyncio.Event().wait()
+
+    holder = asyncio.create_task(first.run("matrix", stop_first.wait))
+    await asyncio.sleep(0.3)
+    standby = asyncio.create_task(second.run("matrix", second_work))
+    await asyncio.sleep(RETRY * 2)
+    assert first.held == {"matrix"} and second.held == set()
+    assert not second_started.is_set()
+
+    stop_first.set()
+    await holder
+    assert first.held == set()
+    started = time.monotonic()
+    await asyncio.wait_for(second_started.wait(), RETRY * 3)
+    assert time.monotonic() - started <= RETRY * 2
+    assert second.held == {"matrix"}
+    standby.cancel()
+    await asyncio.gather(standby, return_exceptions=True)
+    assert second.held == set()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_holder_whose_connection_ends_stops_its_platform(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    """The lease's connection is cut (an administrator, a PostgreSQL restart): the holder
+    stops the platform within a check, and says so, rather than serve without the lease."""
+    leases = Leases(engine)
+    cancelled = asyncio.Event()
+
+    async def platform() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+
+    holder = asyncio.create_task(leases.run("discord", platform))
+    await asyncio.sleep(0.5)
+    admin = await asyncpg.connect(db_url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'convene lease' AND datname = current_database()"
+        )
+    finally:
+        await admin.close()
+    with pytest.raises(LeaseLost, match="discord lease"):
+        await asyncio.wait_for(holder, 10)
+    assert cancelled.is_set()
+    assert leases.held == set()
