@@ -11,11 +11,14 @@ import time
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Role
+from bot.db import make_engine
 from bot.leases import RETRY, LeaseLost, Leases
+from bot.schema import upgrade
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -107,3 +110,17 @@ async def test_a_holder_whose_connection_ends_stops_its_platform(
         await asyncio.wait_for(holder, 10)
     assert cancelled.is_set()
     assert leases.held == set()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_two_instances_starting_at_once_migrate_a_new_store_once(db_url: str) -> None:
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        # Without the migrations' lock, the two block each other on the new tables.
+        await asyncio.wait_for(asyncio.gather(*(upgrade(engine) for engine in engines)), 30)
+        async with engines[0].connect() as connection:
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        assert version is not None and version.isdigit()
+    finally:
+        for engine in engines:
+            await engine.dispose()
