@@ -23,7 +23,7 @@ from bot.leases import LeaseLost, Leases
 from bot.metrics import Metrics
 from bot.platforms.base import Platform, Refused
 from bot.schema import upgrade
-from bot.state import StoreState
+from bot.state import StoreState, forget_handled
 from bot.store_errors import STORE_ERRORS, describe
 from bot.store_lock import StoreInUse, StoreLock
 from bot.web import LeaseReport, make_web_app
@@ -199,7 +199,13 @@ class App:
         tasks = {
             asyncio.create_task(self._serve_platform(p), name=p.name): p for p in self.platforms
         }
-        loops = [self.dispatcher.loop, self.house.rooms_loop, *self.house.contributions.timers]
+        forget = WakeLoop("handled events", lambda: forget_handled(self.runtime))
+        loops = [
+            self.dispatcher.loop,
+            self.house.rooms_loop,
+            forget,
+            *self.house.contributions.timers,
+        ]
         background = {asyncio.create_task(loop.run(), name=loop.name): loop for loop in loops}
         try:
             failed = await self._serve(set(tasks))

@@ -3,9 +3,9 @@ the store behind the platforms' `PlatformState` port."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Caller
@@ -36,6 +36,10 @@ async def set_state(session: AsyncSession, key: str, value: str, now: datetime) 
         session.add(row)
 
 
+HANDLED_KEPT = timedelta(days=2)
+FORGET_EVERY = 3600.0
+
+
 class HandledEvent(SQLModel, table=True):
     """A chat event (Matrix event id, Discord interaction id) a command was run for: a second
     delivery of it, to another instance or after a resumed sync, is not answered again."""
@@ -44,7 +48,7 @@ class HandledEvent(SQLModel, table=True):
 
     platform: str = Field(primary_key=True, max_length=16)
     event_id: str = Field(primary_key=True, max_length=255)
-    handled_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    handled_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
 async def record_event(session: AsyncSession, caller: Caller, now: datetime) -> bool:
@@ -56,6 +60,16 @@ async def record_event(session: AsyncSession, caller: Caller, now: datetime) -> 
     )
     result = await session.exec(insert)
     return bool(result.rowcount)
+
+
+async def forget_handled(runtime: Runtime) -> float:
+    """An event comes again only while a sync is resumed or a platform taken over, minutes at
+    most (Matrix answers nothing older than 10 min): its id is kept `HANDLED_KEPT`, and the
+    older ones are deleted hourly. Returns the seconds until the next turn."""
+    async with runtime.transaction() as session:
+        old = col(HandledEvent.handled_at) < runtime.now() - HANDLED_KEPT
+        await session.exec(delete(HandledEvent).where(old))
+    return FORGET_EVERY
 
 
 class StoreState:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -19,6 +20,8 @@ from bot.core import Role
 from bot.db import make_engine
 from bot.leases import RETRY, LeaseLost, Leases
 from bot.schema import upgrade
+from bot.state import FORGET_EVERY, HANDLED_KEPT, forget_handled
+from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -124,3 +127,18 @@ async def test_two_instances_starting_at_once_migrate_a_new_store_once(db_url: s
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_handled_event_ids_are_forgotten_after_two_days(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    router = build_bot(sessions, clock=clock)
+    omar = FakePlatform(router).person("@omar:x", Role.ORGANIZER)
+    assert await omar.send("!whoami", "$old") is not None
+    clock.now += HANDLED_KEPT - timedelta(minutes=1)
+    assert await forget_handled(router.runtime) == FORGET_EVERY
+    assert await omar.send("!whoami", "$old") is None, "kept for two days"
+    clock.now += timedelta(minutes=2)
+    await forget_handled(router.runtime)
+    assert await omar.send("!whoami", "$old") is not None

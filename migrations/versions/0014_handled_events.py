@@ -27,7 +27,11 @@ def upgrade() -> None:
         sa.Column("handled_at", bot.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("platform", "event_id"),
     )
+    with op.batch_alter_table("handled_event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_handled_event_handled_at"), ["handled_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("handled_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handled_event_handled_at"))
     op.drop_table("handled_event")
