@@ -1,5 +1,5 @@
-"""Two `convene run` on one PostgreSQL store, Matrix on the test Synapse: one holds the Matrix
-lease, the other stands by and takes over when the holder is killed.
+"""Two `convene run` on one PostgreSQL store, Matrix on the test Synapse and Discord on the fake:
+one holds each platform's lease, the other stands by and takes over when the holder is killed.
 
 Real processes, real signals: the holder is SIGKILLed with nothing said to anyone, a command
 is sent while no instance syncs, and the standby must answer it, once, within 10 s.
@@ -22,6 +22,9 @@ from bot.db import make_engine, make_sessions
 from bot.state import get_state, set_state
 from cogs.events.models import Event
 from tests.support.bot_process import Bot, bot, write_config
+from tests.support.discord_bot import answered
+from tests.support.discord_fixtures import APPLICATION_ID, GENERAL, GUILD_ID, ORGANIZER
+from tests.support.fake_discord import FakeDiscord
 from tests.support.matrix_world import World, make_world
 from tests.support.synapse import Synapse
 
@@ -192,4 +195,48 @@ async def test_a_clean_stop_hands_the_lease_over_at_once(
             await synapse.wait_for_message(
                 world.omar, world.room, sender=world.bot.user_id, after=sent
             )
+            await second.stop("SIGTERM")
+
+
+async def test_a_standby_takes_the_discord_gateway_over(
+    db_url: str, tmp_path: Path, fake_discord: FakeDiscord
+) -> None:
+    """Discord has no sync to resume: the standby opens a gateway session of its own once the
+    holder is gone, and answers the next slash command, once."""
+    config = write_config(
+        tmp_path,
+        db_url,
+        console={"enabled": False},
+        discord={
+            "enabled": True,
+            "token_env": "CONVENE_TEST_DISCORD_TOKEN",
+            "application_id": APPLICATION_ID,
+            "guild_ids": [GUILD_ID],
+            "api_base_url": fake_discord.api_base,
+            "gateway_url": fake_discord.gateway_url,
+        },
+        rooms=[{"name": "general", "discord_channel_id": GENERAL.id}],
+    )
+    env = {"CONVENE_TEST_DISCORD_TOKEN": fake_discord.token}
+    async with bot(config, env) as first:
+        await first.until(lambda: "Discord: connected" in first.stderr, "the gateway")
+        async with bot(config, env) as second:
+            await second.until(
+                lambda: "another instance holds the discord lease" in second.stderr, "the standby"
+            )
+            first.process.kill()
+            killed = time.monotonic()
+            await second.until(lambda: "Discord: connected" in second.stderr, "the takeover")
+            print(f"Discord takeover: {time.monotonic() - killed:.2f} s after SIGKILL")
+            assert time.monotonic() - killed < TAKEOVER_WITHIN
+            who = await answered(
+                await fake_discord.slash(GUILD_ID, GENERAL.id, ORGANIZER, "whoami")
+            )
+            assert "olivia" in (who.content or "") + str(who.embeds)
+            async with bot(config, env) as third:
+                await third.until(
+                    lambda: "another instance holds the discord lease" in third.stderr,
+                    "a new standby",
+                )
+                await third.stop("SIGTERM")  # a standby stops cleanly, its platform never run
             await second.stop("SIGTERM")
