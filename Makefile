@@ -45,6 +45,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m benchmarks.metrics --store sqlite
 	$(BIN)/python -m benchmarks.metrics --store postgresql
 	$(BIN)/python -m benchmarks.stop
+	$(BIN)/python -m benchmarks.leases
 	$(BIN)/python -m benchmarks.import_corpus
 	$(BIN)/python -m benchmarks.faq --faq ../shared/faq-eval/faq.toml --questions ../shared/faq-eval/dev.jsonl
 

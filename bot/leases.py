@@ -41,7 +41,7 @@ _KEEPALIVE = {
     "application_name": "convene lease",
 }
 # The first key of every Convene lock, so they stand apart from other users' advisory locks.
-_NAMESPACE = 0x436F6E76
+NAMESPACE = 0x436F6E76
 
 
 class LeaseLost(Exception):
@@ -91,7 +91,7 @@ class Leases:
             if connection is not None:
                 try:
                     if await connection.fetchval(
-                        "SELECT pg_try_advisory_lock($1, $2)", _NAMESPACE, lock_key(name)
+                        "SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, lock_key(name)
                     ):
                         self._connections[name] = connection
                         return connection
