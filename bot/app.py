@@ -274,6 +274,8 @@ class App:
             closing = [_closed(platform.close(), platform.name) for platform in self.platforms]
             if self._runner is not None:
                 closing.append(_closed(self._runner.cleanup(), "the web server"))
+            if self.leases is not None:
+                closing.append(_closed(self.leases.close(), "the leases"))
             await asyncio.gather(*closing)
             await _closed(self.engine.dispose(), "the store")
         finally:

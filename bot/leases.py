@@ -78,11 +78,14 @@ class Leases:
                     )
             await task
         finally:
-            # The platform ends before the standby may start: never two connections at once.
+            # The platform ends before the standby may start, so there are not two connections
+            # at once; a stop that cancels again cuts this wait short, never the release.
             task.cancel()
-            await asyncio.wait({task}, timeout=CHECK)
-            self.held.discard(name)
-            await self.release(name)
+            try:
+                await asyncio.wait({task}, timeout=RETRY)
+            finally:
+                self.held.discard(name)
+                await self.release(name)
 
     async def _acquire(self, name: str) -> asyncpg.Connection:
         waiting_said = False
@@ -120,8 +123,12 @@ class Leases:
             return
         try:
             await asyncio.wait_for(connection.close(), RETRY)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except Exception:
             connection.terminate()
+        except asyncio.CancelledError:
+            # Closing the socket is enough for PostgreSQL to end the session, lock and all.
+            connection.terminate()
+            raise
 
     async def close(self) -> None:
         for name in list(self._connections):

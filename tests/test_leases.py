@@ -142,3 +142,30 @@ async def test_handled_event_ids_are_forgotten_after_two_days(
     clock.now += timedelta(minutes=2)
     await forget_handled(router.runtime)
     assert await omar.send("!whoami", "$old") is not None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_stop_that_cancels_twice_still_gives_the_lease_up(engine: AsyncEngine) -> None:
+    """The App cancels a platform at the start of a stop, and again when it is late: the
+    second cancel may land while the platform winds down; the lease goes all the same."""
+    first, second = Leases(engine), Leases(engine)
+
+    async def slow_to_end() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.shield(asyncio.sleep(0.5))
+
+    holder = asyncio.create_task(first.run("matrix", slow_to_end))
+    await asyncio.sleep(0.3)
+    holder.cancel()
+    await asyncio.sleep(0.05)
+    holder.cancel()
+    await asyncio.gather(holder, return_exceptions=True)
+    got = asyncio.Event()
+
+    async def mark() -> None:
+        got.set()
+
+    await asyncio.wait_for(second.run("matrix", mark), RETRY * 2)
+    assert got.is_set()
