@@ -88,23 +88,33 @@ class Leases:
                 await self.release(name)
 
     async def _acquire(self, name: str) -> asyncpg.Connection:
+        """Ask on one connection every `RETRY` until the lock is granted; a connection that
+        fails is replaced, and one left by a stop while standing by is dropped."""
+        connection: asyncpg.Connection | None = None
         waiting_said = False
-        while True:
-            connection = await self._connect(name)
+        try:
+            while True:
+                if connection is None:
+                    connection = await self._connect(name)
+                if connection is not None:
+                    try:
+                        if await connection.fetchval(
+                            "SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, lock_key(name)
+                        ):
+                            self._connections[name] = connection
+                            return connection
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                        log.warning("cannot ask for the %s lease: %s", name, exc)
+                        connection.terminate()
+                        connection = None
+                    if not waiting_said:
+                        log.info("standing by: another instance holds the %s lease", name)
+                        waiting_said = True
+                await asyncio.sleep(RETRY)
+        except BaseException:
             if connection is not None:
-                try:
-                    if await connection.fetchval(
-                        "SELECT pg_try_advisory_lock($1, $2)", NAMESPACE, lock_key(name)
-                    ):
-                        self._connections[name] = connection
-                        return connection
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("cannot ask for the %s lease: %s", name, exc)
                 connection.terminate()
-                if not waiting_said:
-                    log.info("standing by: another instance holds the %s lease", name)
-                    waiting_said = True
-            await asyncio.sleep(RETRY)
+            raise
 
     async def _connect(self, name: str) -> asyncpg.Connection | None:
         try:
