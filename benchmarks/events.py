@@ -112,7 +112,7 @@ async def measure(url: str, events: int, rooms: int) -> dict[str, object]:
         started = time.perf_counter()
         reply = await registry.handle_text(caller, "event list")
         samples.append(time.perf_counter() - started)
-    assert not reply.error, reply.text
+    assert reply is not None and not reply.error
 
     async with registry.runtime.sessions() as session:
         thousand = list((await session.exec(select(Event).limit(1000))).all())

@@ -172,6 +172,7 @@ async def timed(registry: Router, caller: Caller, line: str, runs: int) -> dict[
     for _ in range(runs):
         started = time.perf_counter()
         reply = await registry.handle_text(caller, line)
+        assert reply is not None
         if reply.error:
             print(f"{line!r} failed: {reply.text}")
             return {"failed": 1}
@@ -198,7 +199,7 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, float]:
             started = time.perf_counter()
             reply = await registry.handle_text(caller, f"mentor claim {rid}")
             samples.append(time.perf_counter() - started)
-            assert not reply.error, reply.text
+            assert reply is not None and not reply.error, reply
 
     started = time.perf_counter()
     await asyncio.gather(*(claimer(n) for n in range(1, CLAIMERS + 1)))

@@ -20,13 +20,14 @@ from bot.core.ports import Sender
 from bot.core.wakeup import WakeLoop
 from bot.db import make_engine, make_sessions, store_url
 from bot.delivery import Dispatcher, Handover
+from bot.leases import LeaseLost, Leases
 from bot.metrics import Metrics
 from bot.platforms.base import Platform, Refused
 from bot.schema import upgrade
-from bot.state import StoreState
+from bot.state import StoreState, forget_handled
 from bot.store_errors import STORE_ERRORS, describe
 from bot.store_lock import StoreInUse, StoreLock
-from bot.web import WebCheck, make_web_app
+from bot.web import LeaseReport, WebCheck, make_web_app
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ class App:
             StoreLock(url.database) if url.get_backend_name() == "sqlite" and url.database else None
         )
         self.freeze_heap = True
+        # On PostgreSQL other instances may run: each chat connection is held under a lease.
+        # The console is this process's own and takes none.
+        self.leases = Leases(self.engine) if url.get_backend_name() == "postgresql" else None
 
     def _platforms(self, stdin: TextIO | None, stdout: TextIO | None) -> list[Platform]:
         settings, rooms = self.settings, self.runtime.env.rooms
@@ -108,6 +112,20 @@ class App:
     def health(self) -> dict[str, bool]:
         return {platform.name: platform.connected for platform in self.platforms}
 
+    def lease_report(self) -> LeaseReport | None:
+        """The leases this instance holds, and the platforms it stands by for (another
+        instance serves them); None on SQLite, which has no leases."""
+        if self.leases is None:
+            return None
+        leased = {p.name for p in self.platforms if p.name != "console"}
+        return LeaseReport(sorted(self.leases.held), sorted(leased - self.leases.held))
+
+    async def _serve_platform(self, platform: Platform) -> None:
+        if self.leases is None or platform.name == "console":
+            await platform.run()
+        else:
+            await self.leases.run(platform.name, platform.run)
+
     async def first_steps(self) -> list[str]:
         """What the banner suggests trying while the store is new; the cogs say what."""
         async with self.sessions() as session:
@@ -138,7 +156,7 @@ class App:
             **self.house.contributions.pages,
             "/metrics": self.metrics.page(self.sessions, self.health),
         }
-        app = make_web_app(self.runtime, self.router, pages, self.health)
+        app = make_web_app(self.runtime, self.router, pages, self.health, self.lease_report)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_STEP)
         await self._runner.setup()
         host, port = self.settings.web.host, self.settings.web.port
@@ -192,8 +210,16 @@ class App:
             gc.collect()
             gc.freeze()
         print(self.banner(first_steps), file=self.stdout, flush=True)
-        tasks = {asyncio.create_task(p.run(), name=p.name): p for p in self.platforms}
-        loops = [self.dispatcher.loop, self.house.rooms_loop, *self.house.contributions.timers]
+        tasks = {
+            asyncio.create_task(self._serve_platform(p), name=p.name): p for p in self.platforms
+        }
+        forget = WakeLoop("handled events", lambda: forget_handled(self.runtime))
+        loops = [
+            self.dispatcher.loop,
+            self.house.rooms_loop,
+            forget,
+            *self.house.contributions.timers,
+        ]
         background = {asyncio.create_task(loop.run(), name=loop.name): loop for loop in loops}
         try:
             failed = await self._serve(set(tasks))
@@ -213,7 +239,7 @@ class App:
                 pending.discard(stopper)
                 for task in done - {stopper}:
                     if not task.cancelled() and (exc := task.exception()) is not None:
-                        trace = None if isinstance(exc, Refused) else exc
+                        trace = None if isinstance(exc, Refused | LeaseLost) else exc
                         log.error("%s stopped: %s", task.get_name(), exc, exc_info=trace)
                         failed = True
                         self.stop()
@@ -262,6 +288,8 @@ class App:
             closing = [_closed(platform.close(), platform.name) for platform in self.platforms]
             if self._runner is not None:
                 closing.append(_closed(self._runner.cleanup(), "the web server"))
+            if self.leases is not None:
+                closing.append(_closed(self.leases.close(), "the leases"))
             await asyncio.gather(*closing)
             await _closed(self.engine.dispose(), "the store")
         finally:

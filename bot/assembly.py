@@ -24,6 +24,7 @@ from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
 from bot.identity import resolve_person
 from bot.rooms_store import RoomBook
+from bot.state import record_event
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def assemble(
     runtime = Runtime(sessions, env, clock, bus, refresh=book.refresh)
     rooms_loop = WakeLoop("rooms", lambda: book.poll(runtime))
     bus.subscribe(ROOMS, rooms_loop.wake)
-    router = Router(runtime, resolve_person, observer, limits.take)
+    router = Router(runtime, resolve_person, observer, limits.take, record_event)
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:

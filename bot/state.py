@@ -3,13 +3,14 @@ the store behind the platforms' `PlatformState` port."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.context import Caller
 from bot.core.runtime import Runtime
-from bot.db import UTCDateTime
+from bot.db import UTCDateTime, insert_ignoring_conflicts
 from bot.identity import Account, account_of
 
 
@@ -33,6 +34,42 @@ async def set_state(session: AsyncSession, key: str, value: str, now: datetime) 
     else:
         row.value, row.updated_at = value, now
         session.add(row)
+
+
+HANDLED_KEPT = timedelta(days=2)
+FORGET_EVERY = 3600.0
+
+
+class HandledEvent(SQLModel, table=True):
+    """A chat event (Matrix event id, Discord interaction id) a command was run for: a second
+    delivery of it, to another instance or after a resumed sync, is not answered again."""
+
+    __tablename__ = "handled_event"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    event_id: str = Field(primary_key=True, max_length=255)
+    handled_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+async def record_event(session: AsyncSession, caller: Caller, now: datetime) -> bool:
+    """Record *caller*'s event in the session's transaction; False when it was already: one
+    `INSERT … ON CONFLICT DO NOTHING`, which waits for a concurrent insert of the same id to
+    commit or roll back, so of two instances exactly one goes on."""
+    insert = insert_ignoring_conflicts(session, HandledEvent).values(
+        platform=caller.platform, event_id=caller.event_id, handled_at=now
+    )
+    result = await session.exec(insert)
+    return bool(result.rowcount)
+
+
+async def forget_handled(runtime: Runtime) -> float:
+    """An event comes again only while a sync is resumed or a platform taken over, minutes at
+    most (Matrix answers nothing older than 10 min): its id is kept `HANDLED_KEPT`, and the
+    older ones are deleted hourly. Returns the seconds until the next turn."""
+    async with runtime.transaction() as session:
+        old = col(HandledEvent.handled_at) < runtime.now() - HANDLED_KEPT
+        await session.exec(delete(HandledEvent).where(old))
+    return FORGET_EVERY
 
 
 class StoreState:

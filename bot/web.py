@@ -6,6 +6,7 @@ import asyncio
 import html
 import os
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import aiohttp
 from aiohttp import web
@@ -21,8 +22,17 @@ from bot.core.runtime import Runtime
 HealthProbe = Callable[[], dict[str, bool]]
 
 
+class LeaseReport(NamedTuple):
+    held: list[str]
+    standby: list[str]
+
+
 def make_web_app(
-    runtime: Runtime, router: Router, pages: Mapping[str, PageHandler], health: HealthProbe
+    runtime: Runtime,
+    router: Router,
+    pages: Mapping[str, PageHandler],
+    health: HealthProbe,
+    leases: Callable[[], LeaseReport | None] = lambda: None,
 ) -> web.Application:
     name = runtime.env.name
 
@@ -42,9 +52,16 @@ def make_web_app(
         return web.Response(text=page, content_type="text/html")
 
     async def healthz(_request: web.Request) -> web.Response:
-        platforms = health()
-        status = 200 if all(platforms.values()) else 503
-        return web.json_response({"ok": status == 200, "platforms": platforms}, status=status)
+        """Healthy when every platform this instance serves is connected; a standby, whose
+        platforms another instance holds, is healthy too, and says which it holds."""
+        platforms, report = health(), leases()
+        standby = set(report.standby) if report is not None else set()
+        ok = all(up for name, up in platforms.items() if name not in standby)
+        body: dict[str, object] = {"ok": ok, "platforms": platforms}
+        if report is not None:
+            body["leases"] = report.held
+            body["standby"] = report.standby
+        return web.json_response(body, status=200 if ok else 503)
 
     app = web.Application()
     app.router.add_get("/", index)

@@ -5,6 +5,7 @@ it deduplicates by idempotency key, as Matrix txn ids and Discord nonces do
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from bot.core.runtime import Runtime
 from bot.delivery import LEASE, Delivery, Direct, Handover, Key, Outgoing, decode
 from bot.delivery import plan as plan_messages
 from tests.support.clock import Clock
+from tests.support.eventually import eventually
 from tests.support.house import build_dispatcher
 from tests.support.recording_platform import RecordingPlatform, matrix_and_discord
 
@@ -300,3 +302,50 @@ async def test_a_file_handed_over_is_sent_then_not_kept(
     (row,) = await rows(sessions)
     assert row.status == "sent"
     assert decode(row.body) == Reply("Here is everything.", private=True)
+
+
+class CountingSender(RecordingPlatform):
+    """Counts the sends of each idempotency key, and takes a moment over each, as a network
+    would, so that a kill lands in the middle of a batch."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.sends: Counter[str] = Counter()
+
+    async def deliver(self, target: str, reply: Reply, key: str) -> SendResult:
+        self.sends[key] += 1
+        await asyncio.sleep(0.002)
+        return await super().deliver(target, reply, key)
+
+
+async def test_an_instance_killed_mid_fan_out_doubles_nothing_and_loses_nothing(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """Two instances send one fan-out; one dies mid-batch (cancelled, nothing given back, as
+    SIGKILL leaves it). The other sends every row the dead one had not claimed, once; the
+    dead one's claims wait out their lease, then go under the same key, which the platform
+    posts once."""
+    for n in range(60):
+        await plan(sessions, f"k{n}", clock.now)
+    senders = {"matrix": CountingSender("matrix"), "discord": CountingSender("discord")}
+    killed = build_dispatcher(sessions, senders, clock)
+    survivor = build_dispatcher(sessions, senders, clock)
+    dying = asyncio.create_task(killed.run_due())
+    await eventually(
+        lambda: sum(s.calls for s in senders.values()) >= 20,
+        what="a batch under way",
+        interval=0.001,
+    )
+    dying.cancel()
+    await asyncio.gather(dying, return_exceptions=True)
+    await survivor.run_due()
+    left = [r for r in await rows(sessions) if r.status != "sent"]
+    assert left and all(r.claimed_by == killed.instance for r in left)
+
+    clock.now += LEASE + timedelta(seconds=1)
+    await survivor.run_due()
+    assert all(r.status == "sent" for r in await rows(sessions))
+    resent = {f"delivery-{r.id}" for r in left}
+    for sender in senders.values():
+        assert {key for key, count in sender.sends.items() if count > 1} <= resent
+    assert len(senders["matrix"].posted) == 120 and len(senders["discord"].posted) == 60

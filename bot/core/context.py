@@ -50,6 +50,9 @@ class Caller:
     room_id: str
     is_direct: bool = False
     style: CommandStyle = "text"
+    # The platform's id of the message or interaction: with two instances, or a resumed sync,
+    # one event may arrive twice, and the store answers it once (see `Router`).
+    event_id: str | None = None
 
 
 @dataclass

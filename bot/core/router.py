@@ -5,6 +5,11 @@ once. One command is one transaction: the caller's Person is resolved in it, the
 it, and it commits once; the changes it noted wake planners only after that commit. A handler's
 `UserError` becomes a short reply with usage; anything else is logged with an error id and
 answered with an apology, never a traceback.
+
+A caller that carries its platform's event id is answered once per id, whichever instance gets
+the event and however often: the id is recorded (`Record`) in the command's own transaction, so
+it is kept exactly when the command's work is, and a replayed event gets `None`, which adapters
+answer with silence.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ Resolve = Callable[[AsyncSession, Caller, datetime], Awaitable[int]]
 Listener = Callable[[Ctx, str], Awaitable[Reply | None]]
 JoinListener = Callable[[Ctx, Sequence[str]], Awaitable[None]]
 Consequence = Callable[[Ctx, Mapping[str, Any]], Awaitable[str | None]]
+# Records that the caller's event is being handled; False when it already was.
+Record = Callable[[AsyncSession, Caller, datetime], Awaitable[bool]]
+
+
+class _Handled(Exception):
+    """The event was handled before, here or by another instance."""
 
 
 class _Unanswered(Exception):
@@ -54,12 +65,14 @@ class Router:
         resolve: Resolve,
         observer: Observer = NOBODY,
         throttle: Throttle | None = None,
+        record: Record | None = None,
     ) -> None:
         self.runtime = runtime
         self.observer = observer
         self.prefix = runtime.env.prefix
         self._resolve = resolve
         self._throttle = throttle
+        self._record = record
         self._specs: dict[str, CommandSpec] = {}
         self._aliases: dict[tuple[str, ...], CommandSpec] = {}
         self._message_listeners: dict[str, list[tuple[Listener, Limit | None]]] = {}
@@ -136,19 +149,22 @@ class Router:
         rest = body[len(self.prefix) :]
         return rest if rest[:1].isalpha() else None
 
-    async def handle_text(self, caller: Caller, text: str) -> Reply:
-        """Run a typed command line such as `event create "Sprint" start=…` (no prefix)."""
+    async def handle_text(self, caller: Caller, text: str) -> Reply | None:
+        """Run a typed command line such as `event create "Sprint" start=…` (no prefix);
+        None when the caller's event was handled before."""
         text = clean(text)
         if len(text) > MAX_MESSAGE:
-            return Reply(
+            too_long = Reply(
                 f"That message is too long for a command ({len(text):,} characters; the limit "
                 f"is {MAX_MESSAGE:,}). Shorten it, or put long text in a link.",
                 error=True,
             )
+            return await self._refused(caller, too_long)
         found = self._find(text)
         if found is not None:
             return await self._run_text(caller, *found, text)
-        return self._unknown(caller, [word.lower() for word in text.split(maxsplit=3)])
+        lowered = [word.lower() for word in text.split(maxsplit=3)]
+        return await self._refused(caller, self._unknown(caller, lowered))
 
     def find(self, text: str) -> CommandSpec | None:
         """The command a typed line (no prefix) runs, if any."""
@@ -167,44 +183,60 @@ class Router:
                 return spec, len(prefix)
         return None
 
-    async def _run_text(self, caller: Caller, spec: CommandSpec, size: int, text: str) -> Reply:
+    async def _run_text(
+        self, caller: Caller, spec: CommandSpec, size: int, text: str
+    ) -> Reply | None:
         """Run *spec* on what follows the first *size* words of *text*."""
 
-        async def run() -> tuple[Reply, Outcome]:
+        async def run() -> tuple[Reply | None, Outcome]:
             if caller.role < spec.role:
-                return self._forbidden(spec, caller), "forbidden"
+                return await self._refused(caller, self._forbidden(spec, caller)), "forbidden"
             parts = text.split(maxsplit=size)
             try:
                 raw = bind(spec, parts[size] if len(parts) > size else "")
             except UserError as exc:
-                refusal = UserError(exc.message, show_usage=True, plain=exc.plain)
-                return self._refusal(spec, caller, refusal), "refused"
+                refusal = self._refusal(
+                    spec, caller, UserError(exc.message, show_usage=True, plain=exc.plain)
+                )
+                return await self._refused(caller, refusal), "refused"
             return await self._run(caller, spec, raw)
 
         return await self._observed(spec, run)
 
-    async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply:
-        """Run *spec* with raw option values (text, or typed values from Discord)."""
+    async def invoke(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Reply | None:
+        """Run *spec* with raw option values (text, or typed values from Discord); None when
+        the caller's event was handled before."""
 
-        async def run() -> tuple[Reply, Outcome]:
+        async def run() -> tuple[Reply | None, Outcome]:
             if caller.role < spec.role:
-                return self._forbidden(spec, caller), "forbidden"
+                return await self._refused(caller, self._forbidden(spec, caller)), "forbidden"
             return await self._run(caller, spec, raw)
 
         return await self._observed(spec, run)
 
     async def _observed(
-        self, spec: CommandSpec, run: Callable[[], Awaitable[tuple[Reply, Outcome]]]
-    ) -> Reply:
-        """Every command, whatever its platform, is counted here once, by its spec's name."""
+        self, spec: CommandSpec, run: Callable[[], Awaitable[tuple[Reply | None, Outcome]]]
+    ) -> Reply | None:
+        """Every command, whatever its platform, is counted here once, by its spec's name; a
+        replayed event is not a command."""
         started = time.perf_counter()
         reply, outcome = await run()
-        self.observer.command(spec.name, outcome, time.perf_counter() - started)
+        if reply is not None:
+            self.observer.command(spec.name, outcome, time.perf_counter() - started)
         return reply
+
+    async def _refused(self, caller: Caller, refusal: Reply) -> Reply | None:
+        """A refusal outside a command's transaction is recorded on its own, so it too is
+        given once per event."""
+        if caller.event_id is None or self._record is None:
+            return refusal
+        async with self.runtime.transaction() as session:
+            first = await self._record(session, caller, self.runtime.now())
+        return refusal if first else None
 
     async def _run(
         self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]
-    ) -> tuple[Reply, Outcome]:
+    ) -> tuple[Reply | None, Outcome]:
         try:
             args = convert(spec, raw)
             if spec.limit is not None and (
@@ -214,8 +246,11 @@ class Router:
                 limited = Reply(try_again(spec.limit, what, wait), error=True, private=spec.private)
                 return limited, "refused"
             reply = await self._in_context(caller, lambda ctx: self._call(spec, ctx, args))
+        except _Handled:
+            return None, "ok"
         except UserError as exc:
-            return self._refusal(spec, caller, exc), "refused"
+            # The refusal rolled the command back, its record with it.
+            return await self._refused(caller, self._refusal(spec, caller, exc)), "refused"
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("command %r failed (error id %s)", spec.name, error_id)
@@ -268,9 +303,12 @@ class Router:
     async def _in_context(
         self, caller: Caller, work: Callable[[Ctx], Awaitable[Reply | None]]
     ) -> Reply | None:
-        """One transaction for one piece of work as *caller*."""
+        """One transaction for one piece of work as *caller*; `_Handled` when its event was."""
         runtime = self.runtime
         async with runtime.transaction() as session:
+            record = self._record if caller.event_id is not None else None
+            if record is not None and not await record(session, caller, runtime.now()):
+                raise _Handled
             person_id = await self._resolve(session, caller, runtime.now())
             return await work(
                 Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
@@ -311,7 +349,7 @@ class Router:
 
         try:
             return await self._in_context(caller, first_answer)
-        except _Unanswered:
+        except (_Unanswered, _Handled):
             return None
         except Exception:
             log.exception("a message listener failed on %s in %s", caller.platform, caller.room_id)

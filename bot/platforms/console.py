@@ -71,7 +71,8 @@ class ConsolePlatform:
             if text:
                 command = self.router.strip_prefix(text) or text.lstrip("/")
                 reply = await self.router.handle_text(self.caller, command)
-                self.write(render(reply, self.router.prefix, self._keep(reply)))
+                if reply is not None:
+                    self.write(render(reply, self.router.prefix, self._keep(reply)))
             self._prompt()
 
     def _keep(self, reply: Reply) -> str:

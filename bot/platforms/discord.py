@@ -417,10 +417,16 @@ class DiscordPlatform:
         self.synced.set()
 
     def caller(self, interaction: discord.Interaction[Any]) -> Caller:
-        return self._caller(interaction.user, interaction.channel_id, interaction.guild_id)
+        return self._caller(
+            interaction.user, interaction.channel_id, interaction.guild_id, str(interaction.id)
+        )
 
     def _caller(
-        self, user: discord.User | discord.Member, channel_id: int | None, guild_id: int | None
+        self,
+        user: discord.User | discord.Member,
+        channel_id: int | None,
+        guild_id: int | None,
+        event_id: str | None = None,
     ) -> Caller:
         return Caller(
             platform="discord",
@@ -430,6 +436,7 @@ class DiscordPlatform:
             room_id=str(channel_id),
             is_direct=guild_id is None,
             style="slash",
+            event_id=event_id,
         )
 
     async def on_message(self, message: discord.Message) -> None:
@@ -492,11 +499,12 @@ class DiscordPlatform:
         so *private* (the spec's word) chooses it. A reply only for the caller after a public
         defer, such as an error, never fills the public placeholder: the placeholder is closed
         with a neutral line, the reply follows as a new, ephemeral message, and the placeholder
-        is deleted."""
-        task: asyncio.Task[Reply] = asyncio.ensure_future(work)
+        is deleted. An interaction another instance already answered (None) is left to it."""
+        task: asyncio.Task[Reply | None] = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-        if done and task.result().attachment is None:
-            reply = task.result()
+        if done and (reply := task.result()) is None:
+            return
+        if done and reply is not None and reply.attachment is None:
             await interaction.response.send_message(
                 **render(reply), ephemeral=private or _for_caller(reply)
             )
@@ -504,6 +512,8 @@ class DiscordPlatform:
         # A file takes another request or two: defer first, so Discord's 3 s cannot run out.
         await interaction.response.defer(ephemeral=private, thinking=True)
         reply = await task
+        if reply is None:
+            return
         if reply.attachment is not None and reply.private:
             reply = await self._by_direct_message(interaction.user, reply)
         if private or not _for_caller(reply):

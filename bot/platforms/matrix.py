@@ -1,7 +1,9 @@
 """Matrix adapter (matrix-nio): `!commands` in configured rooms, replies as `m.notice`.
 
-Three rules keep it well-behaved on a real homeserver: one sync before listening, so a restart
-never answers old messages; one attempt per send, whatever it cannot finish (a 429, an outage)
+Three rules keep it well-behaved on a real homeserver: a first start syncs once before listening,
+so it never answers history, and later starts resume from the stored sync token, answering what
+came while no instance synced (each event once, by its id; none older than `CATCH_UP`, which
+people have given up on); one attempt per send, whatever it cannot finish (a 429, an outage)
 handed to the outbox, whose dispatcher retries it; and a deterministic transaction id per reply,
 so a retried send is a no-op on the server.
 """
@@ -15,6 +17,7 @@ import json
 import logging
 import random
 import re
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -49,6 +52,7 @@ log = logging.getLogger(__name__)
 SYNC_TOKEN_KEY = "matrix.next_batch"
 REACTIONS_KEY = "matrix.reactions."
 MAX_BACKOFF = 60.0
+CATCH_UP = 600.0
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_TOKEN", "M_BAD_JSON", "M_TOO_LARGE"}
 _TXN_SAFE = re.compile(r"[^A-Za-z0-9._~-]")
 
@@ -71,6 +75,11 @@ def render(reply: Reply, prefix: str) -> dict[str, Any]:
 def _txn(event_id: str) -> str:
     """A transaction id derived from the event answered, so an answer is posted once."""
     return _TXN_SAFE.sub("_", event_id)
+
+
+def _stale(server_timestamp: int) -> bool:
+    """Sent longer than `CATCH_UP` ago: found on resuming after a long outage."""
+    return time.time() - server_timestamp / 1000 > CATCH_UP
 
 
 def _relation(event_id: str, *, thread: bool) -> dict[str, Any]:
@@ -143,6 +152,7 @@ class MatrixPlatform:
         self._tasks: set[asyncio.Task[None]] = set()
         self._creators: dict[str, set[str]] = {}
         self._dm_locks: dict[str, asyncio.Lock] = {}
+        self._saving: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -172,15 +182,22 @@ class MatrixPlatform:
     async def run(self) -> None:
         token = self.settings.access_token().get_secret_value()
         self.client.restore_login(self.settings.user_id, self.settings.device_id, token)
-        await self._first_sync()
+        since = await self.state.get(SYNC_TOKEN_KEY)
+        if since is not None:
+            self._add_callbacks()
+        await self._first_sync(since)
+        if since is None:
+            self._add_callbacks()
+        await self._sync_forever()
+
+    def _add_callbacks(self) -> None:
         self.client.add_event_callback(self._on_message, RoomMessageText)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_reaction, ReactionEvent)
-        await self._sync_forever()
 
-    async def _first_sync(self) -> None:
-        """Catch up without handling anything, then join the configured rooms."""
-        since = await self.state.get(SYNC_TOKEN_KEY)
+    async def _first_sync(self, since: str | None) -> None:
+        """Catch up from *since* (this or another instance's last sync), then join the
+        configured rooms; with no token yet, the history is not answered."""
         backoff = 1.0
         while True:
             try:
@@ -197,7 +214,7 @@ class MatrixPlatform:
         self._track_creators(response)
         if since is not None:
             await self._handle_joins(response)
-        await self._save_token(response.next_batch)
+        self._save_after_answers(response.next_batch)
         for room_id in self.rooms - set(self.client.rooms):
             await self._join(room_id)
         self._connected = True
@@ -228,7 +245,7 @@ class MatrixPlatform:
                 # before the cursor does, so an answer never waits behind bookkeeping.
                 await asyncio.sleep(0)
                 await self._handle_joins(response)
-                await self._save_token(response.next_batch)
+                self._save_after_answers(response.next_batch)
                 continue
             if isinstance(response, SyncError):
                 self._check_auth(response)
@@ -269,8 +286,25 @@ class MatrixPlatform:
                 caller = self._caller(room, event.state_key, is_direct=False)
                 await self.router.handle_join(caller, {room_id: purposes})
 
-    async def _save_token(self, token: str) -> None:
-        await self.state.put(SYNC_TOKEN_KEY, token)
+    def _save_after_answers(self, token: str) -> None:
+        """Keep *token* once the commands under way have been handled, so that an instance
+        killed before then leaves a token from before them, and the next holder handles them
+        (none twice: each is recorded by its event id). Tokens are kept in order, and the
+        sync loop never waits for this."""
+        answering, previous = set(self._tasks), self._saving
+
+        async def save() -> None:
+            for waited in ({previous} if previous else set()) | answering:
+                await asyncio.wait({waited})
+            try:
+                await self.state.put(SYNC_TOKEN_KEY, token)
+            except Exception as exc:
+                log.warning(
+                    "Matrix: cannot keep the sync token (%s); a restart resumes from an older one",
+                    exc,
+                )
+
+        self._saving = asyncio.create_task(save())
 
     async def _join(self, room_id: str) -> None:
         response = await self.client.join(room_id)
@@ -290,7 +324,7 @@ class MatrixPlatform:
             )
 
     async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        if event.sender == self.settings.user_id:
+        if event.sender == self.settings.user_id or _stale(event.server_timestamp):
             return
         relation = event.source.get("content", {}).get("m.relates_to", {})
         if relation.get("rel_type") == "m.replace":
@@ -303,7 +337,7 @@ class MatrixPlatform:
 
     async def _listen(self, room: MatrixRoom, event: RoomMessageText) -> None:
         """An ordinary message in a room whose purpose has listeners (a help room's FAQ)."""
-        caller = self._caller(room, event.sender, is_direct=False)
+        caller = self._caller(room, event.sender, is_direct=False, event_id=event.event_id)
         reply = await self.router.handle_message(
             caller, event.body, self.purposes.get(room.room_id, frozenset())
         )
@@ -312,7 +346,9 @@ class MatrixPlatform:
         reply.reply_to, reply.thread = event.event_id, True
         await self._send(room.room_id, reply, _txn(event.event_id))
 
-    def _caller(self, room: MatrixRoom, sender: str, *, is_direct: bool) -> Caller:
+    def _caller(
+        self, room: MatrixRoom, sender: str, *, is_direct: bool, event_id: str | None = None
+    ) -> Caller:
         return Caller(
             platform="matrix",
             user_id=sender,
@@ -320,6 +356,7 @@ class MatrixPlatform:
             role=self._role(sender),
             room_id=room.room_id,
             is_direct=is_direct,
+            event_id=event_id,
         )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -337,7 +374,7 @@ class MatrixPlatform:
             if not await self._unbound_room(room.room_id, sender):
                 return
             is_direct = False
-        caller = self._caller(room, sender, is_direct=is_direct)
+        caller = self._caller(room, sender, is_direct=is_direct, event_id=source_id)
         try:
             spec = self.router.find(text)
             # Where a private answer goes is looked up before the command runs: the command
@@ -346,7 +383,8 @@ class MatrixPlatform:
             if not is_direct and spec is not None and spec.private:
                 dm = await self.state.dm_room(self.name, sender)
             reply = await self.router.handle_text(caller, text)
-            await self._answer(room.room_id, source_id, reply_to, caller, reply, dm)
+            if reply is not None:
+                await self._answer(room.room_id, source_id, reply_to, caller, reply, dm)
         except Exception:
             log.exception("Matrix: failed to answer %s in %s", source_id, room.room_id)
 
@@ -401,7 +439,7 @@ class MatrixPlatform:
 
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
         """A reaction that matches an emoji button of one of our messages runs its command."""
-        if event.sender == self.settings.user_id:
+        if event.sender == self.settings.user_id or _stale(event.server_timestamp):
             return
         stored = await self.state.get(REACTIONS_KEY + event.reacts_to)
         command = json.loads(stored).get(event.key) if stored else None
@@ -554,7 +592,11 @@ class MatrixPlatform:
         return (member.display_name if member is not None else None) or user_id
 
     async def close(self) -> None:
+        """The token is not kept past answers cut short here: the next holder handles them."""
         self._connected = False
+        if self._saving is not None:
+            self._saving.cancel()
+            await asyncio.gather(self._saving, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -6,7 +6,7 @@ answered, with no network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.core.context import Caller, CommandStyle, Role
 from bot.core.markup import to_plain
@@ -72,5 +72,16 @@ class FakeUser:
         text = registry.strip_prefix(line)
         assert text is not None, f"{line!r} is not a command line"
         reply = await registry.handle_text(self.caller, text)
+        assert reply is not None, "a command without an event id is always answered"
         self.platform.log.append((self.caller, line, reply))
         return Said(reply)
+
+    async def send(self, line: str, event_id: str) -> Said | None:
+        """The chat line as the platform's event *event_id*; None when that event was
+        answered before (a replay)."""
+        registry = self.platform.registry
+        text = registry.strip_prefix(line)
+        assert text is not None, f"{line!r} is not a command line"
+        caller = replace(self.caller, event_id=event_id)
+        reply = await registry.handle_text(caller, text)
+        return None if reply is None else Said(reply)

@@ -1,0 +1,171 @@
+"""Leases on PostgreSQL hold each platform for one instance, and a chat event is answered once.
+
+The leases are tried on the shared PostgreSQL, each test in a database of its own; the event
+ids on both stores, through the real router and commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import Role
+from bot.db import make_engine
+from bot.leases import RETRY, LeaseLost, Leases
+from bot.schema import upgrade
+from bot.state import FORGET_EVERY, HANDLED_KEPT, forget_handled
+from tests.support.clock import Clock
+from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
+
+CREATE = '!event create "Sprint" "2026-12-09 10:00" Europe/Paris'
+
+
+async def test_a_replayed_event_is_answered_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
+    first = await omar.send(CREATE, "$event1")
+    assert first is not None and "Event #1" in first.text
+    assert await omar.send(CREATE, "$event1") is None
+    listed = await omar.say("!event list")
+    assert listed.text.count("Sprint") == 1
+    refusal = await omar.send("!event nonsense", "$event2")
+    assert refusal is not None and refusal.reply.error
+    assert await omar.send("!event nonsense", "$event2") is None
+
+
+async def test_two_instances_given_one_event_answer_it_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The same event reaches two routers (two instances) at once: one answers, the other
+    says nothing, and the event is created once."""
+    people = [FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER) for _ in range(2)]
+    for n in range(10):
+        said = await asyncio.gather(*(p.send(CREATE, f"$race{n}") for p in people))
+        assert sum(s is not None for s in said) == 1, said
+    listed = await people[0].say("!event list")
+    assert listed.text.count("Sprint") == 10
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_lease_is_held_by_one_instance_and_handed_over(engine: AsyncEngine) -> None:
+    first, second = Leases(engine), Leases(engine)
+    stop_first = asyncio.Event()
+    second_started = asyncio.Event()
+
+    async def second_work() -> None:
+        second_started.set()
+        await asyncio.Event().wait()
+
+    holder = asyncio.create_task(first.run("matrix", stop_first.wait))
+    await asyncio.sleep(0.3)
+    standby = asyncio.create_task(second.run("matrix", second_work))
+    await asyncio.sleep(RETRY * 2)
+    assert first.held == {"matrix"} and second.held == set()
+    assert not second_started.is_set()
+
+    stop_first.set()
+    await holder
+    assert first.held == set()
+    started = time.monotonic()
+    await asyncio.wait_for(second_started.wait(), RETRY * 3)
+    assert time.monotonic() - started <= RETRY * 2
+    assert second.held == {"matrix"}
+    standby.cancel()
+    await asyncio.gather(standby, return_exceptions=True)
+    assert second.held == set()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_holder_whose_connection_ends_stops_its_platform(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    """The lease's connection is cut (an administrator, a PostgreSQL restart): the holder
+    stops the platform within a check, and says so, rather than serve without the lease."""
+    leases = Leases(engine)
+    cancelled = asyncio.Event()
+
+    async def platform() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+
+    holder = asyncio.create_task(leases.run("discord", platform))
+    await asyncio.sleep(0.5)
+    admin = await asyncpg.connect(db_url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'convene lease' AND datname = current_database()"
+        )
+    finally:
+        await admin.close()
+    with pytest.raises(LeaseLost, match="discord lease"):
+        await asyncio.wait_for(holder, 10)
+    assert cancelled.is_set()
+    assert leases.held == set()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_two_instances_starting_at_once_migrate_a_new_store_once(db_url: str) -> None:
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        # Without the migrations' lock, the two block each other on the new tables.
+        await asyncio.wait_for(asyncio.gather(*(upgrade(engine) for engine in engines)), 30)
+        async with engines[0].connect() as connection:
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        assert version is not None and version.isdigit()
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_handled_event_ids_are_forgotten_after_two_days(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    router = build_bot(sessions, clock=clock)
+    omar = FakePlatform(router).person("@omar:x", Role.ORGANIZER)
+    assert await omar.send("!whoami", "$old") is not None
+    clock.now += HANDLED_KEPT - timedelta(minutes=1)
+    assert await forget_handled(router.runtime) == FORGET_EVERY
+    assert await omar.send("!whoami", "$old") is None, "kept for two days"
+    clock.now += timedelta(minutes=2)
+    await forget_handled(router.runtime)
+    assert await omar.send("!whoami", "$old") is not None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_stop_that_cancels_twice_still_gives_the_lease_up(engine: AsyncEngine) -> None:
+    """The App cancels a platform at the start of a stop, and again when it is late: the
+    second cancel may land while the platform winds down; the lease goes all the same."""
+    first, second = Leases(engine), Leases(engine)
+
+    async def slow_to_end() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.shield(asyncio.sleep(0.5))
+
+    holder = asyncio.create_task(first.run("matrix", slow_to_end))
+    await asyncio.sleep(0.3)
+    holder.cancel()
+    await asyncio.sleep(0.05)
+    holder.cancel()
+    await asyncio.gather(holder, return_exceptions=True)
+    got = asyncio.Event()
+
+    async def mark() -> None:
+        got.set()
+
+    await asyncio.wait_for(second.run("matrix", mark), RETRY * 2)
+    assert got.is_set()
