@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
-import zoneinfo
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -28,7 +27,7 @@ from pydantic import (
 from bot.core.cog import Cog
 from bot.core.env import Env, WebAddress
 from bot.core.rooms import Room, Rooms
-from bot.core.settings import ConfigError, Section
+from bot.core.settings import ConfigError, Section, iana_zone
 from bot.db import store_url
 from bot.platforms.settings import ConsoleSettings, DiscordSettings, MatrixSettings
 
@@ -56,13 +55,7 @@ class BotSettings(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Paris'"
-            ) from None
-        return value
+        return iana_zone(value)
 
     @field_validator("command_prefix")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import os
+import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -55,6 +56,17 @@ def by_name(kind: type[E]) -> Callable[[object], E]:
 def name_of(member: enum.Enum) -> str:
     """How *member* is written in the file, so that settings dumped as JSON read back."""
     return member.name.lower()
+
+
+def iana_zone(value: str) -> str:
+    """A settings validator's check of a time zone name, worded as every section words it."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as 'Europe/Paris'"
+        ) from None
+    return value
 
 
 def secret_source(env: str | None, file: Path | None) -> str:

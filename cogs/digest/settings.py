@@ -8,7 +8,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, field_validator
 
-from bot.core.settings import Section
+from bot.core.settings import Section, iana_zone
 
 
 class DigestSettings(Section):
@@ -36,15 +36,7 @@ class DigestSettings(Section):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Paris'"
-            ) from None
-        return value
+        return None if value is None else iana_zone(value)
 
     def zone(self, default: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone or default)
