@@ -159,13 +159,15 @@ class MatrixPlatform:
         return self._connected
 
     @property
-    def purposes(self) -> dict[str, frozenset[str]]:
-        """The rooms' purposes, read at each use: rooms added from chat count at once."""
-        return self._rooms.on("matrix")
-
-    @property
     def rooms(self) -> set[str]:
+        """The rooms of the house here, read at each use: rooms added from chat count at once."""
         return set(self._rooms.on("matrix"))
+
+    def _purposes(self, room_id: str) -> frozenset[str]:
+        return self._rooms.purposes_at(self.name, room_id)
+
+    def _is_room(self, room_id: str) -> bool:
+        return self._rooms.at(self.name, room_id) is not None
 
     @property
     def rooms_config(self) -> list[Room]:
@@ -270,7 +272,7 @@ class MatrixPlatform:
         join. A sync whose timeline the server cut short (a long downtime in a busy room) loses
         the joins left out of it."""
         for room_id, info in response.rooms.join.items():
-            purposes = self.purposes.get(room_id, ())
+            purposes = self._purposes(room_id)
             room = self.client.rooms.get(room_id)
             if room is None or not self.router.wants_joins(purposes):
                 continue
@@ -314,7 +316,7 @@ class MatrixPlatform:
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.settings.user_id or event.membership != "invite":
             return
-        if room.room_id in self.rooms or self._role(event.sender) >= Role.ORGANIZER:
+        if self._is_room(room.room_id) or self._role(event.sender) >= Role.ORGANIZER:
             await self._join(room.room_id)
         else:
             log.info(
@@ -332,15 +334,13 @@ class MatrixPlatform:
         text = self.router.strip_prefix(event.body.strip())
         if text is not None:
             self._spawn(self._handle(room, event.sender, event.event_id, event.event_id, text))
-        elif self.router.listens(self.purposes.get(room.room_id, ())):
+        elif self.router.listens(self._purposes(room.room_id)):
             self._spawn(self._listen(room, event))
 
     async def _listen(self, room: MatrixRoom, event: RoomMessageText) -> None:
         """An ordinary message in a room whose purpose has listeners (a help room's FAQ)."""
         caller = self._caller(room, event.sender, is_direct=False, event_id=event.event_id)
-        reply = await self.router.handle_message(
-            caller, event.body, self.purposes.get(room.room_id, frozenset())
-        )
+        reply = await self.router.handle_message(caller, event.body, self._purposes(room.room_id))
         if reply is None:
             return
         reply.reply_to, reply.thread = event.event_id, True
@@ -369,7 +369,7 @@ class MatrixPlatform:
         self, room: MatrixRoom, sender: str, source_id: str, reply_to: str, text: str
     ) -> None:
         """Run *text* as *sender*; *source_id* (their event) keys the idempotent reply."""
-        is_direct = room.room_id not in self.rooms
+        is_direct = not self._is_room(room.room_id)
         if is_direct and not await self._is_dm_of(room.room_id, sender):
             if not await self._unbound_room(room.room_id, sender):
                 return
