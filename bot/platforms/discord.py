@@ -502,13 +502,15 @@ class DiscordPlatform:
         is deleted. An interaction another instance already answered (None) is left to it."""
         task: asyncio.Task[Reply | None] = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-        if done and (reply := task.result()) is None:
-            return
-        if done and reply is not None and reply.attachment is None:
-            await interaction.response.send_message(
-                **render(reply), ephemeral=private or _for_caller(reply)
-            )
-            return
+        if done:
+            reply = task.result()
+            if reply is None:
+                return
+            if reply.attachment is None:
+                await interaction.response.send_message(
+                    **render(reply), ephemeral=private or _for_caller(reply)
+                )
+                return
         # A file takes another request or two: defer first, so Discord's 3 s cannot run out.
         await interaction.response.defer(ephemeral=private, thinking=True)
         reply = await task
