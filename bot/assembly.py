@@ -34,7 +34,7 @@ class Assembly:
     cogs: tuple[Cog, ...]
     contributions: Contributions
     rooms: RoomBook
-    # Keeps the rooms current between units of work; woken at once by a change in this process.
+    # Keeps the rooms current with what other instances bound; this process refreshes on commit.
     rooms_loop: WakeLoop
 
 
@@ -56,7 +56,6 @@ def assemble(
     book = RoomBook(env.rooms)
     runtime = Runtime(sessions, env, clock, bus, refresh=book.refresh)
     rooms_loop = WakeLoop("rooms", lambda: book.poll(runtime))
-    bus.subscribe(ROOMS, rooms_loop.wake)
     router = Router(runtime, resolve_person, observer, limits.take, record_event)
     router.add(help_command(router))
     contributions = Contributions()
