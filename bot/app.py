@@ -16,6 +16,7 @@ from bot.assembly import assemble
 from bot.config import Settings
 from bot.core.bus import DELIVERIES
 from bot.core.context import Clock, utcnow
+from bot.core.pages import PageSpec
 from bot.core.ports import Sender
 from bot.core.wakeup import WakeLoop
 from bot.db import make_engine, make_sessions, store_url
@@ -152,11 +153,17 @@ class App:
     async def start_web(self) -> None:
         if not self.settings.web.enabled:
             return
-        pages = {
-            **self.house.contributions.pages,
-            "/metrics": self.metrics.page(self.sessions, self.health),
-        }
-        app = make_web_app(self.runtime, self.router, pages, self.health, self.lease_report)
+        contributed = self.house.contributions
+        metrics = PageSpec("/metrics", self.metrics.page(self.sessions, self.health))
+        pages = {**contributed.pages, metrics.path: metrics}
+        app = make_web_app(
+            self.runtime,
+            self.router,
+            pages,
+            self.health,
+            self.lease_report,
+            templates=contributed.templates,
+        )
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_STEP)
         await self._runner.setup()
         host, port = self.settings.web.host, self.settings.web.port

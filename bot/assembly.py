@@ -60,6 +60,8 @@ def assemble(
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:
+        if cog.templates is not None:
+            contributions.templates[cog.name] = cog.templates
         cog.setup(Setup(runtime, router, contributions, cog.name))
     router.check_consequences()
     return Assembly(runtime, router, tuple(cogs), contributions, book, rooms_loop)

@@ -1,25 +1,55 @@
-"""The small web server: a status page, a health check, and the pages cogs contribute."""
+"""The web server: a status page, a health check, and the pages cogs contribute.
+
+HTML is rendered from Jinja templates with autoescaping: the core's own (`bot/templates`, whose
+`base.html` every page extends) and each cog's, named "<cog>/<file>". Who may see a page is
+decided here, before its handler runs, by the `Gate` that knows the viewer's session.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import html
 import os
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import aiohttp
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.config import WebSettings
 from bot.core.diagnose import Finding
 from bot.core.errors import UserError
-from bot.core.pages import Page, PageHandler, PageRequest
+from bot.core.pages import PageRequest, PageSpec, Redirect, Unchanged, View, Viewer
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 
 HealthProbe = Callable[[], dict[str, bool]]
+
+
+class Gate(Protocol):
+    """The web login: who holds this request's session, and whether a posted form came from
+    a page this server gave that session (its CSRF token)."""
+
+    async def viewer(self, request: web.Request) -> Viewer | None: ...
+
+    def form_token(self, request: web.Request, viewer: Viewer) -> str: ...
+
+    def form_ok(self, request: web.Request, viewer: Viewer, form: Mapping[str, str]) -> bool: ...
+
+
+class NoLogin:
+    """No one logs in: every page that needs a role is refused, and so is every POST."""
+
+    async def viewer(self, request: web.Request) -> Viewer | None:
+        return None
+
+    def form_token(self, request: web.Request, viewer: Viewer) -> str:
+        return ""
+
+    def form_ok(self, request: web.Request, viewer: Viewer, form: Mapping[str, str]) -> bool:
+        return False
 
 
 class LeaseReport(NamedTuple):
@@ -30,26 +60,21 @@ class LeaseReport(NamedTuple):
 def make_web_app(
     runtime: Runtime,
     router: Router,
-    pages: Mapping[str, PageHandler],
+    pages: Mapping[str, PageSpec],
     health: HealthProbe,
     leases: Callable[[], LeaseReport | None] = lambda: None,
+    *,
+    templates: Mapping[str, str] | None = None,
+    gate: Gate | None = None,
 ) -> web.Application:
-    name = runtime.env.name
+    gate = gate if gate is not None else NoLogin()
+    site = _Site(runtime.env.name, pages, gate)
 
-    async def index(_request: web.Request) -> web.Response:
-        rows = "\n".join(
-            f"<li><code>{html.escape(spec.usage(prefix=router.prefix))}</code> — "
-            f"{html.escape(spec.help)}</li>"
-            for spec in router.specs
-        )
-        platforms = ", ".join(name for name, up in health().items() if up) or "none yet"
-        page = (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}"
-            f"</title></head><body><h1>{html.escape(name)}</h1>"
-            f"<p>Connected: {html.escape(platforms)}</p><h2>Commands</h2><ul>{rows}</ul>"
-            "</body></html>"
-        )
-        return web.Response(text=page, content_type="text/html")
+    async def index(request: web.Request) -> web.Response:
+        commands = [(spec.usage(prefix=router.prefix), spec.help) for spec in router.specs]
+        connected = [name for name, up in health().items() if up]
+        view = View("index.html", {"commands": commands, "connected": connected})
+        return await site.render(request, view, await gate.viewer(request))
 
     async def healthz(_request: web.Request) -> web.Response:
         """Healthy when every platform this instance serves is connected; a standby, whose
@@ -64,26 +89,112 @@ def make_web_app(
         return web.json_response(body, status=200 if ok else 503)
 
     app = web.Application()
+    aiohttp_jinja2.setup(app, loader=_loader(templates or {}), autoescape=True)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
-    for path, handler in pages.items():
-        app.router.add_get(path, _page(runtime, handler))
+    for spec in pages.values():
+        serve = _page(runtime, site, spec)
+        for method in spec.methods:
+            app.router.add_route(method, spec.path, serve)
     return app
 
 
-def _page(runtime: Runtime, handler: PageHandler) -> Handler:
-    async def serve(request: web.Request) -> web.Response:
+def _loader(templates: Mapping[str, str]) -> jinja2.BaseLoader:
+    cogs = {cog: jinja2.PackageLoader(package, "templates") for cog, package in templates.items()}
+    return jinja2.ChoiceLoader(
+        [jinja2.PackageLoader("bot", "templates"), jinja2.PrefixLoader(cogs, delimiter="/")]
+    )
+
+
+class _Site:
+    """What every HTML page shares: the site's name, the navigation the viewer may follow,
+    and the token a form must carry back."""
+
+    def __init__(self, name: str, pages: Mapping[str, PageSpec], gate: Gate) -> None:
+        self.name = name
+        self.gate = gate
+        self.links = [
+            (spec.title, spec.path, spec.role)
+            for spec in pages.values()
+            if spec.title is not None and "{" not in spec.path
+        ]
+
+    async def render(self, request: web.Request, view: View, viewer: Viewer | None) -> web.Response:
+        nav = [
+            (title, path)
+            for title, path, role in self.links
+            if role is None or (viewer is not None and viewer.role >= role)
+        ]
+        shared = {
+            "site": self.name,
+            "title": view.title,
+            "nav": nav,
+            "here": request.path,
+            "viewer": viewer,
+            "form_token": self.gate.form_token(request, viewer) if viewer is not None else "",
+        }
+        return aiohttp_jinja2.render_template(
+            view.template, request, {**view.context, **shared}, status=view.status
+        )
+
+    async def refuse(
+        self, request: web.Request, status: int, message: str, viewer: Viewer | None
+    ) -> web.Response:
+        view = View("message.html", {"message": message}, title=_REFUSALS[status], status=status)
+        return await self.render(request, view, viewer)
+
+
+_REFUSALS = {
+    400: "That did not work",
+    401: "Log in first",
+    403: "Not for your role",
+}
+_LOG_IN = (
+    "This page is for organizers. To log in, type web login in chat: the bot sends you a link."
+)
+
+
+def _page(runtime: Runtime, site: _Site, spec: PageSpec) -> Handler:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        viewer = await site.gate.viewer(request)
+        if spec.role is not None and viewer is None:
+            return await site.refuse(request, 401, _LOG_IN, viewer)
+        if spec.role is not None and viewer is not None and viewer.role < spec.role:
+            return await site.refuse(
+                request, 403, f"This page is for the {spec.role.label} role and up.", viewer
+            )
+        form: dict[str, str] = {}
+        if request.method == "POST":
+            posted = await request.post()
+            form = {key: value for key, value in posted.items() if isinstance(value, str)}
+            if viewer is None or not site.gate.form_ok(request, viewer, form):
+                return await site.refuse(
+                    request,
+                    403,
+                    "This form has expired: reload the page and send it again.",
+                    viewer,
+                )
         held = frozenset(tag.value for tag in request.if_none_match or ())
-        asked = PageRequest(request.query, runtime.now(), held)
+        asked = PageRequest(
+            request.query, runtime.now(), held, request.method, form, viewer, request.match_info
+        )
         try:
-            page = await handler(asked)
+            page = await spec.handler(asked)
         except UserError as exc:
-            return web.Response(status=400, text=exc.message + "\n")
-        if page.etag is not None and asked.holds(page.etag):
-            return web.Response(status=304, headers={"ETag": _quoted(page.etag)})
-        assert isinstance(page, Page)
+            if spec.title is None:
+                return web.Response(status=400, text=exc.message + "\n")
+            return await site.refuse(request, 400, exc.message, viewer)
+        match page:
+            case Unchanged(etag):
+                return web.Response(status=304, headers={"ETag": _quoted(etag)})
+            case Redirect(location):
+                raise web.HTTPSeeOther(location)
+            case View():
+                return await site.render(request, page, viewer)
         headers = {"Content-Type": page.content_type}
         if page.etag is not None:
+            if asked.holds(page.etag):
+                return web.Response(status=304, headers={"ETag": _quoted(page.etag)})
             headers["ETag"] = _quoted(page.etag)
         return web.Response(body=page.body, headers=headers)
 

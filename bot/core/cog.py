@@ -19,10 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
+from bot.core.context import Role
 from bot.core.env import Env
 from bot.core.limits import Limit
 from bot.core.observe import StoreGauge
-from bot.core.pages import PageHandler
+from bot.core.pages import PageHandler, PageSpec
 from bot.core.personal import Export, Forget, Keeper, PersonalData
 from bot.core.router import Consequence, JoinListener, Listener, Router
 from bot.core.runtime import Runtime
@@ -47,13 +48,16 @@ class Cog:
     cli: tuple[CliCommand, ...] = ()
     # The module that defines the cog's tables, imported before migrations and merges run.
     models: str | None = None
+    # The package whose `templates/` folder holds the cog's page templates, named "<cog>/<file>".
+    templates: str | None = None
 
 
 @dataclass
 class Contributions:
     """What the cogs added to the house, for the app to serve and run."""
 
-    pages: dict[str, PageHandler] = field(default_factory=dict)
+    pages: dict[str, PageSpec] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)
     timers: list[WakeLoop] = field(default_factory=list)
     first_steps: list[FirstStep] = field(default_factory=list)
     gauges: dict[str, StoreGauge] = field(default_factory=dict)
@@ -105,12 +109,22 @@ class Setup:
     def on_join(self, purpose: str, listener: JoinListener) -> None:
         self._router.add_join_listener(purpose, listener)
 
-    def page(self, path: str, handler: PageHandler) -> None:
-        """A GET page on the web server, e.g. the calendar feed."""
+    def page(
+        self,
+        path: str,
+        handler: PageHandler,
+        *,
+        role: Role | None = None,
+        title: str | None = None,
+        methods: tuple[str, ...] = ("GET",),
+    ) -> None:
+        """A page on the web server, e.g. the calendar feed. With *role*, only a viewer logged
+        in with at least that role reaches *handler*; a POST is also checked for its CSRF token.
+        *title* puts the page in the navigation."""
         pages = self._contributions.pages
         if path in pages:
             raise ValueError(f"page {path!r} is registered twice")
-        pages[path] = handler
+        pages[path] = PageSpec(path, handler, role, title, methods)
 
     def first_step(self, step: FirstStep) -> None:
         """A hint for the start banner while this feature has nothing to show yet."""
