@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.assembly import assemble
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
@@ -202,6 +203,24 @@ async def test_export_holds_everything_kept_about_the_person(
     ]
 
 
+async def test_every_kind_of_record_reads_in_words_its_cog_gave(
+    registry: Router,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    omar: FakeUser,
+    nina: FakeUser,
+    nina_d: FakeUser,
+    maria: FakeUser,
+) -> None:
+    await busy_life(registry, clock, omar, nina, nina_d, maria)
+    words = {k.name: k.words for k in assemble(sessions, SETTINGS).contributions.personal.keepers}
+    for person in (nina, maria):
+        data = exported(await ok(person, "!me export"))
+        for cog, records in data.items():
+            if cog in words:
+                assert set(records) <= set(words[cog]), (cog, set(records) - set(words[cog]))
+
+
 async def test_forget_asks_first_then_leaves_only_counts(
     registry: Router,
     sessions: async_sessionmaker[AsyncSession],
@@ -220,8 +239,8 @@ async def test_forget_asks_first_then_leaves_only_counts(
         "- Discord: @ninaq_d",
         "- Matrix: @ninaq:x",
         "- 2 RSVPs",
-        "- 1 FAQ questions (their words go; that they were asked stays)",
-        "- 1 mentor requests (their words go; their times stay for the figures)",
+        "- 1 FAQ question (its words go; that it was asked stays)",
+        "- 1 mentor request (its words go; its times stay for the figures)",
         "To go ahead: !me forget confirm",
     ):
         assert line in asked.text.splitlines(), (line, asked.text)

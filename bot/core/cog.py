@@ -8,7 +8,7 @@ the bus's topics are complete before the first cog sets up.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
@@ -24,7 +24,7 @@ from bot.core.env import Env
 from bot.core.limits import Limit
 from bot.core.observe import StoreGauge
 from bot.core.pages import PageHandler, PageSpec
-from bot.core.personal import Export, Forget, Keeper, PersonalData
+from bot.core.personal import Export, Forget, Keeper, PersonalData, Words
 from bot.core.router import Consequence, JoinListener, Listener, Router
 from bot.core.runtime import Runtime
 from bot.core.settings import Section
@@ -75,10 +75,13 @@ class Setup:
         self._contributions = contributions
         self._cog = cog
 
-    def personal_data(self, *, export: Export, forget: Forget) -> None:
+    def personal_data(
+        self, *, export: Export, forget: Forget, words: Mapping[str, Words] | None = None
+    ) -> None:
         """What this cog keeps about a person: *export* gives it to them, *forget* removes it
-        or detaches it from them (`me export`, `me forget`)."""
-        self._contributions.personal.add(Keeper(self._cog, export, forget))
+        or detaches it from them (`me export`, `me forget`); *words* say each kind of record
+        the export holds in words people read, and what forgetting does to it."""
+        self._contributions.personal.add(Keeper(self._cog, export, forget, words or {}))
 
     @property
     def personal(self) -> PersonalData:

@@ -9,7 +9,7 @@ keeps something about people is covered the day it declares it.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -25,12 +25,26 @@ Forget = Callable[[AsyncSession, int, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Words:
+    """How a kind of record reads in "what forgetting you touches": one and many, each saying
+    what happens to it, e.g. Words("RSVP", "RSVPs")."""
+
+    one: str
+    many: str
+
+    def count(self, number: int) -> str:
+        return f"{number} {self.one if number == 1 else self.many}"
+
+
+@dataclass(frozen=True)
 class Keeper:
-    """One feature's part: *name* is the section it fills in an export."""
+    """One feature's part: *name* is the section it fills in an export; *words* name its kinds
+    of records for people."""
 
     name: str
     export: Export
     forget: Forget
+    words: Mapping[str, Words] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,6 +70,15 @@ class PersonalData:
     async def forget(self, session: AsyncSession, person_id: int, now: datetime) -> None:
         for keeper in self.keepers:
             await keeper.forget(session, person_id, now)
+
+    def describe(self, data: dict[str, Records]) -> list[str]:
+        """What an export holds, as lines such as "3 RSVPs", in the words each feature gave."""
+        words = {keeper.name: keeper.words for keeper in self.keepers}
+        lines = []
+        for name, kind, number in counts(data):
+            plain = kind.replace("_", " ")
+            lines.append(words.get(name, {}).get(kind, Words(plain, plain)).count(number))
+        return lines
 
 
 def counts(data: dict[str, Records]) -> list[tuple[str, str, int]]:

@@ -35,7 +35,7 @@ def setup(house: Setup) -> None:
     reminders = PersonalReminders(house.runtime)
     house.timer("personal reminders", reminders.step, wake_on=[EVENTS, RSVPS])
     house.first_step(first_step)
-    house.personal_data(export=personal.export, forget=personal.forget)
+    house.personal_data(export=personal.export, forget=personal.forget, words=personal.WORDS)
 
 
 cog = Cog(

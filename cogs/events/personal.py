@@ -15,9 +15,19 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.bus import note
-from bot.core.personal import Records
+from bot.core.personal import Records, Words
 from cogs.events.models import Event, PersonZone, Rsvp
 from cogs.events.topics import RSVPS
+
+# In `me forget`'s list of what goes, one and many of each kind.
+WORDS = {
+    "rsvps": Words("RSVP", "RSVPs"),
+    "time_zone": Words("time zone", "time zones"),
+    "events_created": Words(
+        "event you created (it stays, without your name)",
+        "events you created (they stay, without your name)",
+    ),
+}
 
 
 async def export(session: AsyncSession, person_id: int) -> Records:

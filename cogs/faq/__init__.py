@@ -34,7 +34,7 @@ def setup(house: Setup) -> None:
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
     house.alias("faq", "faq ask")
     house.first_step(first_step)
-    house.personal_data(export=personal.export, forget=personal.forget)
+    house.personal_data(export=personal.export, forget=personal.forget, words=personal.WORDS)
     # A question asked later is due later than those kept already: nothing needs to wake it.
     house.timer("faq question retention", personal.QuestionRetention(house.runtime).step)
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.personal import Records
+from bot.core.personal import Records, Words
 from bot.core.runtime import Runtime
 from cogs.faq.models import FaqExample, FaqQuestion, FaqVote
 from cogs.faq.settings import FaqSettings
@@ -23,6 +23,23 @@ from cogs.faq.settings import FaqSettings
 REMOVED = ""
 # How long the retention timer sleeps when no question will ever be due.
 IDLE = 24 * 3600.0
+
+
+# In `me forget`'s list of what goes, one and many of each kind.
+WORDS = {
+    "questions": Words(
+        "FAQ question (its words go; that it was asked stays)",
+        "FAQ questions (their words go; that they were asked stays)",
+    ),
+    "votes": Words(
+        "vote on an FAQ answer (it stays as a count)",
+        "votes on FAQ answers (they stay as counts)",
+    ),
+    "examples_taught": Words(
+        "FAQ wording you taught (it stays, without your name)",
+        "FAQ wordings you taught (they stay, without your name)",
+    ),
+}
 
 
 async def export(session: AsyncSession, person_id: int) -> Records:

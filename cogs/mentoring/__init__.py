@@ -26,7 +26,7 @@ def setup(house: Setup) -> None:
     async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
         await personal.forget(session, env, person_id, now)
 
-    house.personal_data(export=personal.export, forget=forget)
+    house.personal_data(export=personal.export, forget=forget, words=personal.WORDS)
 
 
 cog = Cog(

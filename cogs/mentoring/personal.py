@@ -18,12 +18,24 @@ from bot import delivery
 from bot.core.audience import Audience
 from bot.core.bus import note
 from bot.core.env import Env
-from bot.core.personal import Records
+from bot.core.personal import Records, Words
 from bot.core.reply import Reply
 from bot.delivery import Key, Render
 from cogs.mentoring import announce
 from cogs.mentoring.models import MentorAvailability, MentorRequest
 from cogs.mentoring.topics import MENTORING
+
+# In `me forget`'s list of what goes, one and many of each kind.
+WORDS = {
+    "requests": Words(
+        "mentor request (its words go; its times stay for the figures)",
+        "mentor requests (their words go; their times stay for the figures)",
+    ),
+    "requests_taken": Words(
+        "mentor request you took (your notes go)", "mentor requests you took (your notes go)"
+    ),
+    "availability": Words("mentor availability", "mentor availabilities"),
+}
 
 
 async def export(session: AsyncSession, person_id: int) -> Records:

@@ -15,27 +15,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import delivery, limits
-from bot.core.personal import PersonalData, Records, counts, to_json
+from bot.core.personal import PersonalData, Records, Words, counts, to_json
 from bot.core.reply import Attachment
 from bot.identity import Person, accounts_of, forget_identity
 from cogs.people.models import LinkCode
 
-# Figures shown before forgetting, in words people read.
-KINDS = {
-    "accounts": "linked accounts",
-    "link_codes": "link codes",
-    "rsvps": "RSVPs",
-    "time_zone": "time zone",
-    "events_created": "events you created (they stay, without your name)",
-    "questions": "FAQ questions (their words go; that they were asked stays)",
-    "votes": "votes on FAQ answers (they stay as counts)",
-    "examples_taught": "FAQ wordings you taught (they stay, without your name)",
-    "requests": "mentor requests (their words go; their times stay for the figures)",
-    "requests_taken": "mentor requests you took (your notes go)",
-    "availability": "mentor availability",
-    "claims": "sprint issue claims (those still listed are given back)",
-    "issues_listed": "sprint issues you listed (they stay, without your name)",
-    "welcomes": "welcomes (that you were welcomed stays as a count)",
+WORDS = {
+    "accounts": Words("linked account", "linked accounts"),
+    "link_codes": Words("link code", "link codes"),
 }
 
 
@@ -82,10 +69,7 @@ async def data_file(
 
 async def what_goes(session: AsyncSession, personal: PersonalData, person_id: int) -> list[str]:
     """What forgetting the person would touch, as lines such as "3 RSVPs"."""
-    found = await personal.export(session, person_id)
-    return [
-        f"{number} {KINDS.get(kind, kind.replace('_', ' '))}" for _, kind, number in counts(found)
-    ]
+    return personal.describe(await personal.export(session, person_id))
 
 
 async def forget_person(

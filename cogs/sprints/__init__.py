@@ -8,7 +8,7 @@ def setup(house: Setup) -> None:
     house.commands(commands)
     for ending in ("event cancel", "event delete"):
         house.consequence(ending, commands.opened_by_ending)
-    house.personal_data(export=personal.export, forget=personal.forget)
+    house.personal_data(export=personal.export, forget=personal.forget, words=personal.WORDS)
 
 
 cog = Cog("sprints", setup, models="cogs.sprints.models")

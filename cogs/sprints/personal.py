@@ -13,8 +13,20 @@ from sqlalchemy import update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.personal import Records
+from bot.core.personal import Records, Words
 from cogs.sprints.models import SprintIssue
+
+# In `me forget`'s list of what goes, one and many of each kind.
+WORDS = {
+    "claims": Words(
+        "sprint issue claim (if still listed, it is given back)",
+        "sprint issue claims (those still listed are given back)",
+    ),
+    "issues_listed": Words(
+        "sprint issue you listed (it stays, without your name)",
+        "sprint issues you listed (they stay, without your name)",
+    ),
+}
 
 
 async def export(session: AsyncSession, person_id: int) -> Records:

@@ -14,11 +14,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import delivery
 from bot.core.env import Env
-from bot.core.personal import Records
+from bot.core.personal import Records, Words
 from bot.delivery import Key
 from bot.identity import Account, accounts_of, remembered
 from cogs.welcome import service
 from cogs.welcome.models import Welcome
+
+# In `me forget`'s list of what goes, one and many of each kind.
+WORDS = {
+    "welcomes": Words(
+        "welcome (that you were welcomed stays as a count)",
+        "welcomes (that you were welcomed stays as a count)",
+    ),
+}
 
 
 async def export(session: AsyncSession, person_id: int) -> Records:
