@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import URL, DateTime, Float, event, make_url
+from sqlalchemy import URL, Connection, DateTime, Float, event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -192,8 +192,45 @@ def make_engine(text: str) -> AsyncEngine:
             url, async_creator=inline_sqlite.connector(url.database), pool_reset_on_return=None
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(url, pool_pre_ping=False, pool_size=20, max_overflow=10)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=False, pool_size=20, max_overflow=10)
+    event.listen(engine.sync_engine, "begin", _begun)
+    event.listen(engine.sync_engine, "before_cursor_execute", _executing)
+    return engine
+
+
+_WROTE = "convene.wrote"
+# What a transaction may send without changing anything stored. Anything else, whatever
+# issued it (the ORM's flush, a Core statement, text), counts as a write.
+_READS = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+def _begun(connection: Connection) -> None:
+    connection.info[_WROTE] = False
+
+
+def _executing(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    if not statement.lstrip()[:9].upper().startswith(_READS):
+        connection.info[_WROTE] = True
+
+
+async def wrote(session: AsyncSession) -> bool:
+    """Whether the session's transaction, once flushed, sent anything that may change the store.
+
+    Read from the statements themselves, on the connection, so that no way of writing escapes
+    it; a session on an engine not made by `make_engine` is taken to have written."""
+    await session.flush()
+    if not session.in_transaction():
+        return False
+    connection = (await session.connection()).sync_connection
+    return connection is None or bool(connection.info.get(_WROTE, True))
 
 
 _TURN = "convene.turn"
