@@ -222,11 +222,12 @@ def _executing(
 
 
 async def wrote(session: AsyncSession) -> bool:
-    """Whether the session's transaction, once flushed, sent anything that may change the store.
+    """Whether the session's transaction sent, or has pending, anything that may change the store.
 
     Read from the statements themselves, on the connection, so that no way of writing escapes
     it; a session on an engine not made by `make_engine` is taken to have written."""
-    await session.flush()
+    if session.new or session.deleted or session.dirty:
+        return True
     if not session.in_transaction():
         return False
     connection = (await session.connection()).sync_connection

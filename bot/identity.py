@@ -63,14 +63,16 @@ async def account_of(session: AsyncSession, platform: str, user_id: str) -> Acco
     return (await session.exec(query)).first()
 
 
+_ACCOUNTS_OF = (
+    select(Account)
+    .where(Account.person_id == bindparam("person"))
+    .order_by(col(Account.platform))
+    .execution_options(populate_existing=True)
+)
+
+
 async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
-    query = (
-        select(Account)
-        .where(Account.person_id == person_id)
-        .order_by(col(Account.platform))
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.exec(query)).all())
+    return list((await session.exec(_ACCOUNTS_OF, params={"person": person_id})).all())
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,11 @@ async def newcomers(
     return count, list((await session.exec(query.limit(limit))).all())
 
 
-_RESOLVE = select(Account.id, Account.person_id, Account.display_name).where(
-    Account.platform == bindparam("platform"), Account.platform_user_id == bindparam("user")
+_ACCOUNT = Account.__table__  # type: ignore[attr-defined]
+# Plain Core, with no entity to load, so the lookup every command starts with skips the ORM's
+# execution path.
+_RESOLVE = select(_ACCOUNT.c.id, _ACCOUNT.c.person_id, _ACCOUNT.c.display_name).where(
+    _ACCOUNT.c.platform == bindparam("platform"), _ACCOUNT.c.platform_user_id == bindparam("user")
 )
 
 
@@ -135,9 +140,8 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
     Every command starts here, so the common case, a known account whose name is unchanged,
     is one light query that loads no object and writes nothing."""
     name = caller.display_name[:200]
-    rows = await session.exec(
-        _RESOLVE, params={"platform": caller.platform, "user": caller.user_id}
-    )
+    connection = await session.connection()
+    rows = await connection.execute(_RESOLVE, {"platform": caller.platform, "user": caller.user_id})
     known = rows.first()
     if known is not None:
         account_id, person_id, shown = known

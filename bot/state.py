@@ -70,16 +70,13 @@ async def record_event(
     of two instances exactly one keeps its work. A read-only command writes nothing and only
     looks the id up: its replay is silent after a run that wrote, and answered again, changing
     nothing, after one that did not."""
+    connection = await session.connection()
+    key = {"platform": caller.platform, "event_id": caller.event_id}
     if keep or await wrote(session):
-        insert = insert_ignoring_conflicts(session, HandledEvent).values(
-            platform=caller.platform, event_id=caller.event_id, handled_at=now
-        )
-        result = await session.exec(insert)
+        insert = insert_ignoring_conflicts(session, HandledEvent)
+        result = await connection.execute(insert, {**key, "handled_at": now})
         return bool(result.rowcount)
-    seen = await session.exec(
-        _SEEN, params={"platform": caller.platform, "event_id": caller.event_id}
-    )
-    return seen.first() is None
+    return (await connection.execute(_SEEN, key)).first() is None
 
 
 async def forget_handled(runtime: Runtime) -> float:
