@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import ColumnElement, Exists, bindparam, case, func, or_, update
 from sqlalchemy.orm import aliased
@@ -286,36 +286,32 @@ def _describe_taken(request: MentorRequest, holder: str | None) -> str:
     return f"Request #{request.id} is {request.status}; there is nothing to claim."
 
 
-# A claim's two statements, built once: building them per claim cost more than running them.
-_CLAIM_VIEW = (
-    select(
-        MentorRequest,
-        select(func.count())
-        .where(
-            col(MentorRequest.claimed_by) == bindparam("mentor"),
-            col(MentorRequest.status) == "claimed",
-        )
-        .scalar_subquery(),
-        select(MentorAvailability.available)
-        .where(col(MentorAvailability.person_id) == bindparam("mentor"))
-        .scalar_subquery(),
-    )
-    .where(col(MentorRequest.id) == bindparam("request"))
-    .execution_options(populate_existing=True)
-)
+# A claim's two statements, built once and in plain Core, run on the session's connection:
+# building them per claim, then the ORM's execution path, cost more than running them.
+_REQUESTS = MentorRequest.__table__  # type: ignore[attr-defined]
+_AVAILABILITY = MentorAvailability.__table__  # type: ignore[attr-defined]
+_CLAIM_VIEW = select(
+    _REQUESTS.c.status,
+    _REQUESTS.c.person_id,
+    select(func.count())
+    .where(_REQUESTS.c.claimed_by == bindparam("mentor"), _REQUESTS.c.status == "claimed")
+    .scalar_subquery(),
+    select(_AVAILABILITY.c.available)
+    .where(_AVAILABILITY.c.person_id == bindparam("mentor"))
+    .scalar_subquery(),
+).where(_REQUESTS.c.id == bindparam("request"))
 _MOMENT = bindparam("moment", type_=UTCDateTime())
 _CLAIM = (
-    update(MentorRequest)
-    .where(col(MentorRequest.id) == bindparam("request"), col(MentorRequest.status) == "open")
+    update(_REQUESTS)
+    .where(_REQUESTS.c.id == bindparam("request"), _REQUESTS.c.status == "open")
     .values(
         status="claimed",
         claimed_by=bindparam("mentor"),
         claimed_at=_MOMENT,
-        first_claimed_at=func.coalesce(col(MentorRequest.first_claimed_at), _MOMENT),
+        first_claimed_at=func.coalesce(_REQUESTS.c.first_claimed_at, _MOMENT),
         last_activity_at=_MOMENT,
     )
-    .returning(MentorRequest)
-    .execution_options(populate_existing=True)
+    .returning(*_REQUESTS.c)
 )
 
 
@@ -325,16 +321,17 @@ async def claim(
     """Give the request to *mentor_id* if it is still open: the one UPDATE decides who wins.
 
     What to check is read in one query and the winner gets the row back from its UPDATE, so a
-    claim costs two round trips however many mentors race for it."""
-    row = (
-        await session.exec(_CLAIM_VIEW, params={"request": request_id, "mentor": mentor_id})
-    ).first()
+    claim costs two round trips however many mentors race for it. The request returned is a
+    copy of the claimed row, not an object of the session."""
+    connection = await session.connection()
+    key = {"request": request_id, "mentor": mentor_id}
+    row = (await connection.execute(_CLAIM_VIEW, key)).first()
     if row is None:
         raise UserError(f"There is no mentor request #{request_id}.")
-    request, holding, available = row
-    if request.status != "open":
-        raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
-    if request.person_id == mentor_id:
+    status, requester, holding, available = row
+    if status != "open":
+        await _refuse_taken(session, request_id)
+    if requester == mentor_id:
         raise UserError("You cannot claim your own request.")
     if available is False:
         raise UserError("You are marked unavailable. Say `mentor available on` first.")
@@ -343,14 +340,15 @@ async def claim(
             f"You already hold {holding} requests (the limit is {capacity}). "
             "Finish or release one first."
         )
-    won = await session.exec(
-        _CLAIM, params={"request": request_id, "mentor": mentor_id, "moment": now}
-    )
-    claimed: MentorRequest | None = won.scalars().first()
-    if claimed is None:
-        request = await get_request(session, request_id)
-        raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
-    return claimed
+    won = (await connection.execute(_CLAIM, {**key, "moment": now})).first()
+    if won is None:
+        await _refuse_taken(session, request_id)
+    return MentorRequest(**won._mapping)
+
+
+async def _refuse_taken(session: AsyncSession, request_id: int) -> NoReturn:
+    request = await get_request(session, request_id)
+    raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
 
 
 async def _claimed_by_caller(
