@@ -12,7 +12,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -230,8 +235,23 @@ async def wrote(session: AsyncSession) -> bool:
         return True
     if not session.in_transaction():
         return False
-    connection = (await session.connection()).sync_connection
+    connection = (await connection_of(session)).sync_connection
     return connection is None or bool(connection.info.get(_WROTE, True))
+
+
+_CONNECTION = "convene.connection"
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, for plain Core statements; asked of the
+    session once per transaction, since each ask is a trip through its greenlet."""
+    transaction = session.sync_session.get_transaction()
+    known: tuple[object, AsyncConnection] | None = session.info.get(_CONNECTION)
+    if transaction is not None and known is not None and known[0] is transaction:
+        return known[1]
+    connection = await session.connection()
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection)
+    return connection
 
 
 _TURN = "convene.turn"

@@ -48,7 +48,7 @@ from bot.core.reply import Attachment, Button, Reply
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
-from bot.db import UTCDateTime, insert_ignoring_conflicts
+from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts
 
 __all__ = [
     "DIRECT_PLATFORMS",
@@ -234,7 +234,7 @@ async def plan(session: AsyncSession, env: Env, messages: Sequence[Outgoing]) ->
     if rows:
         # The rows as parameters of one Core statement, on the session's connection: a
         # statement built from them would be compiled afresh for every plan.
-        connection = await session.connection()
+        connection = await connection_of(session)
         await connection.execute(insert_ignoring_conflicts(session, Delivery), rows)
         note(session, DELIVERIES)
 
@@ -277,7 +277,7 @@ async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
     texts = {str(key): key for key in keys}
     if not texts:
         return set()
-    connection = await session.connection()
+    connection = await connection_of(session)
     found = await connection.execute(_PLANNED, {"keys": list(texts)})
     return {texts[text] for text in found.scalars()}
 

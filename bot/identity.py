@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Caller
 from bot.core.errors import UserError
 from bot.core.markup import quoted
-from bot.db import UTCDateTime
+from bot.db import UTCDateTime, connection_of
 
 PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
 
@@ -98,7 +98,7 @@ async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone
     """Several people's names and accounts in one query, for what shows both. The accounts
     are copies of the rows, not objects of the session: what shows people changes nothing."""
     found: dict[int, Someone] = {}
-    connection = await session.connection()
+    connection = await connection_of(session)
     rows = await connection.execute(_PEOPLE, {"ids": sorted(set(ids))})
     for row in rows.mappings():
         name = row["name"]
@@ -147,7 +147,7 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
     Every command starts here, so the common case, a known account whose name is unchanged,
     is one light query that loads no object and writes nothing."""
     name = caller.display_name[:200]
-    connection = await session.connection()
+    connection = await connection_of(session)
     rows = await connection.execute(_RESOLVE, {"platform": caller.platform, "user": caller.user_id})
     known = rows.first()
     if known is not None:

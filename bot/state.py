@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Caller
 from bot.core.runtime import Runtime
-from bot.db import UTCDateTime, insert_ignoring_conflicts, wrote
+from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts, wrote
 from bot.identity import Account, account_of
 
 
@@ -70,7 +70,7 @@ async def record_event(
     of two instances exactly one keeps its work. A read-only command writes nothing and only
     looks the id up: its replay is silent after a run that wrote, and answered again, changing
     nothing, after one that did not."""
-    connection = await session.connection()
+    connection = await connection_of(session)
     key = {"platform": caller.platform, "event_id": caller.event_id}
     if keep or await wrote(session):
         insert = insert_ignoring_conflicts(session, HandledEvent)

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention, quoted
-from bot.db import UTCDateTime, seconds_between
+from bot.db import UTCDateTime, connection_of, seconds_between
 from bot.identity import display_name, display_names
 from cogs.mentoring.models import (
     MAX_DETAILS,
@@ -323,7 +323,7 @@ async def claim(
     What to check is read in one query and the winner gets the row back from its UPDATE, so a
     claim costs two round trips however many mentors race for it. The request returned is a
     copy of the claimed row, not an object of the session."""
-    connection = await session.connection()
+    connection = await connection_of(session)
     key = {"request": request_id, "mentor": mentor_id}
     row = (await connection.execute(_CLAIM_VIEW, key)).first()
     if row is None:
