@@ -86,12 +86,15 @@ class Someone:
     accounts: list[Account]
 
 
-_PEOPLE = (
+_ACCOUNTS_NAMED = (
     select(*_ACCOUNT.c, _PERSON.c.display_name.label("name"))
     .join_from(_ACCOUNT, _PERSON)
-    .where(_ACCOUNT.c.person_id.in_(bindparam("ids", expanding=True)))
     .order_by(_ACCOUNT.c.platform)
 )
+# One person, the common case, without an expanding IN, whose SQL is written out anew for
+# every execution.
+_PERSON_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id == bindparam("id"))
+_PEOPLE = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_(bindparam("ids", expanding=True)))
 
 
 async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone]:
@@ -99,7 +102,11 @@ async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone
     are copies of the rows, not objects of the session: what shows people changes nothing."""
     found: dict[int, Someone] = {}
     connection = await connection_of(session)
-    rows = await connection.execute(_PEOPLE, {"ids": sorted(set(ids))})
+    wanted = sorted(set(ids))
+    if len(wanted) == 1:
+        rows = await connection.execute(_PERSON_NAMED, {"id": wanted[0]})
+    else:
+        rows = await connection.execute(_PEOPLE, {"ids": wanted})
     for row in rows.mappings():
         name = row["name"]
         account = Account(**{key: value for key, value in row.items() if key != "name"})
