@@ -21,6 +21,7 @@ from sqlalchemy import (
     delete,
     update,
 )
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,7 +88,7 @@ class Someone:
 
 
 _ACCOUNTS_NAMED = (
-    select(*_ACCOUNT.c, _PERSON.c.display_name.label("name"))
+    core_select(*_ACCOUNT.c, _PERSON.c.display_name.label("name"))
     .join_from(_ACCOUNT, _PERSON)
     .order_by(_ACCOUNT.c.platform)
 )
@@ -163,7 +164,7 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
             await session.exec(
                 update(Account).where(col(Account.id) == account_id).values(display_name=name)
             )
-        return person_id
+        return int(person_id)
     try:
         async with session.begin_nested():
             person = Person(display_name=name, created_at=now)
