@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Exists, bindparam, case, func, or_, update
+from sqlalchemy import ColumnElement, Exists, bindparam, case, func, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -286,24 +286,34 @@ def _describe_taken(request: MentorRequest, holder: str | None) -> str:
     return f"Request #{request.id} is {request.status}; there is nothing to claim."
 
 
-# A claim's two statements, built once and in plain Core, run on the session's connection:
+# A claim's statements, built once and in plain Core, run on the session's connection:
 # building them per claim, then the ORM's execution path, cost more than running them.
 _REQUESTS = MentorRequest.__table__  # type: ignore[attr-defined]
 _AVAILABILITY = MentorAvailability.__table__  # type: ignore[attr-defined]
-_CLAIM_VIEW = select(
-    _REQUESTS.c.status,
-    _REQUESTS.c.person_id,
+_HOLDING = (
     select(func.count())
     .where(_REQUESTS.c.claimed_by == bindparam("mentor"), _REQUESTS.c.status == "claimed")
-    .scalar_subquery(),
+    .scalar_subquery()
+)
+_AVAILABLE = (
     select(_AVAILABILITY.c.available)
     .where(_AVAILABILITY.c.person_id == bindparam("mentor"))
-    .scalar_subquery(),
-).where(_REQUESTS.c.id == bindparam("request"))
+    .scalar_subquery()
+)
+_CLAIM_VIEW = select(_REQUESTS.c.status, _REQUESTS.c.person_id, _HOLDING, _AVAILABLE).where(
+    _REQUESTS.c.id == bindparam("request")
+)
 _MOMENT = bindparam("moment", type_=UTCDateTime())
+# Every rule of a claim in the one UPDATE that decides it; only a refused claim reads why.
 _CLAIM = (
     update(_REQUESTS)
-    .where(_REQUESTS.c.id == bindparam("request"), _REQUESTS.c.status == "open")
+    .where(
+        _REQUESTS.c.id == bindparam("request"),
+        _REQUESTS.c.status == "open",
+        _REQUESTS.c.person_id != bindparam("mentor"),
+        func.coalesce(_AVAILABLE, true()),
+        _HOLDING < bindparam("capacity"),
+    )
     .values(
         status="claimed",
         claimed_by=bindparam("mentor"),
@@ -313,6 +323,9 @@ _CLAIM = (
     )
     .returning(*_REQUESTS.c)
 )
+# A claim refused although every rule holds when asked why: the request changed in between
+# (released, say); it is tried again this many times before being called taken.
+_CLAIM_TRIES = 2
 
 
 async def claim(
@@ -320,9 +333,21 @@ async def claim(
 ) -> MentorRequest:
     """Give the request to *mentor_id* if it is still open: the one UPDATE decides who wins.
 
-    What to check is read in one query and the winner gets the row back from its UPDATE, so a
-    claim costs two round trips however many mentors race for it. The request returned is a
-    copy of the claimed row, not an object of the session."""
+    The UPDATE checks every rule itself and returns the row to the winner, so a claim costs one
+    round trip; a refused one then reads why. The request returned is a copy of the claimed
+    row, not an object of the session."""
+    connection = await connection_of(session)
+    key = {"request": request_id, "mentor": mentor_id}
+    for _ in range(_CLAIM_TRIES):
+        won = await connection.execute(_CLAIM, {**key, "moment": now, "capacity": capacity})
+        if (row := won.first()) is not None:
+            return MentorRequest(**row._mapping)
+        await _refuse(session, request_id, mentor_id, capacity)
+    await _refuse_taken(session, request_id)
+
+
+async def _refuse(session: AsyncSession, request_id: int, mentor_id: int, capacity: int) -> None:
+    """Why a claim was refused, as a `UserError`; returns when no rule refuses it now."""
     connection = await connection_of(session)
     key = {"request": request_id, "mentor": mentor_id}
     row = (await connection.execute(_CLAIM_VIEW, key)).first()
@@ -340,10 +365,6 @@ async def claim(
             f"You already hold {holding} requests (the limit is {capacity}). "
             "Finish or release one first."
         )
-    won = (await connection.execute(_CLAIM, {**key, "moment": now})).first()
-    if won is None:
-        await _refuse_taken(session, request_id)
-    return MentorRequest(**won._mapping)
 
 
 async def _refuse_taken(session: AsyncSession, request_id: int) -> NoReturn:
