@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Exists, bindparam, case, func, or_, true, update
+from sqlalchemy import ColumnElement, Exists, Integer, bindparam, case, func, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -312,7 +312,7 @@ _CLAIM = (
         _REQUESTS.c.status == "open",
         _REQUESTS.c.person_id != bindparam("mentor"),
         func.coalesce(_AVAILABLE, true()),
-        _HOLDING < bindparam("capacity"),
+        bindparam("capacity", type_=Integer()) > _HOLDING,
     )
     .values(
         status="claimed",
