@@ -7,12 +7,17 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import URL, DateTime, Float, event, make_url
+from sqlalchemy import URL, Connection, DateTime, Float, event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -192,8 +197,61 @@ def make_engine(text: str) -> AsyncEngine:
             url, async_creator=inline_sqlite.connector(url.database), pool_reset_on_return=None
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(url, pool_pre_ping=False, pool_size=20, max_overflow=10)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=False, pool_size=20, max_overflow=10)
+    event.listen(engine.sync_engine, "begin", _begun)
+    event.listen(engine.sync_engine, "before_cursor_execute", _executing)
+    return engine
+
+
+_WROTE = "convene.wrote"
+# What a transaction may send without changing anything stored. Anything else, whatever
+# issued it (the ORM's flush, a Core statement, text), counts as a write.
+_READS = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+def _begun(connection: Connection) -> None:
+    connection.info[_WROTE] = False
+
+
+def _executing(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    if not statement.lstrip()[:9].upper().startswith(_READS):
+        connection.info[_WROTE] = True
+
+
+async def wrote(session: AsyncSession) -> bool:
+    """Whether the session's transaction sent, or has pending, anything that may change the store.
+
+    Read from the statements themselves, on the connection, so that no way of writing escapes
+    it; a session on an engine not made by `make_engine` is taken to have written."""
+    if session.new or session.deleted or session.dirty:
+        return True
+    if not session.in_transaction():
+        return False
+    connection = (await connection_of(session)).sync_connection
+    return connection is None or bool(connection.info.get(_WROTE, True))
+
+
+_CONNECTION = "convene.connection"
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, for plain Core statements; asked of the
+    session once per transaction, since each ask is a trip through its greenlet."""
+    transaction = session.sync_session.get_transaction()
+    known: tuple[object, AsyncConnection] | None = session.info.get(_CONNECTION)
+    if transaction is not None and known is not None and known[0] is transaction:
+        return known[1]
+    connection = await session.connection()
+    session.info[_CONNECTION] = (session.sync_session.get_transaction(), connection)
+    return connection
 
 
 _TURN = "convene.turn"

@@ -48,7 +48,7 @@ from bot.core.reply import Attachment, Button, Reply
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
-from bot.db import UTCDateTime, insert_ignoring_conflicts
+from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts
 
 __all__ = [
     "DIRECT_PLATFORMS",
@@ -78,7 +78,6 @@ LEASE = timedelta(minutes=2)
 LATE_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 BATCH = 50
-INSERT_CHUNK = 500
 POLL = 30.0
 # How soon to look again while a platform with messages to send is not connected.
 RECONNECT_POLL = 2.0
@@ -232,10 +231,11 @@ async def plan(session: AsyncSession, env: Env, messages: Sequence[Outgoing]) ->
         for room in message.rooms
         for platform, target, fallback in _targets(room)
     ]
-    for first in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[first : first + INSERT_CHUNK]
-        await session.exec(insert_ignoring_conflicts(session, Delivery).values(chunk))
     if rows:
+        # The rows as parameters of one Core statement, on the session's connection: a
+        # statement built from them would be compiled afresh for every plan.
+        connection = await connection_of(session)
+        await connection.execute(insert_ignoring_conflicts(session, Delivery), rows)
         note(session, DELIVERIES)
 
 
@@ -268,7 +268,8 @@ async def drop_kind(session: AsyncSession, kind: str, keep: Collection[Key] = ()
     await session.exec(statement.values(status=Status.SKIPPED, error="superseded by a change"))
 
 
-_PLANNED = select(Delivery.key).where(col(Delivery.key).in_(bindparam("keys", expanding=True)))
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+_PLANNED = select(_DELIVERIES.c.key).where(_DELIVERIES.c.key.in_(bindparam("keys", expanding=True)))
 
 
 async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
@@ -276,8 +277,9 @@ async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
     texts = {str(key): key for key in keys}
     if not texts:
         return set()
-    found = await session.exec(_PLANNED, params={"keys": list(texts)})
-    return {texts[text] for text in found.all()}
+    connection = await connection_of(session)
+    found = await connection.execute(_PLANNED, {"keys": list(texts)})
+    return {texts[text] for text in found.scalars()}
 
 
 async def backlog(session: AsyncSession) -> dict[str, int]:

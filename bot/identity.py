@@ -21,6 +21,7 @@ from sqlalchemy import (
     delete,
     update,
 )
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Caller
 from bot.core.errors import UserError
 from bot.core.markup import quoted
-from bot.db import UTCDateTime
+from bot.db import UTCDateTime, connection_of
 
 PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
 
@@ -58,19 +59,26 @@ class Account(SQLModel, table=True):
         return self.platform_user_id if self.platform == "matrix" else self.display_name
 
 
+# The tables themselves, for statements that load no entity and so skip the ORM's path.
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_ACCOUNT = Account.__table__  # type: ignore[attr-defined]
+
+
 async def account_of(session: AsyncSession, platform: str, user_id: str) -> Account | None:
     query = select(Account).where(Account.platform == platform, Account.platform_user_id == user_id)
     return (await session.exec(query)).first()
 
 
+_ACCOUNTS_OF = (
+    select(Account)
+    .where(Account.person_id == bindparam("person"))
+    .order_by(col(Account.platform))
+    .execution_options(populate_existing=True)
+)
+
+
 async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
-    query = (
-        select(Account)
-        .where(Account.person_id == person_id)
-        .order_by(col(Account.platform))
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.exec(query)).all())
+    return list((await session.exec(_ACCOUNTS_OF, params={"person": person_id})).all())
 
 
 @dataclass(frozen=True)
@@ -79,20 +87,30 @@ class Someone:
     accounts: list[Account]
 
 
-_PEOPLE = (
-    select(Account, Person.display_name)
-    .join(Person, col(Person.id) == col(Account.person_id))
-    .where(col(Account.person_id).in_(bindparam("ids", expanding=True)))
-    .order_by(col(Account.platform))
-    .execution_options(populate_existing=True)
+_ACCOUNTS_NAMED = (
+    core_select(*_ACCOUNT.c, _PERSON.c.display_name.label("name"))
+    .join_from(_ACCOUNT, _PERSON)
+    .order_by(_ACCOUNT.c.platform)
 )
+# One person, the common case, without an expanding IN, whose SQL is written out anew for
+# every execution.
+_PERSON_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id == bindparam("id"))
+_PEOPLE = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_(bindparam("ids", expanding=True)))
 
 
 async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone]:
-    """Several people's names and accounts in one query, for what shows both."""
+    """Several people's names and accounts in one query, for what shows both. The accounts
+    are copies of the rows, not objects of the session: what shows people changes nothing."""
     found: dict[int, Someone] = {}
-    rows = await session.exec(_PEOPLE, params={"ids": sorted(set(ids))})
-    for account, name in rows.all():
+    connection = await connection_of(session)
+    wanted = sorted(set(ids))
+    if len(wanted) == 1:
+        rows = await connection.execute(_PERSON_NAMED, {"id": wanted[0]})
+    else:
+        rows = await connection.execute(_PEOPLE, {"ids": wanted})
+    for row in rows.mappings():
+        name = row["name"]
+        account = Account(**{key: value for key, value in row.items() if key != "name"})
         found.setdefault(account.person_id, Someone(name, [])).accounts.append(account)
     return found
 
@@ -124,8 +142,10 @@ async def newcomers(
     return count, list((await session.exec(query.limit(limit))).all())
 
 
-_RESOLVE = select(Account.id, Account.person_id, Account.display_name).where(
-    Account.platform == bindparam("platform"), Account.platform_user_id == bindparam("user")
+# Plain Core, with no entity to load, so the lookup every command starts with skips the ORM's
+# execution path.
+_RESOLVE = select(_ACCOUNT.c.id, _ACCOUNT.c.person_id, _ACCOUNT.c.display_name).where(
+    _ACCOUNT.c.platform == bindparam("platform"), _ACCOUNT.c.platform_user_id == bindparam("user")
 )
 
 
@@ -135,9 +155,8 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
     Every command starts here, so the common case, a known account whose name is unchanged,
     is one light query that loads no object and writes nothing."""
     name = caller.display_name[:200]
-    rows = await session.exec(
-        _RESOLVE, params={"platform": caller.platform, "user": caller.user_id}
-    )
+    connection = await connection_of(session)
+    rows = await connection.execute(_RESOLVE, {"platform": caller.platform, "user": caller.user_id})
     known = rows.first()
     if known is not None:
         account_id, person_id, shown = known
@@ -145,7 +164,7 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
             await session.exec(
                 update(Account).where(col(Account.id) == account_id).values(display_name=name)
             )
-        return person_id
+        return int(person_id)
     try:
         async with session.begin_nested():
             person = Person(display_name=name, created_at=now)

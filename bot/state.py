@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Caller
 from bot.core.runtime import Runtime
-from bot.db import UTCDateTime, insert_ignoring_conflicts
+from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts, wrote
 from bot.identity import Account, account_of
 
 
@@ -51,15 +52,31 @@ class HandledEvent(SQLModel, table=True):
     handled_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
-async def record_event(session: AsyncSession, caller: Caller, now: datetime) -> bool:
-    """Record *caller*'s event in the session's transaction; False when it was already: one
-    `INSERT … ON CONFLICT DO NOTHING`, which waits for a concurrent insert of the same id to
-    commit or roll back, so of two instances exactly one goes on."""
-    insert = insert_ignoring_conflicts(session, HandledEvent).values(
-        platform=caller.platform, event_id=caller.event_id, handled_at=now
-    )
-    result = await session.exec(insert)
-    return bool(result.rowcount)
+_HANDLED = HandledEvent.__table__  # type: ignore[attr-defined]
+# Plain Core, with no entity to load, so the lookup skips the ORM's execution path.
+_SEEN = select(_HANDLED.c.handled_at).where(
+    _HANDLED.c.platform == bindparam("platform"), _HANDLED.c.event_id == bindparam("event_id")
+)
+
+
+async def record_event(
+    session: AsyncSession, caller: Caller, now: datetime, *, keep: bool = False
+) -> bool:
+    """At the end of the transaction that handled *caller*'s event: False when the event was
+    handled before, here or by another instance, so that the transaction is undone unanswered.
+
+    A transaction that wrote (or a refusal, *keep*) records the id, one `INSERT … ON CONFLICT
+    DO NOTHING`, which waits for a concurrent insert of the same id to commit or roll back, so
+    of two instances exactly one keeps its work. A read-only command writes nothing and only
+    looks the id up: its replay is silent after a run that wrote, and answered again, changing
+    nothing, after one that did not."""
+    connection = await connection_of(session)
+    key = {"platform": caller.platform, "event_id": caller.event_id}
+    if keep or await wrote(session):
+        insert = insert_ignoring_conflicts(session, HandledEvent)
+        result = await connection.execute(insert, {**key, "handled_at": now})
+        return bool(result.rowcount)
+    return (await connection.execute(_SEEN, key)).first() is None
 
 
 async def forget_handled(runtime: Runtime) -> float:

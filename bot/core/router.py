@@ -7,9 +7,10 @@ it, and it commits once; the changes it noted wake planners only after that comm
 answered with an apology, never a traceback.
 
 A caller that carries its platform's event id is answered once per id, whichever instance gets
-the event and however often: the id is recorded (`Record`) in the command's own transaction, so
-it is kept exactly when the command's work is, and a replayed event gets `None`, which adapters
-answer with silence.
+the event and however often, when answering it changed something: the id is recorded (`Record`)
+at the end of the command's own transaction when that transaction wrote, so it is kept exactly
+when the command's work is, and a replayed event gets `None`, which adapters answer with
+silence. A read-only command writes nothing, the id included; its replay is answered again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,8 +47,15 @@ Resolve = Callable[[AsyncSession, Caller, datetime], Awaitable[int]]
 Listener = Callable[[Ctx, str], Awaitable[Reply | None]]
 JoinListener = Callable[[Ctx, Sequence[str]], Awaitable[None]]
 Consequence = Callable[[Ctx, Mapping[str, Any]], Awaitable[str | None]]
-# Records that the caller's event is being handled; False when it already was.
-Record = Callable[[AsyncSession, Caller, datetime], Awaitable[bool]]
+
+
+class Record(Protocol):
+    """At the end of a transaction that handled the caller's event: False when it already was
+    handled. Records it when the transaction wrote, or always when told to *keep* it."""
+
+    async def __call__(
+        self, session: AsyncSession, caller: Caller, now: datetime, *, keep: bool = False
+    ) -> bool: ...
 
 
 class _Handled(Exception):
@@ -231,7 +239,7 @@ class Router:
         if caller.event_id is None or self._record is None:
             return refusal
         async with self.runtime.transaction() as session:
-            first = await self._record(session, caller, self.runtime.now())
+            first = await self._record(session, caller, self.runtime.now(), keep=True)
         return refusal if first else None
 
     async def _run(
@@ -306,13 +314,14 @@ class Router:
         """One transaction for one piece of work as *caller*; `_Handled` when its event was."""
         runtime = self.runtime
         async with runtime.transaction() as session:
+            person_id = await self._resolve(session, caller, runtime.now())
+            done = await work(
+                Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
+            )
             record = self._record if caller.event_id is not None else None
             if record is not None and not await record(session, caller, runtime.now()):
                 raise _Handled
-            person_id = await self._resolve(session, caller, runtime.now())
-            return await work(
-                Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
-            )
+            return done
 
     def add_listener(self, purpose: str, listener: Listener, limit: Limit | None = None) -> None:
         """Something that may answer ordinary messages in rooms with *purpose* (e.g. "help"),

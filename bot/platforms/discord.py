@@ -500,22 +500,33 @@ class DiscordPlatform:
         defer, such as an error, never fills the public placeholder: the placeholder is closed
         with a neutral line, the reply follows as a new, ephemeral message, and the placeholder
         is deleted. An interaction another instance already answered (None) is left to it."""
-        task: asyncio.Task[Reply | None] = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-        if done:
-            reply = task.result()
-            if reply is None:
-                return
-            if reply.attachment is None:
-                await interaction.response.send_message(
-                    **render(reply), ephemeral=private or _for_caller(reply)
-                )
-                return
-        # A file takes another request or two: defer first, so Discord's 3 s cannot run out.
-        await interaction.response.defer(ephemeral=private, thinking=True)
-        reply = await task
+        deferring: list[asyncio.Task[Any]] = []
+
+        def defer() -> None:
+            deferring.append(
+                asyncio.create_task(interaction.response.defer(ephemeral=private, thinking=True))
+            )
+
+        # The work runs here, in this task; only when it is slow does a timer defer beside it.
+        timer = asyncio.get_running_loop().call_later(DEFER_AFTER, defer)
+        try:
+            reply = await work
+        finally:
+            timer.cancel()
         if reply is None:
+            if deferring:
+                await deferring[0]
             return
+        if not deferring and reply.attachment is None:
+            await interaction.response.send_message(
+                **render(reply), ephemeral=private or _for_caller(reply)
+            )
+            return
+        if deferring:
+            await deferring[0]
+        else:
+            # A file takes another request or two: defer first, so Discord's 3 s cannot run out.
+            await interaction.response.defer(ephemeral=private, thinking=True)
         if reply.attachment is not None and reply.private:
             reply = await self._by_direct_message(interaction.user, reply)
         if private or not _for_caller(reply):

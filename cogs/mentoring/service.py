@@ -12,16 +12,16 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Exists, bindparam, case, func, or_, update
+from sqlalchemy import ColumnElement, Exists, Integer, bindparam, case, func, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention, quoted
-from bot.db import UTCDateTime, seconds_between
+from bot.db import UTCDateTime, connection_of, seconds_between
 from bot.identity import display_name, display_names
 from cogs.mentoring.models import (
     MAX_DETAILS,
@@ -286,37 +286,46 @@ def _describe_taken(request: MentorRequest, holder: str | None) -> str:
     return f"Request #{request.id} is {request.status}; there is nothing to claim."
 
 
-# A claim's two statements, built once: building them per claim cost more than running them.
-_CLAIM_VIEW = (
-    select(
-        MentorRequest,
-        select(func.count())
-        .where(
-            col(MentorRequest.claimed_by) == bindparam("mentor"),
-            col(MentorRequest.status) == "claimed",
-        )
-        .scalar_subquery(),
-        select(MentorAvailability.available)
-        .where(col(MentorAvailability.person_id) == bindparam("mentor"))
-        .scalar_subquery(),
-    )
-    .where(col(MentorRequest.id) == bindparam("request"))
-    .execution_options(populate_existing=True)
+# A claim's statements, built once and in plain Core, run on the session's connection:
+# building them per claim, then the ORM's execution path, cost more than running them.
+_REQUESTS = MentorRequest.__table__  # type: ignore[attr-defined]
+_AVAILABILITY = MentorAvailability.__table__  # type: ignore[attr-defined]
+_HOLDING = (
+    select(func.count())
+    .where(_REQUESTS.c.claimed_by == bindparam("mentor"), _REQUESTS.c.status == "claimed")
+    .scalar_subquery()
+)
+_AVAILABLE = (
+    select(_AVAILABILITY.c.available)
+    .where(_AVAILABILITY.c.person_id == bindparam("mentor"))
+    .scalar_subquery()
+)
+_CLAIM_VIEW = select(_REQUESTS.c.status, _REQUESTS.c.person_id, _HOLDING, _AVAILABLE).where(
+    _REQUESTS.c.id == bindparam("request")
 )
 _MOMENT = bindparam("moment", type_=UTCDateTime())
+# Every rule of a claim in the one UPDATE that decides it; only a refused claim reads why.
 _CLAIM = (
-    update(MentorRequest)
-    .where(col(MentorRequest.id) == bindparam("request"), col(MentorRequest.status) == "open")
+    update(_REQUESTS)
+    .where(
+        _REQUESTS.c.id == bindparam("request"),
+        _REQUESTS.c.status == "open",
+        _REQUESTS.c.person_id != bindparam("mentor"),
+        func.coalesce(_AVAILABLE, true()),
+        bindparam("capacity", type_=Integer()) > _HOLDING,
+    )
     .values(
         status="claimed",
         claimed_by=bindparam("mentor"),
         claimed_at=_MOMENT,
-        first_claimed_at=func.coalesce(col(MentorRequest.first_claimed_at), _MOMENT),
+        first_claimed_at=func.coalesce(_REQUESTS.c.first_claimed_at, _MOMENT),
         last_activity_at=_MOMENT,
     )
-    .returning(MentorRequest)
-    .execution_options(populate_existing=True)
+    .returning(*_REQUESTS.c)
 )
+# A claim refused although every rule holds when asked why: the request changed in between
+# (released, say); it is tried again this many times before being called taken.
+_CLAIM_TRIES = 2
 
 
 async def claim(
@@ -324,17 +333,30 @@ async def claim(
 ) -> MentorRequest:
     """Give the request to *mentor_id* if it is still open: the one UPDATE decides who wins.
 
-    What to check is read in one query and the winner gets the row back from its UPDATE, so a
-    claim costs two round trips however many mentors race for it."""
-    row = (
-        await session.exec(_CLAIM_VIEW, params={"request": request_id, "mentor": mentor_id})
-    ).first()
+    The UPDATE checks every rule itself and returns the row to the winner, so a claim costs one
+    round trip; a refused one then reads why. The request returned is a copy of the claimed
+    row, not an object of the session."""
+    connection = await connection_of(session)
+    key = {"request": request_id, "mentor": mentor_id}
+    for _ in range(_CLAIM_TRIES):
+        won = await connection.execute(_CLAIM, {**key, "moment": now, "capacity": capacity})
+        if (row := won.first()) is not None:
+            return MentorRequest(**row._mapping)
+        await _refuse(session, request_id, mentor_id, capacity)
+    await _refuse_taken(session, request_id)
+
+
+async def _refuse(session: AsyncSession, request_id: int, mentor_id: int, capacity: int) -> None:
+    """Why a claim was refused, as a `UserError`; returns when no rule refuses it now."""
+    connection = await connection_of(session)
+    key = {"request": request_id, "mentor": mentor_id}
+    row = (await connection.execute(_CLAIM_VIEW, key)).first()
     if row is None:
         raise UserError(f"There is no mentor request #{request_id}.")
-    request, holding, available = row
-    if request.status != "open":
-        raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
-    if request.person_id == mentor_id:
+    status, requester, holding, available = row
+    if status != "open":
+        await _refuse_taken(session, request_id)
+    if requester == mentor_id:
         raise UserError("You cannot claim your own request.")
     if available is False:
         raise UserError("You are marked unavailable. Say `mentor available on` first.")
@@ -343,14 +365,11 @@ async def claim(
             f"You already hold {holding} requests (the limit is {capacity}). "
             "Finish or release one first."
         )
-    won = await session.exec(
-        _CLAIM, params={"request": request_id, "mentor": mentor_id, "moment": now}
-    )
-    claimed: MentorRequest | None = won.scalars().first()
-    if claimed is None:
-        request = await get_request(session, request_id)
-        raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
-    return claimed
+
+
+async def _refuse_taken(session: AsyncSession, request_id: int) -> NoReturn:
+    request = await get_request(session, request_id)
+    raise UserError(_describe_taken(request, await display_name(session, request.claimed_by)))
 
 
 async def _claimed_by_caller(

@@ -7,7 +7,7 @@ from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
 from bot.core.limits import Limit
 from bot.core.personal import PersonalData
 from bot.core.spec import Handler
-from bot.identity import PLATFORM_LABELS, Account, accounts_of, find_person
+from bot.identity import PLATFORM_LABELS, Account, accounts_of, find_person, people
 from cogs.people import personal as service_personal
 from cogs.people.service import issue_code, redeem_code
 
@@ -23,7 +23,8 @@ def _account_lines(accounts: list[Account]) -> list[str]:
 
 @command("whoami", help="Show your linked accounts and your role here")
 async def whoami(ctx: Ctx) -> Reply:
-    accounts = await accounts_of(ctx.session, ctx.person_id)
+    found = await people(ctx.session, [ctx.person_id])
+    accounts = found[ctx.person_id].accounts if ctx.person_id in found else []
     lines = ["Linked accounts:", *_account_lines(accounts)]
     if len(accounts) < len(PLATFORM_LABELS):
         lines.append(f"Link another platform with {markup.code(ctx.cmd('link'))}.")
