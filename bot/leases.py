@@ -11,9 +11,12 @@ stop closes it and the standby has it within `RETRY`; a SIGKILL closes the socke
 sees the end of the connection at once and lets go; a holder whose host or network vanished is
 found by TCP keepalives and `tcp_user_timeout`, set on the connection (`DEAD_AFTER`). No clock is
 compared and nothing has to be renewed, so a slow holder never loses a lease it still holds.
-There is no fencing token: a holder that loses its connection stops the platform at its next
-check (`CHECK`), and what both could do in that gap is made harmless elsewhere (incoming events
-are answered once per event id, sends carry idempotency keys, rows are claimed).
+There is no fencing token: a holder stops the platform the moment its lease's connection ends
+(asyncpg tells it when the socket closes, as it does when PostgreSQL ends the session, e.g. by
+`pg_terminate_backend` or a restart), before a standby, which asks only every `RETRY`, is likely
+to have the lock; a connection that hangs without closing is found by the `CHECK` query. What
+both could do in the remaining gap is made harmless elsewhere (incoming events are answered once
+per event id, sends carry idempotency keys, rows are claimed).
 """
 
 from __future__ import annotations
@@ -65,19 +68,25 @@ class Leases:
         """Stand by until the lease *name* is free, then run *work* holding it; the lease is
         given up when *work* ends, fails or is cancelled. `LeaseLost` if it went first."""
         connection = await self._acquire(name)
+        ended = asyncio.Event()
+        connection.add_termination_listener(lambda _: ended.set())
         self.held.add(name)
         log.info("holding the %s lease", name)
         task = asyncio.ensure_future(work())
+        watch = asyncio.create_task(ended.wait())
         try:
             while not task.done():
-                await asyncio.wait({task}, timeout=CHECK)
-                if not task.done() and not await _alive(connection):
+                await asyncio.wait(
+                    {task, watch}, timeout=CHECK, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not task.done() and (ended.is_set() or not await _alive(connection)):
                     raise LeaseLost(
                         f"the connection holding the {name} lease to PostgreSQL ended; "
                         "another instance may hold it now"
                     )
             await task
         finally:
+            watch.cancel()
             # The platform ends before the standby may start, so there are not two connections
             # at once; a stop that cancels again cuts this wait short, never the release.
             task.cancel()
