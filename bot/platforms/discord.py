@@ -42,6 +42,9 @@ GUILD_READY_TIMEOUT = 0.5
 # raises RateLimited instead, so that one rate-limited send postpones its own delivery row
 # rather than holding up every delivery behind it.
 MAX_RATELIMIT_WAIT = 30.0
+# Between two tries to log in while Discord refuses for a while (429, 5xx, unreachable).
+MAX_LOGIN_BACKOFF = 60.0
+_PASSING = {429, 500, 502, 503, 504}
 BUTTON_PREFIX = "cv:"
 # What others briefly see in place of a public "thinking…" when the answer is for the caller.
 ANSWERED_PRIVATELY = "Answered privately."
@@ -248,13 +251,32 @@ class DiscordPlatform:
                 "Discord: welcome is off: seeing members join needs the Server Members intent "
                 "(enable it in the Developer Portal and set [discord] members_intent = true)"
             )
-        token = self.settings.token().get_secret_value()
-        try:
-            await self.client.start(token)
-        except discord.LoginFailure:
-            raise Refused(
-                "Discord rejected the bot token; check the variable named by [discord] token_env"
-            ) from None
+        await self._login(self.settings.token().get_secret_value())
+        await self.client.connect()
+
+    async def _login(self, token: str) -> None:
+        """Log in, waiting out what passes (a 429 longer than discord.py's retries, an outage):
+        failing here would stop the whole process, and with it the other platforms it serves.
+        A rejected token is final."""
+        backoff = 1.0
+        while True:
+            try:
+                await self.client.login(token)
+                return
+            except discord.LoginFailure:
+                raise Refused(
+                    "Discord rejected the bot token; check the variable named by [discord] "
+                    "token_env"
+                ) from None
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                if isinstance(exc, discord.HTTPException) and exc.status not in _PASSING:
+                    raise
+                log.warning("Discord: cannot log in (%s); retrying in %.0f s", exc, backoff)
+            # The next login opens a session of its own: this one, and its connector, go.
+            await self.client.http.close()
+            self.client.http.connector = discord.utils.MISSING
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_LOGIN_BACKOFF)
 
     async def close(self) -> None:
         await self.client.close()
