@@ -27,7 +27,10 @@ import zlib
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from sqlalchemy import BigInteger, Boolean, Integer, column, table
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,25 @@ _KEEPALIVE = {
 }
 # The first key of every Convene lock, so they stand apart from other users' advisory locks.
 NAMESPACE = 0x436F6E76
+
+
+# The lease every instance holds for its whole life, named by its dispatcher: while the lock is
+# held, the rows that instance claimed are being sent; once it is gone, they are anyone's.
+PRESENCE = "instance:"
+_LOCKS = table(
+    "pg_locks",
+    column("locktype"),
+    column("classid", Integer),
+    column("objid", BigInteger),
+    column("objsubid", Integer),
+    column("granted", Boolean),
+)
+_HELD = select(_LOCKS.c.objid).where(
+    _LOCKS.c.locktype == "advisory",
+    _LOCKS.c.classid == NAMESPACE,
+    _LOCKS.c.objsubid == 2,
+    _LOCKS.c.granted,
+)
 
 
 class LeaseLost(Exception):
@@ -95,6 +117,10 @@ class Leases:
             finally:
                 self.held.discard(name)
                 await self.release(name)
+
+    async def hold(self, name: str) -> None:
+        """Take the lease *name* for the life of the process (until `close`)."""
+        await self._acquire(name)
 
     async def _acquire(self, name: str) -> asyncpg.Connection:
         """Ask on one connection every `RETRY` until the lock is granted; a connection that
@@ -152,6 +178,14 @@ class Leases:
     async def close(self) -> None:
         for name in list(self._connections):
             await self.release(name)
+
+
+async def alive(session: AsyncSession, instances: set[str]) -> set[str]:
+    """Which of *instances* (dispatcher names) are running: those whose presence lease is held.
+    An instance killed mid-send has none, so the rows it claimed can be sent again at once,
+    under the same idempotency keys, rather than after the claim's LEASE."""
+    held = set((await session.exec(_HELD)).all())
+    return {name for name in instances if lock_key(PRESENCE + name) & 0xFFFFFFFF in held}
 
 
 async def _alive(connection: asyncpg.Connection) -> bool:
