@@ -35,6 +35,8 @@ from bot.platforms.settings import DiscordSettings
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0
+# How long a stop waits for the interactions under way; within the stop's STOP_STEP for closing.
+ANSWER_GRACE = 0.8
 # discord.py waits this long after the last GUILD_CREATE before on_ready; a bot in a few guilds
 # without the members intent has them all within milliseconds of READY.
 GUILD_READY_TIMEOUT = 0.5
@@ -216,6 +218,7 @@ class DiscordPlatform:
         router.runtime.roles.expect(self.name)
         router.runtime.doctors.add(self)
         self.ready = asyncio.Event()
+        self._answering: set[asyncio.Task[Any]] = set()
         self.synced = asyncio.Event()
 
     def report_roles(self) -> None:
@@ -252,7 +255,15 @@ class DiscordPlatform:
                 "(enable it in the Developer Portal and set [discord] members_intent = true)"
             )
         await self._login(self.settings.token().get_secret_value())
-        await self.client.connect()
+        try:
+            await self.client.connect()
+        except asyncio.CancelledError:
+            # Stopped (a stop, a lost lease): take no more interactions at once. Discord sends
+            # each to one session and never again, so one sent to a gateway left open and
+            # unread would be lost; closed, Discord has the next holder's session to send to.
+            if self.client.ws is not None:
+                await self.client.ws.close(code=1000)
+            raise
 
     async def _login(self, token: str) -> None:
         """Log in, waiting out what passes (a 429 longer than discord.py's retries, an outage):
@@ -279,6 +290,10 @@ class DiscordPlatform:
             backoff = min(backoff * 2, MAX_LOGIN_BACKOFF)
 
     async def close(self) -> None:
+        """Let the interactions under way answer (their answers go over REST, which needs no
+        gateway), then close."""
+        if self._answering:
+            await asyncio.wait(self._answering, timeout=ANSWER_GRACE)
         await self.client.close()
 
     async def diagnose(self) -> list[Finding]:
@@ -506,11 +521,21 @@ class DiscordPlatform:
         self, interaction: discord.Interaction[Any], spec: CommandSpec, options: dict[str, Any]
     ) -> None:
         work = self.router.invoke(self.caller(interaction), spec, options)
-        await self._respond(interaction, work, private=spec.private)
+        await self._answer(self._respond(interaction, work, private=spec.private))
 
     async def run_button(self, interaction: discord.Interaction[Any], command: str) -> None:
         work = self.router.handle_text(self.caller(interaction), command)
-        await self._respond(interaction, work, private=True)
+        await self._answer(self._respond(interaction, work, private=True))
+
+    async def _answer(self, responding: Coroutine[Any, Any, None]) -> None:
+        """Answer, known to `close` as under way."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._answering.add(task)
+        try:
+            await responding
+        finally:
+            self._answering.discard(task)
 
     async def _respond(
         self, interaction: discord.Interaction[Any], work: Any, *, private: bool
