@@ -6,6 +6,8 @@ the fake, people on both while every kind of fault is injected once; nothing is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.support.soak import FAULTS, TAKEOVER_WITHIN, soak
@@ -13,9 +15,11 @@ from tests.support.soak import FAULTS, TAKEOVER_WITHIN, soak
 pytestmark = pytest.mark.e2e
 
 
-async def test_two_instances_under_faults_answer_and_announce_everything_once() -> None:
-    figures = await soak(seconds=34, every=4, drain=90)
-    report = "\n".join(figures.lines())
+async def test_two_instances_under_faults_answer_and_announce_everything_once(
+    tmp_path: Path,
+) -> None:
+    figures = await soak(seconds=34, every=4, drain=60, keep=tmp_path)
+    report = "\n".join([*figures.lines(), f"logs and timeline: {tmp_path}"])
     assert {fault.split(" (")[0] for fault in figures.faults} == set(FAULTS), report
     assert figures.ok(), report
     assert all(

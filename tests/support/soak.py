@@ -40,6 +40,7 @@ import aiohttp
 import asyncpg
 from sqlmodel import col, select
 
+from bot.core.ports import DIRECT
 from bot.db import make_engine, make_sessions
 from bot.delivery import Delivery, Status
 from tests.support.bot_process import Bot, write_config
@@ -652,11 +653,13 @@ class Soak:
         )
         if twice := sum(1 for n in callbacks.values() if n > 1):
             figures.commands.setdefault("discord (any)", Tally()).twice += twice
-        by_txn = Counter(
-            event.get("unsigned", {}).get("transaction_id")
-            for event in await matrix.synapse.messages(matrix.bot, matrix.room)
-            if event["sender"] == matrix.bot.user_id
-        )
+        by_txn: Counter[str | None] = Counter()
+        for room in await matrix.synapse.joined_rooms(matrix.bot):
+            by_txn.update(
+                event.get("unsigned", {}).get("transaction_id")
+                for event in await matrix.synapse.messages(matrix.bot, room)
+                if event["sender"] == matrix.bot.user_id
+            )
         by_nonce = Counter(
             message.get("nonce")
             for messages in discord.fake.channel_messages.values()
@@ -665,7 +668,8 @@ class Soak:
         for row in await _announcements(url):
             key = row.send_key or f"delivery-{row.id}"
             times = by_txn[f"convene-{key}"] if row.platform == "matrix" else by_nonce[key[-25:]]
-            tally = figures.announcements.setdefault(row.platform, Tally())
+            where = "direct" if row.target.startswith(DIRECT) else "room"
+            tally = figures.announcements.setdefault(f"{row.platform} {where}", Tally())
             tally.count(times)
             if times != 1:
                 self.note(f"announcement {row.id} {row.key} on {row.platform}: {times} messages")
