@@ -43,7 +43,7 @@ from sqlmodel import col, select
 from bot.core.ports import DIRECT
 from bot.db import make_engine, make_sessions
 from bot.delivery import Delivery, Status
-from tests.support.bot_process import Bot, write_config
+from tests.support.bot_process import STOP_WITHIN, Bot, write_config
 from tests.support.discord_fixtures import (
     APPLICATION_ID,
     BOT_USER_ID,
@@ -234,12 +234,16 @@ class Instance:
         )
 
     async def end(self) -> None:
-        """SIGTERM, and no restart."""
+        """SIGTERM, and no restart; SIGKILL if it is still running after the stop's bound."""
         self._ending = True
         if self.bot is not None and self.bot.process.returncode is None:
             self.bot.process.terminate()
         if self._task is not None:
-            await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_WITHIN * 2)
+            except TimeoutError:
+                self.kill()
+                await self._task
 
 
 @dataclass
@@ -284,7 +288,6 @@ class Soak:
         self.instances: list[Instance] = []
         self.ending = asyncio.Event()
         self.events: list[int] = []
-        self.numbers = itertools.count(1)
         self.measuring: set[asyncio.Task[None]] = set()
         # When the instance holding the Discord gateway was SIGKILLed.
         self.gateway_kills: list[float] = []
@@ -337,6 +340,25 @@ class Soak:
         )
         env = {MATRIX_TOKEN_ENV: matrix.bot.access_token, DISCORD_TOKEN_ENV: discord.fake.token}
         self.instances = [Instance(name, config, env, http) for name in ("a", "b")]
+        try:
+            await self._scenario(restart, url, matrix, discord)
+        finally:
+            for instance in self.instances:
+                await instance.end()
+        if self.keep is not None:
+            await self._keep(url, matrix)
+        self.figures.restarts = sum(i.starts for i in self.instances) - len(self.instances)
+        self.figures.held_back = discord.held_back
+        self.figures.errors = discord.errors[:10]
+        return self.figures
+
+    async def _scenario(
+        self,
+        restart: Callable[[], None] | None,
+        url: str,
+        matrix: MatrixSide,
+        discord: DiscordSide,
+    ) -> None:
         self.instances[0].start()
         await self._until(self._all_served, "the first instance to serve both platforms")
         self.instances[1].start()
@@ -367,14 +389,6 @@ class Soak:
         await asyncio.gather(*self.measuring)
         await self._settle(url, matrix)
         await self._count(url, matrix, discord)
-        for instance in self.instances:
-            await instance.end()
-        if self.keep is not None:
-            await self._keep(url, matrix)
-        self.figures.restarts = sum(i.starts for i in self.instances) - len(self.instances)
-        self.figures.held_back = discord.held_back
-        self.figures.errors = discord.errors[:10]
-        return self.figures
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -402,8 +416,6 @@ class Soak:
         health = await instance.health()
         return bool(health and sorted(health["standby"]) == ["discord", "matrix"])
 
-    # -- people --------------------------------------------------------------------------------
-
     async def _keep(self, url: str, matrix: MatrixSide) -> None:
         """Leave the logs, the timeline and the outbox in *keep*, to find what went wrong."""
         assert self.keep is not None
@@ -422,6 +434,8 @@ class Soak:
             await engine.dispose()
         dump = [row.model_dump(mode="json") for row in rows]
         (self.keep / "deliveries.json").write_text(json.dumps(dump, indent=1))
+
+    # -- people --------------------------------------------------------------------------------
 
     def _create_text(self, tag: str, after_days: int = 0) -> str:
         start = datetime.now(UTC) + ANNOUNCED_AFTER + timedelta(days=after_days)
