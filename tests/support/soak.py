@@ -516,8 +516,8 @@ class Soak:
         while await self._pause():
             n += 1
             command, options = does(n)
+            discord.held_back += not discord.fake.gateway_live()
             while not discord.fake.gateway_live():
-                discord.held_back += 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(discord.fake.wait_ready(), 5)
             task = asyncio.create_task(self._interact(discord, who, command, options))
