@@ -26,7 +26,6 @@ import json
 import random
 import re
 import secrets
-import statistics
 import tempfile
 import time
 from collections import Counter
@@ -43,7 +42,7 @@ from sqlmodel import col, select
 from bot.core.ports import DIRECT
 from bot.db import make_engine, make_sessions
 from bot.delivery import Delivery, Status
-from tests.support.bot_process import STOP_WITHIN, Bot, write_config
+from tests.support.bot_process import write_config
 from tests.support.discord_fixtures import (
     APPLICATION_ID,
     BOT_USER_ID,
@@ -56,7 +55,9 @@ from tests.support.discord_fixtures import (
 )
 from tests.support.fake_discord import FakeDiscord, FakeUser
 from tests.support.private_postgres import available, private_postgres
+from tests.support.soak_figures import Figures, Tally
 from tests.support.store_fixtures import PG_ADMIN_URL
+from tests.support.supervised import Instance
 from tests.support.synapse import Event, MatrixUser, Synapse
 from tests.support.throttle_proxy import ThrottleProxy
 
@@ -70,8 +71,6 @@ FAULTS = (
     "postgresql restart",
     "kill",
 )
-# A killed instance is started again after this, as `Restart=always` would.
-RESTART_AFTER = 1.0
 # An announcement sent later than this after it fell due is late.
 LATE = 60.0
 # How soon a platform must be served again after its holder died (the issue's bound), and how
@@ -84,166 +83,6 @@ STORM_SECONDS = 5.0
 APOLOGY = "went wrong on my side"
 MATRIX_TOKEN_ENV = "CONVENE_SOAK_MATRIX_TOKEN"
 DISCORD_TOKEN_ENV = "CONVENE_SOAK_DISCORD_TOKEN"
-
-
-@dataclass
-class Tally:
-    """One kind of command or announcement: done once, done twice or more, never done, late."""
-
-    once: int = 0
-    twice: int = 0
-    missing: int = 0
-    late: int = 0
-    # Answered, but with the apology for a failure on the bot's side.
-    apologies: int = 0
-
-    def count(self, times: int) -> None:
-        if times == 0:
-            self.missing += 1
-        elif times == 1:
-            self.once += 1
-        else:
-            self.twice += 1
-
-
-@dataclass
-class Figures:
-    seconds: float
-    commands: dict[str, Tally] = field(default_factory=dict)
-    announcements: dict[str, Tally] = field(default_factory=dict)
-    takeovers: dict[str, list[float]] = field(default_factory=dict)
-    faults: Counter[str] = field(default_factory=Counter)
-    # Discord commands held back while no instance had a gateway: Discord itself fails those
-    # ("The application did not respond"), so a person tries again once it is back.
-    held_back: int = 0
-    # Discord interactions in flight to the gateway holder as it was SIGKILLed: unanswerable by
-    # any instance, since Discord never sends an interaction again; not counted as unanswered.
-    lost_with_gateway: int = 0
-    restarts: int = 0
-    answer_delays: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def ok(self) -> bool:
-        tallies = [*self.commands.values(), *self.announcements.values()]
-        return all(not (t.twice or t.missing or t.late) for t in tallies) and any(
-            t.once for t in tallies
-        )
-
-    def lines(self) -> list[str]:
-        lines = [f"soak of {self.seconds:.0f} s; faults: {dict(sorted(self.faults.items()))}"]
-        for kind, t in sorted(self.announcements.items()):
-            lines.append(
-                f"announcements {kind:<28} sent {t.once:4} / duplicated {t.twice} / "
-                f"lost {t.missing} / late {t.late}"
-            )
-        for kind, t in sorted(self.commands.items()):
-            lines.append(
-                f"commands {kind:<33} answered {t.once:4} / answered twice {t.twice} / "
-                f"unanswered {t.missing}" + (f" (apologies {t.apologies})" if t.apologies else "")
-            )
-        for kind, samples in sorted(self.takeovers.items()):
-            lines.append(
-                f"takeover {kind:<33} n={len(samples)} max {max(samples):.2f} s / "
-                f"median {statistics.median(samples):.2f} s"
-            )
-        if self.answer_delays:
-            delays = sorted(self.answer_delays)
-            lines.append(
-                f"Matrix answers after the command: median {statistics.median(delays):.2f} s, "
-                f"worst {delays[-1]:.2f} s"
-            )
-        lines.append(
-            f"instance starts after a kill or exit: {self.restarts}; Discord commands held back "
-            f"while no gateway was up: {self.held_back}; Discord interactions in flight to a "
-            f"SIGKILLed gateway holder (Discord never redelivers them): {self.lost_with_gateway}"
-        )
-        return lines + [f"soak error: {error}" for error in self.errors]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "seconds": self.seconds,
-            "faults": dict(self.faults),
-            "announcements": {k: vars(t) for k, t in self.announcements.items()},
-            "commands": {k: vars(t) for k, t in self.commands.items()},
-            "takeovers": {
-                k: {
-                    "n": len(v),
-                    "max_s": round(max(v), 2),
-                    "median_s": round(statistics.median(v), 2),
-                }
-                for k, v in self.takeovers.items()
-            },
-            "restarts": self.restarts,
-            "held_back": self.held_back,
-            "lost_with_gateway": self.lost_with_gateway,
-            "ok": self.ok(),
-        }
-
-
-class Instance:
-    """One `convene run` kept running: started again whenever it exits, until the soak ends."""
-
-    def __init__(self, name: str, config: Path, env: dict[str, str], http: aiohttp.ClientSession):
-        self.name = name
-        self.config = config
-        self.env = env
-        self.http = http
-        self.bot: Bot | None = None
-        self.logs: list[str] = []
-        self.starts = 0
-        self._ending = False
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._supervise())
-
-    async def _supervise(self) -> None:
-        while not self._ending:
-            self.bot = await Bot.start(self.config, self.env)
-            self.starts += 1
-            await self.bot.process.wait()
-            await self.bot.kill()
-            self.logs.append(self.bot.stderr)
-            if not self._ending:
-                await asyncio.sleep(RESTART_AFTER)
-
-    def kill(self) -> None:
-        if self.bot is not None and self.bot.process.returncode is None:
-            self.bot.process.kill()
-
-    async def health(self) -> dict[str, Any] | None:
-        """/healthz of the process running now; None while it starts or is gone."""
-        if self.bot is None or self.bot.process.returncode is not None:
-            return None
-        found = re.search(r"Web: (http://\S+)", self.bot.stdout)
-        if found is None:
-            return None
-        try:
-            async with self.http.get(
-                found.group(1) + "/healthz", timeout=aiohttp.ClientTimeout(total=2)
-            ) as response:
-                body: dict[str, Any] = await response.json()
-                return body
-        except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError):
-            return None
-
-    async def serves(self, platform: str) -> bool:
-        health = await self.health()
-        return bool(
-            health and health["platforms"].get(platform) and platform in health.get("leases", [])
-        )
-
-    async def end(self) -> None:
-        """SIGTERM, and no restart; SIGKILL if it is still running after the stop's bound."""
-        self._ending = True
-        if self.bot is not None and self.bot.process.returncode is None:
-            self.bot.process.terminate()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), STOP_WITHIN * 2)
-            except TimeoutError:
-                self.kill()
-                await self._task
 
 
 @dataclass
