@@ -21,7 +21,7 @@ from bot.core.ports import Sender
 from bot.core.wakeup import WakeLoop
 from bot.db import make_engine, make_sessions, store_url
 from bot.delivery import Dispatcher, Handover
-from bot.leases import LeaseLost, Leases
+from bot.leases import PRESENCE, LeaseLost, Leases, alive
 from bot.metrics import Metrics
 from bot.platforms.base import Platform, Refused
 from bot.schema import upgrade
@@ -64,20 +64,26 @@ class App:
         self.runtime = self.house.runtime
         self.router = self.house.router
         self.platforms: list[Platform] = self._platforms(stdin, stdout)
+        url = store_url(settings.store.url)
+        # On PostgreSQL other instances may run: each chat connection is held under a lease.
+        # The console is this process's own and takes none.
+        self.leases = Leases(self.engine) if url.get_backend_name() == "postgresql" else None
         senders = {p.name: p for p in self.platforms if isinstance(p, Sender)}
-        self.dispatcher = Dispatcher(self.sessions, senders, clock, self.metrics)
+        self.dispatcher = Dispatcher(
+            self.sessions,
+            senders,
+            clock,
+            self.metrics,
+            alive=alive if self.leases is not None else None,
+        )
         self.runtime.bus.subscribe(DELIVERIES, self.dispatcher.loop.wake)
         self._runner: web.AppRunner | None = None
         self.runtime.doctors.add(WebCheck(settings.web, self._serving))
         self._stopping = asyncio.Event()
-        url = store_url(settings.store.url)
         self._lock = (
             StoreLock(url.database) if url.get_backend_name() == "sqlite" and url.database else None
         )
         self.freeze_heap = True
-        # On PostgreSQL other instances may run: each chat connection is held under a lease.
-        # The console is this process's own and takes none.
-        self.leases = Leases(self.engine) if url.get_backend_name() == "postgresql" else None
 
     def _platforms(self, stdin: TextIO | None, stdout: TextIO | None) -> list[Platform]:
         settings, rooms = self.settings, self.runtime.env.rooms
@@ -206,6 +212,8 @@ class App:
         try:
             self.hold_store()
             await self.prepare_store()
+            if self.leases is not None:
+                await self.leases.hold(PRESENCE + self.dispatcher.instance)
             await self.start_web()
             first_steps = await self.first_steps()
         except BaseException:

@@ -28,7 +28,7 @@ import enum
 import json
 import logging
 import secrets
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -430,6 +430,11 @@ class Handover:
             note(session, DELIVERIES)
 
 
+# Which of the given instances (dispatcher names) still run; without it (one process per
+# SQLite store), a claim is trusted until its LEASE runs out.
+Alive = Callable[[AsyncSession, set[str]], Awaitable[set[str]]]
+
+
 class Dispatcher:
     """Claims due rows and sends them through the platforms that are connected."""
 
@@ -439,11 +444,13 @@ class Dispatcher:
         senders: Mapping[str, Sender],
         clock: Clock,
         observer: Observer = NOBODY,
+        alive: Alive | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
         self.clock = clock
         self.observer = observer
+        self.alive = alive
         self.instance = secrets.token_hex(6)
         self.loop = WakeLoop("delivery", self.step)
 
@@ -514,17 +521,27 @@ class Dispatcher:
                 .limit(BATCH)
             )
             candidates = list((await session.exec(query)).all())
+            orphans = await self._orphans(session, now)
+            orphaned = {row.id for row in orphans}
             claimed = []
-            for row in candidates:
+            for row in candidates + orphans:
                 if row.expires_at is not None and now > row.expires_at:
                     _finish(row, Status.SKIPPED, now, error="its moment passed")
                     session.add(row)
                     log.warning("delivery %s to %s skipped: too late", row.key, row.room)
                     self.observer.delivery(row.platform, Status.SKIPPED, None)
                     continue
+                still = (
+                    and_(
+                        col(Delivery.status) == Status.SENDING,
+                        col(Delivery.claimed_by) == row.claimed_by,
+                    )
+                    if row.id in orphaned
+                    else claimable
+                )
                 result = await session.exec(
                     update(Delivery)
-                    .where(col(Delivery.id) == row.id, claimable)
+                    .where(col(Delivery.id) == row.id, still)
                     .values(
                         status=Status.SENDING,
                         claimed_at=now,
@@ -536,6 +553,29 @@ class Dispatcher:
                     claimed.append(row)
             await session.commit()
         return claimed
+
+    async def _orphans(self, session: AsyncSession, now: datetime) -> list[Delivery]:
+        """Rows claimed, within their LEASE, by an instance that is gone (killed mid-send), when
+        the store can tell (`alive`); sending them again now cannot double them, since the send
+        repeats the idempotency key."""
+        if self.alive is None:
+            return []
+        query = (
+            select(Delivery)
+            .where(
+                col(Delivery.status) == Status.SENDING,
+                col(Delivery.claimed_at) >= now - LEASE,
+                col(Delivery.claimed_by) != self.instance,
+                col(Delivery.due_at) <= now,
+                col(Delivery.platform).in_(self._connected()),
+            )
+            .limit(BATCH)
+        )
+        claimed = list((await session.exec(query)).all())
+        if not claimed:
+            return []
+        living = await self.alive(session, {row.claimed_by for row in claimed if row.claimed_by})
+        return [row for row in claimed if row.claimed_by not in living]
 
     async def _send(self, row: Delivery) -> None:
         reply = decode(row.body)

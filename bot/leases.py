@@ -11,9 +11,12 @@ stop closes it and the standby has it within `RETRY`; a SIGKILL closes the socke
 sees the end of the connection at once and lets go; a holder whose host or network vanished is
 found by TCP keepalives and `tcp_user_timeout`, set on the connection (`DEAD_AFTER`). No clock is
 compared and nothing has to be renewed, so a slow holder never loses a lease it still holds.
-There is no fencing token: a holder that loses its connection stops the platform at its next
-check (`CHECK`), and what both could do in that gap is made harmless elsewhere (incoming events
-are answered once per event id, sends carry idempotency keys, rows are claimed).
+There is no fencing token: a holder stops the platform the moment its lease's connection ends
+(asyncpg tells it when the socket closes, as it does when PostgreSQL ends the session, e.g. by
+`pg_terminate_backend` or a restart), before a standby, which asks only every `RETRY`, is likely
+to have the lock; a connection that hangs without closing is found by the `CHECK` query. What
+both could do in the remaining gap is made harmless elsewhere (incoming events are answered once
+per event id, sends carry idempotency keys, rows are claimed).
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import zlib
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from sqlalchemy import BigInteger, Boolean, Integer, column, table
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,25 @@ _KEEPALIVE = {
 }
 # The first key of every Convene lock, so they stand apart from other users' advisory locks.
 NAMESPACE = 0x436F6E76
+
+
+# The lease every instance holds for its whole life, named by its dispatcher: while the lock is
+# held, the rows that instance claimed are being sent; once it is gone, they are anyone's.
+PRESENCE = "instance:"
+_LOCKS = table(
+    "pg_locks",
+    column("locktype"),
+    column("classid", Integer),
+    column("objid", BigInteger),
+    column("objsubid", Integer),
+    column("granted", Boolean),
+)
+_HELD = select(_LOCKS.c.objid).where(
+    _LOCKS.c.locktype == "advisory",
+    _LOCKS.c.classid == NAMESPACE,
+    _LOCKS.c.objsubid == 2,
+    _LOCKS.c.granted,
+)
 
 
 class LeaseLost(Exception):
@@ -65,19 +90,25 @@ class Leases:
         """Stand by until the lease *name* is free, then run *work* holding it; the lease is
         given up when *work* ends, fails or is cancelled. `LeaseLost` if it went first."""
         connection = await self._acquire(name)
+        ended = asyncio.Event()
+        connection.add_termination_listener(lambda _: ended.set())
         self.held.add(name)
         log.info("holding the %s lease", name)
         task = asyncio.ensure_future(work())
+        watch = asyncio.create_task(ended.wait())
         try:
             while not task.done():
-                await asyncio.wait({task}, timeout=CHECK)
-                if not task.done() and not await _alive(connection):
+                await asyncio.wait(
+                    {task, watch}, timeout=CHECK, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not task.done() and (ended.is_set() or not await _alive(connection)):
                     raise LeaseLost(
                         f"the connection holding the {name} lease to PostgreSQL ended; "
                         "another instance may hold it now"
                     )
             await task
         finally:
+            watch.cancel()
             # The platform ends before the standby may start, so there are not two connections
             # at once; a stop that cancels again cuts this wait short, never the release.
             task.cancel()
@@ -86,6 +117,10 @@ class Leases:
             finally:
                 self.held.discard(name)
                 await self.release(name)
+
+    async def hold(self, name: str) -> None:
+        """Take the lease *name* for the life of the process (until `close`)."""
+        await self._acquire(name)
 
     async def _acquire(self, name: str) -> asyncpg.Connection:
         """Ask on one connection every `RETRY` until the lock is granted; a connection that
@@ -143,6 +178,14 @@ class Leases:
     async def close(self) -> None:
         for name in list(self._connections):
             await self.release(name)
+
+
+async def alive(session: AsyncSession, instances: set[str]) -> set[str]:
+    """Which of *instances* (dispatcher names) are running: those whose presence lease is held.
+    An instance killed mid-send has none, so the rows it claimed can be sent again at once,
+    under the same idempotency keys, rather than after the claim's LEASE."""
+    held = set((await session.exec(_HELD)).all())
+    return {name for name in instances if lock_key(PRESENCE + name) & 0xFFFFFFFF in held}
 
 
 async def _alive(connection: asyncpg.Connection) -> bool:

@@ -113,6 +113,21 @@ async def test_each_reminder_and_the_start_once_in_every_room(omar: FakeUser, wo
     assert "/event rsvp id:1 answer:going" in discord[0]
 
 
+async def test_an_event_without_reminders_is_announced_at_its_start(
+    omar: FakeUser, world: World
+) -> None:
+    """reminders=none leaves the start; an event planned beside it keeps its own, too."""
+    await omar.say(CREATE)
+    await omar.say(
+        '!event create "Drop-in" start="2026-12-07 17:00" tz=Europe/Paris reminders=none'
+    )
+    assert len(await world.at(START - timedelta(hours=24))) == 1
+    assert await world.at(START) == [
+        "▶️ Core meeting is starting now. Join: https://meet.example.org/core",
+        "▶️ Drop-in is starting now.",
+    ]
+
+
 async def test_refused_sends_show_in_event_show(omar: FakeUser, world: World) -> None:
     await omar.say(CREATE)
     world.platforms["discord"].script = [SendResult(error="403 Missing Access")]

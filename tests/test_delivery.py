@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,8 +18,9 @@ from bot.core.ports import SendResult
 from bot.core.reply import Attachment, Reply
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
-from bot.delivery import LEASE, Delivery, Direct, Handover, Key, Outgoing, decode
+from bot.delivery import LEASE, Delivery, Direct, Dispatcher, Handover, Key, Outgoing, decode
 from bot.delivery import plan as plan_messages
+from bot.leases import PRESENCE, Leases, alive
 from tests.support.clock import Clock
 from tests.support.eventually import eventually
 from tests.support.house import build_dispatcher
@@ -128,6 +129,30 @@ async def test_crash_between_send_and_record_resends_under_the_same_key(
     assert await restarted.run_due() == 3
     assert platforms["matrix"].calls == 4 and len(platforms["matrix"].posted) == 2
     assert all(r.status == "sent" and r.attempts == 2 for r in await rows(sessions))
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_rows_claimed_by_an_instance_that_is_gone_are_sent_at_once(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    platforms: dict[str, RecordingPlatform],
+) -> None:
+    """On PostgreSQL each instance holds a presence lease: while it lives, its claims are left
+    to it; once it is gone (SIGKILLed mid-send), another instance sends them at once, under the
+    same keys, rather than a LEASE later."""
+    await plan(sessions, "k", clock.now)
+    leases = Leases(engine)
+    killed = Dispatcher(sessions, platforms, clock, alive=alive)
+    await leases.hold(PRESENCE + killed.instance)
+    for row in await killed._claim_batch():
+        await platforms[row.platform].deliver(row.target, Reply("k"), f"delivery-{row.id}")
+    other = Dispatcher(sessions, platforms, clock, alive=alive)
+    assert await other.run_due() == 0, "a live instance's claim is left to it"
+    await leases.close()
+    assert await other.run_due() == 3
+    assert platforms["matrix"].calls == 4 and len(platforms["matrix"].posted) == 2
+    assert all(r.status == "sent" for r in await rows(sessions))
 
 
 async def test_rate_limits_delay_but_never_drop(

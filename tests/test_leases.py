@@ -86,10 +86,12 @@ async def test_a_lease_is_held_by_one_instance_and_handed_over(engine: AsyncEngi
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_holder_whose_connection_ends_stops_its_platform(
-    engine: AsyncEngine, db_url: str
+    engine: AsyncEngine, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The lease's connection is cut (an administrator, a PostgreSQL restart): the holder
-    stops the platform within a check, and says so, rather than serve without the lease."""
+    stops the platform as the connection closes, not at its next check (here an hour away),
+    and says so, rather than serve beside the standby that may take the lock a second later."""
+    monkeypatch.setattr("bot.leases.CHECK", 3600.0)
     leases = Leases(engine)
     cancelled = asyncio.Event()
 

@@ -7,6 +7,8 @@ is sent while no instance syncs, and the standby must answer it, once, within 10
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import re
 import time
@@ -15,17 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from sqlmodel import func, select
 
+from bot.app import App
 from bot.db import make_engine, make_sessions
 from bot.state import get_state, set_state
 from cogs.events.models import Event
 from tests.support.bot_process import Bot, bot, write_config
 from tests.support.discord_bot import answered
 from tests.support.discord_fixtures import APPLICATION_ID, GENERAL, GUILD_ID, ORGANIZER
+from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord
-from tests.support.matrix_world import World, make_world
+from tests.support.matrix_world import World, make_world, matrix_of
 from tests.support.synapse import Synapse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
@@ -240,3 +245,34 @@ async def test_a_standby_takes_the_discord_gateway_over(
                 )
                 await third.stop("SIGTERM")  # a standby stops cleanly, its platform never run
             await second.stop("SIGTERM")
+
+
+async def test_a_standby_takes_over_on_a_pool_whose_sessions_postgresql_ended(
+    synapse: Synapse, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `pg_terminate_backend` (or a PostgreSQL restart) every pooled connection fails on
+    its next use: the standby taking Matrix over then reads the sync token again instead of
+    stopping, with every platform of its process."""
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    store = world.settings.store.model_copy(update={"url": db_url})
+    app = App(world.settings.model_copy(update={"store": store}), stdout=io.StringIO())
+    await app.prepare_store()
+    async with app.sessions() as session:
+        await session.exec(select(func.count()).select_from(Event))
+    admin = await asyncpg.connect(db_url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    matrix = matrix_of(app)
+    running = asyncio.create_task(matrix.run())
+    try:
+        await eventually(lambda: running.done() or matrix.connected, what="a Matrix sync")
+        assert matrix.connected, running.exception()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await app.close()

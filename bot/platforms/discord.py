@@ -35,6 +35,8 @@ from bot.platforms.settings import DiscordSettings
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0
+# How long a stop waits for the interactions under way; within the stop's STOP_STEP for closing.
+ANSWER_GRACE = 0.8
 # discord.py waits this long after the last GUILD_CREATE before on_ready; a bot in a few guilds
 # without the members intent has them all within milliseconds of READY.
 GUILD_READY_TIMEOUT = 0.5
@@ -42,6 +44,9 @@ GUILD_READY_TIMEOUT = 0.5
 # raises RateLimited instead, so that one rate-limited send postpones its own delivery row
 # rather than holding up every delivery behind it.
 MAX_RATELIMIT_WAIT = 30.0
+# Between two tries to log in while Discord refuses for a while (429, 5xx, unreachable).
+MAX_LOGIN_BACKOFF = 60.0
+_PASSING = {429, 500, 502, 503, 504}
 BUTTON_PREFIX = "cv:"
 # What others briefly see in place of a public "thinking…" when the answer is for the caller.
 ANSWERED_PRIVATELY = "Answered privately."
@@ -213,6 +218,7 @@ class DiscordPlatform:
         router.runtime.roles.expect(self.name)
         router.runtime.doctors.add(self)
         self.ready = asyncio.Event()
+        self._answering: set[asyncio.Task[Any]] = set()
         self.synced = asyncio.Event()
 
     def report_roles(self) -> None:
@@ -248,15 +254,46 @@ class DiscordPlatform:
                 "Discord: welcome is off: seeing members join needs the Server Members intent "
                 "(enable it in the Developer Portal and set [discord] members_intent = true)"
             )
-        token = self.settings.token().get_secret_value()
+        await self._login(self.settings.token().get_secret_value())
         try:
-            await self.client.start(token)
-        except discord.LoginFailure:
-            raise Refused(
-                "Discord rejected the bot token; check the variable named by [discord] token_env"
-            ) from None
+            await self.client.connect()
+        except asyncio.CancelledError:
+            # Stopped (a stop, a lost lease): take no more interactions at once. Discord sends
+            # each to one session and never again, so one sent to a gateway left open and
+            # unread would be lost; closed, Discord has the next holder's session to send to.
+            if self.client.ws is not None:
+                await self.client.ws.close(code=1000)
+            raise
+
+    async def _login(self, token: str) -> None:
+        """Log in, waiting out what passes (a 429 longer than discord.py's retries, an outage):
+        failing here would stop the whole process, and with it the other platforms it serves.
+        A rejected token is final."""
+        backoff = 1.0
+        while True:
+            try:
+                await self.client.login(token)
+                return
+            except discord.LoginFailure:
+                raise Refused(
+                    "Discord rejected the bot token; check the variable named by [discord] "
+                    "token_env"
+                ) from None
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                if isinstance(exc, discord.HTTPException) and exc.status not in _PASSING:
+                    raise
+                log.warning("Discord: cannot log in (%s); retrying in %.0f s", exc, backoff)
+            # The next login opens a session of its own: this one, and its connector, go.
+            await self.client.http.close()
+            self.client.http.connector = discord.utils.MISSING
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_LOGIN_BACKOFF)
 
     async def close(self) -> None:
+        """Let the interactions under way answer (their answers go over REST, which needs no
+        gateway), then close."""
+        if self._answering:
+            await asyncio.wait(self._answering, timeout=ANSWER_GRACE)
         await self.client.close()
 
     async def diagnose(self) -> list[Finding]:
@@ -484,11 +521,21 @@ class DiscordPlatform:
         self, interaction: discord.Interaction[Any], spec: CommandSpec, options: dict[str, Any]
     ) -> None:
         work = self.router.invoke(self.caller(interaction), spec, options)
-        await self._respond(interaction, work, private=spec.private)
+        await self._answer(self._respond(interaction, work, private=spec.private))
 
     async def run_button(self, interaction: discord.Interaction[Any], command: str) -> None:
         work = self.router.handle_text(self.caller(interaction), command)
-        await self._respond(interaction, work, private=True)
+        await self._answer(self._respond(interaction, work, private=True))
+
+    async def _answer(self, responding: Coroutine[Any, Any, None]) -> None:
+        """Answer, known to `close` as under way."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._answering.add(task)
+        try:
+            await responding
+        finally:
+            self._answering.discard(task)
 
     async def _respond(
         self, interaction: discord.Interaction[Any], work: Any, *, private: bool

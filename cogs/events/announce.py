@@ -121,7 +121,8 @@ def plan_event(
     for occurrence in service.expand(event, changes, after=now - LOOKBACK, before=horizon + lead):
         start = occurrence.start
         stamp = scope(event.id or 0).child(f"{start:%Y%m%dT%H%MZ}")
-        closer = [start - offset for offset in offsets[1:]] + [start]
+        # Each reminder is useful until the next one, the last until the start.
+        closer = [start - offset for offset in offsets[1:]] + ([start] if offsets else [])
         for offset, expires in zip(offsets, closer, strict=True):
             due = start - offset
             if due > horizon:

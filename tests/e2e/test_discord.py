@@ -175,6 +175,23 @@ async def test_answers_after_the_gateway_drops(
         assert fake_discord.resume_count == 1
 
 
+async def test_a_rate_limited_login_is_waited_out(
+    fake_discord: FakeDiscord,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """More 429s at login than discord.py retries: the bot tries again later instead of
+    stopping (and taking the other platforms of its process down with it)."""
+    settings = discord_settings(fake_discord, tmp_path, monkeypatch)
+    fake_discord.rate_limit_next(r"^/users/@me$", method="GET", retry_after=0.05, count=8)
+    async with running(settings):
+        await fake_discord.wait_commands_synced(GUILD_ID)
+        who = await answered(await fake_discord.slash(GUILD_ID, GENERAL.id, ORGANIZER, "whoami"))
+        assert "olivia — organizer here" in text_of(who)
+    assert "Discord: cannot log in (429 Too Many Requests" in caplog.text
+
+
 async def test_bad_token_stops_with_a_clear_error(
     fake_discord: FakeDiscord,
     tmp_path: Path,

@@ -467,6 +467,10 @@ class FakeDiscord:
                 f"timed out after {self.wait_timeout}s waiting for {description}"
             ) from None
 
+    def gateway_live(self) -> bool:
+        """Whether a bot holds a gateway session now, to which Discord would send events."""
+        return self._session is not None and self._session.live
+
     async def wait_ready(self) -> None:
         await self.wait_until(
             lambda: self._session is not None and self._session.live,

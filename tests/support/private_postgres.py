@@ -27,9 +27,25 @@ USER = "convene"
 class PrivatePostgres:
     port: int
     password: str
+    # `pg_ctl -D data` as the cluster's owner, and the options it was started with.
+    control: tuple[str, ...] = ()
+    options: str = ""
 
     def url(self, password: str, database: str = "postgres") -> str:
         return f"postgresql://{USER}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def restart(self) -> None:
+        """Stop the server at once, as a crash or a failover would, and start it again on the
+        same data and port; this cluster is the test's own, so nobody else loses it."""
+        subprocess.run([*self.control, "-m", "immediate", "-w", "stop"], capture_output=True)
+        subprocess.run(
+            [*self.control, "-o", self.options, "-w", "start"], check=True, capture_output=True
+        )
+
+
+def available() -> bool:
+    """Whether this machine can start a PostgreSQL of a test's own."""
+    return _binaries() is not None
 
 
 def _binaries() -> Path | None:
@@ -67,13 +83,10 @@ def private_postgres(password: str) -> Iterator[PrivatePostgres]:
         fast = ["-A", "scram-sha-256", "--no-sync", "-E", "UTF8"]
         subprocess.run([*as_user, *initdb, *fast], check=True, capture_output=True)
         options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [*run, "-o", options, "-l", str(home / "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
+        control = (*run, "-l", str(home / "log"))
+        subprocess.run([*control, "-o", options, "-w", "start"], check=True, capture_output=True)
         try:
-            yield PrivatePostgres(port, password)
+            yield PrivatePostgres(port, password, control, options)
         finally:
             subprocess.run([*run, "-m", "immediate", "-w", "stop"], capture_output=True)
     finally:

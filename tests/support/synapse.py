@@ -472,6 +472,12 @@ class Synapse:
         body = {"messages_per_second": messages_per_second, "burst_count": burst_count}
         await self._request("POST", path, admin, body)
 
+    async def joined_rooms(self, user: MatrixUser) -> list[str]:
+        rooms: list[str] = (await self._request("GET", "/_matrix/client/v3/joined_rooms", user))[
+            "joined_rooms"
+        ]
+        return rooms
+
     async def invited_rooms(self, user: MatrixUser) -> list[str]:
         """Rooms *user* is invited to, e.g. a direct-message room the bot opened.
 
