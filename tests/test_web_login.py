@@ -1,0 +1,132 @@
+"""Logging in to the web pages from chat: the link, the session, its end, and its forms."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiohttp import CookieJar
+from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import Role
+from bot.web_login import COOKIE
+from tests.support.clock import Clock
+from tests.support.web_site import Site, web_site
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def site(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Site]:
+    async with web_site(sessions, Clock(NOW)) as site:
+        yield site
+
+
+async def _browser(site: Site) -> TestClient:
+    client = TestClient(site.client.server, cookie_jar=CookieJar(unsafe=True))
+    await client.start_server()
+    return client
+
+
+async def test_a_mentor_logs_in_with_the_link_from_chat(site: Site) -> None:
+    nina = site.chat.person("@nina:x", Role.MENTOR, "Nina")
+    path = await site.login_path(nina)
+    browser = await _browser(site)
+    page = await browser.get(path)
+    assert page.status == 200
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert '<button type="submit" autofocus>Log in</button>' in await page.text()
+    response = await browser.post(
+        "/login", data={"token": path.rsplit("/", 1)[1]}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/"
+    cookie = response.cookies[COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
+    front = await (await browser.get("/")).text()
+    assert "Nina (mentor)" in front
+    await browser.close()
+
+
+async def test_a_contributor_gets_no_link(site: Site) -> None:
+    said = await site.chat.person("@new:x", Role.CONTRIBUTOR).say("!web login")
+    assert said.reply.error
+    assert "Only mentors can use !web login" in said.text
+
+
+async def test_a_link_works_once(site: Site) -> None:
+    path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
+    assert await site.log_in(await _browser(site), path) == 303
+    again = await _browser(site)
+    assert await site.log_in(again, path) == 403
+    assert "Log out" not in await (await again.get("/")).text()
+
+
+async def test_a_link_expires_after_ten_minutes(site: Site) -> None:
+    path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
+    site.clock.now += timedelta(minutes=10)
+    assert await site.log_in(await _browser(site), path) == 403
+
+
+async def test_only_digests_are_stored(
+    site: Site, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
+    token = path.rsplit("/", 1)[1]
+    browser = await _browser(site)
+    await site.log_in(browser, path)
+    sid = next(c.value for c in browser.session.cookie_jar if c.key == COOKIE)
+    async with sessions() as session:
+        stored = [
+            str(value)
+            for table in ("web_link", "web_session")
+            for row in await session.exec(text(f"SELECT * FROM {table}"))  # type: ignore[call-overload]
+            for value in row
+        ]
+    assert stored
+    assert not any(token in value or sid in value for value in stored)
+
+
+async def test_a_session_ends_when_idle_and_at_logout(site: Site) -> None:
+    user = site.chat.person("@nina:x", Role.MENTOR, "Nina")
+    browser = await _browser(site)
+    await site.log_in(browser, await site.login_path(user))
+    site.clock.now += timedelta(hours=11)
+    assert "Nina (mentor)" in await (await browser.get("/")).text()
+    site.clock.now += timedelta(hours=12)
+    assert "Nina (mentor)" not in await (await browser.get("/")).text()
+
+    await site.log_in(browser, await site.login_path(user))
+    front = await (await browser.get("/")).text()
+    csrf = front.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    refused = await browser.post("/logout", data={"csrf": "wrong"}, allow_redirects=False)
+    assert refused.status == 403
+    out = await browser.post("/logout", data={"csrf": csrf}, allow_redirects=False)
+    assert out.status == 303
+    assert "Nina (mentor)" not in await (await browser.get("/")).text()
+
+
+async def test_a_session_lasts_a_week_at_most(site: Site) -> None:
+    user = site.chat.person("@nina:x", Role.MENTOR, "Nina")
+    browser = await _browser(site)
+    await site.log_in(browser, await site.login_path(user))
+    for _ in range(14):
+        site.clock.now += timedelta(hours=11)
+        await browser.get("/")
+    assert "Nina (mentor)" in await (await browser.get("/")).text()
+    site.clock.now += timedelta(days=2)
+    assert "Nina (mentor)" not in await (await browser.get("/")).text()
+
+
+async def test_the_role_is_read_from_the_store_on_every_request(site: Site) -> None:
+    user = site.chat.person("@nina:x", Role.MENTOR, "Nina")
+    browser = await _browser(site)
+    await site.log_in(browser, await site.login_path(user))
+    assert "Nina (mentor)" in await (await browser.get("/")).text()
+    user.role = Role.CONTRIBUTOR
+    await user.say("!whoami")
+    assert "Nina (" not in await (await browser.get("/")).text()
