@@ -190,7 +190,8 @@ class WebLogin:
         return held.viewer
 
     def form_token(self, request: web.Request, viewer: Viewer) -> str:
-        return request.get(_CSRF_KEY, "")
+        token = request.get(_CSRF_KEY)
+        return token if isinstance(token, str) else ""
 
     def form_ok(self, request: web.Request, viewer: Viewer, form: Mapping[str, str]) -> bool:
         expected = self.form_token(request, viewer)

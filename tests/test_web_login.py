@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp import CookieJar
-from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,16 +24,10 @@ async def site(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Site
         yield site
 
 
-async def _browser(site: Site) -> TestClient:
-    client = TestClient(site.client.server, cookie_jar=CookieJar(unsafe=True))
-    await client.start_server()
-    return client
-
-
 async def test_a_mentor_logs_in_with_the_link_from_chat(site: Site) -> None:
     nina = site.chat.person("@nina:x", Role.MENTOR, "Nina")
     path = await site.login_path(nina)
-    browser = await _browser(site)
+    browser = await site.browser()
     page = await browser.get(path)
     assert page.status == 200
     assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -49,7 +41,6 @@ async def test_a_mentor_logs_in_with_the_link_from_chat(site: Site) -> None:
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
     front = await (await browser.get("/")).text()
     assert "Nina (mentor)" in front
-    await browser.close()
 
 
 async def test_a_contributor_gets_no_link(site: Site) -> None:
@@ -60,8 +51,8 @@ async def test_a_contributor_gets_no_link(site: Site) -> None:
 
 async def test_a_link_works_once(site: Site) -> None:
     path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
-    assert await site.log_in(await _browser(site), path) == 303
-    again = await _browser(site)
+    assert await site.log_in(await site.browser(), path) == 303
+    again = await site.browser()
     assert await site.log_in(again, path) == 403
     assert "Log out" not in await (await again.get("/")).text()
 
@@ -69,7 +60,7 @@ async def test_a_link_works_once(site: Site) -> None:
 async def test_a_link_expires_after_ten_minutes(site: Site) -> None:
     path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
     site.clock.now += timedelta(minutes=10)
-    assert await site.log_in(await _browser(site), path) == 403
+    assert await site.log_in(await site.browser(), path) == 403
 
 
 async def test_only_digests_are_stored(
@@ -77,7 +68,7 @@ async def test_only_digests_are_stored(
 ) -> None:
     path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
     token = path.rsplit("/", 1)[1]
-    browser = await _browser(site)
+    browser = await site.browser()
     await site.log_in(browser, path)
     sid = next(c.value for c in browser.session.cookie_jar if c.key == COOKIE)
     async with sessions() as session:
@@ -93,7 +84,7 @@ async def test_only_digests_are_stored(
 
 async def test_a_session_ends_when_idle_and_at_logout(site: Site) -> None:
     user = site.chat.person("@nina:x", Role.MENTOR, "Nina")
-    browser = await _browser(site)
+    browser = await site.browser()
     await site.log_in(browser, await site.login_path(user))
     site.clock.now += timedelta(hours=11)
     assert "Nina (mentor)" in await (await browser.get("/")).text()
@@ -112,7 +103,7 @@ async def test_a_session_ends_when_idle_and_at_logout(site: Site) -> None:
 
 async def test_a_session_lasts_a_week_at_most(site: Site) -> None:
     user = site.chat.person("@nina:x", Role.MENTOR, "Nina")
-    browser = await _browser(site)
+    browser = await site.browser()
     await site.log_in(browser, await site.login_path(user))
     for _ in range(14):
         site.clock.now += timedelta(hours=11)
@@ -124,7 +115,7 @@ async def test_a_session_lasts_a_week_at_most(site: Site) -> None:
 
 async def test_the_role_is_read_from_the_store_on_every_request(site: Site) -> None:
     user = site.chat.person("@nina:x", Role.MENTOR, "Nina")
-    browser = await _browser(site)
+    browser = await site.browser()
     await site.log_in(browser, await site.login_path(user))
     assert "Nina (mentor)" in await (await browser.get("/")).text()
     user.role = Role.CONTRIBUTOR

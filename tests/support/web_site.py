@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +29,7 @@ class Site:
     client: TestClient
     clock: Clock
     chat: FakePlatform
+    browsers: list[TestClient] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -40,6 +42,16 @@ class Site:
         found = _LINK.search(said.text)
         assert found is not None, said.text
         return found.group(1)
+
+    async def browser(self, user: FakeUser | None = None) -> TestClient:
+        """A browser of its own (cookies kept for the loopback address), logged in as *user*
+        through the link `web login` sends them, when given. Closed with the site."""
+        client = TestClient(self.client.server, cookie_jar=CookieJar(unsafe=True))
+        await client.start_server()
+        self.browsers.append(client)
+        if user is not None:
+            assert await self.log_in(client, await self.login_path(user)) == 303
+        return client
 
     async def log_in(self, client: TestClient, path: str) -> int:
         """Press the login page's button: the status of the answer (303 when logged in)."""
@@ -63,4 +75,16 @@ async def web_site(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> 
     )
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         house.runtime.env.web.listening = str(client.make_url("")).rstrip("/")
-        yield Site(house, client, clock, FakePlatform(house.router))
+        site = Site(house, client, clock, FakePlatform(house.router))
+        try:
+            yield site
+        finally:
+            for browser in site.browsers:
+                await browser.close()
+
+
+def form_token(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, "the page has no form token"
+    return found.group(1)
