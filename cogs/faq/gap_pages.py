@@ -37,7 +37,7 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
             "faq/gaps.html",
             {
                 "days": days,
-                "gaps": found[:SHOWN],
+                "gaps": [(gap, _why(gap)) for gap in found[:SHOWN]],
                 "more": max(0, len(found) - SHOWN),
                 "entries": [(e.id, e.question) for e in known],
                 "notice": _notice(request),
@@ -86,6 +86,13 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
         return await show(request)
 
     return page
+
+
+def _why(gap: gaps.Gap) -> str:
+    why = [f"{gap.unanswered} unanswered"] if gap.unanswered else []
+    if gap.downvoted:
+        why.append(f"{gap.downvoted} voted down on {', '.join(gap.entries)}")
+    return "; ".join(why)
 
 
 def _notice(request: PageRequest) -> str | None:

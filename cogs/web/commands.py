@@ -22,8 +22,7 @@ async def web_login(ctx: Ctx) -> Reply:
     minutes = int(LINK_LIFETIME.total_seconds() // 60)
     return Reply(
         f"Open {markup.link(f'{base}/login/{token}')} to log in. The link works once, for {minutes} minutes; "
-        f"keep it to yourself. Log out on the page, or ask {markup.code(ctx.cmd('web login'))} "
-        "again for a new one.",
+        f"keep it to yourself. For a new one, ask {markup.code(ctx.cmd('web login'))} again.",
         title="Your web login link",
         private=True,
     )
