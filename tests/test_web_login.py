@@ -121,3 +121,20 @@ async def test_the_role_is_read_from_the_store_on_every_request(site: Site) -> N
     user.role = Role.CONTRIBUTOR
     await user.say("!whoami")
     assert "Nina (" not in await (await browser.get("/")).text()
+
+
+async def test_forgetting_a_person_ends_their_sessions(
+    site: Site, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    user = site.chat.person("@nina:x", Role.MENTOR, "Nina")
+    browser = await site.browser(user)
+    await site.login_path(user)
+    exported = await user.say("!me export")
+    assert exported.reply.attachment is not None
+    assert '"web_sessions"' in exported.reply.attachment.content
+    await user.say("!me forget confirm")
+    assert "Nina (" not in await (await browser.get("/")).text()
+    async with sessions() as session:
+        for table in ("web_link", "web_session"):
+            count = (await session.exec(text(f"SELECT count(*) FROM {table}"))).one()  # type: ignore[call-overload]
+            assert count == (0,), table

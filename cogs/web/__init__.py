@@ -4,11 +4,12 @@ messages a platform refused, with a retry (the outbox is `bot.delivery`'s)."""
 
 from bot.core.cog import Cog, Setup
 from bot.core.context import Role
-from cogs.web import commands, deliveries
+from cogs.web import commands, deliveries, personal
 
 
 def setup(house: Setup) -> None:
     house.commands(commands)
+    house.personal_data(export=personal.export, forget=personal.forget, words=personal.WORDS)
     house.page(
         deliveries.PATH,
         deliveries.refused_page(house.runtime),
