@@ -181,9 +181,13 @@ class _Site:
             "viewer": viewer,
             "form_token": self.gate.form_token(request, viewer) if viewer is not None else "",
         }
-        return aiohttp_jinja2.render_template(
+        response = aiohttp_jinja2.render_template(
             view.template, request, {**view.context, **shared}, status=view.status
         )
+        if viewer is not None:
+            # Rendered for one person: no cache between them and us may keep it.
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     async def refuse(
         self, request: web.Request, status: int, message: str, viewer: Viewer | None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -125,8 +125,15 @@ async def redeem_link(session: AsyncSession, token: str, now: datetime) -> Opene
             seen_at=now,
         )
     )
-    await session.exec(delete(WebLink).where(col(WebLink.expires_at) <= now))
+    await _sweep(session, now)
     return Opened(sid, viewer)
+
+
+async def _sweep(session: AsyncSession, now: datetime) -> None:
+    """Links and sessions past use, deleted at each login: a few rows, so no timer is needed."""
+    await session.exec(delete(WebLink).where(col(WebLink.expires_at) <= now))
+    ended = or_(col(WebSession.seen_at) <= now - IDLE, col(WebSession.created_at) <= now - LONGEST)
+    await session.exec(delete(WebSession).where(ended))
 
 
 async def _viewer(session: AsyncSession, person_id: int) -> Viewer | None:

@@ -39,8 +39,20 @@ async def test_a_mentor_logs_in_with_the_link_from_chat(site: Site) -> None:
     assert response.headers["Location"] == "/"
     cookie = response.cookies[COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
-    front = await (await browser.get("/")).text()
-    assert "Nina (mentor)" in front
+    front = await browser.get("/")
+    assert "Nina (mentor)" in await front.text()
+    assert front.headers["Cache-Control"] == "no-store"
+
+
+async def test_the_cookie_is_secure_behind_https(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with web_site(sessions, Clock(NOW), secure=True) as site:
+        path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
+        browser = await site.browser()
+        token = path.rsplit("/", 1)[1]
+        response = await browser.post("/login", data={"token": token}, allow_redirects=False)
+        assert response.cookies[COOKIE]["secure"]
 
 
 async def test_a_contributor_gets_no_link(site: Site) -> None:

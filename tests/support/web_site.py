@@ -61,10 +61,12 @@ class Site:
 
 
 @asynccontextmanager
-async def web_site(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> AsyncIterator[Site]:
+async def web_site(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, *, secure: bool = False
+) -> AsyncIterator[Site]:
     house = assemble(sessions, clock=clock)
     pages = house.contributions.pages
-    gate = WebLogin(sessions, clock, secure=False)
+    gate = WebLogin(sessions, clock, secure=secure)
     app = make_web_app(
         house.runtime,
         house.router,
