@@ -65,6 +65,7 @@ async def test_teaching_a_gap_from_the_page_makes_the_bot_answer_it(site: Site) 
     browser = await site.browser(omar)
     page = await (await browser.get("/faq/gaps")).text()
     assert f"“{question}”" in page
+    assert "The bot now answers it" not in page
     assert '<label for="teach-entry-1">Entry that answers it</label>' in page
     response = await browser.post(
         "/faq/gaps?days=30",
@@ -79,6 +80,7 @@ async def test_teaching_a_gap_from_the_page_makes_the_bot_answer_it(site: Site) 
     assert response.status == 303
     after = await (await browser.get(response.headers["Location"])).text()
     assert "Asking that question now answers with run-tests." in after
+    assert "The bot now answers it with run-tests." in after
     assert "Run pytest from the root." in (await ana.say(f"!faq {question}")).text
 
 

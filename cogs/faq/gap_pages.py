@@ -13,6 +13,7 @@ from bot.core.markup import to_plain
 from bot.core.pages import PageHandler, PageRequest, Redirect, View
 from bot.core.runtime import Runtime
 from cogs.faq import asking, entries, gaps
+from cogs.faq.matcher import MatchResult
 
 PATH = "/faq/gaps"
 DAYS = 30
@@ -31,14 +32,18 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
     async def show(request: PageRequest, problem: str | None = None) -> View:
         days = _days(request)
         async with runtime.sessions() as session:
-            found = await gaps.find_gaps(session, request.now - timedelta(days=days))
+            every = await gaps.find_gaps(session, request.now - timedelta(days=days))
+            found, total = every[:SHOWN], len(every)
             known = await entries.all_entries(session)
+            matcher = await cache.get(session)
+        # A gap fixed since it was asked still counts; the page says which entry answers it now.
+        now_answered = [_answered_by(matcher.match(gap.text)) for gap in found]
         return View(
             "faq/gaps.html",
             {
                 "days": days,
-                "gaps": [(gap, _why(gap)) for gap in found[:SHOWN]],
-                "more": max(0, len(found) - SHOWN),
+                "gaps": [(gap, _why(gap), answered) for gap, answered in zip(found, now_answered)],
+                "more": max(0, total - SHOWN),
                 "entries": [(e.id, e.question) for e in known],
                 "notice": _notice(request),
                 "problem": problem,
@@ -63,8 +68,7 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
                         request.now,
                     )
                     result = (await cache.get(session)).match(form.get("question", ""))
-                    best = result.best[0].id if result.best else None
-                    answered = result.verdict == "answer" and best == entry.id
+                    answered = _answered_by(result) == entry.id
                     done = {"taught": entry.id, "answered": "yes" if answered else "no"}
                 elif action == "add":
                     data = entries.EntryData(
@@ -86,6 +90,11 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
         return await show(request)
 
     return page
+
+
+def _answered_by(result: MatchResult) -> str | None:
+    """The entry the bot now answers with, if it answers at all."""
+    return result.best[0].id if result.verdict == "answer" and result.best else None
 
 
 def _why(gap: gaps.Gap) -> str:
