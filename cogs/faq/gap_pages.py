@@ -37,12 +37,12 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
             known = await entries.all_entries(session)
             matcher = await cache.get(session)
         # A gap fixed since it was asked still counts; the page says which entry answers it now.
-        now_answered = [_answered_by(matcher.match(gap.text)) for gap in found]
+        shown = [(gap, _why(gap), _answered_by(matcher.match(gap.text))) for gap in found]
         return View(
             "faq/gaps.html",
             {
                 "days": days,
-                "gaps": [(gap, _why(gap), answered) for gap, answered in zip(found, now_answered)],
+                "gaps": shown,
                 "more": max(0, total - SHOWN),
                 "entries": [(e.id, e.question) for e in known],
                 "notice": _notice(request),
