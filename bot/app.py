@@ -29,6 +29,7 @@ from bot.state import StoreState, forget_handled
 from bot.store_errors import STORE_ERRORS, describe
 from bot.store_lock import StoreInUse, StoreLock
 from bot.web import LeaseReport, WebCheck, make_web_app
+from bot.web_login import WebLogin
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,10 @@ class App:
             lines += ["Getting started:", *(f"- {s}" for s in first_steps)]
         return "\n".join(lines)
 
+    def _https(self) -> bool:
+        public = self.settings.web.public_url
+        return public is not None and public.startswith("https://")
+
     async def start_web(self) -> None:
         if not self.settings.web.enabled:
             return
@@ -169,6 +174,7 @@ class App:
             self.health,
             self.lease_report,
             templates=contributed.templates,
+            gate=WebLogin(self.sessions, self.runtime.now, secure=self._https()),
         )
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_STEP)
         await self._runner.setup()

@@ -28,7 +28,14 @@ def discover() -> tuple[Cog, ...]:
 
 def load_models() -> None:
     """Import every module that defines tables, so SQLModel.metadata is complete."""
-    for module in ("bot.identity", "bot.state", "bot.delivery", "bot.rooms_store", "bot.limits"):
+    for module in (
+        "bot.identity",
+        "bot.state",
+        "bot.delivery",
+        "bot.rooms_store",
+        "bot.limits",
+        "bot.web_login",
+    ):
         importlib.import_module(module)
     for cog in discover():
         if cog.models is not None:

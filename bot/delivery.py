@@ -320,6 +320,69 @@ async def refusals(session: AsyncSession, scope: Key, limit: int = 5) -> list[Re
     ]
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A message a platform refused for good, as the organizers' page lists it."""
+
+    id: int
+    key: str
+    room: str
+    platform: str
+    direct: bool
+    error: str
+    due_at: datetime
+    # When it stops being worth sending (a reminder after its event); a retry is refused then.
+    expires_at: datetime | None
+    text: str
+
+
+async def failed(session: AsyncSession, limit: int = 100) -> tuple[list[Failed], int]:
+    """The newest messages a platform refused for good, and how many there are in all."""
+    where = col(Delivery.status) == Status.FAILED
+    total = (await session.exec(select(func.count()).where(where))).one()
+    query = select(Delivery).where(where).order_by(col(Delivery.id).desc()).limit(limit)
+    found: list[Failed] = []
+    for row in (await session.exec(query)).all():
+        assert row.id is not None
+        reply = decode(row.body)
+        found.append(
+            Failed(
+                row.id,
+                row.key,
+                row.room,
+                row.platform,
+                row.target.startswith(DIRECT),
+                row.error or "refused",
+                row.due_at,
+                row.expires_at,
+                reply.body(),
+            )
+        )
+    return found, total
+
+
+async def retry(session: AsyncSession, delivery_id: int, now: datetime) -> bool:
+    """Send a refused message again, now, with a fresh count of attempts; False when it is
+    not refused (any more), or has expired. The dispatcher is woken once the session commits."""
+    still = or_(col(Delivery.expires_at).is_(None), col(Delivery.expires_at) > now)
+    changed = await session.exec(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == Status.FAILED, still)
+        .values(
+            status=Status.PENDING,
+            due_at=now,
+            attempts=0,
+            error=None,
+            claimed_at=None,
+            claimed_by=None,
+        )
+    )
+    if changed.rowcount != 1:
+        return False
+    note(session, DELIVERIES)
+    return True
+
+
 async def waiting(
     session: AsyncSession, scope: Key, platform: str, room: str, after: datetime
 ) -> Key | None:

@@ -50,6 +50,9 @@ class Account(SQLModel, table=True):
     display_name: str = Field(max_length=200)
     dm_room_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The role the platform gave this account on its latest command: what the web pages trust,
+    # since a browser brings no platform with it.
+    role: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     @property
     def handle(self) -> str:
@@ -144,25 +147,30 @@ async def newcomers(
 
 # Plain Core, with no entity to load, so the lookup every command starts with skips the ORM's
 # execution path.
-_RESOLVE = select(_ACCOUNT.c.id, _ACCOUNT.c.person_id, _ACCOUNT.c.display_name).where(
+_RESOLVE = select(
+    _ACCOUNT.c.id, _ACCOUNT.c.person_id, _ACCOUNT.c.display_name, _ACCOUNT.c.role
+).where(
     _ACCOUNT.c.platform == bindparam("platform"), _ACCOUNT.c.platform_user_id == bindparam("user")
 )
 
 
 async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -> int:
-    """The Person behind *caller*, created on first contact; keeps display names current.
+    """The Person behind *caller*, created on first contact; keeps display names and the
+    account's role current.
 
-    Every command starts here, so the common case, a known account whose name is unchanged,
-    is one light query that loads no object and writes nothing."""
+    Every command starts here, so the common case, a known account whose name and role are
+    unchanged, is one light query that loads no object and writes nothing."""
     name = caller.display_name[:200]
     connection = await connection_of(session)
     rows = await connection.execute(_RESOLVE, {"platform": caller.platform, "user": caller.user_id})
     known = rows.first()
     if known is not None:
-        account_id, person_id, shown = known
-        if shown != name:
+        account_id, person_id, shown, role = known
+        if shown != name or role != caller.role:
             await session.exec(
-                update(Account).where(col(Account.id) == account_id).values(display_name=name)
+                update(Account)
+                .where(col(Account.id) == account_id)
+                .values(display_name=name, role=int(caller.role))
             )
         return int(person_id)
     try:
@@ -177,6 +185,7 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
                 platform_user_id=caller.user_id,
                 display_name=name,
                 created_at=now,
+                role=int(caller.role),
             )
             session.add(account)
     except IntegrityError:
@@ -241,6 +250,7 @@ async def forget_identity(session: AsyncSession, person_id: int) -> None:
         account.platform_user_id = f"{_FORGOTTEN_ID}{account.id}"
         account.display_name = FORGOTTEN
         account.dm_room_id = None
+        account.role = 0
         session.add(account)
     await session.flush()
     await session.exec(

@@ -38,6 +38,12 @@ class Gate(Protocol):
 
     def form_ok(self, request: web.Request, viewer: Viewer, form: Mapping[str, str]) -> bool: ...
 
+    async def log_in(self, token: str, response: web.StreamResponse) -> bool:
+        """Trade a login link's secret for a session set on *response*; False when refused."""
+        ...
+
+    async def log_out(self, request: web.Request, response: web.StreamResponse) -> None: ...
+
 
 class NoLogin:
     """No one logs in: every page that needs a role is refused, and so is every POST."""
@@ -50,6 +56,12 @@ class NoLogin:
 
     def form_ok(self, request: web.Request, viewer: Viewer, form: Mapping[str, str]) -> bool:
         return False
+
+    async def log_in(self, token: str, response: web.StreamResponse) -> bool:
+        return False
+
+    async def log_out(self, request: web.Request, response: web.StreamResponse) -> None:
+        return None
 
 
 class LeaseReport(NamedTuple):
@@ -88,10 +100,46 @@ def make_web_app(
             body["standby"] = report.standby
         return web.json_response(body, status=200 if ok else 503)
 
+    async def login_page(request: web.Request) -> web.Response:
+        """The link from chat: a button to press, not a login yet, so a link preview (which
+        follows links posted in chat) cannot spend it, and the session cookie is set by a
+        same-site request, which SameSite=Strict needs to send it on the next page."""
+        view = View("login.html", {"token": request.match_info["token"]}, title="Log in")
+        response = await site.render(request, view, None)
+        response.headers.update(_PRIVATE)
+        return response
+
+    async def log_in(request: web.Request) -> web.StreamResponse:
+        posted = await request.post()
+        token = posted.get("token")
+        response = web.Response(status=303, headers={"Location": "/"})
+        if isinstance(token, str) and token and await gate.log_in(token, response):
+            return response
+        message = (
+            "This login link is used, expired or unknown: type web login in chat for a new one."
+        )
+        refused = await site.refuse(request, 403, message, None)
+        refused.headers.update(_PRIVATE)
+        return refused
+
+    async def log_out(request: web.Request) -> web.StreamResponse:
+        viewer = await gate.viewer(request)
+        if viewer is not None:
+            posted = await request.post()
+            form = {key: value for key, value in posted.items() if isinstance(value, str)}
+            if not gate.form_ok(request, viewer, form):
+                return await site.refuse(request, 403, _EXPIRED, viewer)
+        response = web.Response(status=303, headers={"Location": "/"})
+        await gate.log_out(request, response)
+        return response
+
     app = web.Application()
     aiohttp_jinja2.setup(app, loader=_loader(templates or {}), autoescape=True)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/login/{token}", login_page)
+    app.router.add_post("/login", log_in)
+    app.router.add_post("/logout", log_out)
     for spec in pages.values():
         serve = _page(runtime, site, spec)
         for method in spec.methods:
@@ -133,9 +181,13 @@ class _Site:
             "viewer": viewer,
             "form_token": self.gate.form_token(request, viewer) if viewer is not None else "",
         }
-        return aiohttp_jinja2.render_template(
+        response = aiohttp_jinja2.render_template(
             view.template, request, {**view.context, **shared}, status=view.status
         )
+        if viewer is not None:
+            # Rendered for one person: no cache between them and us may keep it.
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     async def refuse(
         self, request: web.Request, status: int, message: str, viewer: Viewer | None
@@ -152,6 +204,9 @@ _REFUSALS = {
 _LOG_IN = (
     "This page is for organizers. To log in, type web login in chat: the bot sends you a link."
 )
+_EXPIRED = "This form has expired: reload the page and send it again."
+# A page whose address holds a secret: not kept by caches, nor named to other sites.
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _page(runtime: Runtime, site: _Site, spec: PageSpec) -> Handler:
@@ -168,12 +223,7 @@ def _page(runtime: Runtime, site: _Site, spec: PageSpec) -> Handler:
             posted = await request.post()
             form = {key: value for key, value in posted.items() if isinstance(value, str)}
             if viewer is None or not site.gate.form_ok(request, viewer, form):
-                return await site.refuse(
-                    request,
-                    403,
-                    "This form has expired: reload the page and send it again.",
-                    viewer,
-                )
+                return await site.refuse(request, 403, _EXPIRED, viewer)
         held = frozenset(tag.value for tag in request.if_none_match or ())
         asked = PageRequest(
             request.query, runtime.now(), held, request.method, form, viewer, request.match_info

@@ -69,6 +69,7 @@ MENTOR = [
     "!mentor claim 1",
     '!mentor done 1 "built with MSVC 2022"',
     "!mentor stats",
+    "!web login",
 ]
 LAST = [
     ("organizer", "!sprint issue remove 1"),

@@ -6,8 +6,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.cog import Cog, Setup
+from bot.core.context import Role
 from bot.core.env import Env
-from cogs.faq import asking, cli, commands, personal
+from cogs.faq import asking, cli, commands, gap_pages, personal
 from cogs.faq.models import FaqEntry
 from cogs.faq.settings import FaqSettings
 
@@ -37,6 +38,13 @@ def setup(house: Setup) -> None:
     house.personal_data(export=personal.export, forget=personal.forget, words=personal.WORDS)
     # A question asked later is due later than those kept already: nothing needs to wake it.
     house.timer("faq question retention", personal.QuestionRetention(house.runtime).step)
+    house.page(
+        gap_pages.PATH,
+        gap_pages.gaps_page(house.runtime, cache),
+        role=Role.ORGANIZER,
+        title="FAQ gaps",
+        methods=("GET", "POST"),
+    )
 
 
 cog = Cog(
@@ -46,4 +54,5 @@ cog = Cog(
     purposes=("help",),
     cli=cli.COMMANDS,
     models="cogs.faq.models",
+    templates="cogs.faq",
 )

@@ -5,8 +5,9 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.cog import Cog, Setup
+from bot.core.context import Role
 from bot.core.observe import StoreGauge
-from cogs.mentoring import commands, personal, service
+from cogs.mentoring import commands, pages, personal, service
 from cogs.mentoring.announce import Escalator
 from cogs.mentoring.settings import MentoringSettings
 from cogs.mentoring.topics import MENTORING
@@ -27,6 +28,9 @@ def setup(house: Setup) -> None:
         await personal.forget(session, env, person_id, now)
 
     house.personal_data(export=personal.export, forget=forget, words=personal.WORDS)
+    house.page(
+        "/mentoring/queue", pages.queue_page(house.runtime), role=Role.MENTOR, title="Mentor queue"
+    )
 
 
 cog = Cog(
@@ -36,4 +40,5 @@ cog = Cog(
     purposes=("mentors",),
     topics=(MENTORING,),
     models="cogs.mentoring.models",
+    templates="cogs.mentoring",
 )

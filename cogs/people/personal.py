@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import delivery, limits
+from bot.core.context import Role
 from bot.core.personal import PersonalData, Records, Words, counts, to_json
 from bot.core.reply import Attachment
 from bot.identity import Person, accounts_of, forget_identity
@@ -36,6 +37,7 @@ async def export(session: AsyncSession, person_id: int) -> Records:
                 "user_id": a.platform_user_id,
                 "name": a.display_name,
                 "direct_message_room": a.dm_room_id,
+                "role": Role(a.role).label,
                 "since": a.created_at,
             }
             for a in accounts
