@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.cog import Cog, Setup
 from bot.core.env import Env
-from cogs.faq import asking, cli, commands, personal
+from cogs.faq import asking, cli, commands, personal, public_pages
 from cogs.faq.models import FaqEntry
 from cogs.faq.settings import FaqSettings
 
@@ -33,6 +33,7 @@ def setup(house: Setup) -> None:
     house.on_message("help", commands.auto_answerer(cache), limit=commands.AUTO_ANSWER_LIMIT)
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
     house.alias("faq", "faq ask")
+    house.page("/faq", public_pages.FaqPage(house.runtime.sessions, cache), title="FAQ")
     house.first_step(first_step)
     house.personal_data(export=personal.export, forget=personal.forget)
     # A question asked later is due later than those kept already: nothing needs to wake it.
@@ -46,4 +47,5 @@ cog = Cog(
     purposes=("help",),
     cli=cli.COMMANDS,
     models="cogs.faq.models",
+    templates="cogs.faq",
 )
