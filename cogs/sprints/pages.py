@@ -4,8 +4,8 @@ each (a page anyone can read names nobody), and how to take a free one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import get_args
 from datetime import UTC, datetime
+from typing import get_args
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
