@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,10 +17,10 @@ from bot.assembly import Assembly
 from bot.config import parse_settings
 from bot.core import Role
 from bot.core.pages import PageRequest, Redirect, View, Viewer
-from bot.web import make_web_app
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
-from tests.support.house import build_house
+from tests.support.house import build_house, build_web_app
+from tests.support.let_in import LetIn
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ORGANIZER = Viewer(1, "Omar", Role.ORGANIZER)
@@ -142,33 +141,10 @@ async def test_edit_skip_and_move_from_the_forms(house: Assembly, omar: FakeUser
     )
 
 
-class LetIn:
-    """The web login's place, until it exists: an organizer holds this session and every form
-    token is good."""
-
-    async def viewer(self, request: web.Request) -> Viewer | None:
-        return ORGANIZER
-
-    def form_token(self, request: web.Request, viewer: Viewer) -> str:
-        return "token"
-
-    def form_ok(self, request: web.Request, viewer: Viewer, form: Mapping[str, str]) -> bool:
-        return form.get("csrf") == "token"
-
-
 async def test_the_pages_render_and_every_post_answers_see_other(
     house: Assembly, omar: FakeUser
 ) -> None:
-    contributed = house.contributions
-    app = make_web_app(
-        house.runtime,
-        house.router,
-        contributed.pages,
-        lambda: {},
-        templates=contributed.templates,
-        gate=LetIn(),
-    )
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(TestServer(build_web_app(house, LetIn(ORGANIZER)))) as client:
         form = {"csrf": "token", "title": "Docs <day>", "start": "2026-12-05 10:00"}
         created = await client.post("/events/manage/new", data=form, allow_redirects=False)
         assert created.status == 303

@@ -21,7 +21,7 @@ from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.delivery import Dispatcher
 from bot.identity import resolve_person
-from bot.web import make_web_app
+from bot.web import Gate, make_web_app
 from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
@@ -49,8 +49,9 @@ def build_house(
     return assemble(sessions, settings, clock=clock)
 
 
-def build_web_app(house: Assembly) -> web.Application:
-    """The web server as `convene run` serves it, with every cog's pages and nobody logged in."""
+def build_web_app(house: Assembly, gate: Gate | None = None) -> web.Application:
+    """The web server as `convene run` serves it, with every cog's pages; nobody logged in
+    unless *gate* says who is."""
     contributed = house.contributions
     return make_web_app(
         house.runtime,
@@ -58,6 +59,7 @@ def build_web_app(house: Assembly) -> web.Application:
         contributed.pages,
         lambda: {"console": True},
         templates=contributed.templates,
+        gate=gate,
     )
 
 
