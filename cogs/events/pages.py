@@ -8,7 +8,6 @@ query, so a busy page costs one read of the token until an organizer changes som
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
@@ -93,26 +92,22 @@ def subscriptions(base: str | None) -> list[Subscribe]:
     return links
 
 
-def _filters(query: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """The tier and kind asked for; an unknown one is refused with the allowed values."""
-    return feed.filters(query)
-
-
 class Calendar:
     """`/events`, `/events/week` and `/events/month`."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], env: Env) -> None:
         self._sessions = sessions
         self._env = env
-        self._kept: OrderedDict[tuple[object, ...], dict[str, object]] = OrderedDict()
+        self._kept: OrderedDict[tuple[object, ...], calendar.Window] = OrderedDict()
 
-    async def _cached(
+    async def _window(
         self,
         key: tuple[object, ...],
         start: datetime,
         end: datetime,
         chosen: tuple[str | None, str | None],
-    ) -> dict[str, object]:
+    ) -> calendar.Window:
+        """The occurrences in [start, end), read once per version of the events and *key*."""
         async with self._sessions() as session:
             current = await service.version(session)
             full = (current, *key)
@@ -121,16 +116,13 @@ class Calendar:
                 return found
             tier, kind = chosen
             seen = await calendar.window(session, start, end, tier=tier, kind=kind)
-        values: dict[str, object] = {"window": seen}
         self._kept = OrderedDict((k, v) for k, v in self._kept.items() if k[0] == current)
-        self._kept[full] = values
+        self._kept[full] = seen
         while len(self._kept) > KEPT:
             self._kept.popitem(last=False)
-        return values
+        return seen
 
-    def _common(
-        self, request: PageRequest, tier: str | None, kind: str | None
-    ) -> dict[str, object]:
+    def _common(self, tier: str | None, kind: str | None) -> dict[str, object]:
         return {
             "tier": tier,
             "kind": kind,
@@ -141,22 +133,20 @@ class Calendar:
         }
 
     async def upcoming(self, request: PageRequest) -> View:
-        tier, kind = _filters(request.query)
+        tier, kind = feed.filters(request.query)
         days = _days(request.query.get("days"))
         now = request.now
         # Rounded to the minute, so a page asked again within it comes from the cache.
         start = now.replace(second=0, microsecond=0)
-        values = await self._cached(
+        seen = await self._window(
             ("list", days, tier, kind, start), start, start + timedelta(days=days), (tier, kind)
         )
-        seen = values["window"]
-        assert isinstance(seen, calendar.Window)
         rows = [shown(e, o) for e, o in seen.found if o.start > now]
-        context = {**self._common(request, tier, kind), "rows": rows, "days": days, "cut": seen.cut}
+        context = {**self._common(tier, kind), "rows": rows, "days": days, "cut": seen.cut}
         return View("events/list.html", context, title="Upcoming events")
 
     async def month(self, request: PageRequest) -> View:
-        tier, kind = _filters(request.query)
+        tier, kind = feed.filters(request.query)
         first = calendar.month_of(request.query.get("month"), request.now)
         following = calendar.next_month(first)
         last = following - timedelta(days=1)
@@ -173,7 +163,7 @@ class Calendar:
         )
 
     async def week(self, request: PageRequest) -> View:
-        tier, kind = _filters(request.query)
+        tier, kind = feed.filters(request.query)
         first = calendar.week_of(request.query.get("week"), request.now)
         last = first + timedelta(days=6)
         return await self._grid(
@@ -203,15 +193,13 @@ class Calendar:
     ) -> View:
         start = calendar.day_start(first)
         end = calendar.day_start(last) + timedelta(days=1)
-        values = await self._cached((mode, first, tier, kind), start, end, (tier, kind))
-        seen = values["window"]
-        assert isinstance(seen, calendar.Window)
+        seen = await self._window((mode, first, tier, kind), start, end, (tier, kind))
         weeks = [
             [(day, [shown(e, o) for e, o in day.found if o.start > request.now]) for day in week]
             for week in calendar.grid(first, last, seen.found)
         ]
         context = {
-            **self._common(request, tier, kind),
+            **self._common(tier, kind),
             "weeks": weeks,
             "heading": heading,
             "mode": mode,
