@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cogs.faq.models import FaqQuestion
 
-CHUNK = 500
+CHUNK = 5000
 
 
 async def askers(session: AsyncSession, people: Iterable[int]) -> set[int]:

@@ -55,7 +55,7 @@ def cohorts(
     shown: Sequence[date],
 ) -> list[Cohort]:
     """Per month of *shown*, the people first welcomed in it and how many of them reached each
-    later stage (at any time since: a stage is counted, not required in order)."""
+    later stage, whenever they did: a stage is counted, not required in order."""
     by_month: dict[date, list[int]] = {month: [] for month in shown}
     for person, at in first_welcomed.items():
         month = at.astimezone(UTC).date().replace(day=1)

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db import seconds_between
 from cogs.mentoring.models import MentorRequest
 
-CHUNK = 500
+CHUNK = 5000
 
 
 def rank_offset(count: int, percent: int) -> int:

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cogs.sprints.models import SprintIssue
 
-CHUNK = 500
+CHUNK = 5000
 
 
 async def claimers(session: AsyncSession, people: Iterable[int]) -> set[int]:
