@@ -57,6 +57,8 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m benchmarks.soak
 	$(BIN)/python -m benchmarks.import_corpus
 	$(BIN)/python -m benchmarks.hostile
+	$(BIN)/python -m benchmarks.web --store sqlite
+	$(BIN)/python -m benchmarks.web --store postgresql
 	$(BIN)/python -m benchmarks.faq --faq ../shared/faq-eval/faq.toml --questions ../shared/faq-eval/dev.jsonl
 
 clean:

@@ -7,8 +7,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.cog import Cog, Setup
+from bot.core.context import Role
 from bot.core.env import Env
-from cogs.events import cli, commands, feed, personal
+from cogs.events import cli, commands, feed, manage, pages, personal
 from cogs.events.announce import Announcer
 from cogs.events.models import Event
 from cogs.events.reminders import PersonalReminders
@@ -30,6 +31,18 @@ async def first_step(session: AsyncSession, env: Env, now: datetime) -> str | No
 def setup(house: Setup) -> None:
     house.commands(commands)
     house.page("/calendar.ics", feed.Feed(house.runtime.sessions))
+    views = pages.Calendar(house.runtime.sessions, house.runtime.env)
+    house.page("/events", views.upcoming, title="Events")
+    house.page("/events/week", views.week)
+    house.page("/events/month", views.month)
+    organizers = manage.Manage(house.runtime)
+    base, organizer = manage.BASE, Role.ORGANIZER
+    house.page(base, organizers.index, role=organizer, title="Manage events")
+    house.page(f"{base}/new", organizers.create, role=organizer, methods=("POST",))
+    house.page(base + "/{id}", organizers.event, role=organizer, title="Event")
+    for action in (organizers.edit, organizers.skip, organizers.move):
+        path = base + "/{id}/" + action.__name__
+        house.page(path, action, role=organizer, methods=("POST",))
     announcer = Announcer(house.runtime)
     house.timer("event announcements", announcer.step, wake_on=[EVENTS])
     reminders = PersonalReminders(house.runtime)
@@ -45,4 +58,5 @@ cog = Cog(
     topics=(EVENTS, RSVPS),
     cli=cli.COMMANDS,
     models="cogs.events.models",
+    templates="cogs.events",
 )

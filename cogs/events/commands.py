@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -10,18 +9,11 @@ from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
 from bot.core.audience import Named
 from bot.core.durations import span
 from bot.core.limits import Limit
-from cogs.events import announce, limits, service
+from cogs.events import announce, editing, limits, service
 from cogs.events.models import Event
-from cogs.events.recurrence import Occurrence, build_rrule, describe
+from cogs.events.recurrence import Occurrence, describe
 from cogs.events.render import headline, labels, occurs, whole_days
-from cogs.events.timeparse import (
-    looks_like_clock,
-    parse_date,
-    parse_duration_minutes,
-    parse_local_datetime,
-    parse_offsets,
-    parse_zone,
-)
+from cogs.events.timeparse import parse_date, parse_offsets, parse_zone
 from cogs.events.topics import EVENTS, RSVPS
 
 Kind = Literal["meeting", "sprint", "docathon", "office-hours", "other"]
@@ -30,53 +22,12 @@ EventId = Annotated[int, Opt("the event number, e.g. 3", min=1)]
 DateText = Annotated[str, Opt("a date in the event's zone, e.g. 2026-12-07", max_length=40)]
 
 
-def _unquoted_start(start: str | None, tz: str | None) -> None:
-    """``start=2026-12-07 17:00`` without quotes puts 17:00 in the zone option; say so."""
-    if start is not None and tz is not None and looks_like_clock(tz):
-        raise UserError(
-            f'Put the start in quotes: start="{start.strip()} {tz.strip()}". Without them, '
-            f'"{tz.strip()}" is read as the time zone.',
-            show_usage=True,
-        )
-
-
-def _rooms(ctx: Ctx, given: str | None) -> tuple[str, ...]:
-    configured = {room.name: room for room in ctx.env.rooms}
-    if given is None:
-        return tuple(r.name for r in ctx.env.rooms.with_purpose("announcements"))
-    names = tuple(dict.fromkeys(n.strip() for n in given.split(",") if n.strip()))
-    unknown = [n for n in names if n not in configured]
-    if unknown:
-        known = ", ".join(configured) or "none configured"
-        raise UserError(
-            f"Unknown room {markup.quoted(unknown[0])}; rooms are: {known}.", show_usage=True
-        )
-    return names
-
-
 async def _viewer(ctx: Ctx) -> ZoneInfo | None:
     return await service.zone_for(ctx.session, ctx.person_id)
 
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _existing_role(ctx: Ctx, mention: str | None) -> str | None:
-    """The role as the platform spells it, refused when no platform has it: a name that is
-    no role would ping nobody in every reminder, and nobody would notice. While a platform
-    with roles has not connected yet, names cannot be checked and are taken as given."""
-    name = service.check_role(mention)
-    if name is None:
-        return None
-    found = ctx.roles.find(name)
-    if found is not None or not ctx.roles.complete:
-        return found or name
-    roles = ", ".join(markup.quoted(role) for role in ctx.roles.names())
-    raise UserError(
-        f"No role is named {markup.quoted(name)}. Roles: {roles}; e.g. mention=mentors",
-        show_usage=True,
-    )
 
 
 def _pattern(event: Event) -> str:
@@ -123,29 +74,22 @@ async def event_create(
         str | None, Opt("a role to ping in its announcements, e.g. Sprinters", max_length=100)
     ] = None,
 ) -> Reply:
-    _unquoted_start(start, tz)
-    mention = _existing_role(ctx, mention)
-    start_local = parse_local_datetime(start)
-    zone = parse_zone(tz) if tz else ZoneInfo(ctx.env.timezone)
-    new = service.NewEvent(
+    new = editing.new_event(
         title=title,
-        start_local=start_local,
-        zone=zone,
-        rrule=build_rrule(
-            repeat,
-            start_local,
-            zone,
-            until=parse_date(until) if until else None,
-            count=count,
-        ),
-        duration_min=parse_duration_minutes(duration),
+        start=start,
+        tz=tz,
+        default_zone=ctx.env.timezone,
+        repeat=repeat,
+        until=until,
+        count=count,
+        duration=duration,
         kind=kind,
         tier=tier,
         link=link,
+        reminders=reminders,
+        rooms=editing.rooms(ctx.env.rooms, rooms),
         description=description,
-        reminders=tuple(parse_offsets(reminders)),
-        rooms=_rooms(ctx, rooms),
-        mention_role=mention,
+        mention=editing.existing_role(ctx.roles, mention),
     )
     event, next_three = await service.create_event(
         ctx.session, new, person_id=ctx.person_id, now=ctx.now()
@@ -299,8 +243,7 @@ def _personal_lead(ctx: Ctx, answer: str, remind: str | None) -> timedelta | Non
 )
 async def event_skip(ctx: Ctx, id: EventId, date: DateText) -> Reply:
     event = await service.get_event(ctx.session, id)
-    day = parse_date(date)
-    skipped = await service.skip(ctx.session, event, day, ctx.now())
+    skipped = await editing.skip(ctx.session, event, date, ctx.now())
     zone = service.zone_of(event)
     nxt = service.expand(event, await service.changes_of(ctx.session, id), after=ctx.now(), limit=1)
     after = f" Next: {_when(ctx, event, nxt[0], await _viewer(ctx))}." if nxt else ""
@@ -321,8 +264,7 @@ async def event_move(
     start: Annotated[str, Opt("new local start, e.g. 2027-01-05 17:00", max_length=40)],
 ) -> Reply:
     event = await service.get_event(ctx.session, id)
-    day, new_local = parse_date(date), parse_local_datetime(start)
-    moved, new_start = await service.move(ctx.session, event, day, new_local, ctx.now())
+    moved, new_start = await editing.move(ctx.session, event, date, start, ctx.now())
     zone = service.zone_of(event)
     ctx.changed(EVENTS)
     return Reply(
@@ -367,28 +309,6 @@ async def event_delete(ctx: Ctx, id: EventId) -> Reply:
     return Reply(f"Deleted {title}.")
 
 
-def _apply_edit(event: Event, given: Mapping[str, str]) -> None:
-    """Check and set each given field; the repeat rule is rebuilt after a new start or zone,
-    since it is anchored to them."""
-    if "start" in given:
-        event.start_local = parse_local_datetime(given["start"])
-    if "tz" in given:
-        event.timezone = parse_zone(given["tz"]).key
-    rule = given.get("repeat", event.rrule)
-    if rule is not None and given.keys() & {"repeat", "start", "tz"}:
-        event.rrule = build_rrule(rule, event.start_local, service.zone_of(event))
-    if "duration" in given:
-        event.duration_min = parse_duration_minutes(given["duration"])
-    if "mention" in given:
-        event.mention_role = service.check_role(given["mention"])
-    if "reminders" in given:
-        offsets = parse_offsets(given["reminders"])
-        event.reminders = ",".join(str(int(o.total_seconds() // 60)) for o in offsets)
-    for name in ("title", "kind", "tier", "link", "description"):
-        if name in given:
-            setattr(event, name, given[name])
-
-
 @command(
     "event edit",
     help="Change an event's fields, e.g. title, start, link, duration",
@@ -430,13 +350,9 @@ async def event_edit(
         ).items()
         if v is not None
     }
-    if not given:
-        raise UserError("Say what to change, e.g. title=… or link=….", show_usage=True)
-    _unquoted_start(start, tz)
     if "mention" in given:
-        given["mention"] = _existing_role(ctx, given["mention"]) or "none"
-    _apply_edit(event, given)
-    await service.edited(ctx.session, event, ctx.now())
+        given["mention"] = editing.existing_role(ctx.roles, given["mention"]) or "none"
+    await editing.edit(ctx.session, event, given, ctx.now())
     ctx.changed(EVENTS)
     return Reply(f"Updated {headline(event)}: {', '.join(sorted(given))}.")
 

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.cog import Cog, Setup
 from bot.core.context import Role
 from bot.core.env import Env
-from cogs.faq import asking, cli, commands, gap_pages, personal
+from cogs.faq import asking, cli, commands, gap_pages, personal, public_pages
 from cogs.faq.models import FaqEntry
 from cogs.faq.settings import FaqSettings
 
@@ -34,6 +34,7 @@ def setup(house: Setup) -> None:
     house.on_message("help", commands.auto_answerer(cache), limit=commands.AUTO_ANSWER_LIMIT)
     # `/faq` is a group on Discord, so asking is `faq ask`; typed lines may skip the `ask`.
     house.alias("faq", "faq ask")
+    house.page("/faq", public_pages.FaqPage(house.runtime.sessions, cache), title="FAQ")
     house.first_step(first_step)
     house.personal_data(export=personal.export, forget=personal.forget, words=personal.WORDS)
     # A question asked later is due later than those kept already: nothing needs to wake it.

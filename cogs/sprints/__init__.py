@@ -1,7 +1,7 @@
 """Curated sprint issues: organizers list GitHub and GitLab issues, people claim them."""
 
 from bot.core.cog import Cog, Setup
-from cogs.sprints import commands, personal
+from cogs.sprints import commands, pages, personal
 
 
 def setup(house: Setup) -> None:
@@ -9,6 +9,11 @@ def setup(house: Setup) -> None:
     for ending in ("event cancel", "event delete"):
         house.consequence(ending, commands.opened_by_ending)
     house.personal_data(export=personal.export, forget=personal.forget, words=personal.WORDS)
+    house.page(
+        "/sprints",
+        pages.IssuesPage(house.runtime.sessions, house.runtime.env),
+        title="Sprint issues",
+    )
 
 
-cog = Cog("sprints", setup, models="cogs.sprints.models")
+cog = Cog("sprints", setup, models="cogs.sprints.models", templates="cogs.sprints")

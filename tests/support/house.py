@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.assembly import assemble
+from bot.assembly import Assembly, assemble
 from bot.config import Settings
 from bot.core.context import Clock, utcnow
 from bot.core.observe import NOBODY, Observer
@@ -20,6 +21,7 @@ from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.delivery import Dispatcher
 from bot.identity import resolve_person
+from bot.web import Gate, make_web_app
 from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
@@ -35,6 +37,30 @@ def build_bot(
 ) -> Router:
     """The router with help and every cog, as `convene run` serves it."""
     return assemble(sessions, settings, clock=clock).router
+
+
+def build_house(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utcnow,
+) -> Assembly:
+    """Every cog's contributions too, for tests of what the web server serves."""
+    return assemble(sessions, settings, clock=clock)
+
+
+def build_web_app(house: Assembly, gate: Gate | None = None) -> web.Application:
+    """The web server as `convene run` serves it, with every cog's pages; nobody logged in
+    unless *gate* says who is."""
+    contributed = house.contributions
+    return make_web_app(
+        house.runtime,
+        house.router,
+        contributed.pages,
+        lambda: {"console": True},
+        templates=contributed.templates,
+        gate=gate,
+    )
 
 
 def build_router(sessions: async_sessionmaker[AsyncSession], observer: Observer = NOBODY) -> Router:

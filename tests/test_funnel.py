@@ -1,0 +1,189 @@
+"""The newcomer funnel: its pure figures, and what it reads of the other cogs' records on
+SQLite and PostgreSQL, and the page an organizer sees."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import parse_settings
+from bot.core import Role
+from bot.core.pages import PageRequest, View, Viewer
+from bot.identity import Person
+from cogs.faq.models import FaqQuestion
+from cogs.funnel import figures, reading
+from cogs.funnel.pages import FunnelPage
+from cogs.mentoring.api import rank_offset
+from cogs.mentoring.models import MentorRequest
+from cogs.sprints.models import SprintIssue
+from cogs.welcome.models import Welcome
+from tests.support.clock import Clock
+from tests.support.house import build_house, build_web_app
+from tests.support.let_in import LetIn
+
+NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
+NOV = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+DEC = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+def test_nearest_rank_percentiles() -> None:
+    assert [rank_offset(10, p) for p in (50, 90, 100)] == [4, 8, 9]
+    assert [rank_offset(1, p) for p in (50, 90)] == [0, 0]
+    minutes = [timedelta(minutes=m) for m in (5, 1, 4, 2, 3)]
+    assert figures.percentile(minutes, 50) == timedelta(minutes=3)
+    assert figures.percentile(minutes, 90) == timedelta(minutes=5)
+    assert figures.percentile([], 50) is None
+
+
+def test_months_and_cohorts() -> None:
+    shown = figures.months(NOW, 3)
+    assert shown == [date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)]
+    first = {1: NOV, 2: NOV, 3: DEC, 4: datetime(2025, 1, 1, tzinfo=UTC)}
+    rows = figures.cohorts(first, asked={1, 3, 4}, mentored={1}, claimed={2}, shown=shown)
+    assert [(c.month.month, c.welcomed, c.asked, c.mentored, c.claimed) for c in rows] == [
+        (10, 0, 0, 0, 0),
+        (11, 2, 1, 1, 1),
+        (12, 1, 1, 0, 0),
+    ]
+    assert rows[1].share("asked") == 0.5 and rows[0].share("asked") is None
+
+
+def test_bar_chart_scales_to_the_largest_value() -> None:
+    chart = figures.bar_chart(
+        [("Nov", [("a", 2.0, "2"), ("b", 1.0, "1")]), ("Dec", [("a", 0.0, "0"), ("b", 4.0, "4")])]
+    )
+    heights = [bar.height for bar in chart.bars]
+    assert heights == [85.0, 42.5, 0.0, 170.0]
+    assert all(bar.y + bar.height == figures.BASELINE for bar in chart.bars)
+    assert [label for _, label in chart.ticks] == ["Nov", "Dec"]
+    assert figures.span(timedelta(days=1, hours=2, minutes=3)) == "1 d 2 h"
+    assert figures.span(timedelta(minutes=45)) == "45 min"
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session:
+        for n in range(1, 6):
+            session.add(Person(id=n, display_name=f"P{n}", created_at=NOV))
+        await session.flush()
+        for person, at in ((1, NOV), (2, NOV), (3, DEC), (4, DEC)):
+            session.add(
+                Welcome(
+                    person_id=person,
+                    platform="matrix",
+                    room="hall",
+                    key=f"w{person}",
+                    welcomed_at=at,
+                )
+            )
+        for person, verdict, at in (
+            (1, "answer", NOV),
+            (5, "none", NOV),
+            (3, "answer", DEC),
+            (3, "suggest", DEC),
+        ):
+            session.add(
+                FaqQuestion(
+                    text="q",
+                    person_id=person,
+                    platform="matrix",
+                    verdict=verdict,
+                    score=0.5,
+                    created_at=at,
+                )
+            )
+        for person, wait in ((2, timedelta(minutes=30)), (5, timedelta(hours=3)), (5, None)):
+            claimed = None if wait is None else NOV + wait
+            session.add(
+                MentorRequest(
+                    person_id=person,
+                    topic="t",
+                    status="claimed" if claimed else "open",
+                    origin_platform="matrix",
+                    origin_room="help",
+                    created_at=NOV,
+                    opened_at=NOV,
+                    first_claimed_at=claimed,
+                    claimed_at=claimed,
+                    claimed_by=5 if claimed else None,
+                    last_activity_at=NOV,
+                )
+            )
+        session.add(
+            SprintIssue(
+                url="https://github.com/o/r/issues/1",
+                listed_url="https://github.com/o/r/issues/1",
+                project="o/r",
+                number=1,
+                tier="newcomers",
+                added_by=5,
+                added_at=DEC - timedelta(hours=2),
+                claimed_by=4,
+                claimed_at=DEC,
+            )
+        )
+        await session.commit()
+
+
+async def test_reading_the_other_cogs(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await seed(sessions)
+    async with sessions() as session:
+        funnel = await reading.read(session, NOW)
+    cohorts = {c.month.month: c for c in funnel.cohorts if c.welcomed}
+    assert (cohorts[11].welcomed, cohorts[11].asked, cohorts[11].mentored, cohorts[11].claimed) == (
+        2,
+        2,
+        1,
+        0,
+    )
+    assert (cohorts[12].welcomed, cohorts[12].asked, cohorts[12].mentored, cohorts[12].claimed) == (
+        2,
+        1,
+        0,
+        1,
+    )
+    months = {m.month.month: m for m in funnel.months}
+    nov, dec = months[11], months[12]
+    assert (nov.mentor.asked, nov.mentor.answered) == (3, 2)
+    assert (nov.mentor.median, nov.mentor.p90) == (timedelta(minutes=30), timedelta(hours=3))
+    assert (nov.questions, nov.answered, dec.questions, dec.answered) == (2, 1, 2, 1)
+    assert (dec.claims, dec.claim_median) == (1, timedelta(hours=2))
+    assert months[10].mentor.median is None and months[10].answer_rate is None
+
+
+async def test_the_page_draws_svg_charts_with_a_table_beside(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    view = await FunnelPage(sessions)(PageRequest({}, NOW, viewer=Viewer(5, "P5", Role.ORGANIZER)))
+    assert isinstance(view, View) and view.template == "funnel/funnel.html"
+    chart = view.context["stage_chart"]
+    assert isinstance(chart, figures.Chart)
+    assert len(chart.bars) == 4 * reading.MONTHS
+
+
+async def test_an_organizer_reads_the_funnel_without_scripts(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
+    organizer = Viewer(5, "P5", Role.ORGANIZER)
+    async with TestClient(TestServer(build_web_app(house, LetIn(organizer)))) as client:
+        response = await client.get("/funnel")
+        text = await response.text()
+    assert response.status == 200
+    assert '<title id="stages-title">Newcomers per stage, by month first welcomed</title>' in text
+    assert '<desc id="waits-desc">' in text
+    nov = text.split('<th scope="row">Nov 2026</th>')[2].split("</tr>")[0]
+    assert "<td>3 (2)</td><td>30 min</td><td>3 h 0 min</td>" in nov
+    assert "<td>2</td><td>50%</td>" in nov
+    assert "<script" not in text.split("<main>")[1].split("</main>")[0]
+    assert "first pull request opened and merged" in text
+
+
+async def test_the_funnel_is_for_organizers(sessions: async_sessionmaker[AsyncSession]) -> None:
+    house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
+    async with TestClient(TestServer(build_web_app(house))) as client:
+        assert (await client.get("/funnel")).status == 401
