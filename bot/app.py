@@ -156,7 +156,14 @@ class App:
             **self.house.contributions.pages,
             "/metrics": self.metrics.page(self.sessions, self.health),
         }
-        app = make_web_app(self.runtime, self.router, pages, self.health, self.lease_report)
+        app = make_web_app(
+            self.runtime,
+            self.router,
+            pages,
+            self.health,
+            self.lease_report,
+            webhooks=self.house.contributions.webhooks,
+        )
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_STEP)
         await self._runner.setup()
         host, port = self.settings.web.host, self.settings.web.port

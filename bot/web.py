@@ -18,6 +18,7 @@ from bot.core.errors import UserError
 from bot.core.pages import Page, PageHandler, PageRequest
 from bot.core.router import Router
 from bot.core.runtime import Runtime
+from bot.core.webhooks import Webhook, WebhookRequest
 
 HealthProbe = Callable[[], dict[str, bool]]
 
@@ -33,6 +34,7 @@ def make_web_app(
     pages: Mapping[str, PageHandler],
     health: HealthProbe,
     leases: Callable[[], LeaseReport | None] = lambda: None,
+    webhooks: Mapping[str, Webhook] | None = None,
 ) -> web.Application:
     name = runtime.env.name
 
@@ -68,6 +70,8 @@ def make_web_app(
     app.router.add_get("/healthz", healthz)
     for path, handler in pages.items():
         app.router.add_get(path, _page(runtime, handler))
+    for path, hook in (webhooks or {}).items():
+        app.router.add_post(path, _webhook(runtime, hook))
     return app
 
 
@@ -88,6 +92,23 @@ def _page(runtime: Runtime, handler: PageHandler) -> Handler:
         return web.Response(body=page.body, headers=headers)
 
     return serve
+
+
+def _webhook(runtime: Runtime, hook: Webhook) -> Handler:
+    async def receive(request: web.Request) -> web.Response:
+        too_big = web.Response(status=413, text=f"the body is larger than {hook.max_body} bytes\n")
+        if (request.content_length or 0) > hook.max_body:
+            return too_big
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > hook.max_body:
+                return too_big
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        answer = await hook.handler(WebhookRequest(headers, bytes(body), runtime.now()))
+        return web.Response(status=answer.status, text=answer.text + "\n" if answer.text else "")
+
+    return receive
 
 
 def _quoted(etag: str) -> str:
