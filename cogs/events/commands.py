@@ -24,7 +24,7 @@ from cogs.events.timeparse import (
 )
 from cogs.events.topics import EVENTS, RSVPS
 
-Kind = Literal["meeting", "sprint", "docathon", "office-hours", "other"]
+Kind = Literal["meeting", "sprint", "docathon", "office-hours", "review-hour", "other"]
 Tier = Literal["everyone", "newcomers", "contributors", "core"]
 EventId = Annotated[int, Opt("the event number, e.g. 3", min=1)]
 DateText = Annotated[str, Opt("a date in the event's zone, e.g. 2026-12-07", max_length=40)]

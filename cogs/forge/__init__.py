@@ -1,0 +1,27 @@
+"""Forges: the pull requests of the configured GitHub repositories, kept by webhook and by
+polling, the review queue, and review hours posted to rooms with purpose `reviews`."""
+
+from bot.core.cog import Cog, Setup
+from cogs.events.api import EVENTS
+from cogs.forge import commands
+from cogs.forge.poller import Poller
+from cogs.forge.repos import Repositories
+from cogs.forge.review_hour import PURPOSE, ReviewHours
+from cogs.forge.settings import ForgeSettings
+from cogs.forge.webhook import MAX_BODY, GitHubHook
+
+
+def setup(house: Setup) -> None:
+    runtime = house.runtime
+    settings = house.section(ForgeSettings)
+    repositories = Repositories(settings)
+    house.commands(commands)
+    house.timer("review hours", ReviewHours(runtime).step, wake_on=[EVENTS])
+    if repositories.all:
+        house.timer("forge poll", Poller(runtime, repositories, settings.forges).step)
+    hook = GitHubHook(runtime, repositories, settings.forges)
+    if hook.secrets:
+        house.webhook("/forge/github", hook, max_body=MAX_BODY)
+
+
+cog = Cog("forge", setup, settings=ForgeSettings, purposes=(PURPOSE,), models="cogs.forge.models")

@@ -1,0 +1,215 @@
+"""Pull requests in the store, from what GitHub sends (a webhook) or answers (a poll), and the
+review queue read from them. Pure logic on a session; no network.
+
+Both paths write through `record`, so a poll after a webhook (or the reverse) agrees. The wait
+counts from when the pull request last became reviewable: opened ready, marked ready for review,
+or pushed to (a new head commit), so a contributor who answered a review is at the back of
+nobody's queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cogs.forge.models import PullRequest
+
+FIRST_TIMERS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
+# A review's state on GitHub, as the REST API (upper case) and webhooks (lower case) write it.
+APPROVED, CHANGES, DISMISSED = "APPROVED", "CHANGES_REQUESTED", "DISMISSED"
+FAILED_CHECKS = frozenset({"failure", "error", "timed_out", "cancelled", "action_required"})
+PASSED_CHECKS = frozenset({"success", "neutral", "skipped"})
+
+
+def when(text: str) -> datetime:
+    """GitHub's timestamps: ISO 8601 in UTC with a Z."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def logins(names: Iterable[str]) -> str:
+    """`,alice,bob,`: lower-cased and between commas, so one LIKE finds a login."""
+    return "," + "".join(f"{name.lower()}," for name in sorted(set(names)))
+
+
+def split(stored: str) -> list[str]:
+    return [name for name in stored.split(",") if name]
+
+
+def state_of(data: Mapping[str, Any]) -> str:
+    if data.get("merged_at") or data.get("merged"):
+        return "merged"
+    return "closed" if data.get("state") == "closed" else "open"
+
+
+def record(
+    pull: PullRequest | None, repo: str, data: Mapping[str, Any], *, pushed: datetime | None = None
+) -> PullRequest:
+    """*pull* (or a new row) brought up to date with GitHub's pull request object *data*.
+
+    *pushed* is when the head last moved, when the caller knows it (a `synchronize` webhook);
+    otherwise a new head commit counts from the pull request's `updated_at`."""
+    updated = when(data["updated_at"])
+    draft = bool(data.get("draft", False))
+    head = str(data.get("head", {}).get("sha", ""))
+    if pull is None:
+        pull = PullRequest(
+            repo=repo,
+            number=int(data["number"]),
+            title="",
+            url="",
+            state="open",
+            author="",
+            head_sha=head,
+            waiting_since=when(data["created_at"]),
+            updated_at=updated,
+        )
+    elif updated < pull.updated_at:
+        return pull  # an older view than the one kept (a late poll after a webhook)
+    else:
+        if head and head != pull.head_sha:
+            pull.waiting_since = max(pull.waiting_since, pushed or updated)
+            pull.head_sha = head
+            pull.ci = "unknown"
+            pull.changes_requested = False
+        if pull.draft and not draft:
+            pull.waiting_since = max(pull.waiting_since, updated)
+    pull.title = str(data.get("title") or "")[:300]
+    pull.url = str(data.get("html_url") or "")[:500]
+    pull.state = state_of(data)
+    pull.draft = draft
+    pull.author = str(data.get("user", {}).get("login", ""))[:100]
+    pull.association = str(data.get("author_association") or "NONE")[:32]
+    pull.requested = logins(user["login"] for user in data.get("requested_reviewers") or ())[:2000]
+    pull.labels = ",".join(label["name"] for label in data.get("labels") or ())[:2000]
+    pull.updated_at = updated
+    return pull
+
+
+def reviewed(pull: PullRequest, reviews: Sequence[Mapping[str, Any]]) -> None:
+    """Approvals from each reviewer's latest review that counts (a comment changes nothing)."""
+    latest: dict[str, str] = {}
+    for review in reviews:
+        state = str(review.get("state", "")).upper()
+        login = str((review.get("user") or {}).get("login", "")).lower()
+        if login and state in (APPROVED, CHANGES, DISMISSED):
+            latest[login] = state
+    _set_reviews(pull, latest)
+
+
+def review_event(pull: PullRequest, login: str, state: str) -> None:
+    """One review submitted or dismissed, as a webhook tells it. Changes asked for stay asked
+    for until the next push or poll, which reads every review again."""
+    state = state.upper()
+    if state not in (APPROVED, CHANGES, DISMISSED):
+        return
+    latest = {name: APPROVED for name in split(pull.approvers)}
+    latest[login.lower()] = state
+    asked = pull.changes_requested
+    _set_reviews(pull, latest)
+    pull.changes_requested = asked or state == CHANGES
+
+
+def _set_reviews(pull: PullRequest, latest: Mapping[str, str]) -> None:
+    approvers = [login for login, state in latest.items() if state == APPROVED]
+    pull.approvers = logins(approvers)[:2000]
+    pull.approvals = len(approvers)
+    pull.changes_requested = any(s == CHANGES for s in latest.values())
+
+
+def ci_state(conclusion: str | None) -> str:
+    if conclusion in FAILED_CHECKS:
+        return "failure"
+    if conclusion in PASSED_CHECKS:
+        return "success"
+    return "pending"
+
+
+async def set_ci(session: AsyncSession, repo: str, sha: str, state: str) -> int:
+    """CI's state for the pull requests whose head is *sha*; how many rows it changed."""
+    result = await session.exec(
+        update(PullRequest)
+        .where(col(PullRequest.repo) == repo, col(PullRequest.head_sha) == sha)
+        .values(ci=state)
+    )
+    return int(result.rowcount or 0)
+
+
+async def find(session: AsyncSession, repo: str, number: int) -> PullRequest | None:
+    query = select(PullRequest).where(
+        col(PullRequest.repo) == repo, col(PullRequest.number) == number
+    )
+    return (await session.exec(query)).first()
+
+
+async def open_in(session: AsyncSession, repo: str) -> dict[int, PullRequest]:
+    query = select(PullRequest).where(
+        col(PullRequest.repo) == repo, col(PullRequest.state) == "open"
+    )
+    return {pull.number: pull for pull in (await session.exec(query)).all()}
+
+
+async def numbered(
+    session: AsyncSession, repo: str, numbers: Sequence[int]
+) -> dict[int, PullRequest]:
+    found: dict[int, PullRequest] = {}
+    for start in range(0, len(numbers), 500):
+        query = select(PullRequest).where(
+            col(PullRequest.repo) == repo, col(PullRequest.number).in_(numbers[start : start + 500])
+        )
+        found.update((pull.number, pull) for pull in (await session.exec(query)).all())
+    return found
+
+
+@dataclass(frozen=True)
+class Waiting:
+    pull: PullRequest
+    first_timer: bool
+    second_approval: bool
+    ci_failing: bool
+    yours: bool
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    repos: Sequence[str] | None = None,
+    mine: Sequence[str] = (),
+    approvals_needed: int = 2,
+    limit: int = 10,
+) -> tuple[list[Waiting], int]:
+    """Open pull requests waiting for a review, longest wait first, and how many there are.
+
+    Drafts, and pull requests with all the approvals they need, wait for nobody's review."""
+    where = [
+        col(PullRequest.state) == "open",
+        col(PullRequest.draft).is_(False),
+        col(PullRequest.approvals) < approvals_needed,
+    ]
+    if repos is not None:
+        where.append(col(PullRequest.repo).in_(repos))
+    rows = (
+        select(PullRequest)
+        .where(*where)
+        .order_by(col(PullRequest.waiting_since), col(PullRequest.id))
+        .limit(limit)
+    )
+    total = select(func.count()).select_from(PullRequest).where(*where)
+    found = (await session.exec(rows)).all()
+    count = (await session.exec(total)).one()
+    names = {name.lower() for name in mine}
+    return [
+        Waiting(
+            pull,
+            first_timer=pull.association in FIRST_TIMERS,
+            second_approval=pull.approvals == approvals_needed - 1 and pull.approvals > 0,
+            ci_failing=pull.ci == "failure",
+            yours=bool(names.intersection(split(pull.requested))),
+        )
+        for pull in found
+    ], int(count)

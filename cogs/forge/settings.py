@@ -1,0 +1,103 @@
+"""`[forge]`: the forges Convene reads, each with its repositories and where its secrets are.
+
+```toml
+[[forge.forges]]
+kind = "github"
+repositories = ["scikit-learn/scikit-learn"]
+token_env = "CONVENE_GITHUB_TOKEN"               # none: anonymous, public repositories only
+webhook_secret_env = "CONVENE_GITHUB_WEBHOOK_SECRET"
+```
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from bot.core.settings import Section, read_secret
+
+Kind = Literal["github", "gitlab", "forgejo"]
+API_BASES: dict[str, str] = {"github": "https://api.github.com"}
+WEB_BASES: dict[str, str] = {"github": "https://github.com"}
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class ForgeConfig(Section):
+    kind: Kind = "github"
+    # The API's base for a self-hosted forge (GitHub Enterprise: https://host/api/v3).
+    base_url: str | None = None
+    # Where people open the pull requests, e.g. https://github.com; derived when not set.
+    web_url: str | None = None
+    repositories: list[str] = []
+    token_env: str | None = None
+    token_file: Path | None = None
+    webhook_secret_env: str | None = None
+    webhook_secret_file: Path | None = None
+    poll_minutes: int = Field(default=10, ge=1, le=24 * 60)
+
+    @field_validator("repositories")
+    @classmethod
+    def _repositories(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not REPOSITORY.match(name):
+                raise ValueError(f"{name!r} is not owner/name, e.g. 'scikit-learn/scikit-learn'")
+        return value
+
+    @field_validator("base_url", "web_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not a web address, e.g. 'https://git.example.org'")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _known(self) -> ForgeConfig:
+        if self.kind not in API_BASES:
+            raise ValueError(f"kind {self.kind!r} is not supported yet; use 'github'")
+        return self
+
+    @property
+    def api(self) -> str:
+        return self.base_url or API_BASES[self.kind]
+
+    @property
+    def web(self) -> str:
+        if self.web_url:
+            return self.web_url
+        if self.base_url:
+            return re.sub(r"/api/v3$", "", self.base_url)
+        return WEB_BASES[self.kind]
+
+    def token(self) -> SecretStr | None:
+        if not (self.token_env or self.token_file):
+            return None
+        return read_secret(self.token_env, self.token_file, "forge.forges token")
+
+    def webhook_secret(self) -> SecretStr | None:
+        if not (self.webhook_secret_env or self.webhook_secret_file):
+            return None
+        return read_secret(
+            self.webhook_secret_env, self.webhook_secret_file, "forge.forges webhook_secret"
+        )
+
+
+class ForgeSettings(Section):
+    forges: list[ForgeConfig] = []
+    # How many pull requests a review hour posts.
+    review_hour_size: int = Field(default=5, ge=1, le=25)
+    # Approvals a pull request needs; with fewer it waits for a review.
+    approvals_needed: int = Field(default=2, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _once(self) -> ForgeSettings:
+        seen: set[tuple[str, str]] = set()
+        for forge in self.forges:
+            for name in forge.repositories:
+                key = (forge.web, name.lower())
+                if key in seen:
+                    raise ValueError(f"repository {name!r} is listed twice")
+                seen.add(key)
+        return self
