@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.assembly import assemble
+from bot.assembly import Assembly, assemble
 from bot.config import Settings
 from bot.core.context import Clock, utcnow
 from bot.core.observe import NOBODY, Observer
@@ -24,6 +24,10 @@ from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
 from cogs.faq.personal import QuestionRetention
+from cogs.forge.poller import Poller
+from cogs.forge.repos import Repositories
+from cogs.forge.review_hour import ReviewHours
+from cogs.forge.settings import ForgeSettings
 from cogs.mentoring.announce import Escalator
 
 
@@ -35,6 +39,16 @@ def build_bot(
 ) -> Router:
     """The router with help and every cog, as `convene run` serves it."""
     return assemble(sessions, settings, clock=clock).router
+
+
+def build_house(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utcnow,
+) -> Assembly:
+    """The router and what the cogs contributed (pages, webhooks, timers), as the App has them."""
+    return assemble(sessions, settings, clock=clock)
 
 
 def build_router(sessions: async_sessionmaker[AsyncSession], observer: Observer = NOBODY) -> Router:
@@ -75,3 +89,14 @@ def build_digester(bot: Router) -> Digester:
 def build_question_retention(bot: Router) -> QuestionRetention:
     """The timer that removes the words of old FAQ questions, stepped with `step()`."""
     return QuestionRetention(bot.runtime)
+
+
+def build_forge_poller(bot: Router) -> Poller:
+    """The forges' poller, stepped with `poll(forge)` or `step()`."""
+    settings = bot.runtime.env.section(ForgeSettings)
+    return Poller(bot.runtime, Repositories(settings), settings.forges)
+
+
+def build_review_hours(bot: Router) -> ReviewHours:
+    """The review hours' planner, stepped with `plan()`."""
+    return ReviewHours(bot.runtime)

@@ -1,0 +1,270 @@
+"""A stand-in for the part of GitHub's REST API Convene uses, served on loopback.
+
+Payloads are GitHub's own examples (tests/data/forge/, see its README), with the fields a test
+sets filled in; the behaviour follows GitHub's documentation of the same endpoints:
+
+- `GET /repos/{owner}/{repo}/pulls?state=open` (newest first), `…/pulls/{n}/reviews` and
+  `…/commits/{ref}/status`, paginated with `per_page`/`page` and a `Link` header (next, last);
+- every answer has an ETag; a request whose `If-None-Match` names the current one gets 304 with
+  no body and is not counted against the rate limit;
+- `X-RateLimit-Limit/Remaining/Reset/Used` on every answer; past the limit, 403 with remaining 0;
+- a secondary rate limit on demand (`secondary`): 403 with `Retry-After`.
+
+Every request is logged in `requests` as (path, status), which is how tests count them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from aiohttp import web
+
+DATA = Path(__file__).parent.parent / "data" / "forge" / "octokit-webhooks"
+JSON = dict[str, Any]
+
+
+def example(name: str) -> JSON:
+    """One of octokit/webhooks' payload examples, e.g. `pull_request/opened`."""
+    return json.loads((DATA / f"{name}.payload.json").read_text())
+
+
+PULL = example("pull_request/opened")["pull_request"]
+REVIEW = example("pull_request_review/submitted")["review"]
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user(login: str) -> JSON:
+    found = copy.deepcopy(PULL["user"])
+    found.update(
+        login=login,
+        html_url=f"https://github.com/{login}",
+        url=f"https://api.github.com/users/{login}",
+    )
+    return found
+
+
+def pull_request(
+    repo: str,
+    number: int,
+    *,
+    title: str = "Fix the docs",
+    author: str = "octocat",
+    association: str = "CONTRIBUTOR",
+    created: datetime,
+    updated: datetime | None = None,
+    draft: bool = False,
+    head_sha: str | None = None,
+    requested: tuple[str, ...] = (),
+    labels: tuple[str, ...] = (),
+    state: str = "open",
+    merged: bool = False,
+) -> JSON:
+    """A pull request as GitHub shows it, from the example with these fields replaced."""
+    found = copy.deepcopy(PULL)
+    found.update(
+        number=number,
+        id=1000 + number,
+        title=title,
+        url=f"https://api.github.com/repos/{repo}/pulls/{number}",
+        html_url=f"https://github.com/{repo}/pull/{number}",
+        state="closed" if merged else state,
+        draft=draft,
+        user=user(author),
+        author_association=association,
+        created_at=stamp(created),
+        updated_at=stamp(updated or created),
+        merged_at=stamp(updated or created) if merged else None,
+        merged=merged,
+        requested_reviewers=[user(login) for login in requested],
+        labels=[{**PULL["labels"][0], "name": name} for name in labels],
+    )
+    found["head"]["sha"] = head_sha or hashlib.sha1(f"{repo}{number}".encode()).hexdigest()
+    found["base"]["repo"]["full_name"] = repo
+    return found
+
+
+def review(login: str, state: str, submitted: datetime) -> JSON:
+    found = copy.deepcopy(REVIEW)
+    found.update(user=user(login), state=state.upper(), submitted_at=stamp(submitted))
+    return found
+
+
+def signed(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook(event: str, payload: JSON, secret: str, delivery: str) -> tuple[dict[str, str], bytes]:
+    """Headers and body as GitHub posts a webhook delivery."""
+    body = json.dumps(payload).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/abc123",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-GitHub-Hook-ID": "42",
+        "X-Hub-Signature-256": signed(body, secret),
+    }
+    return headers, body
+
+
+def event_payload(name: str, repo: str, **parts: Any) -> JSON:
+    """An example webhook payload (`pull_request/opened`), moved to *repo*, with *parts* set."""
+    found = example(name)
+    found["repository"]["full_name"] = repo
+    found["repository"]["name"] = repo.split("/")[1]
+    found.update(parts)
+    if "pull_request" in parts:
+        found["number"] = parts["pull_request"]["number"]
+    return found
+
+
+@dataclass
+class Repo:
+    pulls: dict[int, JSON] = field(default_factory=dict)
+    reviews: dict[int, list[JSON]] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeGitHub:
+    repos: dict[str, Repo] = field(default_factory=dict)
+    limit: int = 5000
+    remaining: int = 5000
+    reset: datetime = datetime(2030, 1, 1, tzinfo=UTC)
+    # The next this many requests meet a secondary rate limit.
+    secondary: int = 0
+    retry_after: int = 60
+    requests: list[tuple[str, int]] = field(default_factory=list)
+    url: str = ""
+
+    def repo(self, name: str) -> Repo:
+        return self.repos.setdefault(name, Repo())
+
+    def add(self, repo: str, pull: JSON) -> JSON:
+        self.repo(repo).pulls[pull["number"]] = pull
+        return pull
+
+    def statuses(self) -> Iterator[int]:
+        return (status for _, status in self.requests)
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.remaining, 0)),
+            "X-RateLimit-Reset": str(int(self.reset.timestamp())),
+            "X-RateLimit-Used": str(self.limit - max(self.remaining, 0)),
+            "X-RateLimit-Resource": "core",
+        }
+
+    def _answer(self, request: web.Request, items: list[JSON] | JSON) -> web.Response:
+        headers = self._headers()
+        if self.secondary > 0:
+            self.secondary -= 1
+            self.requests.append((request.path_qs, 403))
+            return web.json_response(
+                {
+                    "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                },
+                status=403,
+                headers={**headers, "Retry-After": str(self.retry_after)},
+            )
+        if isinstance(items, list):
+            per_page = min(int(request.query.get("per_page", 30)), 100)
+            page = int(request.query.get("page", 1))
+            last = max(1, -(-len(items) // per_page))
+            body: Any = items[(page - 1) * per_page : page * per_page]
+            links = []
+            for rel, number in (("next", page + 1), ("last", last)):
+                if number <= last and (rel == "last" or page < last):
+                    query = dict(request.query, page=str(number))
+                    links.append(
+                        f'<{self.url}{request.url.with_query(query).path_qs}>; rel="{rel}"'
+                    )
+            if links:
+                headers["Link"] = ", ".join(links)
+        else:
+            body = items
+        text = json.dumps(body)
+        etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+        headers["ETag"] = etag
+        if etag in request.headers.get("If-None-Match", ""):
+            self.requests.append((request.path_qs, 304))
+            return web.Response(status=304, headers=headers)
+        if self.remaining <= 0:
+            self.requests.append((request.path_qs, 403))
+            return web.json_response(
+                {
+                    "message": "API rate limit exceeded for 127.0.0.1.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                },
+                status=403,
+                headers=self._headers(),
+            )
+        self.remaining -= 1
+        headers.update(self._headers())
+        self.requests.append((request.path_qs, 200))
+        return web.Response(text=text, content_type="application/json", headers=headers)
+
+    async def list_pulls(self, request: web.Request) -> web.Response:
+        repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
+        if repo is None:
+            return web.json_response({"message": "Not Found"}, status=404)
+        state = request.query.get("state", "open")
+        found = [p for p in repo.pulls.values() if state == "all" or p["state"] == state]
+        return self._answer(request, sorted(found, key=lambda p: -p["number"]))
+
+    async def list_reviews(self, request: web.Request) -> web.Response:
+        repo = self.repos[f"{request.match_info['owner']}/{request.match_info['repo']}"]
+        return self._answer(request, repo.reviews.get(int(request.match_info["number"]), []))
+
+    async def status(self, request: web.Request) -> web.Response:
+        repo = self.repos[f"{request.match_info['owner']}/{request.match_info['repo']}"]
+        sha = request.match_info["ref"]
+        state = repo.statuses.get(sha)
+        contexts = (
+            [] if state is None else [{"state": state, "context": "ci/test", "description": state}]
+        )
+        return self._answer(
+            request,
+            {
+                "state": state or "pending",
+                "sha": sha,
+                "total_count": len(contexts),
+                "statuses": contexts,
+            },
+        )
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        base = "/repos/{owner}/{repo}"
+        app.router.add_get(f"{base}/pulls", self.list_pulls)
+        app.router.add_get(base + "/pulls/{number}/reviews", self.list_reviews)
+        app.router.add_get(base + "/commits/{ref}/status", self.status)
+        return app
+
+
+@asynccontextmanager
+async def serving(fake: FakeGitHub) -> AsyncIterator[FakeGitHub]:
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    fake.url = f"http://{host}:{port}"
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,410 @@
+"""Forges: GitHub's pull requests kept by signed webhooks and by polling (against the fake
+GitHub in tests/support), the review queue people read, and review hours posted once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings, parse_settings
+from bot.core import Role
+from bot.core.markup import to_plain
+from bot.web import make_web_app
+from cogs.forge.models import ForgeAccount, PullRequest, WebhookDelivery
+from tests.support.clock import Clock
+from tests.support.fake_github import (
+    FakeGitHub,
+    event_payload,
+    pull_request,
+    review,
+    serving,
+    webhook,
+)
+from tests.support.fake_platform import FakePlatform
+from tests.support.house import (
+    build_dispatcher,
+    build_forge_poller,
+    build_house,
+    build_review_hours,
+)
+from tests.support.recording_platform import matrix_and_discord
+
+REPO = "scikit-learn/scikit-learn"
+SECRET = "its-a-secret-to-everybody"
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+ROOMS = [{"name": "reviewers", "matrix_room_id": "!r:x", "purposes": ["reviews"]}]
+
+
+def settings(base_url: str = "https://api.github.com", **forge: Any) -> Settings:
+    return parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "github",
+                        "base_url": base_url,
+                        "web_url": "https://github.com",
+                        "repositories": [REPO, "numpy/numpy"],
+                        "webhook_secret_env": "TEST_GITHUB_SECRET",
+                        **forge,
+                    }
+                ]
+            },
+            "rooms": ROOMS,
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_GITHUB_SECRET", SECRET)
+
+
+def without_links(text: str) -> str:
+    return re.sub(r" \(https://github\.com/[^)]*\)", "", text)
+
+
+class World:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], config: Settings) -> None:
+        self.sessions = sessions
+        self.clock = Clock(NOW)
+        self.house = build_house(sessions, config, clock=self.clock)
+        self.bot = self.house.router
+        self.platform = FakePlatform(self.bot)
+        self.ana = self.platform.person("@ana:x", Role.ORGANIZER)
+
+    async def queue(self, line: str = "!review queue") -> str:
+        """The answer as read, without the pull requests' addresses."""
+        return without_links((await self.ana.say(line)).text)
+
+    async def stored(self) -> list[PullRequest]:
+        async with self.sessions() as session:
+            return list(
+                (await session.exec(select(PullRequest).order_by(PullRequest.number))).all()
+            )
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    return World(sessions, settings())
+
+
+@pytest.fixture
+async def client(world: World) -> AsyncIterator[TestClient]:
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def deliver(
+    client: TestClient, event: str, payload: dict[str, Any], delivery: str, secret: str = SECRET
+) -> tuple[int, str]:
+    headers, body = webhook(event, payload, secret, delivery)
+    async with client.post("/forge/github", data=body, headers=headers) as response:
+        return response.status, await response.text()
+
+
+def opened(number: int, created: datetime, **fields: Any) -> dict[str, Any]:
+    return event_payload(
+        "pull_request/opened",
+        REPO,
+        action="opened",
+        pull_request=pull_request(REPO, number, created=created, **fields),
+    )
+
+
+async def test_a_signed_webhook_puts_a_new_pull_request_in_the_queue(
+    world: World, client: TestClient
+) -> None:
+    payload = opened(
+        7,
+        NOW - timedelta(days=3),
+        title="Faster sparse PCA",
+        author="mira",
+        association="FIRST_TIME_CONTRIBUTOR",
+    )
+    assert await deliver(client, "pull_request", payload, "d-1") == (200, "ok\n")
+
+    text = await world.queue()
+    assert "Review queue: 1 waiting" in text
+    assert (
+        "scikit-learn/scikit-learn#7 'Faster sparse PCA' by mira · waiting 3 d · first-time contributor"
+        in text
+    )
+
+
+async def test_a_forged_signature_is_refused_and_nothing_is_stored(
+    world: World, client: TestClient
+) -> None:
+    payload = opened(7, NOW)
+    status, text = await deliver(client, "pull_request", payload, "d-1", secret="guessed")
+    assert (status, text) == (401, "the signature does not match\n")
+    headers, body = webhook("pull_request", payload, SECRET, "d-2")
+    del headers["X-Hub-Signature-256"]
+    async with client.post("/forge/github", data=body, headers=headers) as response:
+        assert response.status == 401
+    assert await world.stored() == []
+    async with world.sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(WebhookDelivery))).one() == 0
+
+
+async def test_a_replayed_delivery_changes_nothing(world: World, client: TestClient) -> None:
+    assert (await deliver(client, "pull_request", opened(7, NOW, title="First"), "d-1"))[0] == 200
+    later = opened(7, NOW, title="Replayed", updated=NOW + timedelta(hours=1))
+    assert await deliver(client, "pull_request", later, "d-1") == (200, "already handled\n")
+    [pull] = await world.stored()
+    assert pull.title == "First"
+
+
+async def test_bad_deliveries_get_a_4xx_and_store_nothing(world: World, client: TestClient) -> None:
+    body = b"this is not json"
+    headers, _ = webhook("pull_request", {}, SECRET, "d-1")
+    headers["X-Hub-Signature-256"] = (
+        "sha256=" + __import__("hmac").new(SECRET.encode(), body, "sha256").hexdigest()
+    )
+    async with client.post("/forge/github", data=body, headers=headers) as response:
+        assert response.status == 400
+    elsewhere = event_payload(
+        "pull_request/opened",
+        "someone/else",
+        action="opened",
+        pull_request=pull_request("someone/else", 1, created=NOW),
+    )
+    status, text = await deliver(client, "pull_request", elsewhere, "d-2")
+    assert status == 422 and "not configured" in text
+    huge = opened(8, NOW, title="x")
+    huge["padding"] = "x" * 600_000
+    assert (await deliver(client, "pull_request", huge, "d-3"))[0] == 413
+    assert await world.stored() == []
+
+
+async def test_review_events_and_ci_give_the_flags(world: World, client: TestClient) -> None:
+    created = NOW - timedelta(days=2)
+    pr = pull_request(REPO, 9, created=created, requested=("ana",), head_sha="abc123")
+    await deliver(
+        client,
+        "pull_request",
+        event_payload("pull_request/opened", REPO, action="opened", pull_request=pr),
+        "d-1",
+    )
+    reviewed = event_payload(
+        "pull_request_review/submitted",
+        REPO,
+        action="submitted",
+        pull_request=pr,
+        review=review("bob", "approved", NOW),
+    )
+    await deliver(client, "pull_request_review", reviewed, "d-2")
+    suite = event_payload("check_suite/completed", REPO, action="completed")
+    suite["check_suite"]["head_sha"] = "abc123"
+    suite["check_suite"]["conclusion"] = "failure"
+    await deliver(client, "check_suite", suite, "d-3")
+    person = await person_of(world)
+    async with world.sessions() as session:
+        session.add(
+            ForgeAccount(
+                person_id=person,
+                forge="https://github.com",
+                login="ana",
+                proven_at=NOW,
+            )
+        )
+        await session.commit()
+
+    text = await world.queue()
+    assert (
+        "#9 'Fix the docs' by octocat · waiting 2 d · review requested from you · one approval, needs a second · CI failing"
+        in text
+    )
+
+    second = event_payload(
+        "pull_request_review/submitted",
+        REPO,
+        action="submitted",
+        pull_request=pr,
+        review=review("cy", "approved", NOW),
+    )
+    await deliver(client, "pull_request_review", second, "d-4")
+    assert "No pull request is waiting for a review." in await world.queue()
+
+
+async def person_of(world: World) -> int:
+    said = await world.ana.say("!whoami")
+    assert not said.reply.error
+    from bot.identity import Account
+
+    async with world.sessions() as session:
+        account = (
+            await session.exec(select(Account).where(Account.platform_user_id == "@ana:x"))
+        ).one()
+        return account.person_id
+
+
+async def test_the_queue_is_longest_wait_first_without_drafts(
+    world: World, client: TestClient
+) -> None:
+    await deliver(client, "pull_request", opened(1, NOW - timedelta(days=1), title="Recent"), "d-1")
+    await deliver(client, "pull_request", opened(2, NOW - timedelta(days=9), title="Old"), "d-2")
+    await deliver(
+        client,
+        "pull_request",
+        opened(3, NOW - timedelta(days=20), title="Draft", draft=True),
+        "d-3",
+    )
+    text = await world.queue()
+    assert text.index("'Old'") < text.index("'Recent'")
+    assert "Draft" not in text
+
+    pushed = opened(
+        2, NOW - timedelta(days=9), title="Old", updated=NOW - timedelta(hours=2), head_sha="f00"
+    )
+    pushed["action"] = "synchronize"
+    await deliver(client, "pull_request", pushed, "d-4")
+    text = await world.queue()
+    assert text.index("'Recent'") < text.index("'Old'")
+    assert "'Old' by octocat · waiting 2 h" in text
+
+    ready = opened(3, NOW - timedelta(days=20), title="Draft", updated=NOW - timedelta(hours=5))
+    ready["action"] = "ready_for_review"
+    await deliver(client, "pull_request", ready, "d-5")
+    assert "'Draft' by octocat · waiting 5 h" in await world.queue()
+
+
+async def test_bad_repositories_are_told_with_an_example(world: World) -> None:
+    text = await world.queue("!review queue pandas-dev/pandas")
+    assert "pandas-dev/pandas is not a repository Convene reads" in text
+    assert "e.g. review queue scikit-learn/scikit-learn" in text
+    text = await world.queue("!review queue https://gitlab.com/gitlab-org/gitlab")
+    assert "gitlab.com is not a forge Convene reads; it reads https://github.com" in text
+    text = await world.queue("!review queue https://github.com/numpy/numpy/pulls")
+    assert "No pull request in numpy/numpy is waiting for a review." in text
+
+
+# Polling, against the fake GitHub.
+
+
+@pytest.fixture
+async def github() -> AsyncIterator[FakeGitHub]:
+    async with serving(FakeGitHub()) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def polled(sessions: async_sessionmaker[AsyncSession], github: FakeGitHub) -> World:
+    return World(sessions, settings(github.url))
+
+
+def forge(world: World) -> Any:
+    return world.bot.runtime.env.section(
+        __import__("cogs.forge.settings", fromlist=["ForgeSettings"]).ForgeSettings
+    ).forges[0]
+
+
+async def test_a_poll_reads_every_page_then_costs_only_304s(
+    polled: World, github: FakeGitHub
+) -> None:
+    for number in range(1, 251):
+        github.add(REPO, pull_request(REPO, number, created=NOW - timedelta(hours=number)))
+    github.repo(REPO).reviews[250] = [review("bob", "approved", NOW)]
+    github.repo(REPO).statuses[github.repo(REPO).pulls[250]["head"]["sha"]] = "failure"
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(polled.bot)
+
+    report = await poller.poll(forge(polled))
+    assert report.changed == [REPO, "numpy/numpy"]
+    pages = [path for path, _ in github.requests if path.startswith(f"/repos/{REPO}/pulls?")]
+    assert len(pages) == 3  # 250 at 100 a page, followed by Link rel="next"
+    assert "Review queue: 250 waiting" in await polled.queue()
+    assert (
+        "#250 'Fix the docs' by octocat · waiting 10 d 10 h · one approval, needs a second · CI failing"
+        in await polled.queue()
+    )
+
+    github.requests.clear()
+    report = await poller.poll(forge(polled))
+    assert report.changed == []
+    assert list(github.statuses()) == [304] * 4  # three pages of one repository, one of the other
+    assert report.fresh == 0
+
+
+async def test_a_rate_limit_postpones_polling_and_loses_nothing(
+    polled: World, github: FakeGitHub
+) -> None:
+    for number in range(1, 31):
+        github.add(REPO, pull_request(REPO, number, created=NOW - timedelta(hours=number)))
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(polled.bot)
+
+    github.secondary, github.retry_after = 1, 120
+    report = await poller.poll(forge(polled))
+    assert report.postponed == polled.clock.now + timedelta(seconds=120)
+    assert github.requests[-1][1] == 403
+    assert await polled.stored() == []
+
+    github.remaining = 10  # the list, then reviews and status of four pull requests
+    report = await poller.poll(forge(polled))
+    assert report.postponed == github.reset
+    assert len(await polled.stored()) == 30
+
+    github.remaining = 5000
+    report = await poller.poll(forge(polled))
+    assert report.postponed is None
+    async with polled.sessions() as session:
+        rows = (await session.exec(select(PullRequest))).all()
+        assert all(row.details_seen == row.updated_at for row in rows)
+
+
+async def test_a_pull_request_no_longer_listed_leaves_the_queue(
+    polled: World, github: FakeGitHub
+) -> None:
+    github.add(REPO, pull_request(REPO, 1, created=NOW - timedelta(days=1)))
+    github.add(REPO, pull_request(REPO, 2, created=NOW - timedelta(days=2)))
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(polled.bot)
+    await poller.poll(forge(polled))
+    github.repo(REPO).pulls[2]["state"] = "closed"
+    await poller.poll(forge(polled))
+    text = await polled.queue()
+    assert "Review queue: 1 waiting" in text and "#2" not in text
+
+
+# Review hours.
+
+
+async def test_a_review_hour_posts_the_longest_waiting_once(
+    world: World, client: TestClient
+) -> None:
+    await deliver(
+        client, "pull_request", opened(4, NOW - timedelta(days=6), title="Old one"), "d-1"
+    )
+    said = await world.ana.say(
+        '!event create "Review hour" start="2026-12-08 16:00" tz=UTC kind=review-hour'
+    )
+    assert not said.reply.error, said.text
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    planner = build_review_hours(world.bot)
+
+    world.clock.now = datetime(2026, 12, 8, 15, 59, tzinfo=UTC)
+    await planner.plan()
+    await dispatcher.run_due()
+    assert platforms["matrix"].replies == {}
+
+    for minutes in (0, 1, 10):
+        world.clock.now = datetime(2026, 12, 8, 16, minutes, tzinfo=UTC)
+        await planner.plan()
+        await dispatcher.run_due()
+    [post] = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert post.startswith("Review hour: Review hour\n1 pull request wait for a review")
+    assert "scikit-learn/scikit-learn#4 'Old one' by octocat · waiting 7 d 1 h" in post
