@@ -17,7 +17,7 @@ def setup(house: Setup) -> None:
     repositories = Repositories(settings)
     house.commands(commands)
     house.timer("review hours", ReviewHours(runtime).step, wake_on=[EVENTS])
-    if repositories.all:
+    if any(forge.poll and forge.repositories for forge in settings.forges):
         house.timer("forge poll", Poller(runtime, repositories, settings.forges).step)
     hook = GitHubHook(runtime, repositories, settings.forges)
     if hook.secrets:

@@ -50,7 +50,7 @@ class Poller:
     ) -> None:
         self.runtime = runtime
         self.repositories = repositories
-        self.forges = [forge for forge in forges if forge.repositories]
+        self.forges = [forge for forge in forges if forge.repositories and forge.poll]
         self._http = http
         self.caches = {id(forge): Cache() for forge in self.forges}
         self.due: dict[int, datetime] = {}

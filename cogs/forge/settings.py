@@ -36,6 +36,8 @@ class ForgeConfig(Section):
     token_file: Path | None = None
     webhook_secret_env: str | None = None
     webhook_secret_file: Path | None = None
+    # Polling is the fallback for missed webhooks; off, webhooks are the only way in.
+    poll: bool = True
     poll_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
     @field_validator("repositories")
