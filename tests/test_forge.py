@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import Settings, parse_settings
+from bot.config import ConfigError, Settings, parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.web import make_web_app
@@ -408,3 +408,30 @@ async def test_a_review_hour_posts_the_longest_waiting_once(
     [post] = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
     assert post.startswith("Review hour: Review hour\n1 pull request wait for a review")
     assert "scikit-learn/scikit-learn#4 'Old one' by octocat · waiting 7 d 1 h" in post
+
+
+async def test_public_repositories_need_no_token_and_a_token_is_sent_when_set(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.repo(REPO), github.repo("numpy/numpy")
+    anonymous = World(sessions, settings(github.url))
+    await build_forge_poller(anonymous.bot).poll(forge(anonymous))
+    assert set(github.authorizations) == {None}
+
+    github.authorizations.clear()
+    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_test0123456789")
+    config = settings(github.url, token_env="TEST_GITHUB_TOKEN")
+    config.check_secrets()
+    with_token = World(sessions, config)
+    await build_forge_poller(with_token.bot).poll(forge(with_token))
+    assert set(github.authorizations) == {"token ghp_test0123456789"}
+
+
+def test_a_missing_secret_is_named_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_GITHUB_SECRET")
+    with pytest.raises(ConfigError, match="environment variable TEST_GITHUB_SECRET is not set"):
+        settings().check_secrets()
+    monkeypatch.setenv("TEST_GITHUB_SECRET", "two words")
+    with pytest.raises(ConfigError) as refused:
+        settings().check_secrets()
+    assert "two words" not in str(refused.value)

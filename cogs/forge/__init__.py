@@ -2,11 +2,10 @@
 polling, the review queue, and review hours posted to rooms with purpose `reviews`."""
 
 from bot.core.cog import Cog, Setup
-from cogs.events.api import EVENTS
 from cogs.forge import commands
 from cogs.forge.poller import Poller
 from cogs.forge.repos import Repositories
-from cogs.forge.review_hour import PURPOSE, ReviewHours
+from cogs.forge.review_hour import PURPOSE, WAKES, ReviewHours
 from cogs.forge.settings import ForgeSettings
 from cogs.forge.webhook import MAX_BODY, GitHubHook
 
@@ -16,7 +15,7 @@ def setup(house: Setup) -> None:
     settings = house.section(ForgeSettings)
     repositories = Repositories(settings)
     house.commands(commands)
-    house.timer("review hours", ReviewHours(runtime).step, wake_on=[EVENTS])
+    house.timer("review hours", ReviewHours(runtime).step, wake_on=WAKES)
     if any(forge.poll and forge.repositories for forge in settings.forges):
         house.timer("forge poll", Poller(runtime, repositories, settings.forges).step)
     hook = GitHubHook(runtime, repositories, settings.forges)

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import gidgethub
 from gidgethub.aiohttp import GitHubAPI
+from pydantic import SecretStr
 
 from bot.core.context import Clock
 from cogs.forge.settings import ForgeConfig
@@ -61,9 +62,13 @@ class GitHub(GitHubAPI):
     back other than 304, so a poll knows whether anything changed."""
 
     def __init__(
-        self, http: aiohttp.ClientSession, forge: ForgeConfig, cache: Cache, clock: Clock
+        self,
+        http: aiohttp.ClientSession,
+        forge: ForgeConfig,
+        cache: Cache,
+        clock: Clock,
+        token: SecretStr | None = None,
     ) -> None:
-        token = forge.token()
         super().__init__(
             http,
             USER_AGENT,

@@ -53,6 +53,8 @@ class Poller:
         self.forges = [forge for forge in forges if forge.repositories and forge.poll]
         self._http = http
         self.caches = {id(forge): Cache() for forge in self.forges}
+        # Read once at start, so a missing token stops the start rather than a poll.
+        self.tokens = {id(forge): forge.token() for forge in self.forges}
         self.due: dict[int, datetime] = {}
 
     async def step(self) -> float:
@@ -69,7 +71,9 @@ class Poller:
         """Every repository of *forge*, once; a rate limit postpones the rest."""
         report = PollReport()
         async with self._http() as http:
-            github = GitHub(http, forge, self.caches[id(forge)], self.runtime.clock)
+            github = GitHub(
+                http, forge, self.caches[id(forge)], self.runtime.clock, self.tokens[id(forge)]
+            )
             try:
                 for name in forge.repositories:
                     repo = self.repositories.on(forge, name)

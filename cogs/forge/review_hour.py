@@ -16,7 +16,7 @@ from bot.core.audience import Audience
 from bot.core.reply import Reply
 from bot.core.runtime import Runtime
 from bot.delivery import Key, Outgoing, Render
-from cogs.events.api import Event, started, upcoming
+from cogs.events.api import EVENTS, Event, started, upcoming
 from cogs.forge import pulls, render
 from cogs.forge.repos import Repositories
 from cogs.forge.settings import ForgeSettings
@@ -25,6 +25,8 @@ PURPOSE = "reviews"
 KIND = "review-hour"
 LATE = timedelta(minutes=30)
 POLL = 3600.0
+# A new or moved review hour changes when the planner must next wake.
+WAKES = (EVENTS,)
 # The planner runs this soon after a start it woke up for, so the start is behind it.
 JUST_AFTER = timedelta(seconds=1)
 

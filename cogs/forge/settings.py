@@ -76,13 +76,15 @@ class ForgeConfig(Section):
     def token(self) -> SecretStr | None:
         if not (self.token_env or self.token_file):
             return None
-        return read_secret(self.token_env, self.token_file, "forge.forges token")
+        return read_secret(self.token_env, self.token_file, f"forge.forges {self.kind} token")
 
     def webhook_secret(self) -> SecretStr | None:
         if not (self.webhook_secret_env or self.webhook_secret_file):
             return None
         return read_secret(
-            self.webhook_secret_env, self.webhook_secret_file, "forge.forges webhook_secret"
+            self.webhook_secret_env,
+            self.webhook_secret_file,
+            f"forge.forges {self.kind} webhook_secret (_env or _file)",
         )
 
 
@@ -92,6 +94,11 @@ class ForgeSettings(Section):
     review_hour_size: int = Field(default=5, ge=1, le=25)
     # Approvals a pull request needs; with fewer it waits for a review.
     approvals_needed: int = Field(default=2, ge=1, le=10)
+
+    def check_secrets(self) -> None:
+        for forge in self.forges:
+            forge.token()
+            forge.webhook_secret()
 
     @model_validator(mode="after")
     def _once(self) -> ForgeSettings:

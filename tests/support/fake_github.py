@@ -19,12 +19,12 @@ import copy
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
@@ -147,6 +147,8 @@ class FakeGitHub:
     secondary: int = 0
     retry_after: int = 60
     requests: list[tuple[str, int]] = field(default_factory=list)
+    # The Authorization header of each request, None when anonymous.
+    authorizations: list[str | None] = field(default_factory=list)
     url: str = ""
 
     def repo(self, name: str) -> Repo:
@@ -169,6 +171,7 @@ class FakeGitHub:
         }
 
     def _answer(self, request: web.Request, items: list[JSON] | JSON) -> web.Response:
+        self.authorizations.append(request.headers.get("Authorization"))
         headers = self._headers()
         if self.secondary > 0:
             self.secondary -= 1
