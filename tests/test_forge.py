@@ -24,6 +24,10 @@ from tests.support.clock import Clock
 from tests.support.fake_github import (
     FakeGitHub,
     event_payload,
+    forgejo_pull_request,
+    forgejo_webhook,
+    gitlab_merge_request,
+    gitlab_webhook,
     pull_request,
     review,
     serving,
@@ -435,3 +439,120 @@ def test_a_missing_secret_is_named_without_its_value(monkeypatch: pytest.MonkeyP
     with pytest.raises(ConfigError) as refused:
         settings().check_secrets()
     assert "two words" not in str(refused.value)
+
+
+# GitLab and Forgejo webhooks.
+
+GITLAB = "gnome/gtk/docs"
+CODEBERG = "forgejo/website"
+
+
+@pytest.fixture
+async def forges(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[World, TestClient]]:
+    monkeypatch.setenv("TEST_GITLAB_TOKEN", "gitlab-hook-token")
+    monkeypatch.setenv("TEST_FORGEJO_SECRET", "forgejo-hook-secret")
+    config = parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "gitlab",
+                        "repositories": [GITLAB],
+                        "webhook_secret_env": "TEST_GITLAB_TOKEN",
+                    },
+                    {
+                        "kind": "forgejo",
+                        "base_url": "https://codeberg.org/api/v1",
+                        "repositories": [CODEBERG],
+                        "webhook_secret_env": "TEST_FORGEJO_SECRET",
+                    },
+                ]
+            }
+        }
+    )
+    world = World(sessions, config)
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield world, client
+
+
+async def send(
+    client: TestClient, path: str, request: tuple[dict[str, str], bytes]
+) -> tuple[int, str]:
+    headers, body = request
+    async with client.post(path, data=body, headers=headers) as response:
+        return response.status, await response.text()
+
+
+def plain(text: str) -> str:
+    return re.sub(r" \(https://[^)]*\)", "", text)
+
+
+async def test_gitlab_merge_requests_come_by_token(forges: tuple[World, TestClient]) -> None:
+    world, client = forges
+    opened_mr = gitlab_merge_request(
+        GITLAB, 12, title="Column view", author="lea", first=True, created=NOW - timedelta(days=2)
+    )
+    assert (await send(client, "/forge/gitlab", gitlab_webhook(opened_mr, "wrong", "u-0")))[
+        0
+    ] == 401
+    assert await world.stored() == []
+    assert await send(
+        client, "/forge/gitlab", gitlab_webhook(opened_mr, "gitlab-hook-token", "u-1")
+    ) == (200, "ok\n")
+    assert await send(
+        client, "/forge/gitlab", gitlab_webhook(opened_mr, "gitlab-hook-token", "u-1")
+    ) == (200, "already handled\n")
+
+    text = plain(
+        (
+            await world.ana.say("!review queue https://gitlab.com/gnome/gtk/docs/-/merge_requests")
+        ).text
+    )
+    assert "gnome/gtk/docs#12 'Column view' by lea · waiting 2 d · first-time contributor" in text
+
+    approved = gitlab_merge_request(
+        GITLAB,
+        12,
+        action="approved",
+        author="sam",
+        first=True,
+        title="Column view",
+        created=NOW - timedelta(days=2),
+        updated=NOW - timedelta(hours=1),
+    )
+    await send(client, "/forge/gitlab", gitlab_webhook(approved, "gitlab-hook-token", "u-2"))
+    text = plain((await world.ana.say("!review queue")).text)
+    assert "by lea · waiting 2 d · first-time contributor · one approval, needs a second" in text
+
+    merged = gitlab_merge_request(
+        GITLAB, 12, action="merge", state="merged", created=NOW - timedelta(days=2), updated=NOW
+    )
+    await send(client, "/forge/gitlab", gitlab_webhook(merged, "gitlab-hook-token", "u-3"))
+    assert "No pull request is waiting for a review." in (await world.ana.say("!review queue")).text
+
+
+async def test_forgejo_pull_requests_come_signed(forges: tuple[World, TestClient]) -> None:
+    world, client = forges
+    payload = forgejo_pull_request(
+        CODEBERG, 5, title="New front page", author="otto", created=NOW - timedelta(days=1)
+    )
+    headers, body = forgejo_webhook(payload, "forgejo-hook-secret", "f-1")
+    forged = dict(headers, **{"X-Forgejo-Signature": "0" * 64})
+    assert (await send(client, "/forge/forgejo", (forged, body)))[0] == 401
+    assert await world.stored() == []
+    assert await send(client, "/forge/forgejo", (headers, body)) == (200, "ok\n")
+    text = plain((await world.ana.say("!review queue forgejo/website")).text)
+    assert "forgejo/website#5 'New front page' by otto · waiting 1 d" in text
+
+    elsewhere = forgejo_pull_request("someone/else", 1, created=NOW)
+    status, _ = await send(
+        client, "/forge/forgejo", forgejo_webhook(elsewhere, "forgejo-hook-secret", "f-2")
+    )
+    assert status == 422
+    text = (await world.ana.say("!review queue https://github.com/forgejo/website")).text
+    assert "github.com is not a forge Convene reads" in text

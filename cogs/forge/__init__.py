@@ -1,5 +1,6 @@
-"""Forges: the pull requests of the configured GitHub repositories, kept by webhook and by
-polling, the review queue, and review hours posted to rooms with purpose `reviews`."""
+"""Forges: the pull (merge) requests of the configured GitHub, GitLab and Forgejo repositories,
+kept by webhook (and, on GitHub, by polling), the review queue, and review hours posted to rooms
+with purpose `reviews`."""
 
 from bot.core.cog import Cog, Setup
 from cogs.forge import commands
@@ -7,7 +8,7 @@ from cogs.forge.poller import Poller
 from cogs.forge.repos import Repositories
 from cogs.forge.review_hour import PURPOSE, WAKES, ReviewHours
 from cogs.forge.settings import ForgeSettings
-from cogs.forge.webhook import MAX_BODY, GitHubHook
+from cogs.forge.webhook import HOOKS, MAX_BODY
 
 
 def setup(house: Setup) -> None:
@@ -16,11 +17,12 @@ def setup(house: Setup) -> None:
     repositories = Repositories(settings)
     house.commands(commands)
     house.timer("review hours", ReviewHours(runtime).step, wake_on=WAKES)
-    if any(forge.poll and forge.repositories for forge in settings.forges):
+    if any(forge.polled for forge in settings.forges):
         house.timer("forge poll", Poller(runtime, repositories, settings.forges).step)
-    hook = GitHubHook(runtime, repositories, settings.forges)
-    if hook.secrets:
-        house.webhook("/forge/github", hook, max_body=MAX_BODY)
+    for kind, kind_of_hook in HOOKS.items():
+        hook = kind_of_hook(runtime, repositories, settings.forges)
+        if hook.secrets:
+            house.webhook(f"/forge/{kind}", hook, max_body=MAX_BODY)
 
 
 cog = Cog("forge", setup, settings=ForgeSettings, purposes=(PURPOSE,), models="cogs.forge.models")

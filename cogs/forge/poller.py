@@ -25,6 +25,7 @@ from cogs.forge.github import Cache, GitHub, Postponed
 from cogs.forge.models import PullRequest
 from cogs.forge.repos import Repositories, Repository
 from cogs.forge.settings import ForgeConfig
+from cogs.forge.shapes import from_github
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class Poller:
     ) -> None:
         self.runtime = runtime
         self.repositories = repositories
-        self.forges = [forge for forge in forges if forge.repositories and forge.poll]
+        self.forges = [forge for forge in forges if forge.polled]
         self._http = http
         self.caches = {id(forge): Cache() for forge in self.forges}
         # Read once at start, so a missing token stops the start rather than a poll.
@@ -128,7 +129,7 @@ class Poller:
             for data in listed:
                 number = int(data["number"])
                 stored = known.pop(number, None) or others.get(number)
-                session.add(pulls.record(stored, repo.key, data))
+                session.add(pulls.record(stored, repo.key, from_github(data)))
             for gone in known.values():
                 # Closed or merged since: the listing shows only open ones, so which is not known
                 # until a webhook says; either way it waits for no review.

@@ -1,4 +1,4 @@
-"""Pull requests in the store, from what GitHub sends (a webhook) or answers (a poll), and the
+"""Pull requests in the store, from what a forge sends (a webhook) or answers (a poll), and the
 review queue read from them. Pure logic on a session; no network.
 
 Both paths write through `record`, so a poll after a webhook (or the reverse) agrees. The wait
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -19,17 +18,16 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cogs.forge.models import PullRequest
+from cogs.forge.shapes import PullView
 
 FIRST_TIMERS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
 # A review's state on GitHub, as the REST API (upper case) and webhooks (lower case) write it.
 APPROVED, CHANGES, DISMISSED = "APPROVED", "CHANGES_REQUESTED", "DISMISSED"
-FAILED_CHECKS = frozenset({"failure", "error", "timed_out", "cancelled", "action_required"})
+# CI results as GitHub (checks, statuses), GitLab (pipelines) and Forgejo (statuses) name them.
+FAILED_CHECKS = frozenset(
+    {"failure", "failed", "error", "timed_out", "cancelled", "canceled", "action_required"}
+)
 PASSED_CHECKS = frozenset({"success", "neutral", "skipped"})
-
-
-def when(text: str) -> datetime:
-    """GitHub's timestamps: ISO 8601 in UTC with a Z."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def logins(names: Iterable[str]) -> str:
@@ -41,53 +39,43 @@ def split(stored: str) -> list[str]:
     return [name for name in stored.split(",") if name]
 
 
-def state_of(data: Mapping[str, Any]) -> str:
-    if data.get("merged_at") or data.get("merged"):
-        return "merged"
-    return "closed" if data.get("state") == "closed" else "open"
+def record(pull: PullRequest | None, repo: str, view: PullView) -> PullRequest:
+    """*pull* (or a new row) brought up to date with what a forge says of it.
 
-
-def record(
-    pull: PullRequest | None, repo: str, data: Mapping[str, Any], *, pushed: datetime | None = None
-) -> PullRequest:
-    """*pull* (or a new row) brought up to date with GitHub's pull request object *data*.
-
-    *pushed* is when the head last moved, when the caller knows it (a `synchronize` webhook);
-    otherwise a new head commit counts from the pull request's `updated_at`."""
-    updated = when(data["updated_at"])
-    draft = bool(data.get("draft", False))
-    head = str(data.get("head", {}).get("sha", ""))
+    A new head commit counts from `view.pushed` when the forge says when the push was (a
+    webhook for the push), else from the pull request's `updated_at`."""
     if pull is None:
         pull = PullRequest(
             repo=repo,
-            number=int(data["number"]),
+            number=view.number,
             title="",
             url="",
             state="open",
             author="",
-            head_sha=head,
-            waiting_since=when(data["created_at"]),
-            updated_at=updated,
+            head_sha=view.head,
+            waiting_since=view.created,
+            updated_at=view.updated,
         )
-    elif updated < pull.updated_at:
+    elif view.updated < pull.updated_at:
         return pull  # an older view than the one kept (a late poll after a webhook)
     else:
-        if head and head != pull.head_sha:
-            pull.waiting_since = max(pull.waiting_since, pushed or updated)
-            pull.head_sha = head
+        if view.head and view.head != pull.head_sha:
+            pull.waiting_since = max(pull.waiting_since, view.pushed or view.updated)
+            pull.head_sha = view.head
             pull.ci = "unknown"
             pull.changes_requested = False
-        if pull.draft and not draft:
-            pull.waiting_since = max(pull.waiting_since, updated)
-    pull.title = str(data.get("title") or "")[:300]
-    pull.url = str(data.get("html_url") or "")[:500]
-    pull.state = state_of(data)
-    pull.draft = draft
-    pull.author = str(data.get("user", {}).get("login", ""))[:100]
-    pull.association = str(data.get("author_association") or "NONE")[:32]
-    pull.requested = logins(user["login"] for user in data.get("requested_reviewers") or ())[:2000]
-    pull.labels = ",".join(label["name"] for label in data.get("labels") or ())[:2000]
-    pull.updated_at = updated
+        if pull.draft and not view.draft:
+            pull.waiting_since = max(pull.waiting_since, view.updated)
+    pull.title = view.title[:300]
+    pull.url = view.url[:500]
+    pull.state = view.state
+    pull.draft = view.draft
+    # GitLab names the author only when the merge request is opened.
+    pull.author = view.author[:100] or pull.author
+    pull.association = view.association[:32]
+    pull.requested = logins(view.requested)[:2000]
+    pull.labels = ",".join(view.labels)[:2000]
+    pull.updated_at = view.updated
     return pull
 
 

@@ -63,7 +63,14 @@ class Repositories:
                     plain=True,
                 )
             prefix = len([p for p in urlsplit(matching[0]).path.split("/") if p])
-            text = "/".join(path[prefix : prefix + 2])
+            rest = [part.lower() for part in path[prefix:]]
+            named = [
+                repo.name
+                for repo in self.all
+                if repo.forge.web.lower() == matching[0]
+                and rest[: repo.name.count("/") + 1] == repo.name.lower().split("/")
+            ]
+            text = named[0] if named else "/".join(path[prefix : prefix + 2])
         matches = [repo for repo in self.all if repo.name.lower() == text.lower()]
         if not matches:
             known = ", ".join(repo.name for repo in self.all[:10])

@@ -20,9 +20,15 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.core.settings import Section, read_secret
 
 Kind = Literal["github", "gitlab", "forgejo"]
-API_BASES: dict[str, str] = {"github": "https://api.github.com"}
-WEB_BASES: dict[str, str] = {"github": "https://github.com"}
-REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+API_BASES: dict[str, str] = {
+    "github": "https://api.github.com",
+    "gitlab": "https://gitlab.com/api/v4",
+}
+# What follows the web address in the API's base, on self-hosted forges.
+API_PATHS: dict[str, str] = {"github": "/api/v3", "gitlab": "/api/v4", "forgejo": "/api/v1"}
+WEB_BASES: dict[str, str] = {"github": "https://github.com", "gitlab": "https://gitlab.com"}
+# GitLab nests groups: group/subgroup/project.
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
 
 class ForgeConfig(Section):
@@ -36,7 +42,8 @@ class ForgeConfig(Section):
     token_file: Path | None = None
     webhook_secret_env: str | None = None
     webhook_secret_file: Path | None = None
-    # Polling is the fallback for missed webhooks; off, webhooks are the only way in.
+    # Polling is the fallback for missed webhooks (GitHub only so far); off, webhooks are the
+    # only way in.
     poll: bool = True
     poll_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
@@ -57,9 +64,18 @@ class ForgeConfig(Section):
 
     @model_validator(mode="after")
     def _known(self) -> ForgeConfig:
-        if self.kind not in API_BASES:
-            raise ValueError(f"kind {self.kind!r} is not supported yet; use 'github'")
+        if self.kind not in API_BASES and not self.base_url:
+            raise ValueError(
+                f"a {self.kind} forge needs base_url, its API's address, "
+                "e.g. 'https://codeberg.org/api/v1'"
+            )
+        if self.kind != "gitlab" and any(name.count("/") > 1 for name in self.repositories):
+            raise ValueError(f"{self.kind} repositories are owner/name, e.g. 'owner/name'")
         return self
+
+    @property
+    def polled(self) -> bool:
+        return self.poll and self.kind == "github" and bool(self.repositories)
 
     @property
     def api(self) -> str:
@@ -70,7 +86,7 @@ class ForgeConfig(Section):
         if self.web_url:
             return self.web_url
         if self.base_url:
-            return re.sub(r"/api/v3$", "", self.base_url)
+            return self.base_url.removesuffix(API_PATHS[self.kind])
         return WEB_BASES[self.kind]
 
     def token(self) -> SecretStr | None:

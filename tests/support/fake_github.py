@@ -271,3 +271,98 @@ async def serving(fake: FakeGitHub) -> AsyncIterator[FakeGitHub]:
         yield fake
     finally:
         await runner.cleanup()
+
+
+# GitLab and Forgejo send webhooks only (Convene does not poll them yet): their payloads, from
+# GitLab's documentation and Woodpecker CI's Forgejo fixtures (tests/data/forge/README.md).
+FORGE_DATA = DATA.parent
+
+
+def gitlab_merge_request(
+    repo: str,
+    iid: int,
+    *,
+    action: str = "open",
+    title: str = "Fix the docs",
+    author: str = "root",
+    first: bool = False,
+    created: datetime,
+    updated: datetime | None = None,
+    draft: bool = False,
+    state: str = "opened",
+) -> JSON:
+    """GitLab's "Merge Request Hook" example, moved to *repo*, with these fields replaced."""
+    found = json.loads((FORGE_DATA / "gitlab" / "merge_request.payload.json").read_text())
+    found["project"]["path_with_namespace"] = repo
+    found["user"]["username"] = author
+    found["object_attributes"].update(
+        iid=iid,
+        title=title,
+        action=action,
+        state=state,
+        draft=draft,
+        first_contribution=first,
+        url=f"https://gitlab.com/{repo}/-/merge_requests/{iid}",
+        created_at=stamp(created),
+        updated_at=stamp(updated or created),
+    )
+    return found
+
+
+def gitlab_webhook(
+    payload: JSON, token: str, delivery: str, event: str = "Merge Request Hook"
+) -> tuple[dict[str, str], bytes]:
+    headers = {
+        "Content-Type": "application/json",
+        "X-Gitlab-Event": event,
+        "X-Gitlab-Event-UUID": delivery,
+        "X-Gitlab-Token": token,
+    }
+    return headers, json.dumps(payload).encode()
+
+
+def forgejo_pull_request(
+    repo: str,
+    number: int,
+    *,
+    action: str = "opened",
+    title: str = "Fix the docs",
+    author: str = "gordon",
+    created: datetime,
+    updated: datetime | None = None,
+    merged: bool = False,
+) -> JSON:
+    """A Forgejo `pull_request` delivery (Woodpecker's fixture of a merged one), with these
+    fields replaced."""
+    found = json.loads(
+        (FORGE_DATA / "woodpecker-forgejo" / "HookPullRequestMerged.json").read_text()
+    )
+    found["action"] = action
+    found["number"] = number
+    found["repository"]["full_name"] = repo
+    pull = found["pull_request"]
+    pull.update(
+        number=number,
+        title=title,
+        state="closed" if merged else "open",
+        merged=merged,
+        merged_at=stamp(updated or created) if merged else None,
+        html_url=f"https://codeberg.org/{repo}/pulls/{number}",
+        created_at=stamp(created),
+        updated_at=stamp(updated or created),
+    )
+    pull["user"]["login"] = author
+    return found
+
+
+def forgejo_webhook(
+    payload: JSON, secret: str, delivery: str, event: str = "pull_request"
+) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(payload).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Forgejo-Event": event,
+        "X-Forgejo-Delivery": delivery,
+        "X-Forgejo-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    return headers, body
