@@ -28,6 +28,7 @@ from tests.support.fake_github import (
     forgejo_webhook,
     gitlab_merge_request,
     gitlab_webhook,
+    issue,
     pull_request,
     review,
     serving,
@@ -74,7 +75,7 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def without_links(text: str) -> str:
-    return re.sub(r" \(https://github\.com/[^)]*\)", "", text)
+    return re.sub(r" ?\(https://github\.com/[^)]*\)", "", text)
 
 
 class World:
@@ -556,3 +557,34 @@ async def test_forgejo_pull_requests_come_signed(forges: tuple[World, TestClient
     assert status == 422
     text = (await world.ana.say("!review queue https://github.com/forgejo/website")).text
     assert "github.com is not a forge Convene reads" in text
+
+
+# Sprint issues read from GitHub.
+
+
+async def test_a_sprint_issue_is_listed_with_what_github_says(
+    polled: World, github: FakeGitHub
+) -> None:
+    github.repo(REPO).issues[101] = issue(
+        REPO,
+        101,
+        title="Document the sparse PCA solver",
+        labels=("good first issue", "Documentation"),
+    )
+    github.repo(REPO).issues[102] = issue(REPO, 102, title="Old bug", state="closed")
+    add = "!sprint issue add https://github.com/scikit-learn/scikit-learn/issues/{} newcomers"
+
+    said = await polled.ana.say(add.format(101))
+    assert not said.reply.error, said.text
+    listed = without_links((await polled.ana.say("!sprint issues")).text)
+    assert (
+        "#1 scikit-learn/scikit-learn#101 'Document the sparse PCA solver' "
+        "[good first issue,Documentation] · newcomers · free" in listed
+    )
+
+    said = await polled.ana.say(add.format(102))
+    assert said.reply.error
+    assert "scikit-learn/scikit-learn#102 is closed on github.com; list an open issue." in said.text
+    said = await polled.ana.say(add.format(999))
+    assert "github.com has no open issue scikit-learn/scikit-learn#999" in said.text
+    assert "#102" not in (await polled.ana.say("!sprint issues")).text

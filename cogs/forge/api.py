@@ -1,5 +1,7 @@
-"""What other cogs may use of the forges: the review queue as the store keeps it."""
+"""What other cogs may use of the forges: the review queue as the store keeps it, and an
+issue's facts as the forge tells them."""
 
+from cogs.forge.issues import IssueFacts, NoSuchIssue, issue_facts
 from cogs.forge.pulls import Waiting, queue
 
-__all__ = ["Waiting", "queue"]
+__all__ = ["IssueFacts", "NoSuchIssue", "Waiting", "issue_facts", "queue"]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.limits import Limit
-from bot.core.markup import code, escape
+from bot.core.markup import code, escape, quoted
 from cogs.events.api import Event, headline, occurs, zone_for
 from cogs.sprints import service
 from cogs.sprints.models import MAX_URL, SprintIssue
@@ -28,7 +28,9 @@ def _label(issue: SprintIssue) -> str:
 
 
 def _headline(issue: SprintIssue) -> str:
-    return f"#{issue.id} {_label(issue)}"
+    title = f" {quoted(issue.title, 60)}" if issue.title else ""
+    labels = f" [{escape(issue.labels)}]" if issue.labels else ""
+    return f"#{issue.id} {_label(issue)}{title}{labels}"
 
 
 def _cmd(ctx: Ctx, name: str, number: int) -> str:
@@ -71,7 +73,8 @@ async def sprint_issue_add(
 ) -> Reply:
     now = ctx.now()
     link = service.parse_link(url)
-    issue = await service.add(ctx.session, link, tier, event, ctx.person_id, now)
+    facts = await service.facts_of(ctx.session, ctx.env, ctx.clock, link)
+    issue = await service.add(ctx.session, link, tier, event, ctx.person_id, now, facts)
     lines = [f"Listed {_headline(issue)} for {tier}."]
     shown, start = await _sprint(ctx, issue, await zone_for(ctx.session, ctx.person_id))
     if shown:

@@ -24,10 +24,14 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.core.context import Clock
+from bot.core.env import Env
 from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention, quoted
+from bot.db import aside
 from bot.identity import Person, display_name
 from cogs.events.api import Event, changes_of, expand, get_event
+from cogs.forge.api import IssueFacts, NoSuchIssue, issue_facts
 from cogs.sprints.models import MAX_PROJECT, MAX_URL, SprintIssue
 
 MAX_HELD = 2
@@ -61,6 +65,31 @@ class IssueLink:
     url: str
     project: str
     number: int
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+async def facts_of(
+    session: AsyncSession, env: Env, clock: Clock, link: IssueLink
+) -> IssueFacts | None:
+    """The issue's title, state and labels from its forge, asked without keeping the store
+    from other commands; refused when the forge says there is no such issue or it is closed."""
+    try:
+        facts = await aside(session, issue_facts(env, clock, link.host, link.project, link.number))
+    except NoSuchIssue:
+        raise UserError(
+            f"{link.host} has no open issue {link.project}#{link.number} (a pull request, a "
+            f"private or deleted issue is not listed). Give one like {EXAMPLES}.",
+            plain=True,
+        ) from None
+    if facts is not None and facts.state == "closed":
+        raise UserError(
+            f"{link.project}#{link.number} is closed on {link.host}; list an open issue.",
+            plain=True,
+        )
+    return facts
 
 
 class NotOpenYet(UserError):
@@ -168,8 +197,10 @@ async def add(
     event_id: int | None,
     person_id: int,
     now: datetime,
+    facts: IssueFacts | None = None,
 ) -> SprintIssue:
-    """List an issue, refused when it is already listed or its event cannot be a sprint."""
+    """List an issue, refused when it is already listed or its event cannot be a sprint.
+    *facts* are what the forge said of it, when it could be asked."""
     existing = await listed_as(session, link.url)
     if existing is not None:
         raise UserError(f"That issue is already listed as #{existing.id}.")
@@ -184,6 +215,9 @@ async def add(
         event_id=event_id,
         added_by=person_id,
         added_at=now,
+        title=facts.title if facts else None,
+        state=facts.state if facts else None,
+        labels=",".join(facts.labels)[:1000] if facts else None,
     )
     session.add(issue)
     try:

@@ -1,4 +1,5 @@
-"""forges: open pull requests, webhook deliveries handled, linked forge accounts
+"""forges: open pull requests, webhook deliveries handled, linked forge accounts; sprint
+issues' title, state and labels as the forge tells them
 
 Revision ID: 0016
 Revises: 0015
@@ -70,9 +71,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("forge", "login"),
     )
     op.create_index(op.f("ix_forge_account_person_id"), "forge_account", ["person_id"])
+    with op.batch_alter_table("sprint_issue", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("title", S(length=300), nullable=True))
+        batch_op.add_column(sa.Column("state", S(length=8), nullable=True))
+        batch_op.add_column(sa.Column("labels", S(length=1000), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sprint_issue", schema=None) as batch_op:
+        batch_op.drop_column("labels")
+        batch_op.drop_column("state")
+        batch_op.drop_column("title")
     op.drop_index(op.f("ix_forge_account_person_id"), table_name="forge_account")
     op.drop_table("forge_account")
     op.drop_index(op.f("ix_forge_delivery_received_at"), table_name="forge_delivery")

@@ -38,6 +38,7 @@ def example(name: str) -> JSON:
 
 
 PULL = example("pull_request/opened")["pull_request"]
+ISSUE = example("issues/opened")["issue"]
 REVIEW = example("pull_request_review/submitted")["review"]
 
 
@@ -130,8 +131,24 @@ def event_payload(name: str, repo: str, **parts: Any) -> JSON:
     return found
 
 
+def issue(
+    repo: str, number: int, *, title: str, state: str = "open", labels: tuple[str, ...] = ()
+) -> JSON:
+    """An issue as GitHub shows it, from the example with these fields replaced."""
+    found = copy.deepcopy(ISSUE)
+    found.update(
+        number=number,
+        title=title,
+        state=state,
+        html_url=f"https://github.com/{repo}/issues/{number}",
+        labels=[{**PULL["labels"][0], "name": name} for name in labels],
+    )
+    return found
+
+
 @dataclass
 class Repo:
+    issues: dict[int, JSON] = field(default_factory=dict)
     pulls: dict[int, JSON] = field(default_factory=dict)
     reviews: dict[int, list[JSON]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
@@ -229,6 +246,20 @@ class FakeGitHub:
         found = [p for p in repo.pulls.values() if state == "all" or p["state"] == state]
         return self._answer(request, sorted(found, key=lambda p: -p["number"]))
 
+    async def get_issue(self, request: web.Request) -> web.Response:
+        repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
+        found = None if repo is None else repo.issues.get(int(request.match_info["number"]))
+        if found is None:
+            self.requests.append((request.path_qs, 404))
+            return web.json_response(
+                {
+                    "message": "Not Found",
+                    "documentation_url": "https://docs.github.com/rest/issues/issues#get-an-issue",
+                },
+                status=404,
+            )
+        return self._answer(request, found)
+
     async def list_reviews(self, request: web.Request) -> web.Response:
         repo = self.repos[f"{request.match_info['owner']}/{request.match_info['repo']}"]
         return self._answer(request, repo.reviews.get(int(request.match_info["number"]), []))
@@ -255,6 +286,7 @@ class FakeGitHub:
         base = "/repos/{owner}/{repo}"
         app.router.add_get(f"{base}/pulls", self.list_pulls)
         app.router.add_get(base + "/pulls/{number}/reviews", self.list_reviews)
+        app.router.add_get(base + "/issues/{number}", self.get_issue)
         app.router.add_get(base + "/commits/{ref}/status", self.status)
         return app
 

@@ -1,0 +1,72 @@
+"""An issue's title, state and labels, read from GitHub when someone lists it (`sprint issue
+add`): for the sprints cog, through `cogs.forge.api`.
+
+An issue is read only from a GitHub forge that `[[forge.forges]]` names (with its token, or
+anonymously for public repositories; it need list no repository); GitLab issues are not read
+yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+import gidgethub
+from pydantic import SecretStr
+
+from bot.core.context import Clock
+from bot.core.env import Env
+from cogs.forge.github import Cache, GitHub, Postponed
+from cogs.forge.settings import ForgeConfig, ForgeSettings
+
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+@dataclass(frozen=True)
+class IssueFacts:
+    title: str
+    state: str  # open, closed
+    labels: tuple[str, ...]
+
+
+class NoSuchIssue(Exception):
+    """The forge says there is no such issue (or it is private, or a pull request)."""
+
+
+def _forge_for(env: Env, host: str) -> tuple[ForgeConfig, SecretStr | None] | None:
+    settings = env.section(ForgeSettings)
+    for forge in settings.forges:
+        if forge.kind == "github" and urlsplit(forge.web).netloc.lower() == host:
+            return forge, forge.token()
+    return None
+
+
+async def issue_facts(
+    env: Env, clock: Clock, host: str, project: str, number: int
+) -> IssueFacts | None:
+    """What GitHub says of issue *number* of *project* on *host*; None when it cannot be asked
+    now (not a GitHub address, no network, a rate limit). `NoSuchIssue` when GitHub says so."""
+    found = _forge_for(env, host.lower())
+    if found is None:
+        return None
+    forge, token = found
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            github = GitHub(http, forge, Cache(1), clock, token)
+            data = await github.item(f"/repos/{project}/issues/{number}")
+    except Postponed:
+        return None
+    except gidgethub.BadRequest as exc:
+        if exc.status_code in (404, 410):
+            raise NoSuchIssue from None
+        return None
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+        return None
+    if not isinstance(data, dict) or "pull_request" in data:
+        raise NoSuchIssue
+    return IssueFacts(
+        title=str(data.get("title") or "")[:300],
+        state="closed" if data.get("state") == "closed" else "open",
+        labels=tuple(str(label.get("name", "")) for label in data.get("labels") or ()),
+    )
