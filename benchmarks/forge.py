@@ -97,7 +97,11 @@ async def run(store: str, pulls: int, reviewers: int) -> dict[str, Any]:
                 person = await resolve_person(session, reviewer(n), NOW)
                 session.add(
                     ForgeAccount(
-                        person_id=person, forge="https://github.com", login=logins[n], proven_at=NOW
+                        person_id=person,
+                        forge="https://github.com",
+                        login=logins[n],
+                        asked_at=NOW,
+                        proven_at=NOW,
                     )
                 )
                 await session.commit()

@@ -222,6 +222,7 @@ async def test_review_events_and_ci_give_the_flags(world: World, client: TestCli
                 person_id=person,
                 forge="https://github.com",
                 login="ana",
+                asked_at=NOW,
                 proven_at=NOW,
             )
         )
@@ -588,3 +589,45 @@ async def test_a_sprint_issue_is_listed_with_what_github_says(
     said = await polled.ana.say(add.format(999))
     assert "github.com has no open issue scikit-learn/scikit-learn#999" in said.text
     assert "#102" not in (await polled.ana.say("!sprint issues")).text
+
+
+# Linking a GitHub login, proven.
+
+
+async def test_a_github_login_is_linked_once_its_code_is_on_github(
+    polled: World, github: FakeGitHub
+) -> None:
+    github.users["octocat"] = ("Friendly cat", [])
+    github.repo("numpy/numpy")
+    github.add(REPO, pull_request(REPO, 3, created=NOW - timedelta(days=1), requested=("octocat",)))
+    await build_forge_poller(polled.bot).poll(forge(polled))
+
+    said = await polled.ana.say("!forge link github no-such-person")
+    assert "GitHub has no user no-such-person" in said.text
+    said = await polled.ana.say("!forge link github bad_login!")
+    assert "A GitHub login is letters, digits and single hyphens" in said.text
+
+    said = await polled.ana.say("!forge link github octocat")
+    assert said.reply.private
+    code = re.search(r"convene-[0-9a-f]{12}", said.text)
+    assert code is not None, said.text
+    assert "put " + code[0] + " in your GitHub profile's bio, or as the description" in said.text
+
+    said = await polled.ana.say("!forge link github octocat")
+    assert (
+        f"The code {code[0]} is not in octocat's bio nor in a public gist's description yet"
+        in said.text
+    )
+    assert "review requested from you" not in await polled.queue()
+
+    github.users["octocat"] = ("Friendly cat", ["my proof " + code[0]])
+    said = await polled.ana.say("!forge link github octocat")
+    assert "Linked: GitHub's octocat is you." in said.text
+    assert (
+        "#3 'Fix the docs' by octocat · waiting 1 d · review requested from you"
+        in await polled.queue()
+    )
+
+    export = await polled.ana.say("!me export")
+    assert export.reply.attachment is not None
+    assert '"login": "octocat"' in export.reply.attachment.content

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import parse_settings
 from bot.core import Role
 from bot.core.router import Router
 from bot.core.spec import CommandSpec
 from tests.support.clock import Clock
+from tests.support.fake_github import FakeGitHub, serving
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -56,6 +58,8 @@ CONTRIBUTOR = [
     "!faq show run-tests",
     "!faq vote 1 up",
     "!sprint issues",
+    "!review queue",
+    "!forge link github nina",
     "!sprint claim 1",
     "!sprint unclaim 1",
     '!mentor request "dev setup" the C extensions fail to build on Windows',
@@ -95,7 +99,14 @@ def spec_of(registry: Router, line: str) -> CommandSpec:
 async def test_every_command_answers_privately_exactly_when_declared(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    registry = build_bot(sqlite_sessions, clock=Clock(T0))
+    async with serving(FakeGitHub(users={"nina": ("", [])})) as github:
+        await tour(sqlite_sessions, github)
+
+
+async def tour(sessions: async_sessionmaker[AsyncSession], github: FakeGitHub) -> None:
+    forges = [{"kind": "github", "base_url": github.url, "repositories": ["owner/repo"]}]
+    settings = parse_settings({"forge": {"forges": forges}})
+    registry = build_bot(sessions, settings, clock=Clock(T0))
     matrix = FakePlatform(registry)
     discord = FakePlatform(registry, name="discord", style="slash")
     people = {

@@ -3,7 +3,7 @@ kept by webhook (and, on GitHub, by polling), the review queue, and review hours
 with purpose `reviews`."""
 
 from bot.core.cog import Cog, Setup
-from cogs.forge import commands
+from cogs.forge import accounts, commands
 from cogs.forge.poller import Poller
 from cogs.forge.repos import Repositories
 from cogs.forge.review_hour import PURPOSE, WAKES, ReviewHours
@@ -16,6 +16,7 @@ def setup(house: Setup) -> None:
     settings = house.section(ForgeSettings)
     repositories = Repositories(settings)
     house.commands(commands)
+    house.personal_data(export=accounts.export, forget=accounts.forget)
     house.timer("review hours", ReviewHours(runtime).step, wake_on=WAKES)
     if any(forge.polled for forge in settings.forges):
         house.timer("forge poll", Poller(runtime, repositories, settings.forges).step)

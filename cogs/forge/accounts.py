@@ -1,13 +1,101 @@
-"""The forge logins people linked to themselves: whose review requests are "yours"."""
+"""People's forge logins, proven: the bot gives a code, the person puts it where only the
+login's owner can (their GitHub profile's bio, or the description of a public gist), and the
+bot finds it there. An organizer may confirm a login instead.
+
+A proof replaces any other person's link to that login: whoever can write the bio now owns it.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.errors import UserError
 from cogs.forge.models import ForgeAccount
+
+GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+CODE_VALID = timedelta(days=1)
+
+
+def check_login(login: str) -> str:
+    login = login.strip().removeprefix("@")
+    if not GITHUB_LOGIN.match(login):
+        raise UserError(
+            "A GitHub login is letters, digits and single hyphens, at most 39, "
+            "e.g. forge link github octocat",
+            plain=True,
+        )
+    return login
 
 
 async def logins_of(session: AsyncSession, person_id: int) -> list[str]:
-    query = select(ForgeAccount.login).where(col(ForgeAccount.person_id) == person_id)
+    query = select(ForgeAccount.login).where(
+        col(ForgeAccount.person_id) == person_id, col(ForgeAccount.proven_at).is_not(None)
+    )
     return list((await session.exec(query)).all())
+
+
+async def claim(
+    session: AsyncSession, forge: str, login: str, person_id: int, now: datetime
+) -> tuple[ForgeAccount, bool]:
+    """The person's claim on *login* (its code, or the link), and whether its code is new: a
+    code is kept for a day, then another is given."""
+    query = select(ForgeAccount).where(
+        col(ForgeAccount.forge) == forge,
+        col(ForgeAccount.person_id) == person_id,
+        col(ForgeAccount.login) == login.lower(),
+    )
+    found = (await session.exec(query)).first()
+    if found is None:
+        found = ForgeAccount(person_id=person_id, forge=forge, login=login.lower(), asked_at=now)
+    fresh = found.proven_at is None and (found.code is None or now - found.asked_at > CODE_VALID)
+    if fresh:
+        found.code = f"convene-{secrets.token_hex(6)}"
+        found.asked_at = now
+    session.add(found)
+    await session.flush()
+    return found, fresh
+
+
+def shows(code: str, user: Any, gists: list[Any]) -> bool:
+    """Whether the code is in the profile's bio or a public gist's description."""
+    places = [str((user or {}).get("bio") or "")]
+    places += [str(gist.get("description") or "") for gist in gists if gist.get("public", True)]
+    return any(code in place for place in places)
+
+
+async def prove(session: AsyncSession, account: ForgeAccount, now: datetime) -> None:
+    """Link *account*; nobody else stays linked to that login."""
+    await session.exec(
+        delete(ForgeAccount).where(
+            col(ForgeAccount.forge) == account.forge,
+            col(ForgeAccount.login) == account.login,
+            col(ForgeAccount.id) != account.id,
+        )
+    )
+    account.proven_at = now
+    account.code = None
+    session.add(account)
+
+
+async def linked(session: AsyncSession, person_id: int) -> list[ForgeAccount]:
+    query = select(ForgeAccount).where(col(ForgeAccount.person_id) == person_id)
+    return list((await session.exec(query.order_by(col(ForgeAccount.id)))).all())
+
+
+async def export(session: AsyncSession, person_id: int) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "forge_accounts": [
+            {"forge": a.forge, "login": a.login, "asked_at": a.asked_at, "proven_at": a.proven_at}
+            for a in await linked(session, person_id)
+        ]
+    }
+
+
+async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
+    await session.exec(delete(ForgeAccount).where(col(ForgeAccount.person_id) == person_id))

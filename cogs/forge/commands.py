@@ -1,13 +1,17 @@
-"""`review queue`: what waits for a review, longest first."""
+"""`review queue`: what waits for a review, longest first; `forge link`: whose login is whose."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Literal
 
-from bot.core import Ctx, Opt, Reply, command
-from bot.core.markup import code
-from cogs.forge import pulls, render
+from bot.core import Ctx, Opt, Reply, UserError, command
+from bot.core.limits import Limit
+from bot.core.markup import code, escape
+from bot.db import aside
+from cogs.forge import accounts, pulls, render
 from cogs.forge.accounts import logins_of
+from cogs.forge.issues import NoSuchLogin, profile
 from cogs.forge.repos import Repositories
 from cogs.forge.settings import ForgeSettings
 
@@ -48,3 +52,57 @@ async def review_queue(
             f"One repository only: {code(ctx.cmd('review queue', repo=repositories.all[0].name))}"
         )
     return Reply("\n".join(lines), title=f"Review queue{where}: {total} waiting")
+
+
+@command(
+    "forge link",
+    help="Link your GitHub login, proven by a code in your profile's bio or a public gist",
+    example="forge link github octocat",
+    private=True,
+    limit=Limit(10, timedelta(minutes=10)),
+)
+async def forge_link(
+    ctx: Ctx,
+    forge: Annotated[Literal["github"], Opt("the forge: github")],
+    login: Annotated[str, Opt("your login there, e.g. octocat", max_length=40, word=True)],
+) -> Reply:
+    login = accounts.check_login(login)
+    settings = ctx.env.section(ForgeSettings)
+    github = next((f for f in settings.forges if f.kind == forge), None)
+    if github is None:
+        raise UserError(
+            "No GitHub forge is configured here: an organizer adds one under "
+            '[[forge.forges]] (kind = "github") in the settings.',
+            plain=True,
+        )
+    try:
+        found = await aside(ctx.session, profile(ctx.env, ctx.clock, login))
+    except NoSuchLogin:
+        raise UserError(
+            f"GitHub has no user {login}; check the spelling, e.g. forge link github octocat",
+            plain=True,
+        ) from None
+    if found is None:
+        raise UserError("GitHub cannot be asked right now; try again in a few minutes.")
+    account, fresh = await accounts.claim(ctx.session, github.web, login, ctx.person_id, ctx.now())
+    if account.proven_at is not None:
+        return Reply(f"Your GitHub login {escape(login)} is linked already.")
+    assert account.code is not None
+    again = code(ctx.cmd("forge link", forge="github", login=login))
+    if fresh:
+        return Reply(
+            f"To prove {escape(login)} is yours, put {code(account.code)} in your GitHub "
+            f"profile's bio, or as the description of a public gist, then type {again} again. "
+            "The code is valid for a day; remove it once linked."
+        )
+    user, gists = found
+    if not accounts.shows(account.code, user, gists):
+        raise UserError(
+            f"The code {code(account.code)} is not in {escape(login)}'s bio nor in a public "
+            f"gist's description yet. Put it there, then type {again} again."
+        )
+    await accounts.prove(ctx.session, account, ctx.now())
+    return Reply(
+        f"Linked: GitHub's {escape(login)} is you. `review queue` now flags the pull requests "
+        "whose review is requested from you."
+    )

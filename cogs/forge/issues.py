@@ -9,6 +9,7 @@ yet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -70,3 +71,29 @@ async def issue_facts(
         state="closed" if data.get("state") == "closed" else "open",
         labels=tuple(str(label.get("name", "")) for label in data.get("labels") or ()),
     )
+
+
+class NoSuchLogin(Exception):
+    """The forge has no account of that login."""
+
+
+async def profile(env: Env, clock: Clock, login: str) -> tuple[Any, list[Any]] | None:
+    """A GitHub login's profile and public gists, from the first GitHub forge configured; None
+    when GitHub cannot be asked now. `NoSuchLogin` when it has no such account."""
+    forge = next((f for f in env.section(ForgeSettings).forges if f.kind == "github"), None)
+    if forge is None:
+        return None
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            github = GitHub(http, forge, Cache(1), clock, forge.token())
+            user = await github.item(f"/users/{login}")
+            gists = await github.item(f"/users/{login}/gists?per_page=30")
+    except Postponed:
+        return None
+    except gidgethub.BadRequest as exc:
+        if exc.status_code == 404:
+            raise NoSuchLogin from None
+        return None
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+        return None
+    return user, gists if isinstance(gists, list) else []

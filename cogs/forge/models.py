@@ -60,13 +60,16 @@ class WebhookDelivery(SQLModel, table=True):
 
 
 class ForgeAccount(SQLModel, table=True):
-    """A person's login on a forge, once proven (or confirmed by an organizer)."""
+    """A person's login on a forge: asked for with a proof `code`, linked once proven (the code
+    found on the forge) or confirmed by an organizer. Only linked rows count."""
 
     __tablename__ = "forge_account"
-    __table_args__ = (UniqueConstraint("forge", "login"),)
+    __table_args__ = (UniqueConstraint("forge", "login", "person_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     forge: str = Field(max_length=200)
     login: str = Field(max_length=100)
-    proven_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    code: str | None = Field(default=None, max_length=40)
+    asked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    proven_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

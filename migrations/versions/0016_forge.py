@@ -65,10 +65,12 @@ def upgrade() -> None:
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("forge", S(length=200), nullable=False),
         sa.Column("login", S(length=100), nullable=False),
-        sa.Column("proven_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("code", S(length=40), nullable=True),
+        sa.Column("asked_at", bot.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("proven_at", bot.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("forge", "login"),
+        sa.UniqueConstraint("forge", "login", "person_id"),
     )
     op.create_index(op.f("ix_forge_account_person_id"), "forge_account", ["person_id"])
     with op.batch_alter_table("sprint_issue", schema=None) as batch_op:

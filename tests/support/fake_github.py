@@ -157,6 +157,8 @@ class Repo:
 @dataclass
 class FakeGitHub:
     repos: dict[str, Repo] = field(default_factory=dict)
+    # Accounts by login: their bio, and the descriptions of their public gists.
+    users: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     limit: int = 5000
     remaining: int = 5000
     reset: datetime = datetime(2030, 1, 1, tzinfo=UTC)
@@ -260,6 +262,39 @@ class FakeGitHub:
             )
         return self._answer(request, found)
 
+    def _user(self, request: web.Request) -> tuple[str, str, list[str]] | None:
+        login = request.match_info["login"]
+        found = next((k for k in self.users if k.lower() == login.lower()), None)
+        if found is None:
+            self.requests.append((request.path_qs, 404))
+            return None
+        return (found, *self.users[found])
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        found = self._user(request)
+        if found is None:
+            return web.json_response({"message": "Not Found"}, status=404)
+        login, bio, _ = found
+        return self._answer(request, {**user(login), "name": login.title(), "bio": bio or None})
+
+    async def list_gists(self, request: web.Request) -> web.Response:
+        found = self._user(request)
+        if found is None:
+            return web.json_response({"message": "Not Found"}, status=404)
+        login, _, descriptions = found
+        gists = [
+            {
+                "id": f"gist{n}",
+                "html_url": f"https://gist.github.com/{login}/gist{n}",
+                "public": True,
+                "description": description,
+                "files": {"notes.md": {"filename": "notes.md", "type": "text/markdown"}},
+                "owner": user(login),
+            }
+            for n, description in enumerate(descriptions)
+        ]
+        return self._answer(request, gists)
+
     async def list_reviews(self, request: web.Request) -> web.Response:
         repo = self.repos[f"{request.match_info['owner']}/{request.match_info['repo']}"]
         return self._answer(request, repo.reviews.get(int(request.match_info["number"]), []))
@@ -287,6 +322,8 @@ class FakeGitHub:
         app.router.add_get(f"{base}/pulls", self.list_pulls)
         app.router.add_get(base + "/pulls/{number}/reviews", self.list_reviews)
         app.router.add_get(base + "/issues/{number}", self.get_issue)
+        app.router.add_get("/users/{login}", self.get_user)
+        app.router.add_get("/users/{login}/gists", self.list_gists)
         app.router.add_get(base + "/commits/{ref}/status", self.status)
         return app
 
