@@ -628,6 +628,8 @@ async def test_a_github_login_is_linked_once_its_code_is_on_github(
         in await polled.queue()
     )
 
+    assert "Forge accounts: github.com octocat." in (await polled.ana.say("!whoami")).text
+
     export = await polled.ana.say("!me export")
     assert export.reply.attachment is not None
     assert '"login": "octocat"' in export.reply.attachment.content

@@ -17,6 +17,7 @@ def setup(house: Setup) -> None:
     repositories = Repositories(settings)
     house.commands(commands)
     house.personal_data(export=accounts.export, forget=accounts.forget)
+    house.consequence("whoami", accounts.shown_in_whoami)
     house.timer("review hours", ReviewHours(runtime).step, wake_on=WAKES)
     if any(forge.polled for forge in settings.forges):
         house.timer("forge poll", Poller(runtime, repositories, settings.forges).step)

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.context import Ctx
 from bot.core.errors import UserError
+from bot.core.markup import escape
 from cogs.forge.models import ForgeAccount
 
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -99,3 +103,14 @@ async def export(session: AsyncSession, person_id: int) -> dict[str, list[dict[s
 
 async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
     await session.exec(delete(ForgeAccount).where(col(ForgeAccount.person_id) == person_id))
+
+
+async def shown_in_whoami(ctx: Ctx, _options: Mapping[str, Any]) -> str | None:
+    """`whoami` lists the forge logins the caller linked."""
+    found = [a for a in await linked(ctx.session, ctx.person_id) if a.proven_at is not None]
+    if not found:
+        return None
+    names = ", ".join(
+        f"{escape(urlsplit(a.forge).netloc or a.forge)} {escape(a.login)}" for a in found
+    )
+    return f"Forge accounts: {names}."
