@@ -633,3 +633,15 @@ async def test_a_github_login_is_linked_once_its_code_is_on_github(
     export = await polled.ana.say("!me export")
     assert export.reply.attachment is not None
     assert '"login": "octocat"' in export.reply.attachment.content
+
+
+async def test_an_organizer_confirms_a_login(polled: World) -> None:
+    nina = polled.platform.person("@nina:x", name="Nina")
+    await nina.say("!whoami")
+    said = await polled.ana.say("!forge confirm github nina-q @nina:x")
+    assert said.text == "Linked: GitHub's nina-q is '@nina:x'."
+    assert "Forge accounts: github.com nina-q." in (await nina.say("!whoami")).text
+    said = await nina.say("!forge confirm github nina-q @nina:x")
+    assert said.reply.error
+    said = await polled.ana.say("!forge confirm github nina-q @nobody:x")
+    assert "Nobody here goes by" in said.text

@@ -42,6 +42,7 @@ ORGANIZER = [
     "!sprint issue add https://github.com/owner/repo/issues/123 contributors",
     "!welcome preview",
     "!room add community announcements",
+    "!forge confirm github omar-o @omar:x",
     "!room list",
 ]
 CONTRIBUTOR = [

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from bot.core import Ctx, Opt, Reply, UserError, command
+from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.limits import Limit
-from bot.core.markup import code, escape
+from bot.core.markup import code, escape, quoted
 from bot.db import aside
+from bot.identity import find_person
 from cogs.forge import accounts, pulls, render
 from cogs.forge.accounts import logins_of
 from cogs.forge.issues import NoSuchLogin, profile
 from cogs.forge.repos import Repositories
-from cogs.forge.settings import ForgeSettings
+from cogs.forge.settings import ForgeConfig, ForgeSettings
 
 SHOWN = 10
 
@@ -54,6 +55,17 @@ async def review_queue(
     return Reply("\n".join(lines), title=f"Review queue{where}: {total} waiting")
 
 
+def _forge(ctx: Ctx, kind: str) -> ForgeConfig:
+    found = next((f for f in ctx.env.section(ForgeSettings).forges if f.kind == kind), None)
+    if found is None:
+        raise UserError(
+            "No GitHub forge is configured here: an organizer adds one under "
+            '[[forge.forges]] (kind = "github") in the settings.',
+            plain=True,
+        )
+    return found
+
+
 @command(
     "forge link",
     help="Link your GitHub login, proven by a code in your profile's bio or a public gist",
@@ -67,14 +79,7 @@ async def forge_link(
     login: Annotated[str, Opt("your login there, e.g. octocat", max_length=40, word=True)],
 ) -> Reply:
     login = accounts.check_login(login)
-    settings = ctx.env.section(ForgeSettings)
-    github = next((f for f in settings.forges if f.kind == forge), None)
-    if github is None:
-        raise UserError(
-            "No GitHub forge is configured here: an organizer adds one under "
-            '[[forge.forges]] (kind = "github") in the settings.',
-            plain=True,
-        )
+    github = _forge(ctx, forge)
     try:
         found = await aside(ctx.session, profile(ctx.env, ctx.clock, login))
     except NoSuchLogin:
@@ -106,3 +111,25 @@ async def forge_link(
         f"Linked: GitHub's {escape(login)} is you. `review queue` now flags the pull requests "
         "whose review is requested from you."
     )
+
+
+@command(
+    "forge confirm",
+    help="Link someone's GitHub login without a proof, as an organizer who knows it is theirs",
+    example="forge confirm github octocat @nina:example.org",
+    role=Role.ORGANIZER,
+)
+async def forge_confirm(
+    ctx: Ctx,
+    forge: Annotated[Literal["github"], Opt("the forge: github")],
+    login: Annotated[str, Opt("their login there, e.g. octocat", max_length=40, word=True)],
+    who: Annotated[
+        str, Opt("the person as whoami shows them, e.g. @nina:example.org", max_length=255)
+    ],
+) -> Reply:
+    login = accounts.check_login(login)
+    github = _forge(ctx, forge)
+    person_id = await find_person(ctx.session, who)
+    account, _ = await accounts.claim(ctx.session, github.web, login, person_id, ctx.now())
+    await accounts.prove(ctx.session, account, ctx.now())
+    return Reply(f"Linked: GitHub's {escape(login)} is {quoted(who)}.")
