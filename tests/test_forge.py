@@ -20,6 +20,7 @@ from bot.core import Role
 from bot.core.markup import to_plain
 from bot.web import make_web_app
 from cogs.forge.models import ForgeAccount, PullRequest, WebhookDelivery
+from cogs.forge.settings import ForgeSettings
 from tests.support.clock import Clock
 from tests.support.fake_github import (
     FakeGitHub,
@@ -32,6 +33,7 @@ from tests.support.fake_github import (
     pull_request,
     review,
     serving,
+    signed,
     webhook,
 )
 from tests.support.fake_platform import FakePlatform
@@ -175,9 +177,7 @@ async def test_a_replayed_delivery_changes_nothing(world: World, client: TestCli
 async def test_bad_deliveries_get_a_4xx_and_store_nothing(world: World, client: TestClient) -> None:
     body = b"this is not json"
     headers, _ = webhook("pull_request", {}, SECRET, "d-1")
-    headers["X-Hub-Signature-256"] = (
-        "sha256=" + __import__("hmac").new(SECRET.encode(), body, "sha256").hexdigest()
-    )
+    headers["X-Hub-Signature-256"] = signed(body, SECRET)
     async with client.post("/forge/github", data=body, headers=headers) as response:
         assert response.status == 400
     elsewhere = event_payload(
@@ -312,9 +312,7 @@ async def polled(sessions: async_sessionmaker[AsyncSession], github: FakeGitHub)
 
 
 def forge(world: World) -> Any:
-    return world.bot.runtime.env.section(
-        __import__("cogs.forge.settings", fromlist=["ForgeSettings"]).ForgeSettings
-    ).forges[0]
+    return world.bot.runtime.env.section(ForgeSettings).forges[0]
 
 
 async def test_a_poll_reads_every_page_then_costs_only_304s(
@@ -645,3 +643,46 @@ async def test_an_organizer_confirms_a_login(polled: World) -> None:
     assert said.reply.error
     said = await polled.ana.say("!forge confirm github nina-q @nobody:x")
     assert "Nobody here goes by" in said.text
+
+
+async def test_forgejo_is_polled_like_github(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    config = parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "forgejo",
+                        "base_url": github.url + "/api/v1",
+                        "web_url": "https://codeberg.org",
+                        "repositories": [CODEBERG],
+                    }
+                ]
+            }
+        }
+    )
+    world = World(sessions, config)
+    for number in range(1, 61):
+        pr = forgejo_pull_request(CODEBERG, number, created=NOW - timedelta(hours=number))
+        github.add(CODEBERG, pr["pull_request"])
+    github.repo(CODEBERG).reviews[60] = [
+        {**review("kim", "approved", NOW), "state": "APPROVED"},
+        {**review("lou", "changes_requested", NOW), "state": "REQUEST_CHANGES"},
+    ]
+    poller = build_forge_poller(world.bot)
+    forgejo = world.bot.runtime.env.section(ForgeSettings).forges[0]
+
+    assert (await poller.poll(forgejo)).changed == [CODEBERG]
+    pages = [path for path, _ in github.requests if "/pulls?" in path]
+    assert pages == [
+        f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50",
+        f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50&page=2",
+    ]
+    text = plain((await world.ana.say("!review queue")).text)
+    assert "Review queue: 60 waiting" in text
+    assert "forgejo/website#60 'Fix the docs' by gordon · waiting 2 d 12 h · one approval" in text
+
+    github.requests.clear()
+    assert (await poller.poll(forgejo)).changed == []
+    assert set(github.statuses()) == {304}

@@ -1,4 +1,6 @@
 """Polling: the fallback that keeps the store true when a webhook is missed or none is set up.
+GitHub and Forgejo (whose API v1 follows GitHub's paths, shapes and Link paging, so the same
+gidgethub client asks both); GitLab is not polled yet.
 
 Each forge is polled every `poll_minutes`. One poll of a repository is one conditional listing of
 its open pull requests (every page, `If-None-Match`); when GitHub answers 304 for every page,
@@ -11,7 +13,7 @@ on from there.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +32,9 @@ from cogs.forge.shapes import from_github
 log = logging.getLogger(__name__)
 
 DETAILS_BATCH = 20
+# Forgejo (and Gitea) answer GitHub's paths with GitHub's shapes, but page with `limit` (at most
+# 50 by default) where GitHub takes `per_page` (at most 100).
+PAGE = {"github": "per_page=100", "forgejo": "limit=50"}
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
@@ -97,9 +102,8 @@ class Poller:
     async def poll_repository(self, github: GitHub, repo: Repository) -> bool:
         """Whether anything about *repo*'s open pull requests changed."""
         fresh = github.fresh
-        listed = [
-            item async for item in github.each(f"/repos/{repo.name}/pulls?state=open&per_page=100")
-        ]
+        page = PAGE[repo.forge.kind]
+        listed = [item async for item in github.each(f"/repos/{repo.name}/pulls?state=open&{page}")]
         changed = github.fresh > fresh
         if changed:
             await self._record(repo, listed)
@@ -155,10 +159,10 @@ class Poller:
 
     async def _details(
         self, github: GitHub, repo: Repository, pull: PullRequest
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Mapping[str, Any]], str | None]:
         """Its reviews, and CI's combined state when any check reported."""
-        path = f"/repos/{repo.name}/pulls/{pull.number}/reviews?per_page=100"
-        reviews = [review async for review in github.each(path)]
+        path = f"/repos/{repo.name}/pulls/{pull.number}/reviews?{PAGE[repo.forge.kind]}"
+        reviews = [pulls.review_state(review) async for review in github.each(path)]
         if not pull.head_sha:
             return reviews, None
         status = await github.item(f"/repos/{repo.name}/commits/{pull.head_sha}/status")

@@ -79,6 +79,13 @@ def record(pull: PullRequest | None, repo: str, view: PullView) -> PullRequest:
     return pull
 
 
+def review_state(review: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A review with its state as GitHub writes it: Forgejo writes `REQUEST_CHANGES`."""
+    if str(review.get("state", "")).upper() == "REQUEST_CHANGES":
+        return {**review, "state": CHANGES}
+    return review
+
+
 def reviewed(pull: PullRequest, reviews: Sequence[Mapping[str, Any]]) -> None:
     """Approvals from each reviewer's latest review that counts (a comment changes nothing)."""
     latest: dict[str, str] = {}

@@ -1,4 +1,5 @@
-"""A stand-in for the part of GitHub's REST API Convene uses, served on loopback.
+"""A stand-in for the part of GitHub's REST API Convene uses, served on loopback; under
+`/api/v1` the same answers stand for Forgejo's API, which follows GitHub's paths and shapes.
 
 Payloads are GitHub's own examples (tests/data/forge/, see its README), with the fields a test
 sets filled in; the behaviour follows GitHub's documentation of the same endpoints:
@@ -204,7 +205,8 @@ class FakeGitHub:
                 headers={**headers, "Retry-After": str(self.retry_after)},
             )
         if isinstance(items, list):
-            per_page = min(int(request.query.get("per_page", 30)), 100)
+            # Forgejo's `limit` is GitHub's `per_page`.
+            per_page = min(int(request.query.get("per_page", request.query.get("limit", 30))), 100)
             page = int(request.query.get("page", 1))
             last = max(1, -(-len(items) // per_page))
             body: Any = items[(page - 1) * per_page : page * per_page]
@@ -317,7 +319,15 @@ class FakeGitHub:
         )
 
     def app(self) -> web.Application:
+        """GitHub's paths at the root, and again under `/api/v1`, as Forgejo serves them."""
         app = web.Application()
+        self._routes(app)
+        forgejo = web.Application()
+        self._routes(forgejo)
+        app.add_subapp("/api/v1", forgejo)
+        return app
+
+    def _routes(self, app: web.Application) -> None:
         base = "/repos/{owner}/{repo}"
         app.router.add_get(f"{base}/pulls", self.list_pulls)
         app.router.add_get(base + "/pulls/{number}/reviews", self.list_reviews)
