@@ -27,6 +27,7 @@ from tests.support.fake_github import (
     event_payload,
     forgejo_pull_request,
     forgejo_webhook,
+    gitlab_listed,
     gitlab_merge_request,
     gitlab_webhook,
     issue,
@@ -685,4 +686,50 @@ async def test_forgejo_is_polled_like_github(
 
     github.requests.clear()
     assert (await poller.poll(forgejo)).changed == []
+    assert set(github.statuses()) == {304}
+
+
+async def test_gitlab_is_polled_with_its_token(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GITLAB_API_TOKEN", "glpat-0123456789")
+    config = parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "gitlab",
+                        "base_url": github.url + "/api/v4",
+                        "web_url": "https://gitlab.com",
+                        "repositories": [GITLAB],
+                        "token_env": "TEST_GITLAB_API_TOKEN",
+                    }
+                ]
+            }
+        }
+    )
+    world = World(sessions, config)
+    github.gitlab[GITLAB] = {
+        iid: gitlab_listed(GITLAB, iid, created=NOW - timedelta(hours=iid), reviewers=("ana",))
+        for iid in range(1, 131)
+    }
+    github.approvals[(GITLAB, 130)] = ["kim"]
+    github.pipelines[(GITLAB, 130)] = "failed"
+    poller = build_forge_poller(world.bot)
+    gitlab = world.bot.runtime.env.section(ForgeSettings).forges[0]
+
+    assert (await poller.poll(gitlab)).changed == [GITLAB]
+    pages = [path for path, _ in github.requests if path.endswith(("per_page=100", "page=2"))]
+    assert len(pages) == 2  # 130 at 100 a page
+    text = plain((await world.ana.say("!review queue")).text)
+    assert "Review queue: 130 waiting" in text
+    assert (
+        "gnome/gtk/docs#130 'Fix the docs' by admin · waiting 5 d 10 h · "
+        "one approval, needs a second · CI failing" in text
+    )
+
+    assert set(github.authorizations) == {"glpat-0123456789"}
+
+    github.requests.clear()
+    assert (await poller.poll(gitlab)).changed == []
     assert set(github.statuses()) == {304}

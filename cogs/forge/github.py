@@ -1,4 +1,6 @@
 """GitHub's REST API through gidgethub: conditional requests, pagination, and rate limits.
+Forgejo's and GitLab's APIs page the same way (`Link: rel="next"`) and answer 429 with
+`Retry-After`, so the same client asks them, with GitLab's token in `PRIVATE-TOKEN`.
 
 gidgethub sends `If-None-Match` with the ETag it cached for a URL and, on 304, answers from the
 cache, which is how a poll with nothing new costs nothing against the rate limit. It follows
@@ -69,13 +71,16 @@ class GitHub(GitHubAPI):
         clock: Clock,
         token: SecretStr | None = None,
     ) -> None:
+        # GitLab takes its token in a header of its own; GitHub and Forgejo as `token …`.
+        gitlab = forge.kind == "gitlab"
         super().__init__(
             http,
             USER_AGENT,
-            oauth_token=token.get_secret_value() if token else None,
+            oauth_token=token.get_secret_value() if token and not gitlab else None,
             cache=cache,
             base_url=forge.api,
         )
+        self.headers = {"private-token": token.get_secret_value()} if token and gitlab else {}
         self.clock = clock
         self.requests = 0
         self.fresh = 0
@@ -115,13 +120,13 @@ class GitHub(GitHubAPI):
 
     async def each(self, path: str) -> AsyncIterator[Any]:
         try:
-            async for item in self.getiter(path):
+            async for item in self.getiter(path, extra_headers=self.headers):
                 yield item
         except gidgethub.HTTPException as exc:
             raise self._postponed(exc) or exc from None
 
     async def item(self, path: str) -> Any:
         try:
-            return await self.getitem(path)
+            return await self.getitem(path, extra_headers=self.headers)
         except gidgethub.HTTPException as exc:
             raise self._postponed(exc) or exc from None

@@ -1,6 +1,6 @@
 """Polling: the fallback that keeps the store true when a webhook is missed or none is set up.
-GitHub and Forgejo (whose API v1 follows GitHub's paths, shapes and Link paging, so the same
-gidgethub client asks both); GitLab is not polled yet.
+GitHub, Forgejo (whose API v1 follows GitHub's paths, shapes and Link paging) and GitLab (its
+own paths and shapes, the same paging), all through the one gidgethub client.
 
 Each forge is polled every `poll_minutes`. One poll of a repository is one conditional listing of
 its open pull requests (every page, `If-None-Match`); when GitHub answers 304 for every page,
@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from sqlmodel import col, or_, select
@@ -27,7 +28,7 @@ from cogs.forge.github import Cache, GitHub, Postponed
 from cogs.forge.models import PullRequest
 from cogs.forge.repos import Repositories, Repository
 from cogs.forge.settings import ForgeConfig
-from cogs.forge.shapes import from_github
+from cogs.forge.shapes import PullView, from_github, from_gitlab_api
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +103,11 @@ class Poller:
     async def poll_repository(self, github: GitHub, repo: Repository) -> bool:
         """Whether anything about *repo*'s open pull requests changed."""
         fresh = github.fresh
-        page = PAGE[repo.forge.kind]
-        listed = [item async for item in github.each(f"/repos/{repo.name}/pulls?state=open&{page}")]
+        kind = repo.forge.kind
+        listed = [item async for item in github.each(LIST[kind](repo))]
         changed = github.fresh > fresh
         if changed:
-            await self._record(repo, listed)
+            await self._record(repo, [READ[kind](item) for item in listed])
         while batch := await self._stale(repo):
             found = [(pull, await self._details(github, repo, pull)) for pull in batch]
             async with self.runtime.transaction() as session:
@@ -122,18 +123,15 @@ class Poller:
             changed = True
         return changed
 
-    async def _record(self, repo: Repository, listed: list[dict[str, Any]]) -> None:
+    async def _record(self, repo: Repository, listed: list[PullView]) -> None:
         async with self.runtime.transaction() as session:
             known = await pulls.open_in(session, repo.key)
             others = await pulls.numbered(
-                session,
-                repo.key,
-                [int(d["number"]) for d in listed if int(d["number"]) not in known],
+                session, repo.key, [view.number for view in listed if view.number not in known]
             )
-            for data in listed:
-                number = int(data["number"])
-                stored = known.pop(number, None) or others.get(number)
-                session.add(pulls.record(stored, repo.key, from_github(data)))
+            for view in listed:
+                stored = known.pop(view.number, None) or others.get(view.number)
+                session.add(pulls.record(stored, repo.key, view))
             for gone in known.values():
                 # Closed or merged since: the listing shows only open ones, so which is not known
                 # until a webhook says; either way it waits for no review.
@@ -160,7 +158,9 @@ class Poller:
     async def _details(
         self, github: GitHub, repo: Repository, pull: PullRequest
     ) -> tuple[list[Mapping[str, Any]], str | None]:
-        """Its reviews, and CI's combined state when any check reported."""
+        """Its reviews (GitHub's shape), and CI's state when any check reported."""
+        if repo.forge.kind == "gitlab":
+            return await self._gitlab_details(github, repo, pull)
         path = f"/repos/{repo.name}/pulls/{pull.number}/reviews?{PAGE[repo.forge.kind]}"
         reviews = [pulls.review_state(review) async for review in github.each(path)]
         if not pull.head_sha:
@@ -169,3 +169,34 @@ class Poller:
         if not int(status.get("total_count", 0)):
             return reviews, None
         return reviews, pulls.ci_state(str(status.get("state")))
+
+    async def _gitlab_details(
+        self, github: GitHub, repo: Repository, pull: PullRequest
+    ) -> tuple[list[Mapping[str, Any]], str | None]:
+        """GitLab's approvals, as approving reviews, and the head pipeline's status."""
+        path = f"{project(repo)}/merge_requests/{pull.number}"
+        approvals = await github.item(f"{path}/approvals")
+        reviews: list[Mapping[str, Any]] = [
+            {"user": {"login": (entry.get("user") or {}).get("username", "")}, "state": "APPROVED"}
+            for entry in approvals.get("approved_by") or ()
+        ]
+        pipeline = (await github.item(path)).get("head_pipeline") or {}
+        status = pipeline.get("status")
+        return reviews, pulls.ci_state(str(status)) if status else None
+
+
+def project(repo: Repository) -> str:
+    """GitLab's path of a project: its full name, URL-encoded, as the id."""
+    return f"/projects/{quote(repo.name, safe='')}"
+
+
+LIST: dict[str, Callable[[Repository], str]] = {
+    "github": lambda repo: f"/repos/{repo.name}/pulls?state=open&{PAGE['github']}",
+    "forgejo": lambda repo: f"/repos/{repo.name}/pulls?state=open&{PAGE['forgejo']}",
+    "gitlab": lambda repo: f"{project(repo)}/merge_requests?state=opened&per_page=100",
+}
+READ: dict[str, Callable[[dict[str, Any]], PullView]] = {
+    "github": from_github,
+    "forgejo": from_github,
+    "gitlab": from_gitlab_api,
+}

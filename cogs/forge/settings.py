@@ -42,8 +42,7 @@ class ForgeConfig(Section):
     token_file: Path | None = None
     webhook_secret_env: str | None = None
     webhook_secret_file: Path | None = None
-    # Polling is the fallback for missed webhooks (GitHub and Forgejo; not GitLab yet); off,
-    # webhooks are the only way in.
+    # Polling is the fallback for missed webhooks; off, webhooks are the only way in.
     poll: bool = True
     poll_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
@@ -75,7 +74,7 @@ class ForgeConfig(Section):
 
     @property
     def polled(self) -> bool:
-        return self.poll and self.kind in ("github", "forgejo") and bool(self.repositories)
+        return self.poll and bool(self.repositories)
 
     @property
     def api(self) -> str:

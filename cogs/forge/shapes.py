@@ -1,7 +1,8 @@
 """What each forge says of a pull (merge) request, read into one shape: `PullView`.
 
 GitHub's and Forgejo's pull request objects (REST and webhooks alike) are close; GitLab's merge
-request (`object_attributes` of a webhook) names things its own way. Only the fields the review
+request (`object_attributes` of a webhook, or an item of the REST API's list) names things its
+own way. Only the fields the review
 queue needs are read.
 """
 
@@ -91,4 +92,27 @@ def from_gitlab(attributes: Mapping[str, Any], payload: Mapping[str, Any]) -> Pu
         requested=[_login(user, "username") for user in payload.get("reviewers") or ()],
         labels=[str(label.get("title", "")) for label in attributes.get("labels") or ()],
         pushed=updated if attributes.get("oldrev") else None,
+    )
+
+
+def from_gitlab_api(data: Mapping[str, Any]) -> PullView:
+    """A merge request as GitLab's REST API v4 lists it."""
+    state = str(data.get("state", "opened"))
+    labels = [
+        str(label.get("name", "")) if isinstance(label, Mapping) else str(label)
+        for label in data.get("labels") or ()
+    ]
+    return PullView(
+        number=int(data["iid"]),
+        title=str(data.get("title") or ""),
+        url=str(data.get("web_url") or ""),
+        state={"opened": "open", "merged": "merged"}.get(state, "closed"),
+        draft=bool(data.get("draft") or data.get("work_in_progress")),
+        author=_login(data.get("author"), "username"),
+        association="FIRST_TIME_CONTRIBUTOR" if data.get("first_contribution") else "NONE",
+        head=str(data.get("sha") or ""),
+        created=when(str(data["created_at"])),
+        updated=when(str(data["updated_at"])),
+        requested=[_login(user, "username") for user in data.get("reviewers") or ()],
+        labels=labels,
     )

@@ -160,6 +160,10 @@ class FakeGitHub:
     repos: dict[str, Repo] = field(default_factory=dict)
     # Accounts by login: their bio, and the descriptions of their public gists.
     users: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    # GitLab: merge requests by project path, and by (project, iid) who approved, the pipeline.
+    gitlab: dict[str, dict[int, JSON]] = field(default_factory=dict)
+    approvals: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    pipelines: dict[tuple[str, int], str] = field(default_factory=dict)
     limit: int = 5000
     remaining: int = 5000
     reset: datetime = datetime(2030, 1, 1, tzinfo=UTC)
@@ -191,7 +195,9 @@ class FakeGitHub:
         }
 
     def _answer(self, request: web.Request, items: list[JSON] | JSON) -> web.Response:
-        self.authorizations.append(request.headers.get("Authorization"))
+        self.authorizations.append(
+            request.headers.get("Authorization") or request.headers.get("PRIVATE-TOKEN")
+        )
         headers = self._headers()
         if self.secondary > 0:
             self.secondary -= 1
@@ -318,13 +324,47 @@ class FakeGitHub:
             },
         )
 
+    async def list_merge_requests(self, request: web.Request) -> web.Response:
+        found = self.gitlab.get(request.match_info["project"], {})
+        state = request.query.get("state", "all")
+        shown = [mr for mr in found.values() if state == "all" or mr["state"] == state]
+        return self._answer(request, sorted(shown, key=lambda mr: -mr["iid"]))
+
+    async def get_merge_request(self, request: web.Request) -> web.Response:
+        project, iid = request.match_info["project"], int(request.match_info["iid"])
+        found = dict(self.gitlab[project][iid])
+        status = self.pipelines.get((project, iid))
+        found["head_pipeline"] = (
+            None if status is None else {"id": 1, "sha": found["sha"], "status": status}
+        )
+        return self._answer(request, found)
+
+    async def get_approvals(self, request: web.Request) -> web.Response:
+        project, iid = request.match_info["project"], int(request.match_info["iid"])
+        approved = self.approvals.get((project, iid), [])
+        return self._answer(
+            request,
+            {
+                "iid": iid,
+                "approved": bool(approved),
+                "approved_by": [
+                    {"user": {"username": name, "name": name.title()}} for name in approved
+                ],
+            },
+        )
+
     def app(self) -> web.Application:
-        """GitHub's paths at the root, and again under `/api/v1`, as Forgejo serves them."""
+        """GitHub's paths at the root, again under `/api/v1` as Forgejo serves them, and
+        GitLab's under `/api/v4`."""
         app = web.Application()
         self._routes(app)
         forgejo = web.Application()
         self._routes(forgejo)
         app.add_subapp("/api/v1", forgejo)
+        mrs = "/api/v4/projects/{project:.+}/merge_requests"
+        app.router.add_get(mrs + "/{iid:[0-9]+}/approvals", self.get_approvals)
+        app.router.add_get(mrs + "/{iid:[0-9]+}", self.get_merge_request)
+        app.router.add_get(mrs, self.list_merge_requests)
         return app
 
     def _routes(self, app: web.Application) -> None:
@@ -445,3 +485,39 @@ def forgejo_webhook(
         "X-Forgejo-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
     }
     return headers, body
+
+
+GITLAB_LIST_ITEM = json.loads((FORGE_DATA / "gitlab" / "merge_requests.list.json").read_text())[0]
+
+
+def gitlab_listed(
+    repo: str,
+    iid: int,
+    *,
+    title: str = "Fix the docs",
+    author: str = "admin",
+    created: datetime,
+    reviewers: tuple[str, ...] = (),
+    sha: str | None = None,
+) -> JSON:
+    """A merge request as GitLab's API lists it (the documentation's example), opened, with
+    these fields replaced; `reviewers` and `draft`, which newer GitLab adds, set too."""
+    found = copy.deepcopy(GITLAB_LIST_ITEM)
+    found.update(
+        iid=iid,
+        id=5000 + iid,
+        title=title,
+        state="opened",
+        merged_by=None,
+        merged_at=None,
+        draft=False,
+        created_at=stamp(created),
+        updated_at=stamp(created),
+        sha=sha or hashlib.sha1(f"{repo}!{iid}".encode()).hexdigest(),
+        web_url=f"https://gitlab.com/{repo}/-/merge_requests/{iid}",
+        reviewers=[
+            {"id": n, "username": name, "name": name.title()} for n, name in enumerate(reviewers)
+        ],
+    )
+    found["author"] = {**found["author"], "username": author}
+    return found
