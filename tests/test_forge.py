@@ -733,3 +733,52 @@ async def test_gitlab_is_polled_with_its_token(
     github.requests.clear()
     assert (await poller.poll(gitlab)).changed == []
     assert set(github.statuses()) == {304}
+
+
+# First contributions celebrated.
+
+
+async def test_a_linked_newcomers_first_pull_request_is_celebrated_when_opened_and_merged(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    data = settings().model_dump(mode="json")
+    data["rooms"] = [{"name": "lobby", "matrix_room_id": "!l:x", "purposes": ["welcome"]}]
+    world = World(sessions, parse_settings(data))
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    mira = world.platform.person("@mira:x", name="Mira")
+    await mira.say("!whoami")
+    await world.ana.say("!forge confirm github mira-dev @mira:x")
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+
+    def first(**fields: Any) -> dict[str, Any]:
+        return opened(
+            8,
+            NOW,
+            title="Typo in the glossary",
+            author="mira-dev",
+            association="FIRST_TIME_CONTRIBUTOR",
+            **fields,
+        )
+
+    async with TestClient(TestServer(app)) as client:
+        await deliver(client, "pull_request", first(), "d-1")
+        await deliver(client, "pull_request", first(), "d-1")
+        other = opened(9, NOW, author="someone", association="FIRST_TIME_CONTRIBUTOR")
+        await deliver(client, "pull_request", other, "d-2")
+        await dispatcher.run_due()
+        merged = first(updated=NOW + timedelta(hours=2), merged=True)
+        merged["action"] = "closed"
+        world.clock.now = NOW + timedelta(hours=2)
+        await deliver(client, "pull_request", merged, "d-3")
+        await deliver(client, "pull_request", merged, "d-4")
+    await dispatcher.run_due()
+    posts = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert posts == [
+        "🎉 Mira opened their first pull request to scikit-learn/scikit-learn: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Welcome!",
+        "🎉 Mira's first pull request to scikit-learn/scikit-learn was merged: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Thank you!",
+    ]

@@ -34,10 +34,11 @@ from bot.core.runtime import Runtime
 from bot.core.webhooks import WebhookAnswer, WebhookRequest
 from bot.db import insert_ignoring_conflicts
 from cogs.forge import pulls
-from cogs.forge.models import WebhookDelivery
+from cogs.forge.celebrate import celebrate
+from cogs.forge.models import PullRequest, WebhookDelivery
 from cogs.forge.repos import Repositories, Repository
 from cogs.forge.settings import ForgeConfig, Kind
-from cogs.forge.shapes import from_github, from_gitlab
+from cogs.forge.shapes import PullView, from_github, from_gitlab
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,25 @@ class Hook:
         self, session: AsyncSession, repo: Repository, event: str, data: Mapping[str, Any]
     ) -> bool:
         raise NotImplementedError
+
+    async def record(
+        self, session: AsyncSession, repo: Repository, view: PullView
+    ) -> tuple[PullRequest, tuple[str, str] | None]:
+        """The row brought up to date, and its (state, association) before."""
+        stored = await pulls.find(session, repo.key, view.number)
+        before = (stored.state, stored.association) if stored else None
+        return pulls.record(stored, repo.key, view), before
+
+    async def added(
+        self,
+        session: AsyncSession,
+        repo: Repository,
+        before: tuple[str, str] | None,
+        pull: PullRequest,
+    ) -> None:
+        session.add(pull)
+        await session.flush()
+        await celebrate(session, self.runtime.env, repo, before, pull, self.runtime.now())
 
     async def __call__(self, request: WebhookRequest) -> WebhookAnswer:
         if not self.secrets:
@@ -144,12 +164,12 @@ class GitHubHook(Hook):
             data.get("pull_request"), dict
         ):
             view = from_github(data["pull_request"], pushed=action == "synchronize")
-            pull = pulls.record(await pulls.find(session, repo.key, view.number), repo.key, view)
+            pull, before = await self.record(session, repo, view)
             if event == "pull_request_review" and isinstance(data.get("review"), dict):
                 review = data["review"]
                 login = str((review.get("user") or {}).get("login", ""))
                 pulls.review_event(pull, login, str(review.get("state", "")))
-            session.add(pull)
+            await self.added(session, repo, before, pull)
             return True
         suite = data.get("check_suite")
         if event == "check_suite" and action == "completed" and isinstance(suite, dict):
@@ -200,14 +220,14 @@ class GitLabHook(Hook):
             return False
         if event == "Merge Request Hook":
             view = from_gitlab(attributes, data)
-            pull = pulls.record(await pulls.find(session, repo.key, view.number), repo.key, view)
+            pull, before = await self.record(session, repo, view)
             action = attributes.get("action")
             login = str((data.get("user") or {}).get("username", ""))
             if action in ("approved", "approval"):
                 pulls.review_event(pull, login, pulls.APPROVED)
             elif action in ("unapproved", "unapproval"):
                 pulls.review_event(pull, login, pulls.DISMISSED)
-            session.add(pull)
+            await self.added(session, repo, before, pull)
             return True
         if event == "Pipeline Hook" and attributes.get("sha"):
             state = pulls.ci_state(str(attributes.get("status")))
@@ -251,13 +271,13 @@ class ForgejoHook(Hook):
         if not event.startswith("pull_request") or not isinstance(data.get("pull_request"), dict):
             return False
         view = from_github(data["pull_request"], pushed=data.get("action") == "synchronized")
-        pull = pulls.record(await pulls.find(session, repo.key, view.number), repo.key, view)
+        pull, before = await self.record(session, repo, view)
         login = str((data.get("sender") or {}).get("login", ""))
         if event == "pull_request_review_approved":
             pulls.review_event(pull, login, pulls.APPROVED)
         elif event == "pull_request_review_rejected":
             pulls.review_event(pull, login, pulls.CHANGES)
-        session.add(pull)
+        await self.added(session, repo, before, pull)
         return True
 
 
