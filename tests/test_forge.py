@@ -43,6 +43,7 @@ from tests.support.house import (
     build_forge_poller,
     build_house,
     build_review_hours,
+    build_review_nudges,
 )
 from tests.support.recording_platform import matrix_and_discord
 
@@ -782,3 +783,57 @@ async def test_a_linked_newcomers_first_pull_request_is_celebrated_when_opened_a
         "🎉 Mira's first pull request to scikit-learn/scikit-learn was merged: "
         "scikit-learn/scikit-learn#8 'Typo in the glossary'. Thank you!",
     ]
+
+
+# Review nudges.
+
+
+async def test_a_reviewer_is_nudged_once_a_day_in_their_daytime(
+    world: World, client: TestClient
+) -> None:
+    nina = world.platform.person("@nina:x", name="Nina")
+    await nina.say("!tz set Europe/Paris")
+    await world.ana.say("!forge confirm github nina-q @nina:x")
+    asked = opened(5, NOW - timedelta(days=2), title="Asks Nina", requested=("nina-q",))
+    labelled = opened(6, NOW - timedelta(days=1), title="Docs fix", labels=("documentation",))
+    await deliver(client, "pull_request", asked, "d-1")
+    await deliver(client, "pull_request", labelled, "d-2")
+    await deliver(client, "pull_request", opened(7, NOW - timedelta(days=3)), "d-3")
+
+    said = await nina.say("!review nudge on max=3 labels=documentation")
+    assert said.text == (
+        "Once a day, between 10:00 and 18:00 your time, up to 3 pull requests that ask nina-q "
+        "for a review or carry documentation, by direct message (none when nothing waits)."
+    )
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    nudges = build_review_nudges(world.bot)
+
+    async def at(hour: int, day: int = 8) -> list[str]:
+        world.clock.now = datetime(2026, 12, day, hour, 30, tzinfo=UTC)
+        before = set(platforms["matrix"].replies)
+        await nudges.plan()
+        await dispatcher.run_due()
+        return [
+            without_links(to_plain(platforms["matrix"].replies[key].body()))
+            for key in platforms["matrix"].replies
+            if key not in before
+        ]
+
+    assert await at(8) == []  # 09:30 in Paris
+    [nudge] = await at(9)
+    assert nudge == (
+        "Pull requests waiting for your review\n"
+        "- scikit-learn/scikit-learn#5 'Asks Nina' by octocat · waiting 2 d 18 h\n"
+        "- scikit-learn/scikit-learn#6 'Docs fix' by octocat · waiting 1 d 18 h\n"
+        "Stop these with !review nudge off."
+    )
+    assert [target for target, _ in platforms["matrix"].posted.values()] == ["user:@nina:x"]
+    assert await at(14) == []
+    assert len(await at(9, day=9)) == 1
+
+    assert (await nina.say("!review nudge off")).text == "No more review nudges."
+    assert await at(9, day=10) == []
+    console = FakePlatform(world.bot, name="console").person("you")
+    said = await console.say("!review nudge on")
+    assert "Review nudges come by direct message on Matrix or Discord" in said.text

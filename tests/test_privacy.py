@@ -61,6 +61,7 @@ CONTRIBUTOR = [
     "!sprint issues",
     "!review queue",
     "!forge link github nina",
+    "!review nudge on labels=documentation",
     "!sprint claim 1",
     "!sprint unclaim 1",
     '!mentor request "dev setup" the C extensions fail to build on Windows',

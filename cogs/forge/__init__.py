@@ -4,6 +4,7 @@ with purpose `reviews`."""
 
 from bot.core.cog import Cog, Setup
 from cogs.forge import accounts, commands
+from cogs.forge.nudges import ReviewNudges
 from cogs.forge.poller import Poller
 from cogs.forge.repos import Repositories
 from cogs.forge.review_hour import PURPOSE, WAKES, ReviewHours
@@ -19,6 +20,7 @@ def setup(house: Setup) -> None:
     house.personal_data(export=accounts.export, forget=accounts.forget)
     house.consequence("whoami", accounts.shown_in_whoami)
     house.timer("review hours", ReviewHours(runtime).step, wake_on=WAKES)
+    house.timer("review nudges", ReviewNudges(runtime).step)
     if any(forge.polled for forge in settings.forges):
         house.timer("forge poll", Poller(runtime, repositories, settings.forges).step)
     for kind, kind_of_hook in HOOKS.items():

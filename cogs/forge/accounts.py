@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Ctx
 from bot.core.errors import UserError
 from bot.core.markup import escape
-from cogs.forge.models import ForgeAccount
+from cogs.forge.models import ForgeAccount, ReviewNudge
 
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 CODE_VALID = timedelta(days=1)
@@ -93,16 +93,21 @@ async def linked(session: AsyncSession, person_id: int) -> list[ForgeAccount]:
 
 
 async def export(session: AsyncSession, person_id: int) -> dict[str, list[dict[str, Any]]]:
+    nudge = await session.get(ReviewNudge, person_id)
     return {
         "forge_accounts": [
             {"forge": a.forge, "login": a.login, "asked_at": a.asked_at, "proven_at": a.proven_at}
             for a in await linked(session, person_id)
-        ]
+        ],
+        "review_nudges": []
+        if nudge is None
+        else [{"platform": nudge.platform, "most": nudge.most, "labels": nudge.labels}],
     }
 
 
 async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
     await session.exec(delete(ForgeAccount).where(col(ForgeAccount.person_id) == person_id))
+    await session.exec(delete(ReviewNudge).where(col(ReviewNudge.person_id) == person_id))
 
 
 async def shown_in_whoami(ctx: Ctx, _options: Mapping[str, Any]) -> str | None:

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.limits import Limit
 from bot.core.markup import code, escape, quoted
+from bot.core.ports import DIRECT_PLATFORMS
 from bot.db import aside
 from bot.identity import find_person
-from cogs.forge import accounts, pulls, render
+from cogs.forge import accounts, nudging, pulls, render
 from cogs.forge.accounts import logins_of
 from cogs.forge.issues import NoSuchLogin, profile
 from cogs.forge.repos import Repositories
@@ -133,3 +134,47 @@ async def forge_confirm(
     account, _ = await accounts.claim(ctx.session, github.web, login, person_id, ctx.now())
     await accounts.prove(ctx.session, account, ctx.now())
     return Reply(f"Linked: GitHub's {escape(login)} is {quoted(who)}.")
+
+
+@command(
+    "review nudge",
+    help="A daily direct message, in your daytime, of the pull requests waiting for you",
+    example="review nudge on max=3 labels=documentation,sparse",
+)
+async def review_nudge(
+    ctx: Ctx,
+    switch: Annotated[Literal["on", "off"], Opt("on or off")],
+    max: Annotated[
+        int, Opt("at most this many pull requests a day (default 5)", min=1, max=10)
+    ] = 5,
+    labels: Annotated[
+        str | None, Opt("also the pull requests with these labels, comma-separated", max_length=300)
+    ] = None,
+) -> Reply:
+    if switch == "off":
+        await nudging.stop(ctx.session, ctx.person_id)
+        return Reply("No more review nudges.")
+    if ctx.caller.platform not in DIRECT_PLATFORMS:
+        raise UserError(
+            "Review nudges come by direct message on Matrix or Discord: ask there, e.g. "
+            "review nudge on",
+            plain=True,
+        )
+    wanted = nudging.check_labels(labels)
+    await nudging.start(ctx.session, ctx.caller, ctx.person_id, max, wanted)
+    logins = await logins_of(ctx.session, ctx.person_id)
+    what = []
+    if logins:
+        what.append(f"ask {escape(', '.join(logins))} for a review")
+    if wanted:
+        what.append(f"carry {escape(', '.join(wanted))}")
+    if not what:
+        hint = code(ctx.cmd("forge link", forge="github", login="<login>"))
+        return Reply(
+            f"Nudges are on, but nothing would be in them yet: link your login with {hint}, or "
+            "name labels, e.g. review nudge on labels=documentation"
+        )
+    return Reply(
+        f"Once a day, between {nudging.DAY_STARTS}:00 and {nudging.DAY_ENDS}:00 your time, up to "
+        f"{max} pull requests that {' or '.join(what)}, by direct message (none when nothing waits)."
+    )

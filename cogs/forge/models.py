@@ -73,3 +73,19 @@ class ForgeAccount(SQLModel, table=True):
     code: str | None = Field(default=None, max_length=40)
     asked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     proven_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReviewNudge(SQLModel, table=True):
+    """A reviewer's wish for a daily direct message of what waits for them, and where to send it
+    (the platform and account they asked from, their room as the fallback)."""
+
+    __tablename__ = "forge_nudge"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=255)
+    room: str | None = Field(default=None, max_length=64)
+    most: int = 5
+    labels: str = Field(default="", max_length=500)
+    # The reviewer's local day of the last nudge (YYYY-MM-DD): one a day at most.
+    last_day: str | None = Field(default=None, max_length=10)

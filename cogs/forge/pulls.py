@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, literal, or_
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -208,3 +208,32 @@ async def queue(
         )
         for pull in found
     ], int(count)
+
+
+async def for_reviewer(
+    session: AsyncSession,
+    *,
+    mine: Sequence[str],
+    labels: Sequence[str],
+    approvals_needed: int,
+    limit: int,
+) -> list[PullRequest]:
+    """Open pull requests waiting for a review that ask *mine* for it or carry one of *labels*,
+    longest wait first."""
+    wanted = [col(PullRequest.requested).contains(f",{name.lower()},") for name in mine]
+    wrapped = literal(",") + col(PullRequest.labels) + literal(",")
+    wanted += [wrapped.contains(f",{label},") for label in labels]
+    if not wanted:
+        return []
+    query = (
+        select(PullRequest)
+        .where(
+            col(PullRequest.state) == "open",
+            col(PullRequest.draft).is_(False),
+            col(PullRequest.approvals) < approvals_needed,
+            or_(*wanted),
+        )
+        .order_by(col(PullRequest.waiting_since), col(PullRequest.id))
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())

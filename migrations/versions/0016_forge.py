@@ -1,4 +1,4 @@
-"""forges: open pull requests, webhook deliveries handled, linked forge accounts; sprint
+"""forges: open pull requests, webhook deliveries handled, linked forge accounts, review nudges; sprint
 issues' title, state and labels as the forge tells them
 
 Revision ID: 0016
@@ -73,6 +73,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("forge", "login", "person_id"),
     )
     op.create_index(op.f("ix_forge_account_person_id"), "forge_account", ["person_id"])
+    op.create_table(
+        "forge_nudge",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("platform", S(length=16), nullable=False),
+        sa.Column("user_id", S(length=255), nullable=False),
+        sa.Column("room", S(length=64), nullable=True),
+        sa.Column("most", sa.Integer(), nullable=False),
+        sa.Column("labels", S(length=500), nullable=False),
+        sa.Column("last_day", S(length=10), nullable=True),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
+        sa.PrimaryKeyConstraint("person_id"),
+    )
     with op.batch_alter_table("sprint_issue", schema=None) as batch_op:
         batch_op.add_column(sa.Column("title", S(length=300), nullable=True))
         batch_op.add_column(sa.Column("state", S(length=8), nullable=True))
@@ -80,6 +92,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("forge_nudge")
     with op.batch_alter_table("sprint_issue", schema=None) as batch_op:
         batch_op.drop_column("labels")
         batch_op.drop_column("state")

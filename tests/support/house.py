@@ -24,6 +24,7 @@ from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
 from cogs.faq.personal import QuestionRetention
+from cogs.forge.nudges import ReviewNudges
 from cogs.forge.poller import Poller
 from cogs.forge.repos import Repositories
 from cogs.forge.review_hour import ReviewHours
@@ -100,3 +101,8 @@ def build_forge_poller(bot: Router) -> Poller:
 def build_review_hours(bot: Router) -> ReviewHours:
     """The review hours' planner, stepped with `plan()`."""
     return ReviewHours(bot.runtime)
+
+
+def build_review_nudges(bot: Router) -> ReviewNudges:
+    """The review nudges' planner, stepped with `plan()`."""
+    return ReviewNudges(bot.runtime)
