@@ -590,6 +590,23 @@ async def test_a_sprint_issue_is_listed_with_what_github_says(
     assert "github.com has no open issue scikit-learn/scikit-learn#999" in said.text
     assert "#102" not in (await polled.ana.say("!sprint issues")).text
 
+    for number in (103, 104):
+        github.repo(REPO).issues[number] = issue(
+            REPO, number, title=f"Sprint task {number}", labels=("sprint",)
+        )
+    github.repo(REPO).issues[101]["labels"].append(
+        {**github.repo(REPO).issues[101]["labels"][0], "name": "sprint"}
+    )
+    said = await polled.ana.say(f"!sprint issue import {REPO} label=sprint newcomers")
+    assert without_links(said.text) == (
+        "Listed 2 for newcomers: #2 scikit-learn/scikit-learn#103 'Sprint task 103' [sprint], "
+        "#3 scikit-learn/scikit-learn#104 'Sprint task 104' [sprint]. 1 was listed already."
+    )
+    said = await polled.ana.say("!sprint issue import pandas-dev/pandas label=sprint")
+    assert "github.com has no repository pandas-dev/pandas." in said.text
+    said = await polled.ana.say("!sprint issue import https://x label=sprint")
+    assert "Name the repository as owner/name" in said.text
+
 
 # Linking a GitHub login, proven.
 

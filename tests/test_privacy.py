@@ -20,7 +20,7 @@ from bot.core import Role
 from bot.core.router import Router
 from bot.core.spec import CommandSpec
 from tests.support.clock import Clock
-from tests.support.fake_github import FakeGitHub, serving
+from tests.support.fake_github import FakeGitHub, issue, serving
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -40,6 +40,7 @@ ORGANIZER = [
     "!faq gaps",
     "!doctor",
     "!sprint issue add https://github.com/owner/repo/issues/123 contributors",
+    "!sprint issue import owner/repo label=sprint",
     "!welcome preview",
     "!room add community announcements",
     "!forge confirm github omar-o @omar:x",
@@ -102,11 +103,19 @@ async def test_every_command_answers_privately_exactly_when_declared(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with serving(FakeGitHub(users={"nina": ("", [])})) as github:
+        github.repo("owner/repo").issues[123] = issue("owner/repo", 123, title="Typo")
         await tour(sqlite_sessions, github)
 
 
 async def tour(sessions: async_sessionmaker[AsyncSession], github: FakeGitHub) -> None:
-    forges = [{"kind": "github", "base_url": github.url, "repositories": ["owner/repo"]}]
+    forges = [
+        {
+            "kind": "github",
+            "base_url": github.url,
+            "web_url": "https://github.com",
+            "repositories": ["owner/repo"],
+        }
+    ]
     settings = parse_settings({"forge": {"forges": forges}})
     registry = build_bot(sessions, settings, clock=Clock(T0))
     matrix = FakePlatform(registry)

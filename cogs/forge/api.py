@@ -1,7 +1,15 @@
 """What other cogs may use of the forges: the review queue as the store keeps it, and an
 issue's facts as the forge tells them."""
 
-from cogs.forge.issues import IssueFacts, NoSuchIssue, issue_facts
+from cogs.forge.issues import FoundIssue, IssueFacts, NoSuchIssue, issue_facts, open_issues
 from cogs.forge.pulls import Waiting, queue
 
-__all__ = ["IssueFacts", "NoSuchIssue", "Waiting", "issue_facts", "queue"]
+__all__ = [
+    "FoundIssue",
+    "IssueFacts",
+    "NoSuchIssue",
+    "Waiting",
+    "issue_facts",
+    "open_issues",
+    "queue",
+]

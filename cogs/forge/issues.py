@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import gidgethub
@@ -97,3 +97,42 @@ async def profile(env: Env, clock: Clock, login: str) -> tuple[Any, list[Any]] |
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
         return None
     return user, gists if isinstance(gists, list) else []
+
+
+@dataclass(frozen=True)
+class FoundIssue:
+    number: int
+    facts: IssueFacts
+
+
+async def open_issues(
+    env: Env, clock: Clock, host: str, project: str, label: str, limit: int = 100
+) -> list[FoundIssue] | None:
+    """The open issues of *project* with *label*, oldest first, at most *limit*; None when the
+    forge cannot be asked now. `NoSuchIssue` when GitHub has no such repository."""
+    found = _forge_for(env, host.lower())
+    if found is None:
+        return None
+    forge, token = found
+    path = f"/repos/{project}/issues?state=open&labels={quote(label)}&sort=created&direction=asc&per_page=100"
+    issues: list[FoundIssue] = []
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            github = GitHub(http, forge, Cache(1), clock, token)
+            async for data in github.each(path):
+                if "pull_request" in data:
+                    continue
+                labels = tuple(str(item.get("name", "")) for item in data.get("labels") or ())
+                facts = IssueFacts(str(data.get("title") or "")[:300], "open", labels)
+                issues.append(FoundIssue(int(data["number"]), facts))
+                if len(issues) >= limit:
+                    break
+    except Postponed:
+        return None
+    except gidgethub.BadRequest as exc:
+        if exc.status_code in (404, 410):
+            raise NoSuchIssue from None
+        return None
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+        return None
+    return issues

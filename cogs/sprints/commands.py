@@ -85,6 +85,30 @@ async def sprint_issue_add(
 
 
 @command(
+    "sprint issue import",
+    help="List every open GitHub issue of a repository that has a label",
+    example="sprint issue import scikit-learn/scikit-learn label=sprint newcomers 3",
+    role=Role.ORGANIZER,
+)
+async def sprint_issue_import(
+    ctx: Ctx,
+    repo: Annotated[str, Opt("the repository as owner/name", max_length=140, word=True)],
+    label: Annotated[str, Opt("the label the issues carry, e.g. sprint", max_length=50, word=True)],
+    tier: Annotated[Tier, Opt("who they are for (default everyone)")] = "everyone",
+    event: Annotated[int | None, Opt("the sprint's event number, e.g. 3", min=1)] = None,
+) -> Reply:
+    listed, known = await service.import_labelled(
+        ctx.session, ctx.env, ctx.clock, repo, label, tier, event, ctx.person_id
+    )
+    already = f" {known} {'was' if known == 1 else 'were'} listed already." if known else ""
+    if not listed:
+        return Reply(f"No new open issue of {escape(repo)} has the label {quoted(label)}.{already}")
+    names = ", ".join(_headline(issue) for issue in listed[:10])
+    more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
+    return Reply(f"Listed {len(listed)} for {tier}: {names}{more}.{already}")
+
+
+@command(
     "sprint issue remove",
     help="Take an issue off the sprint list",
     example="sprint issue remove 3",

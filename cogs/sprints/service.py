@@ -31,7 +31,7 @@ from bot.core.markup import escape, mass_mention, quoted
 from bot.db import aside
 from bot.identity import Person, display_name
 from cogs.events.api import Event, changes_of, expand, get_event
-from cogs.forge.api import IssueFacts, NoSuchIssue, issue_facts
+from cogs.forge.api import IssueFacts, NoSuchIssue, issue_facts, open_issues
 from cogs.sprints.models import MAX_PROJECT, MAX_URL, SprintIssue
 
 MAX_HELD = 2
@@ -58,6 +58,7 @@ _PATHS = {
     ),
 }
 _ISSUE_PATH = {"github.com": "issues", "gitlab.com": "-/issues"}
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9_.-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,46 @@ async def add(
             "That issue was listed a moment ago; see the list of sprint issues."
         ) from None
     return issue
+
+
+async def import_labelled(
+    session: AsyncSession,
+    env: Env,
+    clock: Clock,
+    repo: str,
+    label: str,
+    tier: str,
+    event_id: int | None,
+    person_id: int,
+) -> tuple[list[SprintIssue], int]:
+    """List every open GitHub issue of *repo* (`owner/name`) with *label*; the issues listed,
+    and how many were listed already."""
+    if not _GITHUB_REPO.fullmatch(repo):
+        raise UserError(
+            "Name the repository as owner/name, e.g. "
+            "sprint issue import scikit-learn/scikit-learn label=sprint",
+            plain=True,
+        )
+    try:
+        found = await aside(session, open_issues(env, clock, "github.com", repo, label))
+    except NoSuchIssue:
+        raise UserError(f"github.com has no repository {repo}.", plain=True) from None
+    if found is None:
+        raise UserError(
+            "GitHub cannot be asked here or now: issues are read from a GitHub that "
+            "[[forge.forges]] names; try again in a few minutes.",
+            plain=True,
+        )
+    now = clock()
+    listed: list[SprintIssue] = []
+    known = 0
+    for issue in found:
+        link = IssueLink(f"https://github.com/{repo}/issues/{issue.number}", repo, issue.number)
+        if await listed_as(session, link.url) is not None:
+            known += 1
+            continue
+        listed.append(await add(session, link, tier, event_id, person_id, now, issue.facts))
+    return listed, known
 
 
 async def _check_event(session: AsyncSession, event_id: int, now: datetime) -> None:

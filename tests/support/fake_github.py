@@ -256,6 +256,19 @@ class FakeGitHub:
         found = [p for p in repo.pulls.values() if state == "all" or p["state"] == state]
         return self._answer(request, sorted(found, key=lambda p: -p["number"]))
 
+    async def list_issues(self, request: web.Request) -> web.Response:
+        repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
+        if repo is None:
+            return web.json_response({"message": "Not Found"}, status=404)
+        wanted = {name for name in request.query.get("labels", "").split(",") if name}
+        found = [
+            issue
+            for issue in repo.issues.values()
+            if issue["state"] == request.query.get("state", "open")
+            and wanted <= {label["name"] for label in issue["labels"]}
+        ]
+        return self._answer(request, sorted(found, key=lambda issue: issue["number"]))
+
     async def get_issue(self, request: web.Request) -> web.Response:
         repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
         found = None if repo is None else repo.issues.get(int(request.match_info["number"]))
@@ -371,6 +384,7 @@ class FakeGitHub:
         base = "/repos/{owner}/{repo}"
         app.router.add_get(f"{base}/pulls", self.list_pulls)
         app.router.add_get(base + "/pulls/{number}/reviews", self.list_reviews)
+        app.router.add_get(base + "/issues", self.list_issues)
         app.router.add_get(base + "/issues/{number}", self.get_issue)
         app.router.add_get("/users/{login}", self.get_user)
         app.router.add_get("/users/{login}/gists", self.list_gists)
