@@ -371,6 +371,18 @@ async def test_a_rate_limit_postpones_polling_and_loses_nothing(
         assert all(row.details_seen == row.updated_at for row in rows)
 
 
+async def test_a_repository_github_does_not_show_is_named_and_the_others_polled(
+    polled: World, github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    github.repo("numpy/numpy")
+    github.add("numpy/numpy", pull_request("numpy/numpy", 1, created=NOW - timedelta(days=1)))
+    report = await build_forge_poller(polled.bot).poll(forge(polled))
+    assert report.refused == [REPO] and report.changed == ["numpy/numpy"]
+    assert "polling https://github.com/scikit-learn/scikit-learn: " in caplog.text
+    assert "answered 404" in caplog.text
+    assert "Review queue: 1 waiting" in await polled.queue()
+
+
 async def test_a_pull_request_no_longer_listed_leaves_the_queue(
     polled: World, github: FakeGitHub
 ) -> None:

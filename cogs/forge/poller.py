@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import gidgethub
 from sqlmodel import col, or_, select
 
 from bot.core.runtime import Runtime
@@ -44,6 +45,7 @@ class PollReport:
     requests: int = 0
     fresh: int = 0
     changed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     postponed: datetime | None = None
 
 
@@ -85,8 +87,19 @@ class Poller:
                 for name in forge.repositories:
                     repo = self.repositories.on(forge, name)
                     assert repo is not None
-                    if await self.poll_repository(github, repo):
-                        report.changed.append(repo.name)
+                    try:
+                        if await self.poll_repository(github, repo):
+                            report.changed.append(repo.name)
+                    except gidgethub.BadRequest as exc:
+                        # Not there, or not visible without a token: the others still count.
+                        report.refused.append(repo.name)
+                        log.warning(
+                            "polling %s: %s answered %s; check the repository's name, and the "
+                            "token for a private one",
+                            repo.url,
+                            forge.api,
+                            exc.status_code.value,
+                        )
             except Postponed as stop:
                 report.postponed = stop.until
                 log.warning(
@@ -95,7 +108,7 @@ class Poller:
                     f"{stop.until:%H:%M:%S %Z}",
                     stop.reason,
                 )
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError, gidgethub.GitHubBroken) as exc:
                 log.warning("polling %s failed: %s; trying again at the next poll", forge.api, exc)
             report.requests, report.fresh = github.requests, github.fresh
         return report
