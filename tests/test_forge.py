@@ -44,6 +44,7 @@ from tests.support.house import (
     build_house,
     build_review_hours,
     build_review_nudges,
+    build_sprint_checks,
 )
 from tests.support.recording_platform import matrix_and_discord
 
@@ -866,3 +867,37 @@ async def test_a_reviewer_is_nudged_once_a_day_in_their_daytime(
     console = FakePlatform(world.bot, name="console").person("you")
     said = await console.say("!review nudge on")
     assert "Review nudges come by direct message on Matrix or Discord" in said.text
+
+
+async def test_sprint_issues_closed_or_taken_on_github_leave_the_list(
+    polled: World, github: FakeGitHub
+) -> None:
+    for number in (101, 102, 103):
+        github.repo(REPO).issues[number] = issue(REPO, number, title=f"Task {number}")
+    for number in (101, 102, 103):
+        said = await polled.ana.say(f"!sprint issue add https://github.com/{REPO}/issues/{number}")
+        assert not said.reply.error, said.text
+    nina = polled.platform.person("@nina:x", name="Nina")
+    await nina.say("!sprint claim 1")
+    await nina.say("!sprint claim 3")
+    await polled.ana.say("!forge confirm github nina-q @nina:x")
+    github.repo(REPO).issues[101]["state"] = "closed"
+    github.repo(REPO).issues[102]["assignees"] = [{"login": "someone"}]
+    github.repo(REPO).issues[103]["assignees"] = [{"login": "Nina-Q"}]
+    github.repo(REPO).issues[103]["title"] = "Task 103, retitled"
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(polled.sessions, platforms, polled.clock)
+
+    await build_sprint_checks(polled.bot).check()
+    await dispatcher.run_due()
+    listed = without_links((await polled.ana.say("!sprint issues")).text)
+    assert "#101" not in listed and "#102" not in listed
+    assert (
+        "#3 scikit-learn/scikit-learn#103 'Task 103, retitled' · everyone · held by Nina" in listed
+    )
+    told = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert told == [
+        "Sprint issue #1 scikit-learn/scikit-learn#101, which you held, left the sprint list: "
+        "closed on GitHub."
+    ]
+    assert [target for target, _ in platforms["matrix"].posted.values()] == ["user:@nina:x"]

@@ -1,6 +1,7 @@
-"""What other cogs may use of the forges: the review queue as the store keeps it, and an
-issue's facts as the forge tells them."""
+"""What other cogs may use of the forges: the review queue as the store keeps it, an issue's
+facts as the forge tells them, and the forge logins a person linked."""
 
+from cogs.forge.accounts import logins_of
 from cogs.forge.issues import FoundIssue, IssueFacts, NoSuchIssue, issue_facts, open_issues
 from cogs.forge.pulls import Waiting, queue
 
@@ -10,6 +11,7 @@ __all__ = [
     "NoSuchIssue",
     "Waiting",
     "issue_facts",
+    "logins_of",
     "open_issues",
     "queue",
 ]

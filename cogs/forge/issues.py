@@ -29,6 +29,7 @@ class IssueFacts:
     title: str
     state: str  # open, closed
     labels: tuple[str, ...]
+    assignees: tuple[str, ...] = ()
 
 
 class NoSuchIssue(Exception):
@@ -70,6 +71,7 @@ async def issue_facts(
         title=str(data.get("title") or "")[:300],
         state="closed" if data.get("state") == "closed" else "open",
         labels=tuple(str(label.get("name", "")) for label in data.get("labels") or ()),
+        assignees=tuple(str(user.get("login", "")) for user in data.get("assignees") or ()),
     )
 
 

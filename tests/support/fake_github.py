@@ -133,7 +133,13 @@ def event_payload(name: str, repo: str, **parts: Any) -> JSON:
 
 
 def issue(
-    repo: str, number: int, *, title: str, state: str = "open", labels: tuple[str, ...] = ()
+    repo: str,
+    number: int,
+    *,
+    title: str,
+    state: str = "open",
+    labels: tuple[str, ...] = (),
+    assignees: tuple[str, ...] = (),
 ) -> JSON:
     """An issue as GitHub shows it, from the example with these fields replaced."""
     found = copy.deepcopy(ISSUE)
@@ -143,6 +149,8 @@ def issue(
         state=state,
         html_url=f"https://github.com/{repo}/issues/{number}",
         labels=[{**PULL["labels"][0], "name": name} for name in labels],
+        assignees=[user(login) for login in assignees],
+        assignee=user(assignees[0]) if assignees else None,
     )
     return found
 

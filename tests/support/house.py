@@ -30,6 +30,7 @@ from cogs.forge.repos import Repositories
 from cogs.forge.review_hour import ReviewHours
 from cogs.forge.settings import ForgeSettings
 from cogs.mentoring.announce import Escalator
+from cogs.sprints.checks import SprintChecks
 
 
 def build_bot(
@@ -106,3 +107,8 @@ def build_review_hours(bot: Router) -> ReviewHours:
 def build_review_nudges(bot: Router) -> ReviewNudges:
     """The review nudges' planner, stepped with `plan()`."""
     return ReviewNudges(bot.runtime)
+
+
+def build_sprint_checks(bot: Router) -> SprintChecks:
+    """The hourly re-reading of listed sprint issues, stepped with `check()`."""
+    return SprintChecks(bot.runtime)
