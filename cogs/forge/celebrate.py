@@ -67,7 +67,5 @@ async def celebrate(
     def shown(_audience: Audience) -> Reply:
         return Reply(text)
 
-    message = Outgoing(
-        Key("first-contribution", pull.id, moment), rooms, shown, due_at=pull.updated_at
-    )
+    message = Outgoing(Key("first-contribution", pull.id, moment), rooms, shown, due_at=now)
     await delivery.plan(session, env, [message])
