@@ -779,7 +779,9 @@ async def test_a_linked_newcomers_first_pull_request_is_celebrated_when_opened_a
         world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
     )
     mira = world.platform.person("@mira:x", name="Mira")
-    await mira.say("!whoami")
+    await mira.say('!mentor request "first pull request" how do I run the tests')
+    mentor = world.platform.person("@omar:x", Role.MENTOR, name="Omar")
+    assert not (await mentor.say("!mentor claim 1")).reply.error
     await world.ana.say("!forge confirm github mira-dev @mira:x")
     platforms = matrix_and_discord()
     dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
@@ -806,7 +808,15 @@ async def test_a_linked_newcomers_first_pull_request_is_celebrated_when_opened_a
         await deliver(client, "pull_request", merged, "d-3")
         await deliver(client, "pull_request", merged, "d-4")
     await dispatcher.run_due()
-    posts = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    sent = platforms["matrix"].posted
+    to_mentor = [text for target, text in sent.values() if target == "user:@omar:x"]
+    assert len(to_mentor) == 2
+    assert to_mentor[0].endswith("Welcome! (You helped Mira as their mentor.)")
+    posts = [
+        without_links(to_plain(reply.body()))
+        for key, reply in platforms["matrix"].replies.items()
+        if sent[key][0] != "user:@omar:x" and "🎉" in reply.text
+    ]
     assert posts == [
         "🎉 Mira opened their first pull request to scikit-learn/scikit-learn: "
         "scikit-learn/scikit-learn#8 'Typo in the glossary'. Welcome!",

@@ -1,6 +1,7 @@
 """A newcomer's first contribution, celebrated: when a person linked to a forge login opens their
 first pull request on a configured repository, and again when it is merged, the rooms with
-purpose `welcome` hear it once each, through the outbox.
+purpose `welcome` hear it once each, through the outbox, and the mentor who last took one of
+their mentor requests is told by direct message.
 
 "First" is the forge's word for it (GitHub's author association `FIRST_TIME_CONTRIBUTOR` or
 `FIRST_TIMER`, GitLab's `first_contribution`), kept on the row from when it was opened, since a
@@ -19,12 +20,14 @@ from bot import delivery
 from bot.core.audience import Audience
 from bot.core.env import Env
 from bot.core.markup import escape, quoted
+from bot.core.ports import DIRECT_PLATFORMS
 from bot.core.reply import Reply
-from bot.delivery import Key, Outgoing
-from bot.identity import display_name
+from bot.delivery import Direct, Key, Outgoing
+from bot.identity import accounts_of, display_name
 from cogs.forge.models import ForgeAccount, PullRequest
 from cogs.forge.pulls import FIRST_TIMERS
 from cogs.forge.repos import Repository
+from cogs.mentoring.api import last_mentor
 
 PURPOSE = "welcome"
 
@@ -60,12 +63,32 @@ async def celebrate(
     name = await display_name(session, person) or pull.author
     label = f"[{escape(f'{repo.name}#{pull.number}')}]({pull.url})"
     if moment == "opened":
-        text = f"🎉 {escape(name)} opened their first pull request to {escape(repo.name)}: {label} {quoted(pull.title, 80)}. Welcome!"
+        text = (
+            f"🎉 {escape(name)} opened their first pull request to {escape(repo.name)}: "
+            f"{label} {quoted(pull.title, 80)}. Welcome!"
+        )
     else:
-        text = f"🎉 {escape(name)}'s first pull request to {escape(repo.name)} was merged: {label} {quoted(pull.title, 80)}. Thank you!"
+        text = (
+            f"🎉 {escape(name)}'s first pull request to {escape(repo.name)} was merged: "
+            f"{label} {quoted(pull.title, 80)}. Thank you!"
+        )
 
     def shown(_audience: Audience) -> Reply:
         return Reply(text)
 
-    message = Outgoing(Key("first-contribution", pull.id, moment), rooms, shown, due_at=now)
-    await delivery.plan(session, env, [message])
+    messages = [Outgoing(Key("first-contribution", pull.id, moment), rooms, shown, due_at=now)]
+    mentor = await last_mentor(session, person)
+    account = None
+    if mentor is not None:
+        found = await accounts_of(session, mentor)
+        account = next((a for a in found if a.platform in DIRECT_PLATFORMS), None)
+    if account is not None:
+        told = f"{text} (You helped {escape(name)} as their mentor.)"
+
+        def to_mentor(_audience: Audience) -> Reply:
+            return Reply(told)
+
+        direct = Direct(f"dm:{mentor}", account.platform, account.platform_user_id)
+        key = Key("first-contribution", pull.id, moment, "mentor")
+        messages.append(Outgoing(key, [direct], to_mentor, due_at=now))
+    await delivery.plan(session, env, messages)

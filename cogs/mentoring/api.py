@@ -1,7 +1,7 @@
-"""What other cogs may use of mentoring: the queue in figures.
+"""What other cogs may use of mentoring: the queue in figures, and who last helped someone.
 
 Everything else in this package may change without notice to them."""
 
-from cogs.mentoring.service import Waiting, waiting
+from cogs.mentoring.service import Waiting, last_mentor, waiting
 
-__all__ = ["Waiting", "waiting"]
+__all__ = ["Waiting", "last_mentor", "waiting"]
