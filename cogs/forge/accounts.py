@@ -93,16 +93,19 @@ async def linked(session: AsyncSession, person_id: int) -> list[ForgeAccount]:
 
 
 async def export(session: AsyncSession, person_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The person's forge logins and review nudges, each kind only when there is one."""
     nudge = await session.get(ReviewNudge, person_id)
-    return {
-        "forge_accounts": [
+    found: dict[str, list[dict[str, Any]]] = {}
+    if logins := await linked(session, person_id):
+        found["forge_accounts"] = [
             {"forge": a.forge, "login": a.login, "asked_at": a.asked_at, "proven_at": a.proven_at}
-            for a in await linked(session, person_id)
-        ],
-        "review_nudges": []
-        if nudge is None
-        else [{"platform": nudge.platform, "most": nudge.most, "labels": nudge.labels}],
-    }
+            for a in logins
+        ]
+    if nudge is not None:
+        found["review_nudges"] = [
+            {"platform": nudge.platform, "most": nudge.most, "labels": nudge.labels}
+        ]
+    return found
 
 
 async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
