@@ -911,3 +911,27 @@ async def test_sprint_issues_closed_or_taken_on_github_leave_the_list(
         "closed on GitHub."
     ]
     assert [target for target, _ in platforms["matrix"].posted.values()] == ["user:@nina:x"]
+
+
+async def test_a_claim_is_said_on_the_github_issue_when_configured(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_test0123456789")
+    data = settings(github.url, token_env="TEST_GITHUB_TOKEN").model_dump(mode="json")
+    data["forge"]["comment_on_claim"] = True
+    world = World(sessions, parse_settings(data))
+    github.repo(REPO).issues[101] = issue(REPO, 101, title="Task 101")
+    await world.ana.say(f"!sprint issue add https://github.com/{REPO}/issues/101")
+    nina = world.platform.person("@nina:x", name="Nina")
+    await nina.say("!whoami")
+    await world.ana.say("!forge confirm github nina-q @nina:x")
+
+    said = await nina.say("!sprint claim 1")
+    assert "A comment on the issue now says it is taken; if you stop" in said.text
+    assert github.repo(REPO).comments == [
+        (
+            101,
+            "This issue is taken for the sprint by @nina-q (noted by Convene).",
+            "token ghp_test0123456789",
+        )
+    ]

@@ -125,6 +125,12 @@ class GitHub(GitHubAPI):
         except gidgethub.HTTPException as exc:
             raise self._postponed(exc) or exc from None
 
+    async def send(self, path: str, data: Any) -> Any:
+        try:
+            return await self.post(path, data=data, extra_headers=self.headers)
+        except gidgethub.HTTPException as exc:
+            raise self._postponed(exc) or exc from None
+
     async def item(self, path: str) -> Any:
         try:
             return await self.getitem(path, extra_headers=self.headers)

@@ -138,3 +138,28 @@ async def open_issues(
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
         return None
     return issues
+
+
+def claims_commented(env: Env) -> bool:
+    """Whether claims are to be said on the forge (`[forge] comment_on_claim`)."""
+    return env.section(ForgeSettings).comment_on_claim
+
+
+async def comment_claim(
+    env: Env, clock: Clock, host: str, project: str, number: int, logins: list[str]
+) -> bool:
+    """Say on the issue that it is taken for the sprint, when `[forge] comment_on_claim` is on
+    and the forge has a token; whether the comment was left."""
+    found = _forge_for(env, host.lower())
+    if not env.section(ForgeSettings).comment_on_claim or found is None or found[1] is None:
+        return False
+    forge, token = found
+    who = f" by @{logins[0]}" if logins else ""
+    body = f"This issue is taken for the sprint{who} (noted by Convene)."
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            github = GitHub(http, forge, Cache(1), clock, token)
+            await github.send(f"/repos/{project}/issues/{number}/comments", {"body": body})
+    except (Postponed, gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+        return False
+    return True

@@ -179,10 +179,11 @@ async def sprint_claim(ctx: Ctx, number: Number) -> Reply:
             f"Give one back first, e.g. {back}."
         ) from None
     back = _cmd(ctx, "sprint unclaim", number)
-    return Reply(
-        f"You have {_headline(issue)}. Say on the issue that you are working on it; "
-        f"if you stop, give it back with {back}."
-    )
+    if await service.say_taken(ctx.session, ctx.env, ctx.clock, issue, ctx.person_id):
+        said = "A comment on the issue now says it is taken"
+    else:
+        said = "Say on the issue that you are working on it"
+    return Reply(f"You have {_headline(issue)}. {said}; if you stop, give it back with {back}.")
 
 
 @command("sprint unclaim", help="Give back a sprint issue you took", example="sprint unclaim 3")

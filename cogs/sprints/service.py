@@ -31,7 +31,15 @@ from bot.core.markup import escape, mass_mention, quoted
 from bot.db import aside
 from bot.identity import Person, display_name
 from cogs.events.api import Event, changes_of, expand, get_event
-from cogs.forge.api import IssueFacts, NoSuchIssue, issue_facts, open_issues
+from cogs.forge.api import (
+    IssueFacts,
+    NoSuchIssue,
+    claims_commented,
+    comment_claim,
+    issue_facts,
+    logins_of,
+    open_issues,
+)
 from cogs.sprints.models import MAX_PROJECT, MAX_URL, SprintIssue
 
 MAX_HELD = 2
@@ -228,6 +236,17 @@ async def add(
             "That issue was listed a moment ago; see the list of sprint issues."
         ) from None
     return issue
+
+
+async def say_taken(
+    session: AsyncSession, env: Env, clock: Clock, issue: SprintIssue, person_id: int
+) -> bool:
+    """Leave the forge a comment that *issue* is taken, where configured; whether it was."""
+    if not claims_commented(env) or not issue.url.startswith("https://github.com/"):
+        return False
+    logins = await logins_of(session, person_id)
+    work = comment_claim(env, clock, "github.com", issue.project, issue.number, logins)
+    return await aside(session, work)
 
 
 async def import_labelled(

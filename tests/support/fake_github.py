@@ -158,6 +158,8 @@ def issue(
 @dataclass
 class Repo:
     issues: dict[int, JSON] = field(default_factory=dict)
+    # Comments left on issues: (number, body, the Authorization header).
+    comments: list[tuple[int, str, str | None]] = field(default_factory=list)
     pulls: dict[int, JSON] = field(default_factory=dict)
     reviews: dict[int, list[JSON]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
@@ -277,6 +279,20 @@ class FakeGitHub:
         ]
         return self._answer(request, sorted(found, key=lambda issue: issue["number"]))
 
+    async def add_comment(self, request: web.Request) -> web.Response:
+        repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
+        number = int(request.match_info["number"])
+        if repo is None or number not in repo.issues:
+            return web.json_response({"message": "Not Found"}, status=404)
+        if request.headers.get("Authorization") is None:
+            return web.json_response({"message": "Requires authentication"}, status=401)
+        body = str((await request.json()).get("body", ""))
+        repo.comments.append((number, body, request.headers.get("Authorization")))
+        self.requests.append((request.path_qs, 201))
+        return web.json_response(
+            {"id": len(repo.comments), "body": body, "user": user("convene-bot")}, status=201
+        )
+
     async def get_issue(self, request: web.Request) -> web.Response:
         repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
         found = None if repo is None else repo.issues.get(int(request.match_info["number"]))
@@ -394,6 +410,7 @@ class FakeGitHub:
         app.router.add_get(base + "/pulls/{number}/reviews", self.list_reviews)
         app.router.add_get(base + "/issues", self.list_issues)
         app.router.add_get(base + "/issues/{number}", self.get_issue)
+        app.router.add_post(base + "/issues/{number}/comments", self.add_comment)
         app.router.add_get("/users/{login}", self.get_user)
         app.router.add_get("/users/{login}/gists", self.list_gists)
         app.router.add_get(base + "/commits/{ref}/status", self.status)
