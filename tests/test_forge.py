@@ -781,8 +781,9 @@ async def test_a_linked_newcomers_first_pull_request_is_celebrated_when_opened_a
     mira = world.platform.person("@mira:x", name="Mira")
     await mira.say('!mentor request "first pull request" how do I run the tests')
     mentor = world.platform.person("@omar:x", Role.MENTOR, name="Omar")
-    assert not (await mentor.say("!mentor claim 1")).reply.error
     await world.ana.say("!forge confirm github mira-dev @mira:x")
+    claimed = await mentor.say("!mentor claim 1")
+    assert "Their forge accounts: github.com mira-dev." in claimed.text
     platforms = matrix_and_discord()
     dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
 

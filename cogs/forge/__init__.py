@@ -19,6 +19,7 @@ def setup(house: Setup) -> None:
     house.commands(commands)
     house.personal_data(export=accounts.export, forget=accounts.forget)
     house.consequence("whoami", accounts.shown_in_whoami)
+    house.consequence("mentor claim", accounts.shown_in_mentor_claim)
     house.timer("review hours", ReviewHours(runtime).step, wake_on=WAKES)
     house.timer("review nudges", ReviewNudges(runtime).step)
     if any(forge.polled for forge in settings.forges):

@@ -21,6 +21,7 @@ from bot.core.context import Ctx
 from bot.core.errors import UserError
 from bot.core.markup import escape
 from cogs.forge.models import ForgeAccount, ReviewNudge
+from cogs.mentoring.api import requester_of
 
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 CODE_VALID = timedelta(days=1)
@@ -113,12 +114,24 @@ async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
     await session.exec(delete(ReviewNudge).where(col(ReviewNudge.person_id) == person_id))
 
 
-async def shown_in_whoami(ctx: Ctx, _options: Mapping[str, Any]) -> str | None:
-    """`whoami` lists the forge logins the caller linked."""
-    found = [a for a in await linked(ctx.session, ctx.person_id) if a.proven_at is not None]
+async def handles(session: AsyncSession, person_id: int) -> str | None:
+    """A person's linked forge logins as shown: `github.com octocat, gitlab.com oc`."""
+    found = [a for a in await linked(session, person_id) if a.proven_at is not None]
     if not found:
         return None
-    names = ", ".join(
+    return ", ".join(
         f"{escape(urlsplit(a.forge).netloc or a.forge)} {escape(a.login)}" for a in found
     )
-    return f"Forge accounts: {names}."
+
+
+async def shown_in_whoami(ctx: Ctx, _options: Mapping[str, Any]) -> str | None:
+    """`whoami` lists the forge logins the caller linked."""
+    names = await handles(ctx.session, ctx.person_id)
+    return None if names is None else f"Forge accounts: {names}."
+
+
+async def shown_in_mentor_claim(ctx: Ctx, options: Mapping[str, Any]) -> str | None:
+    """A mentor taking a request sees the requester's forge logins with their other handles."""
+    requester = await requester_of(ctx.session, int(options["id"]))
+    names = None if requester is None else await handles(ctx.session, requester)
+    return None if names is None else f"Their forge accounts: {names}."

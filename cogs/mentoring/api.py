@@ -2,6 +2,6 @@
 
 Everything else in this package may change without notice to them."""
 
-from cogs.mentoring.service import Waiting, last_mentor, waiting
+from cogs.mentoring.service import Waiting, last_mentor, requester_of, waiting
 
-__all__ = ["Waiting", "last_mentor", "waiting"]
+__all__ = ["Waiting", "last_mentor", "requester_of", "waiting"]

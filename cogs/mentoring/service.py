@@ -518,3 +518,9 @@ async def last_mentor(session: AsyncSession, person_id: int) -> int | None:
         .limit(1)
     )
     return (await session.exec(query)).first()
+
+
+async def requester_of(session: AsyncSession, request_id: int) -> int | None:
+    """Who asked mentor request *request_id*, if there is one."""
+    request = await session.get(MentorRequest, request_id)
+    return request.person_id if request else None
