@@ -936,3 +936,27 @@ async def test_a_claim_is_said_on_the_github_issue_when_configured(
             "token ghp_test0123456789",
         )
     ]
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "forgejo"])
+async def test_a_gitlab_or_forgejo_login_is_linked_by_its_bio(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, kind: str
+) -> None:
+    base = github.url + ("/api/v4" if kind == "gitlab" else "/api/v1")
+    forges = [{"kind": kind, "base_url": base, "web_url": f"https://{kind}.example"}]
+    world = World(sessions, parse_settings({"forge": {"forges": forges}}))
+    github.users["lea.dev"] = ("Hello", [])
+    name = {"gitlab": "GitLab", "forgejo": "Forgejo"}[kind]
+
+    said = await world.ana.say(f"!forge link {kind} nobody")
+    assert f"{name} has no user nobody" in said.text
+    said = await world.ana.say(f"!forge link {kind} lea.dev")
+    code = re.search(r"convene-[0-9a-f]{12}", said.text)
+    assert code is not None, said.text
+    assert f"in your {name} profile's bio, then type" in said.text
+    said = await world.ana.say(f"!forge link {kind} lea.dev")
+    assert f"The code {code[0]} is not in lea.dev's bio yet" in said.text
+    github.users["lea.dev"] = (f"Hello {code[0]}", [])
+    said = await world.ana.say(f"!forge link {kind} lea.dev")
+    assert f"Linked: {name}'s lea.dev is you." in said.text
+    assert f"Forge accounts: {kind}.example lea.dev." in (await world.ana.say("!whoami")).text

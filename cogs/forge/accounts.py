@@ -24,15 +24,23 @@ from cogs.forge.models import ForgeAccount, ReviewNudge
 from cogs.mentoring.api import requester_of
 
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# GitLab's and Forgejo's user names.
+LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CODE_VALID = timedelta(days=1)
 
 
-def check_login(login: str) -> str:
+def check_login(login: str, kind: str = "github") -> str:
     login = login.strip().removeprefix("@")
-    if not GITHUB_LOGIN.match(login):
+    if kind == "github" and not GITHUB_LOGIN.match(login):
         raise UserError(
             "A GitHub login is letters, digits and single hyphens, at most 39, "
             "e.g. forge link github octocat",
+            plain=True,
+        )
+    if not LOGIN.match(login):
+        raise UserError(
+            f"A {kind} login is letters, digits, dots, hyphens and underscores, e.g. "
+            f"forge link {kind} octocat",
             plain=True,
         )
     return login
@@ -68,8 +76,9 @@ async def claim(
 
 
 def shows(code: str, user: Any, gists: list[Any]) -> bool:
-    """Whether the code is in the profile's bio or a public gist's description."""
-    places = [str((user or {}).get("bio") or "")]
+    """Whether the code is in the profile's bio (Forgejo: description) or a public gist's
+    description."""
+    places = [str((user or {}).get(key) or "") for key in ("bio", "description")]
     places += [str(gist.get("description") or "") for gist in gists if gist.get("public", True)]
     return any(code in place for place in places)
 

@@ -56,12 +56,16 @@ async def review_queue(
     return Reply("\n".join(lines), title=f"Review queue{where}: {total} waiting")
 
 
+KINDS = {"github": "GitHub", "gitlab": "GitLab", "forgejo": "Forgejo"}
+Kind = Literal["github", "gitlab", "forgejo"]
+
+
 def _forge(ctx: Ctx, kind: str) -> ForgeConfig:
     found = next((f for f in ctx.env.section(ForgeSettings).forges if f.kind == kind), None)
     if found is None:
         raise UserError(
-            "No GitHub forge is configured here: an organizer adds one under "
-            '[[forge.forges]] (kind = "github") in the settings.',
+            f"No {KINDS[kind]} forge is configured here: an organizer adds one under "
+            f'[[forge.forges]] (kind = "{kind}") in the settings.',
             plain=True,
         )
     return found
@@ -69,71 +73,74 @@ def _forge(ctx: Ctx, kind: str) -> ForgeConfig:
 
 @command(
     "forge link",
-    help="Link your GitHub login, proven by a code in your profile's bio or a public gist",
+    help="Link your forge login, proven by a code in your profile's bio (or a public gist)",
     example="forge link github octocat",
     private=True,
     limit=Limit(10, timedelta(minutes=10)),
 )
 async def forge_link(
     ctx: Ctx,
-    forge: Annotated[Literal["github"], Opt("the forge: github")],
-    login: Annotated[str, Opt("your login there, e.g. octocat", max_length=40, word=True)],
+    forge: Annotated[Kind, Opt("the forge: github, gitlab or forgejo")],
+    login: Annotated[str, Opt("your login there, e.g. octocat", max_length=100, word=True)],
 ) -> Reply:
-    login = accounts.check_login(login)
-    github = _forge(ctx, forge)
+    login = accounts.check_login(login, forge)
+    config = _forge(ctx, forge)
+    name = KINDS[forge]
     try:
-        found = await aside(ctx.session, profile(ctx.env, ctx.clock, login))
+        found = await aside(ctx.session, profile(config, ctx.clock, login))
     except NoSuchLogin:
         raise UserError(
-            f"GitHub has no user {login}; check the spelling, e.g. forge link github octocat",
+            f"{name} has no user {login}; check the spelling, e.g. forge link {forge} octocat",
             plain=True,
         ) from None
     if found is None:
-        raise UserError("GitHub cannot be asked right now; try again in a few minutes.")
-    account, fresh = await accounts.claim(ctx.session, github.web, login, ctx.person_id, ctx.now())
+        raise UserError(f"{name} cannot be asked right now; try again in a few minutes.")
+    account, fresh = await accounts.claim(ctx.session, config.web, login, ctx.person_id, ctx.now())
     if account.proven_at is not None:
-        return Reply(f"Your GitHub login {escape(login)} is linked already.")
+        return Reply(f"Your {name} login {escape(login)} is linked already.")
     assert account.code is not None
-    again = code(ctx.cmd("forge link", forge="github", login=login))
+    again = code(ctx.cmd("forge link", forge=forge, login=login))
+    gist = ", or as the description of a public gist," if forge == "github" else ","
     if fresh:
         return Reply(
-            f"To prove {escape(login)} is yours, put {code(account.code)} in your GitHub "
-            f"profile's bio, or as the description of a public gist, then type {again} again. "
+            f"To prove {escape(login)} is yours, put {code(account.code)} in your {name} "
+            f"profile's bio{gist} then type {again} again. "
             "The code is valid for a day; remove it once linked."
         )
     user, gists = found
     if not accounts.shows(account.code, user, gists):
+        where = " nor in a public gist's description" if forge == "github" else ""
         raise UserError(
-            f"The code {code(account.code)} is not in {escape(login)}'s bio nor in a public "
-            f"gist's description yet. Put it there, then type {again} again."
+            f"The code {code(account.code)} is not in {escape(login)}'s bio{where} yet. "
+            f"Put it there, then type {again} again."
         )
     await accounts.prove(ctx.session, account, ctx.now())
     return Reply(
-        f"Linked: GitHub's {escape(login)} is you. `review queue` now flags the pull requests "
+        f"Linked: {name}'s {escape(login)} is you. `review queue` now flags the pull requests "
         "whose review is requested from you."
     )
 
 
 @command(
     "forge confirm",
-    help="Link someone's GitHub login without a proof, as an organizer who knows it is theirs",
+    help="Link someone's forge login without a proof, as an organizer who knows it is theirs",
     example="forge confirm github octocat @nina:example.org",
     role=Role.ORGANIZER,
 )
 async def forge_confirm(
     ctx: Ctx,
-    forge: Annotated[Literal["github"], Opt("the forge: github")],
-    login: Annotated[str, Opt("their login there, e.g. octocat", max_length=40, word=True)],
+    forge: Annotated[Kind, Opt("the forge: github, gitlab or forgejo")],
+    login: Annotated[str, Opt("their login there, e.g. octocat", max_length=100, word=True)],
     who: Annotated[
         str, Opt("the person as whoami shows them, e.g. @nina:example.org", max_length=255)
     ],
 ) -> Reply:
-    login = accounts.check_login(login)
-    github = _forge(ctx, forge)
+    login = accounts.check_login(login, forge)
+    config = _forge(ctx, forge)
     person_id = await find_person(ctx.session, who)
-    account, _ = await accounts.claim(ctx.session, github.web, login, person_id, ctx.now())
+    account, _ = await accounts.claim(ctx.session, config.web, login, person_id, ctx.now())
     await accounts.prove(ctx.session, account, ctx.now())
-    return Reply(f"Linked: GitHub's {escape(login)} is {quoted(who)}.")
+    return Reply(f"Linked: {KINDS[forge]}'s {escape(login)} is {quoted(who)}.")
 
 
 @command(

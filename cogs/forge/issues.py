@@ -79,17 +79,22 @@ class NoSuchLogin(Exception):
     """The forge has no account of that login."""
 
 
-async def profile(env: Env, clock: Clock, login: str) -> tuple[Any, list[Any]] | None:
-    """A GitHub login's profile and public gists, from the first GitHub forge configured; None
-    when GitHub cannot be asked now. `NoSuchLogin` when it has no such account."""
-    forge = next((f for f in env.section(ForgeSettings).forges if f.kind == "github"), None)
-    if forge is None:
-        return None
+async def profile(forge: ForgeConfig, clock: Clock, login: str) -> tuple[Any, list[Any]] | None:
+    """A login's profile on *forge*, and its public gists on GitHub; None when the forge cannot
+    be asked now. `NoSuchLogin` when it has no such account. GitHub keeps a bio in `bio`,
+    Forgejo in `description`; GitLab finds a user by name first, then shows its `bio`."""
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            github = GitHub(http, forge, Cache(1), clock, forge.token())
-            user = await github.item(f"/users/{login}")
-            gists = await github.item(f"/users/{login}/gists?per_page=30")
+            client = GitHub(http, forge, Cache(1), clock, forge.token())
+            if forge.kind == "gitlab":
+                found = await client.item(f"/users?username={quote(login)}")
+                if not found:
+                    raise NoSuchLogin
+                return await client.item(f"/users/{int(found[0]['id'])}"), []
+            user = await client.item(f"/users/{login}")
+            if forge.kind != "github":
+                return user, []
+            gists = await client.item(f"/users/{login}/gists?per_page=30")
     except Postponed:
         return None
     except gidgethub.BadRequest as exc:

@@ -320,7 +320,32 @@ class FakeGitHub:
         if found is None:
             return web.json_response({"message": "Not Found"}, status=404)
         login, bio, _ = found
+        if request.path.startswith("/api/v1/"):  # Forgejo keeps the bio as `description`
+            return self._answer(
+                request, {**user(login), "full_name": login.title(), "description": bio}
+            )
         return self._answer(request, {**user(login), "name": login.title(), "bio": bio or None})
+
+    async def gitlab_users(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("username", "").lower()
+        names = sorted(self.users)
+        found = [
+            {"id": n + 1, "username": name, "name": name.title(), "state": "active"}
+            for n, name in enumerate(names)
+            if name.lower() == wanted
+        ]
+        return self._answer(request, found)
+
+    async def gitlab_user(self, request: web.Request) -> web.Response:
+        names = sorted(self.users)
+        index = int(request.match_info["id"]) - 1
+        if not 0 <= index < len(names):
+            return web.json_response({"message": "404 User Not Found"}, status=404)
+        name = names[index]
+        bio = self.users[name][0]
+        return self._answer(
+            request, {"id": index + 1, "username": name, "name": name.title(), "bio": bio}
+        )
 
     async def list_gists(self, request: web.Request) -> web.Response:
         found = self._user(request)
@@ -402,6 +427,8 @@ class FakeGitHub:
         app.router.add_get(mrs + "/{iid:[0-9]+}/approvals", self.get_approvals)
         app.router.add_get(mrs + "/{iid:[0-9]+}", self.get_merge_request)
         app.router.add_get(mrs, self.list_merge_requests)
+        app.router.add_get("/api/v4/users", self.gitlab_users)
+        app.router.add_get("/api/v4/users/{id:[0-9]+}", self.gitlab_user)
         return app
 
     def _routes(self, app: web.Application) -> None:
