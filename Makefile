@@ -59,6 +59,8 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m benchmarks.hostile
 	$(BIN)/python -m benchmarks.web --store sqlite
 	$(BIN)/python -m benchmarks.web --store postgresql
+	$(BIN)/python -m benchmarks.forge --store sqlite
+	$(BIN)/python -m benchmarks.forge --store postgresql
 	$(BIN)/python -m benchmarks.faq --faq ../shared/faq-eval/faq.toml --questions ../shared/faq-eval/dev.jsonl
 
 clean:

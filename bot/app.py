@@ -175,6 +175,7 @@ class App:
             self.lease_report,
             templates=contributed.templates,
             gate=WebLogin(self.sessions, self.runtime.now, secure=self._https()),
+            webhooks=contributed.webhooks,
         )
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_STEP)
         await self._runner.setup()

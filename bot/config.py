@@ -144,11 +144,14 @@ class Settings(Section):
         return self
 
     def check_secrets(self) -> None:
-        """Fail early, naming the variable, when an enabled platform has no token."""
+        """Fail early, naming the variable, when an enabled platform has no token or a cog's
+        section names a secret that is not there."""
         if self.matrix.enabled:
             self.matrix.access_token()
         if self.discord.enabled:
             self.discord.token()
+        for section in self.sections().values():
+            section.check_secrets()
 
     def sections(self) -> dict[type[Section], Section]:
         """The cogs' sections, by their type."""

@@ -24,6 +24,7 @@ from bot.core.errors import UserError
 from bot.core.pages import PageRequest, PageSpec, Redirect, Unchanged, View, Viewer
 from bot.core.router import Router
 from bot.core.runtime import Runtime
+from bot.core.webhooks import Webhook, WebhookRequest
 
 HealthProbe = Callable[[], dict[str, bool]]
 
@@ -78,6 +79,7 @@ def make_web_app(
     *,
     templates: Mapping[str, str] | None = None,
     gate: Gate | None = None,
+    webhooks: Mapping[str, Webhook] | None = None,
 ) -> web.Application:
     gate = gate if gate is not None else NoLogin()
     site = _Site(runtime.env.name, pages, gate)
@@ -144,6 +146,8 @@ def make_web_app(
         serve = _page(runtime, site, spec)
         for method in spec.methods:
             app.router.add_route(method, spec.path, serve)
+    for path, hook in (webhooks or {}).items():
+        app.router.add_post(path, _webhook(runtime, hook))
     return app
 
 
@@ -249,6 +253,23 @@ def _page(runtime: Runtime, site: _Site, spec: PageSpec) -> Handler:
         return web.Response(body=page.body, headers=headers)
 
     return serve
+
+
+def _webhook(runtime: Runtime, hook: Webhook) -> Handler:
+    async def receive(request: web.Request) -> web.Response:
+        too_big = web.Response(status=413, text=f"the body is larger than {hook.max_body} bytes\n")
+        if (request.content_length or 0) > hook.max_body:
+            return too_big
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > hook.max_body:
+                return too_big
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        answer = await hook.handler(WebhookRequest(headers, bytes(body), runtime.now()))
+        return web.Response(status=answer.status, text=answer.text + "\n" if answer.text else "")
+
+    return receive
 
 
 def _quoted(etag: str) -> str:

@@ -466,7 +466,7 @@ def test_prefixes_apart_from_words(
         ),
         (
             '[[rooms]]\nname = "x"\nmatrix_room_id = "!x:y"\npurposes = ["party"]\n',
-            "[rooms[1]] purposes[1]: expected 'announcements', 'digest', 'help', 'mentors' or 'welcome'",
+            "[rooms[1]] purposes[1]: expected 'announcements', 'digest', 'help', 'mentors', 'reviews' or 'welcome'",
         ),
         ('[rooms]\nname = "x"\n', "[rooms]: write each room as its own [[rooms]] table"),
         ('bot = "x"\n', "[bot]: expected a table of keys"),

@@ -260,7 +260,7 @@ async def test_a_bot_in_no_server_gets_the_invite_link(
         ),
         (
             ["--room", "community=general:anouncements"],
-            "--room community: no purpose 'anouncements'; purposes: announcements, digest, help, mentors, welcome",
+            "--room community: no purpose 'anouncements'; purposes: announcements, digest, help, mentors, reviews, welcome",
         ),
         (["--room", "community:help"], "--room 'community:help': expected NAME=CHANNEL:PURPOSE"),
         (

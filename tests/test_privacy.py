@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import parse_settings
 from bot.core import Role
 from bot.core.router import Router
 from bot.core.spec import CommandSpec
 from tests.support.clock import Clock
+from tests.support.fake_github import FakeGitHub, issue, serving
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -38,8 +40,10 @@ ORGANIZER = [
     "!faq gaps",
     "!doctor",
     "!sprint issue add https://github.com/owner/repo/issues/123 contributors",
+    "!sprint issue import owner/repo label=sprint",
     "!welcome preview",
     "!room add community announcements",
+    "!forge confirm github omar-o @omar:x",
     "!room list",
 ]
 CONTRIBUTOR = [
@@ -56,6 +60,9 @@ CONTRIBUTOR = [
     "!faq show run-tests",
     "!faq vote 1 up",
     "!sprint issues",
+    "!review queue",
+    "!forge link github nina",
+    "!review nudge on labels=documentation",
     "!sprint claim 1",
     "!sprint unclaim 1",
     '!mentor request "dev setup" the C extensions fail to build on Windows',
@@ -96,7 +103,22 @@ def spec_of(registry: Router, line: str) -> CommandSpec:
 async def test_every_command_answers_privately_exactly_when_declared(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    registry = build_bot(sqlite_sessions, clock=Clock(T0))
+    async with serving(FakeGitHub(users={"nina": ("", [])})) as github:
+        github.repo("owner/repo").issues[123] = issue("owner/repo", 123, title="Typo")
+        await tour(sqlite_sessions, github)
+
+
+async def tour(sessions: async_sessionmaker[AsyncSession], github: FakeGitHub) -> None:
+    forges = [
+        {
+            "kind": "github",
+            "base_url": github.url,
+            "web_url": "https://github.com",
+            "repositories": ["owner/repo"],
+        }
+    ]
+    settings = parse_settings({"forge": {"forges": forges}})
+    registry = build_bot(sessions, settings, clock=Clock(T0))
     matrix = FakePlatform(registry)
     discord = FakePlatform(registry, name="discord", style="slash")
     people = {

@@ -92,7 +92,7 @@ async def test_room_remove_takes_a_chat_room_away_everywhere(
         (
             "!room add help helpdesk",
             "'helpdesk' is not a room purpose. The purposes are: announcements, digest, help, "
-            "mentors, welcome.",
+            "mentors, reviews, welcome.",
         ),
         ("!room add lobby help", "The config file already has a room called lobby"),
         ("!room add bad,name help", "'bad,name' cannot be a room name"),

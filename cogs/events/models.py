@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from bot.db import UTCDateTime
 
-KINDS = ("meeting", "sprint", "docathon", "office-hours", "other")
+KINDS = ("meeting", "sprint", "docathon", "office-hours", "review-hour", "other")
 TIERS = ("everyone", "newcomers", "contributors", "core")
 RSVP_STATUSES = ("going", "maybe", "no")
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, delete, select, update
+from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import markup
@@ -253,6 +253,27 @@ async def upcoming(
         found.sort(key=lambda pair: (pair[1].start, pair[0].id or 0))
         del found[MAX_LIST:]
     return found
+
+
+async def started(
+    session: AsyncSession, *, kind: str, after: datetime, before: datetime
+) -> list[tuple[Event, Occurrence]]:
+    """Occurrences of events of *kind* starting strictly between *after* and *before*, in order:
+    for features that act when an occurrence starts (a review hour's post)."""
+    query = select(Event).where(
+        col(Event.kind) == kind,
+        or_(col(Event.cancelled_at).is_(None), col(Event.cancelled_at) > after),
+    )
+    events = list((await session.exec(query)).all())
+    changes = await changes_for(session, [e.id for e in events if e.id is not None])
+    found = [
+        (event, occurrence)
+        for event in events
+        for occurrence in expand(
+            event, changes.get(event.id or 0, NO_CHANGES), after=after, before=before
+        )
+    ]
+    return sorted(found, key=lambda pair: (pair[1].start, pair[0].id or 0))
 
 
 async def changes_for(session: AsyncSession, event_ids: list[int]) -> dict[int, Changes]:

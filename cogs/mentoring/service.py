@@ -523,3 +523,23 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
         never_claimed_30=never_claimed_30,
         mentors=mentors,
     )
+
+
+async def last_mentor(session: AsyncSession, person_id: int) -> int | None:
+    """The mentor who last took one of *person_id*'s requests, if any did."""
+    query = (
+        select(MentorRequest.claimed_by)
+        .where(
+            col(MentorRequest.person_id) == person_id,
+            col(MentorRequest.claimed_by).is_not(None),
+        )
+        .order_by(col(MentorRequest.claimed_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
+async def requester_of(session: AsyncSession, request_id: int) -> int | None:
+    """Who asked mentor request *request_id*, if there is one."""
+    request = await session.get(MentorRequest, request_id)
+    return request.person_id if request else None

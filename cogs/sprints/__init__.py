@@ -2,6 +2,7 @@
 
 from bot.core.cog import Cog, Setup
 from cogs.sprints import commands, pages, personal
+from cogs.sprints.checks import SprintChecks
 
 
 def setup(house: Setup) -> None:
@@ -14,6 +15,7 @@ def setup(house: Setup) -> None:
         pages.IssuesPage(house.runtime.sessions, house.runtime.env),
         title="Sprint issues",
     )
+    house.timer("sprint issue checks", SprintChecks(house.runtime).step)
 
 
 cog = Cog("sprints", setup, models="cogs.sprints.models", templates="cogs.sprints")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.limits import Limit
-from bot.core.markup import code, escape
+from bot.core.markup import code, escape, quoted
 from cogs.events.api import Event, headline, occurs, zone_for
 from cogs.sprints import service
 from cogs.sprints.models import MAX_URL, SprintIssue
@@ -28,7 +28,9 @@ def _label(issue: SprintIssue) -> str:
 
 
 def _headline(issue: SprintIssue) -> str:
-    return f"#{issue.id} {_label(issue)}"
+    title = f" {quoted(issue.title, 60)}" if issue.title else ""
+    labels = f" [{escape(issue.labels)}]" if issue.labels else ""
+    return f"#{issue.id} {_label(issue)}{title}{labels}"
 
 
 def _cmd(ctx: Ctx, name: str, number: int) -> str:
@@ -71,7 +73,8 @@ async def sprint_issue_add(
 ) -> Reply:
     now = ctx.now()
     link = service.parse_link(url)
-    issue = await service.add(ctx.session, link, tier, event, ctx.person_id, now)
+    facts = await service.facts_of(ctx.session, ctx.env, ctx.clock, link)
+    issue = await service.add(ctx.session, link, tier, event, ctx.person_id, now, facts)
     lines = [f"Listed {_headline(issue)} for {tier}."]
     shown, start = await _sprint(ctx, issue, await zone_for(ctx.session, ctx.person_id))
     if shown:
@@ -79,6 +82,30 @@ async def sprint_issue_add(
     if _waits(issue, start, now):
         lines.append("Newcomers can claim it once that sprint starts.")
     return Reply("\n".join(lines))
+
+
+@command(
+    "sprint issue import",
+    help="List every open GitHub issue of a repository that has a label",
+    example="sprint issue import scikit-learn/scikit-learn label=sprint newcomers 3",
+    role=Role.ORGANIZER,
+)
+async def sprint_issue_import(
+    ctx: Ctx,
+    repo: Annotated[str, Opt("the repository as owner/name", max_length=140, word=True)],
+    label: Annotated[str, Opt("the label the issues carry, e.g. sprint", max_length=50, word=True)],
+    tier: Annotated[Tier, Opt("who they are for (default everyone)")] = "everyone",
+    event: Annotated[int | None, Opt("the sprint's event number, e.g. 3", min=1)] = None,
+) -> Reply:
+    listed, known = await service.import_labelled(
+        ctx.session, ctx.env, ctx.clock, repo, label, tier, event, ctx.person_id
+    )
+    already = f" {known} {'was' if known == 1 else 'were'} listed already." if known else ""
+    if not listed:
+        return Reply(f"No new open issue of {escape(repo)} has the label {quoted(label)}.{already}")
+    names = ", ".join(_headline(issue) for issue in listed[:10])
+    more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
+    return Reply(f"Listed {len(listed)} for {tier}: {names}{more}.{already}")
 
 
 @command(
@@ -152,10 +179,11 @@ async def sprint_claim(ctx: Ctx, number: Number) -> Reply:
             f"Give one back first, e.g. {back}."
         ) from None
     back = _cmd(ctx, "sprint unclaim", number)
-    return Reply(
-        f"You have {_headline(issue)}. Say on the issue that you are working on it; "
-        f"if you stop, give it back with {back}."
-    )
+    if await service.say_taken(ctx.session, ctx.env, ctx.clock, issue, ctx.person_id):
+        said = "A comment on the issue now says it is taken"
+    else:
+        said = "Say on the issue that you are working on it"
+    return Reply(f"You have {_headline(issue)}. {said}; if you stop, give it back with {back}.")
 
 
 @command("sprint unclaim", help="Give back a sprint issue you took", example="sprint unclaim 3")

@@ -36,3 +36,7 @@ class SprintIssue(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     removed_by: int | None = Field(default=None, foreign_key="person.id", index=True)
     removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # As the forge told them when the issue was listed; None when it could not be asked.
+    title: str | None = Field(default=None, max_length=300)
+    state: str | None = Field(default=None, max_length=8)
+    labels: str | None = Field(default=None, max_length=1000)

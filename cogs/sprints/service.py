@@ -24,10 +24,22 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.core.context import Clock
+from bot.core.env import Env
 from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention, quoted
+from bot.db import aside
 from bot.identity import Person, display_name
 from cogs.events.api import Event, changes_of, expand, get_event
+from cogs.forge.api import (
+    IssueFacts,
+    NoSuchIssue,
+    claims_commented,
+    comment_claim,
+    issue_facts,
+    logins_of,
+    open_issues,
+)
 from cogs.sprints.models import MAX_PROJECT, MAX_URL, SprintIssue
 
 MAX_HELD = 2
@@ -54,6 +66,7 @@ _PATHS = {
     ),
 }
 _ISSUE_PATH = {"github.com": "issues", "gitlab.com": "-/issues"}
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9_.-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,31 @@ class IssueLink:
     url: str
     project: str
     number: int
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+async def facts_of(
+    session: AsyncSession, env: Env, clock: Clock, link: IssueLink
+) -> IssueFacts | None:
+    """The issue's title, state and labels from its forge, asked without keeping the store
+    from other commands; refused when the forge says there is no such issue or it is closed."""
+    try:
+        facts = await aside(session, issue_facts(env, clock, link.host, link.project, link.number))
+    except NoSuchIssue:
+        raise UserError(
+            f"{link.host} has no open issue {link.project}#{link.number} (a pull request, a "
+            f"private or deleted issue is not listed). Give one like {EXAMPLES}.",
+            plain=True,
+        ) from None
+    if facts is not None and facts.state == "closed":
+        raise UserError(
+            f"{link.project}#{link.number} is closed on {link.host}; list an open issue.",
+            plain=True,
+        )
+    return facts
 
 
 class NotOpenYet(UserError):
@@ -168,8 +206,10 @@ async def add(
     event_id: int | None,
     person_id: int,
     now: datetime,
+    facts: IssueFacts | None = None,
 ) -> SprintIssue:
-    """List an issue, refused when it is already listed or its event cannot be a sprint."""
+    """List an issue, refused when it is already listed or its event cannot be a sprint.
+    *facts* are what the forge said of it, when it could be asked."""
     existing = await listed_as(session, link.url)
     if existing is not None:
         raise UserError(f"That issue is already listed as #{existing.id}.")
@@ -184,6 +224,9 @@ async def add(
         event_id=event_id,
         added_by=person_id,
         added_at=now,
+        title=facts.title if facts else None,
+        state=facts.state if facts else None,
+        labels=",".join(facts.labels)[:1000] if facts else None,
     )
     session.add(issue)
     try:
@@ -193,6 +236,57 @@ async def add(
             "That issue was listed a moment ago; see the list of sprint issues."
         ) from None
     return issue
+
+
+async def say_taken(
+    session: AsyncSession, env: Env, clock: Clock, issue: SprintIssue, person_id: int
+) -> bool:
+    """Leave the forge a comment that *issue* is taken, where configured; whether it was."""
+    if not claims_commented(env) or not issue.url.startswith("https://github.com/"):
+        return False
+    logins = await logins_of(session, person_id)
+    work = comment_claim(env, clock, "github.com", issue.project, issue.number, logins)
+    return await aside(session, work)
+
+
+async def import_labelled(
+    session: AsyncSession,
+    env: Env,
+    clock: Clock,
+    repo: str,
+    label: str,
+    tier: str,
+    event_id: int | None,
+    person_id: int,
+) -> tuple[list[SprintIssue], int]:
+    """List every open GitHub issue of *repo* (`owner/name`) with *label*; the issues listed,
+    and how many were listed already."""
+    if not _GITHUB_REPO.fullmatch(repo):
+        raise UserError(
+            "Name the repository as owner/name, e.g. "
+            "sprint issue import scikit-learn/scikit-learn label=sprint",
+            plain=True,
+        )
+    try:
+        found = await aside(session, open_issues(env, clock, "github.com", repo, label))
+    except NoSuchIssue:
+        raise UserError(f"github.com has no repository {repo}.", plain=True) from None
+    if found is None:
+        raise UserError(
+            "GitHub cannot be asked here or now: issues are read from a GitHub that "
+            "[[forge.forges]] names; try again in a few minutes.",
+            plain=True,
+        )
+    now = clock()
+    listed: list[SprintIssue] = []
+    known = 0
+    for issue in found:
+        link = IssueLink(f"https://github.com/{repo}/issues/{issue.number}", repo, issue.number)
+        if await listed_as(session, link.url) is not None:
+            known += 1
+            continue
+        listed.append(await add(session, link, tier, event_id, person_id, now, issue.facts))
+    return listed, known
 
 
 async def _check_event(session: AsyncSession, event_id: int, now: datetime) -> None:

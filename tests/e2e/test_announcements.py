@@ -23,6 +23,7 @@ from bot.config import Settings, parse_settings
 from bot.core.bus import DELIVERIES
 from bot.delivery import Delivery
 from tests.support.bot_harness import running
+from tests.support.clock import ShiftedClock
 from tests.support.discord_bot import discord_settings
 from tests.support.discord_fixtures import GENERAL, GUILD_ID
 from tests.support.eventually import eventually
@@ -33,19 +34,6 @@ from tests.support.synapse import Synapse
 pytestmark = pytest.mark.e2e
 
 CHANNEL_MESSAGES = rf"^/channels/{GENERAL.id}/messages$"
-
-
-class ShiftedClock:
-    """Real time, moved by `set` to any moment; it keeps running from there."""
-
-    def __init__(self) -> None:
-        self.shift = timedelta(0)
-
-    def set(self, moment: datetime) -> None:
-        self.shift = moment - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.shift
 
 
 async def announcing(

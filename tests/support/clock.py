@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -11,3 +11,16 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class ShiftedClock:
+    """Real time, moved by `set` to any moment; it keeps running from there."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def set(self, moment: datetime) -> None:
+        self.shift = moment - datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.shift

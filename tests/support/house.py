@@ -26,7 +26,13 @@ from cogs.digest.planner import Digester
 from cogs.events.announce import Announcer
 from cogs.events.reminders import PersonalReminders
 from cogs.faq.personal import QuestionRetention
+from cogs.forge.nudges import ReviewNudges
+from cogs.forge.poller import Poller
+from cogs.forge.repos import Repositories
+from cogs.forge.review_hour import ReviewHours
+from cogs.forge.settings import ForgeSettings
 from cogs.mentoring.announce import Escalator
+from cogs.sprints.checks import SprintChecks
 
 
 def build_bot(
@@ -101,3 +107,24 @@ def build_digester(bot: Router) -> Digester:
 def build_question_retention(bot: Router) -> QuestionRetention:
     """The timer that removes the words of old FAQ questions, stepped with `step()`."""
     return QuestionRetention(bot.runtime)
+
+
+def build_forge_poller(bot: Router) -> Poller:
+    """The forges' poller, stepped with `poll(forge)` or `step()`."""
+    settings = bot.runtime.env.section(ForgeSettings)
+    return Poller(bot.runtime, Repositories(settings), settings.forges)
+
+
+def build_review_hours(bot: Router) -> ReviewHours:
+    """The review hours' planner, stepped with `plan()`."""
+    return ReviewHours(bot.runtime)
+
+
+def build_review_nudges(bot: Router) -> ReviewNudges:
+    """The review nudges' planner, stepped with `plan()`."""
+    return ReviewNudges(bot.runtime)
+
+
+def build_sprint_checks(bot: Router) -> SprintChecks:
+    """The hourly re-reading of listed sprint issues, stepped with `check()`."""
+    return SprintChecks(bot.runtime)

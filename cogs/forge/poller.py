@@ -1,0 +1,215 @@
+"""Polling: the fallback that keeps the store true when a webhook is missed or none is set up.
+GitHub, Forgejo (whose API v1 follows GitHub's paths, shapes and Link paging) and GitLab (its
+own paths and shapes, the same paging), all through the one gidgethub client.
+
+Each forge is polled every `poll_minutes`. One poll of a repository is one conditional listing of
+its open pull requests (every page, `If-None-Match`); when GitHub answers 304 for every page,
+nothing else is asked. Otherwise the rows are updated, those no longer open are closed, and the
+reviews and CI status of each pull request whose `updated_at` moved are read, a few at a time, each
+batch committed: a rate limit that stops the poll half-way loses nothing, and the next poll goes
+on from there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import gidgethub
+from sqlmodel import col, or_, select
+
+from bot.core.runtime import Runtime
+from cogs.forge import pulls
+from cogs.forge.github import Cache, GitHub, Postponed
+from cogs.forge.models import PullRequest
+from cogs.forge.repos import Repositories, Repository
+from cogs.forge.settings import ForgeConfig
+from cogs.forge.shapes import PullView, from_github, from_gitlab_api
+
+log = logging.getLogger(__name__)
+
+DETAILS_BATCH = 20
+# Forgejo (and Gitea) answer GitHub's paths with GitHub's shapes, but page with `limit` (at most
+# 50 by default) where GitHub takes `per_page` (at most 100).
+PAGE = {"github": "per_page=100", "forgejo": "limit=50"}
+TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+
+@dataclass
+class PollReport:
+    requests: int = 0
+    fresh: int = 0
+    changed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    postponed: datetime | None = None
+
+
+class Poller:
+    def __init__(
+        self,
+        runtime: Runtime,
+        repositories: Repositories,
+        forges: list[ForgeConfig],
+        http: Callable[[], aiohttp.ClientSession] = lambda: aiohttp.ClientSession(timeout=TIMEOUT),
+    ) -> None:
+        self.runtime = runtime
+        self.repositories = repositories
+        self.forges = [forge for forge in forges if forge.polled]
+        self._http = http
+        self.caches = {id(forge): Cache() for forge in self.forges}
+        # Read once at start, so a missing token stops the start rather than a poll.
+        self.tokens = {id(forge): forge.token() for forge in self.forges}
+        self.due: dict[int, datetime] = {}
+
+    async def step(self) -> float:
+        now = self.runtime.now()
+        for forge in self.forges:
+            if self.due.get(id(forge), now) <= now:
+                report = await self.poll(forge)
+                wait = timedelta(minutes=forge.poll_minutes)
+                self.due[id(forge)] = max(report.postponed or now, now + wait)
+        soonest = min(self.due.values(), default=now + timedelta(hours=1))
+        return max(1.0, (soonest - self.runtime.now()).total_seconds())
+
+    async def poll(self, forge: ForgeConfig) -> PollReport:
+        """Every repository of *forge*, once; a rate limit postpones the rest."""
+        report = PollReport()
+        async with self._http() as http:
+            github = GitHub(
+                http, forge, self.caches[id(forge)], self.runtime.clock, self.tokens[id(forge)]
+            )
+            try:
+                for name in forge.repositories:
+                    repo = self.repositories.on(forge, name)
+                    assert repo is not None
+                    try:
+                        if await self.poll_repository(github, repo):
+                            report.changed.append(repo.name)
+                    except gidgethub.BadRequest as exc:
+                        # Not there, or not visible without a token: the others still count.
+                        report.refused.append(repo.name)
+                        log.warning(
+                            "polling %s: %s answered %s; check the repository's name, and the "
+                            "token for a private one",
+                            repo.url,
+                            forge.api,
+                            exc.status_code.value,
+                        )
+            except Postponed as stop:
+                report.postponed = stop.until
+                log.warning(
+                    "polling %s postponed until %s: %s",
+                    forge.api,
+                    f"{stop.until:%H:%M:%S %Z}",
+                    stop.reason,
+                )
+            except (aiohttp.ClientError, TimeoutError, gidgethub.GitHubBroken) as exc:
+                log.warning("polling %s failed: %s; trying again at the next poll", forge.api, exc)
+            report.requests, report.fresh = github.requests, github.fresh
+        return report
+
+    async def poll_repository(self, github: GitHub, repo: Repository) -> bool:
+        """Whether anything about *repo*'s open pull requests changed."""
+        fresh = github.fresh
+        kind = repo.forge.kind
+        listed = [item async for item in github.each(LIST[kind](repo))]
+        changed = github.fresh > fresh
+        if changed:
+            await self._record(repo, [READ[kind](item) for item in listed])
+        while batch := await self._stale(repo):
+            found = [(pull, await self._details(github, repo, pull)) for pull in batch]
+            async with self.runtime.transaction() as session:
+                for pull, (reviews, ci) in found:
+                    row = await session.get(PullRequest, pull.id)
+                    if row is None or row.head_sha != pull.head_sha:
+                        continue
+                    pulls.reviewed(row, reviews)
+                    if ci is not None:
+                        row.ci = ci
+                    row.details_seen = max(pull.updated_at, row.details_seen or pull.updated_at)
+                    session.add(row)
+            changed = True
+        return changed
+
+    async def _record(self, repo: Repository, listed: list[PullView]) -> None:
+        async with self.runtime.transaction() as session:
+            known = await pulls.open_in(session, repo.key)
+            others = await pulls.numbered(
+                session, repo.key, [view.number for view in listed if view.number not in known]
+            )
+            for view in listed:
+                stored = known.pop(view.number, None) or others.get(view.number)
+                session.add(pulls.record(stored, repo.key, view))
+            for gone in known.values():
+                # Closed or merged since: the listing shows only open ones, so which is not known
+                # until a webhook says; either way it waits for no review.
+                gone.state = "closed"
+                session.add(gone)
+
+    async def _stale(self, repo: Repository) -> list[PullRequest]:
+        query = (
+            select(PullRequest)
+            .where(
+                col(PullRequest.repo) == repo.key,
+                col(PullRequest.state) == "open",
+                or_(
+                    col(PullRequest.details_seen).is_(None),
+                    col(PullRequest.details_seen) < col(PullRequest.updated_at),
+                ),
+            )
+            .order_by(col(PullRequest.id))
+            .limit(DETAILS_BATCH)
+        )
+        async with self.runtime.sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def _details(
+        self, github: GitHub, repo: Repository, pull: PullRequest
+    ) -> tuple[list[Mapping[str, Any]], str | None]:
+        """Its reviews (GitHub's shape), and CI's state when any check reported."""
+        if repo.forge.kind == "gitlab":
+            return await self._gitlab_details(github, repo, pull)
+        path = f"/repos/{repo.name}/pulls/{pull.number}/reviews?{PAGE[repo.forge.kind]}"
+        reviews = [pulls.review_state(review) async for review in github.each(path)]
+        if not pull.head_sha:
+            return reviews, None
+        status = await github.item(f"/repos/{repo.name}/commits/{pull.head_sha}/status")
+        if not int(status.get("total_count", 0)):
+            return reviews, None
+        return reviews, pulls.ci_state(str(status.get("state")))
+
+    async def _gitlab_details(
+        self, github: GitHub, repo: Repository, pull: PullRequest
+    ) -> tuple[list[Mapping[str, Any]], str | None]:
+        """GitLab's approvals, as approving reviews, and the head pipeline's status."""
+        path = f"{project(repo)}/merge_requests/{pull.number}"
+        approvals = await github.item(f"{path}/approvals")
+        reviews: list[Mapping[str, Any]] = [
+            {"user": {"login": (entry.get("user") or {}).get("username", "")}, "state": "APPROVED"}
+            for entry in approvals.get("approved_by") or ()
+        ]
+        pipeline = (await github.item(path)).get("head_pipeline") or {}
+        status = pipeline.get("status")
+        return reviews, pulls.ci_state(str(status)) if status else None
+
+
+def project(repo: Repository) -> str:
+    """GitLab's path of a project: its full name, URL-encoded, as the id."""
+    return f"/projects/{quote(repo.name, safe='')}"
+
+
+LIST: dict[str, Callable[[Repository], str]] = {
+    "github": lambda repo: f"/repos/{repo.name}/pulls?state=open&{PAGE['github']}",
+    "forgejo": lambda repo: f"/repos/{repo.name}/pulls?state=open&{PAGE['forgejo']}",
+    "gitlab": lambda repo: f"{project(repo)}/merge_requests?state=opened&per_page=100",
+}
+READ: dict[str, Callable[[dict[str, Any]], PullView]] = {
+    "github": from_github,
+    "forgejo": from_github,
+    "gitlab": from_gitlab_api,
+}

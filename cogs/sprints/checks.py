@@ -1,0 +1,122 @@
+"""Sprint issues that stay true: every hour each listed GitHub issue is read again, and one that
+was closed on GitHub, or assigned there to someone who did not claim it here, leaves the list by
+itself; whoever held it is told by direct message, once, through the outbox.
+
+Only issues of a GitHub that `[[forge.forges]]` names are read (`cogs.forge.api`); GitHub not
+answering leaves every issue as it is until the next check.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import col, select, update
+
+from bot import delivery
+from bot.core.audience import Audience
+from bot.core.markup import escape
+from bot.core.ports import DIRECT_PLATFORMS
+from bot.core.reply import Reply
+from bot.core.runtime import Runtime
+from bot.delivery import Direct, Key, Outgoing
+from bot.identity import accounts_of
+from cogs.forge.api import IssueFacts, NoSuchIssue, issue_facts, logins_of
+from cogs.sprints.models import SprintIssue
+
+log = logging.getLogger(__name__)
+
+POLL = 3600.0
+# Issues read per check: a forge's anonymous limit is 60 requests an hour.
+MOST = 50
+
+
+def why_gone(facts: IssueFacts | None, holder_logins: list[str]) -> str | None:
+    """Why the issue leaves the list, or None when it stays."""
+    if facts is None:
+        return "deleted or moved on GitHub"
+    if facts.state == "closed":
+        return "closed on GitHub"
+    others = [name for name in facts.assignees if name.lower() not in holder_logins]
+    if facts.assignees and others:
+        return f"assigned on GitHub to {', '.join(others)}"
+    return None
+
+
+class SprintChecks:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        # Where the next check starts: it goes round the list, MOST at a time.
+        self._after = 0
+
+    async def check(self) -> None:
+        runtime = self.runtime
+        query = (
+            select(SprintIssue)
+            .where(
+                col(SprintIssue.id) > self._after,
+                col(SprintIssue.removed_at).is_(None),
+                col(SprintIssue.url).startswith("https://github.com/"),
+            )
+            .order_by(col(SprintIssue.id))
+            .limit(MOST)
+        )
+        async with runtime.sessions() as session:
+            listed = list((await session.exec(query)).all())
+        self._after = listed[-1].id or 0 if len(listed) == MOST else 0
+        for issue in listed:
+            try:
+                facts = await issue_facts(
+                    runtime.env, runtime.clock, "github.com", issue.project, issue.number
+                )
+            except NoSuchIssue:
+                facts = None
+            else:
+                if facts is None:
+                    return  # GitHub cannot be asked now: the next check goes on
+            await self._apply(issue, facts, runtime.now())
+
+    async def _apply(self, issue: SprintIssue, facts: IssueFacts | None, now: datetime) -> None:
+        async with self.runtime.transaction() as session:
+            holder = issue.claimed_by
+            logins = [n.lower() for n in await logins_of(session, holder)] if holder else []
+            reason = why_gone(facts, logins)
+            if reason is None:
+                assert facts is not None
+                await session.exec(
+                    update(SprintIssue)
+                    .where(col(SprintIssue.id) == issue.id)
+                    .values(title=facts.title, labels=",".join(facts.labels)[:1000])
+                )
+                return
+            result = await session.exec(
+                update(SprintIssue)
+                .where(col(SprintIssue.id) == issue.id, col(SprintIssue.removed_at).is_(None))
+                .values(removed_at=now, listed_url=None, state="closed" if facts else None)
+            )
+            if not result.rowcount:
+                return
+            log.info("sprint issue #%s left the list: %s", issue.id, reason)
+            if holder is None:
+                return
+            account = next(
+                (a for a in await accounts_of(session, holder) if a.platform in DIRECT_PLATFORMS),
+                None,
+            )
+            if account is None:
+                return
+            text = (
+                f"Sprint issue #{issue.id} [{escape(f'{issue.project}#{issue.number}')}]"
+                f"({issue.url}), which you held, left the sprint list: {escape(reason)}."
+            )
+
+            def shown(_audience: Audience) -> Reply:
+                return Reply(text)
+
+            direct = Direct(f"dm:{holder}", account.platform, account.platform_user_id)
+            key = Key("sprint-issue-gone", issue.id or 0)
+            await delivery.plan(session, self.runtime.env, [Outgoing(key, [direct], shown, now)])
+
+    async def step(self) -> float:
+        await self.check()
+        return POLL

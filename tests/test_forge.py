@@ -1,0 +1,962 @@
+"""Forges: GitHub's pull requests kept by signed webhooks and by polling (against the fake
+GitHub in tests/support), the review queue people read, and review hours posted once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import ConfigError, Settings, parse_settings
+from bot.core import Role
+from bot.core.markup import to_plain
+from bot.web import make_web_app
+from cogs.forge.models import ForgeAccount, PullRequest, WebhookDelivery
+from cogs.forge.settings import ForgeSettings
+from tests.support.clock import Clock
+from tests.support.fake_github import (
+    FakeGitHub,
+    event_payload,
+    forgejo_pull_request,
+    forgejo_webhook,
+    gitlab_listed,
+    gitlab_merge_request,
+    gitlab_webhook,
+    issue,
+    pull_request,
+    review,
+    serving,
+    signed,
+    webhook,
+)
+from tests.support.fake_platform import FakePlatform
+from tests.support.house import (
+    build_dispatcher,
+    build_forge_poller,
+    build_house,
+    build_review_hours,
+    build_review_nudges,
+    build_sprint_checks,
+)
+from tests.support.recording_platform import matrix_and_discord
+
+REPO = "scikit-learn/scikit-learn"
+SECRET = "its-a-secret-to-everybody"
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+ROOMS = [{"name": "reviewers", "matrix_room_id": "!r:x", "purposes": ["reviews"]}]
+
+
+def settings(base_url: str = "https://api.github.com", **forge: Any) -> Settings:
+    return parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "github",
+                        "base_url": base_url,
+                        "web_url": "https://github.com",
+                        "repositories": [REPO, "numpy/numpy"],
+                        "webhook_secret_env": "TEST_GITHUB_SECRET",
+                        **forge,
+                    }
+                ]
+            },
+            "rooms": ROOMS,
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_GITHUB_SECRET", SECRET)
+
+
+def without_links(text: str) -> str:
+    return re.sub(r" ?\(https://github\.com/[^)]*\)", "", text)
+
+
+class World:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], config: Settings) -> None:
+        self.sessions = sessions
+        self.clock = Clock(NOW)
+        self.house = build_house(sessions, config, clock=self.clock)
+        self.bot = self.house.router
+        self.platform = FakePlatform(self.bot)
+        self.ana = self.platform.person("@ana:x", Role.ORGANIZER)
+
+    async def queue(self, line: str = "!review queue") -> str:
+        """The answer as read, without the pull requests' addresses."""
+        return without_links((await self.ana.say(line)).text)
+
+    async def stored(self) -> list[PullRequest]:
+        async with self.sessions() as session:
+            return list(
+                (await session.exec(select(PullRequest).order_by(PullRequest.number))).all()
+            )
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    return World(sessions, settings())
+
+
+@pytest.fixture
+async def client(world: World) -> AsyncIterator[TestClient]:
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def deliver(
+    client: TestClient, event: str, payload: dict[str, Any], delivery: str, secret: str = SECRET
+) -> tuple[int, str]:
+    headers, body = webhook(event, payload, secret, delivery)
+    async with client.post("/forge/github", data=body, headers=headers) as response:
+        return response.status, await response.text()
+
+
+def opened(number: int, created: datetime, **fields: Any) -> dict[str, Any]:
+    return event_payload(
+        "pull_request/opened",
+        REPO,
+        action="opened",
+        pull_request=pull_request(REPO, number, created=created, **fields),
+    )
+
+
+async def test_a_signed_webhook_puts_a_new_pull_request_in_the_queue(
+    world: World, client: TestClient
+) -> None:
+    payload = opened(
+        7,
+        NOW - timedelta(days=3),
+        title="Faster sparse PCA",
+        author="mira",
+        association="FIRST_TIME_CONTRIBUTOR",
+    )
+    assert await deliver(client, "pull_request", payload, "d-1") == (200, "ok\n")
+
+    text = await world.queue()
+    assert "Review queue: 1 waiting" in text
+    assert (
+        "scikit-learn/scikit-learn#7 'Faster sparse PCA' by mira · waiting 3 d · first-time contributor"
+        in text
+    )
+
+
+async def test_a_forged_signature_is_refused_and_nothing_is_stored(
+    world: World, client: TestClient
+) -> None:
+    payload = opened(7, NOW)
+    status, text = await deliver(client, "pull_request", payload, "d-1", secret="guessed")
+    assert (status, text) == (401, "the signature does not match\n")
+    headers, body = webhook("pull_request", payload, SECRET, "d-2")
+    del headers["X-Hub-Signature-256"]
+    async with client.post("/forge/github", data=body, headers=headers) as response:
+        assert response.status == 401
+    assert await world.stored() == []
+    async with world.sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(WebhookDelivery))).one() == 0
+
+
+async def test_a_replayed_delivery_changes_nothing(world: World, client: TestClient) -> None:
+    assert (await deliver(client, "pull_request", opened(7, NOW, title="First"), "d-1"))[0] == 200
+    later = opened(7, NOW, title="Replayed", updated=NOW + timedelta(hours=1))
+    assert await deliver(client, "pull_request", later, "d-1") == (200, "already handled\n")
+    [pull] = await world.stored()
+    assert pull.title == "First"
+
+
+async def test_bad_deliveries_get_a_4xx_and_store_nothing(world: World, client: TestClient) -> None:
+    body = b"this is not json"
+    headers, _ = webhook("pull_request", {}, SECRET, "d-1")
+    headers["X-Hub-Signature-256"] = signed(body, SECRET)
+    async with client.post("/forge/github", data=body, headers=headers) as response:
+        assert response.status == 400
+    elsewhere = event_payload(
+        "pull_request/opened",
+        "someone/else",
+        action="opened",
+        pull_request=pull_request("someone/else", 1, created=NOW),
+    )
+    status, text = await deliver(client, "pull_request", elsewhere, "d-2")
+    assert status == 422 and "not configured" in text
+    huge = opened(8, NOW, title="x")
+    huge["padding"] = "x" * 600_000
+    assert (await deliver(client, "pull_request", huge, "d-3"))[0] == 413
+    assert await world.stored() == []
+
+
+async def test_review_events_and_ci_give_the_flags(world: World, client: TestClient) -> None:
+    created = NOW - timedelta(days=2)
+    pr = pull_request(REPO, 9, created=created, requested=("ana",), head_sha="abc123")
+    await deliver(
+        client,
+        "pull_request",
+        event_payload("pull_request/opened", REPO, action="opened", pull_request=pr),
+        "d-1",
+    )
+    reviewed = event_payload(
+        "pull_request_review/submitted",
+        REPO,
+        action="submitted",
+        pull_request=pr,
+        review=review("bob", "approved", NOW),
+    )
+    await deliver(client, "pull_request_review", reviewed, "d-2")
+    suite = event_payload("check_suite/completed", REPO, action="completed")
+    suite["check_suite"]["head_sha"] = "abc123"
+    suite["check_suite"]["conclusion"] = "failure"
+    await deliver(client, "check_suite", suite, "d-3")
+    person = await person_of(world)
+    async with world.sessions() as session:
+        session.add(
+            ForgeAccount(
+                person_id=person,
+                forge="https://github.com",
+                login="ana",
+                asked_at=NOW,
+                proven_at=NOW,
+            )
+        )
+        await session.commit()
+
+    text = await world.queue()
+    assert (
+        "#9 'Fix the docs' by octocat · waiting 2 d · review requested from you · one approval, needs a second · CI failing"
+        in text
+    )
+
+    second = event_payload(
+        "pull_request_review/submitted",
+        REPO,
+        action="submitted",
+        pull_request=pr,
+        review=review("cy", "approved", NOW),
+    )
+    await deliver(client, "pull_request_review", second, "d-4")
+    assert "No pull request is waiting for a review." in await world.queue()
+
+
+async def person_of(world: World) -> int:
+    said = await world.ana.say("!whoami")
+    assert not said.reply.error
+    from bot.identity import Account
+
+    async with world.sessions() as session:
+        account = (
+            await session.exec(select(Account).where(Account.platform_user_id == "@ana:x"))
+        ).one()
+        return account.person_id
+
+
+async def test_the_queue_is_longest_wait_first_without_drafts(
+    world: World, client: TestClient
+) -> None:
+    await deliver(client, "pull_request", opened(1, NOW - timedelta(days=1), title="Recent"), "d-1")
+    await deliver(client, "pull_request", opened(2, NOW - timedelta(days=9), title="Old"), "d-2")
+    await deliver(
+        client,
+        "pull_request",
+        opened(3, NOW - timedelta(days=20), title="Draft", draft=True),
+        "d-3",
+    )
+    text = await world.queue()
+    assert text.index("'Old'") < text.index("'Recent'")
+    assert "Draft" not in text
+
+    pushed = opened(
+        2, NOW - timedelta(days=9), title="Old", updated=NOW - timedelta(hours=2), head_sha="f00"
+    )
+    pushed["action"] = "synchronize"
+    await deliver(client, "pull_request", pushed, "d-4")
+    text = await world.queue()
+    assert text.index("'Recent'") < text.index("'Old'")
+    assert "'Old' by octocat · waiting 2 h" in text
+
+    ready = opened(3, NOW - timedelta(days=20), title="Draft", updated=NOW - timedelta(hours=5))
+    ready["action"] = "ready_for_review"
+    await deliver(client, "pull_request", ready, "d-5")
+    assert "'Draft' by octocat · waiting 5 h" in await world.queue()
+
+
+async def test_bad_repositories_are_told_with_an_example(world: World) -> None:
+    text = await world.queue("!review queue pandas-dev/pandas")
+    assert "pandas-dev/pandas is not a repository Convene reads" in text
+    assert "e.g. review queue scikit-learn/scikit-learn" in text
+    text = await world.queue("!review queue https://gitlab.com/gitlab-org/gitlab")
+    assert "gitlab.com is not a forge Convene reads; it reads https://github.com" in text
+    text = await world.queue("!review queue https://github.com/numpy/numpy/pulls")
+    assert "No pull request in numpy/numpy is waiting for a review." in text
+
+
+# Polling, against the fake GitHub.
+
+
+@pytest.fixture
+async def github() -> AsyncIterator[FakeGitHub]:
+    async with serving(FakeGitHub()) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def polled(sessions: async_sessionmaker[AsyncSession], github: FakeGitHub) -> World:
+    return World(sessions, settings(github.url))
+
+
+def forge(world: World) -> Any:
+    return world.bot.runtime.env.section(ForgeSettings).forges[0]
+
+
+async def test_a_poll_reads_every_page_then_costs_only_304s(
+    polled: World, github: FakeGitHub
+) -> None:
+    for number in range(1, 251):
+        github.add(REPO, pull_request(REPO, number, created=NOW - timedelta(hours=number)))
+    github.repo(REPO).reviews[250] = [review("bob", "approved", NOW)]
+    github.repo(REPO).statuses[github.repo(REPO).pulls[250]["head"]["sha"]] = "failure"
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(polled.bot)
+
+    report = await poller.poll(forge(polled))
+    assert report.changed == [REPO, "numpy/numpy"]
+    pages = [path for path, _ in github.requests if path.startswith(f"/repos/{REPO}/pulls?")]
+    assert len(pages) == 3  # 250 at 100 a page, followed by Link rel="next"
+    assert "Review queue: 250 waiting" in await polled.queue()
+    assert (
+        "#250 'Fix the docs' by octocat · waiting 10 d 10 h · one approval, needs a second · CI failing"
+        in await polled.queue()
+    )
+
+    github.requests.clear()
+    report = await poller.poll(forge(polled))
+    assert report.changed == []
+    assert list(github.statuses()) == [304] * 4  # three pages of one repository, one of the other
+    assert report.fresh == 0
+
+
+async def test_a_rate_limit_postpones_polling_and_loses_nothing(
+    polled: World, github: FakeGitHub
+) -> None:
+    for number in range(1, 31):
+        github.add(REPO, pull_request(REPO, number, created=NOW - timedelta(hours=number)))
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(polled.bot)
+
+    github.secondary, github.retry_after = 1, 120
+    report = await poller.poll(forge(polled))
+    assert report.postponed == polled.clock.now + timedelta(seconds=120)
+    assert github.requests[-1][1] == 403
+    assert await polled.stored() == []
+
+    github.remaining = 10  # the list, then reviews and status of four pull requests
+    report = await poller.poll(forge(polled))
+    assert report.postponed == github.reset
+    assert len(await polled.stored()) == 30
+
+    github.remaining = 5000
+    report = await poller.poll(forge(polled))
+    assert report.postponed is None
+    async with polled.sessions() as session:
+        rows = (await session.exec(select(PullRequest))).all()
+        assert all(row.details_seen == row.updated_at for row in rows)
+
+
+async def test_a_repository_github_does_not_show_is_named_and_the_others_polled(
+    polled: World, github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    github.repo("numpy/numpy")
+    github.add("numpy/numpy", pull_request("numpy/numpy", 1, created=NOW - timedelta(days=1)))
+    report = await build_forge_poller(polled.bot).poll(forge(polled))
+    assert report.refused == [REPO] and report.changed == ["numpy/numpy"]
+    assert "polling https://github.com/scikit-learn/scikit-learn: " in caplog.text
+    assert "answered 404" in caplog.text
+    assert "Review queue: 1 waiting" in await polled.queue()
+
+
+async def test_a_pull_request_no_longer_listed_leaves_the_queue(
+    polled: World, github: FakeGitHub
+) -> None:
+    github.add(REPO, pull_request(REPO, 1, created=NOW - timedelta(days=1)))
+    github.add(REPO, pull_request(REPO, 2, created=NOW - timedelta(days=2)))
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(polled.bot)
+    await poller.poll(forge(polled))
+    github.repo(REPO).pulls[2]["state"] = "closed"
+    await poller.poll(forge(polled))
+    text = await polled.queue()
+    assert "Review queue: 1 waiting" in text and "#2" not in text
+
+
+# Review hours.
+
+
+async def test_a_review_hour_posts_the_longest_waiting_once(
+    world: World, client: TestClient
+) -> None:
+    await deliver(
+        client, "pull_request", opened(4, NOW - timedelta(days=6), title="Old one"), "d-1"
+    )
+    said = await world.ana.say(
+        '!event create "Review hour" start="2026-12-08 16:00" tz=UTC kind=review-hour'
+    )
+    assert not said.reply.error, said.text
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    planner = build_review_hours(world.bot)
+
+    world.clock.now = datetime(2026, 12, 8, 15, 59, tzinfo=UTC)
+    await planner.plan()
+    await dispatcher.run_due()
+    assert platforms["matrix"].replies == {}
+
+    for minutes in (0, 1, 10):
+        world.clock.now = datetime(2026, 12, 8, 16, minutes, tzinfo=UTC)
+        await planner.plan()
+        await dispatcher.run_due()
+    [post] = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert post.startswith("Review hour: Review hour\n1 pull request wait for a review")
+    assert "scikit-learn/scikit-learn#4 'Old one' by octocat · waiting 7 d 1 h" in post
+
+
+async def test_public_repositories_need_no_token_and_a_token_is_sent_when_set(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.repo(REPO), github.repo("numpy/numpy")
+    anonymous = World(sessions, settings(github.url))
+    await build_forge_poller(anonymous.bot).poll(forge(anonymous))
+    assert set(github.authorizations) == {None}
+
+    github.authorizations.clear()
+    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_test0123456789")
+    config = settings(github.url, token_env="TEST_GITHUB_TOKEN")
+    config.check_secrets()
+    with_token = World(sessions, config)
+    await build_forge_poller(with_token.bot).poll(forge(with_token))
+    assert set(github.authorizations) == {"token ghp_test0123456789"}
+
+
+def test_a_missing_secret_is_named_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_GITHUB_SECRET")
+    with pytest.raises(ConfigError, match="environment variable TEST_GITHUB_SECRET is not set"):
+        settings().check_secrets()
+    monkeypatch.setenv("TEST_GITHUB_SECRET", "two words")
+    with pytest.raises(ConfigError) as refused:
+        settings().check_secrets()
+    assert "two words" not in str(refused.value)
+
+
+# GitLab and Forgejo webhooks.
+
+GITLAB = "gnome/gtk/docs"
+CODEBERG = "forgejo/website"
+
+
+@pytest.fixture
+async def forges(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[World, TestClient]]:
+    monkeypatch.setenv("TEST_GITLAB_TOKEN", "gitlab-hook-token")
+    monkeypatch.setenv("TEST_FORGEJO_SECRET", "forgejo-hook-secret")
+    config = parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "gitlab",
+                        "repositories": [GITLAB],
+                        "webhook_secret_env": "TEST_GITLAB_TOKEN",
+                    },
+                    {
+                        "kind": "forgejo",
+                        "base_url": "https://codeberg.org/api/v1",
+                        "repositories": [CODEBERG],
+                        "webhook_secret_env": "TEST_FORGEJO_SECRET",
+                    },
+                ]
+            }
+        }
+    )
+    world = World(sessions, config)
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield world, client
+
+
+async def send(
+    client: TestClient, path: str, request: tuple[dict[str, str], bytes]
+) -> tuple[int, str]:
+    headers, body = request
+    async with client.post(path, data=body, headers=headers) as response:
+        return response.status, await response.text()
+
+
+def plain(text: str) -> str:
+    return re.sub(r" \(https://[^)]*\)", "", text)
+
+
+async def test_gitlab_merge_requests_come_by_token(forges: tuple[World, TestClient]) -> None:
+    world, client = forges
+    opened_mr = gitlab_merge_request(
+        GITLAB, 12, title="Column view", author="lea", first=True, created=NOW - timedelta(days=2)
+    )
+    assert (await send(client, "/forge/gitlab", gitlab_webhook(opened_mr, "wrong", "u-0")))[
+        0
+    ] == 401
+    assert await world.stored() == []
+    assert await send(
+        client, "/forge/gitlab", gitlab_webhook(opened_mr, "gitlab-hook-token", "u-1")
+    ) == (200, "ok\n")
+    assert await send(
+        client, "/forge/gitlab", gitlab_webhook(opened_mr, "gitlab-hook-token", "u-1")
+    ) == (200, "already handled\n")
+
+    text = plain(
+        (
+            await world.ana.say("!review queue https://gitlab.com/gnome/gtk/docs/-/merge_requests")
+        ).text
+    )
+    assert "gnome/gtk/docs#12 'Column view' by lea · waiting 2 d · first-time contributor" in text
+
+    approved = gitlab_merge_request(
+        GITLAB,
+        12,
+        action="approved",
+        author="sam",
+        first=True,
+        title="Column view",
+        created=NOW - timedelta(days=2),
+        updated=NOW - timedelta(hours=1),
+    )
+    await send(client, "/forge/gitlab", gitlab_webhook(approved, "gitlab-hook-token", "u-2"))
+    text = plain((await world.ana.say("!review queue")).text)
+    assert "by lea · waiting 2 d · first-time contributor · one approval, needs a second" in text
+
+    merged = gitlab_merge_request(
+        GITLAB, 12, action="merge", state="merged", created=NOW - timedelta(days=2), updated=NOW
+    )
+    await send(client, "/forge/gitlab", gitlab_webhook(merged, "gitlab-hook-token", "u-3"))
+    assert "No pull request is waiting for a review." in (await world.ana.say("!review queue")).text
+
+
+async def test_forgejo_pull_requests_come_signed(forges: tuple[World, TestClient]) -> None:
+    world, client = forges
+    payload = forgejo_pull_request(
+        CODEBERG, 5, title="New front page", author="otto", created=NOW - timedelta(days=1)
+    )
+    headers, body = forgejo_webhook(payload, "forgejo-hook-secret", "f-1")
+    forged = dict(headers, **{"X-Forgejo-Signature": "0" * 64})
+    assert (await send(client, "/forge/forgejo", (forged, body)))[0] == 401
+    assert await world.stored() == []
+    assert await send(client, "/forge/forgejo", (headers, body)) == (200, "ok\n")
+    text = plain((await world.ana.say("!review queue forgejo/website")).text)
+    assert "forgejo/website#5 'New front page' by otto · waiting 1 d" in text
+
+    elsewhere = forgejo_pull_request("someone/else", 1, created=NOW)
+    status, _ = await send(
+        client, "/forge/forgejo", forgejo_webhook(elsewhere, "forgejo-hook-secret", "f-2")
+    )
+    assert status == 422
+    text = (await world.ana.say("!review queue https://github.com/forgejo/website")).text
+    assert "github.com is not a forge Convene reads" in text
+
+
+# Sprint issues read from GitHub.
+
+
+async def test_a_sprint_issue_is_listed_with_what_github_says(
+    polled: World, github: FakeGitHub
+) -> None:
+    github.repo(REPO).issues[101] = issue(
+        REPO,
+        101,
+        title="Document the sparse PCA solver",
+        labels=("good first issue", "Documentation"),
+    )
+    github.repo(REPO).issues[102] = issue(REPO, 102, title="Old bug", state="closed")
+    add = "!sprint issue add https://github.com/scikit-learn/scikit-learn/issues/{} newcomers"
+
+    said = await polled.ana.say(add.format(101))
+    assert not said.reply.error, said.text
+    listed = without_links((await polled.ana.say("!sprint issues")).text)
+    assert (
+        "#1 scikit-learn/scikit-learn#101 'Document the sparse PCA solver' "
+        "[good first issue,Documentation] · newcomers · free" in listed
+    )
+
+    said = await polled.ana.say(add.format(102))
+    assert said.reply.error
+    assert "scikit-learn/scikit-learn#102 is closed on github.com; list an open issue." in said.text
+    said = await polled.ana.say(add.format(999))
+    assert "github.com has no open issue scikit-learn/scikit-learn#999" in said.text
+    assert "#102" not in (await polled.ana.say("!sprint issues")).text
+
+    for number in (103, 104):
+        github.repo(REPO).issues[number] = issue(
+            REPO, number, title=f"Sprint task {number}", labels=("sprint",)
+        )
+    github.repo(REPO).issues[101]["labels"].append(
+        {**github.repo(REPO).issues[101]["labels"][0], "name": "sprint"}
+    )
+    said = await polled.ana.say(f"!sprint issue import {REPO} label=sprint newcomers")
+    assert without_links(said.text) == (
+        "Listed 2 for newcomers: #2 scikit-learn/scikit-learn#103 'Sprint task 103' [sprint], "
+        "#3 scikit-learn/scikit-learn#104 'Sprint task 104' [sprint]. 1 was listed already."
+    )
+    said = await polled.ana.say("!sprint issue import pandas-dev/pandas label=sprint")
+    assert "github.com has no repository pandas-dev/pandas." in said.text
+    said = await polled.ana.say("!sprint issue import https://x label=sprint")
+    assert "Name the repository as owner/name" in said.text
+
+
+# Linking a GitHub login, proven.
+
+
+async def test_a_github_login_is_linked_once_its_code_is_on_github(
+    polled: World, github: FakeGitHub
+) -> None:
+    github.users["octocat"] = ("Friendly cat", [])
+    github.repo("numpy/numpy")
+    github.add(REPO, pull_request(REPO, 3, created=NOW - timedelta(days=1), requested=("octocat",)))
+    await build_forge_poller(polled.bot).poll(forge(polled))
+
+    said = await polled.ana.say("!forge link github no-such-person")
+    assert "GitHub has no user no-such-person" in said.text
+    said = await polled.ana.say("!forge link github bad_login!")
+    assert "A GitHub login is letters, digits and single hyphens" in said.text
+
+    said = await polled.ana.say("!forge link github octocat")
+    assert said.reply.private
+    code = re.search(r"convene-[0-9a-f]{12}", said.text)
+    assert code is not None, said.text
+    assert "put " + code[0] + " in your GitHub profile's bio, or as the description" in said.text
+
+    said = await polled.ana.say("!forge link github octocat")
+    assert (
+        f"The code {code[0]} is not in octocat's bio nor in a public gist's description yet"
+        in said.text
+    )
+    assert "review requested from you" not in await polled.queue()
+
+    github.users["octocat"] = ("Friendly cat", ["my proof " + code[0]])
+    said = await polled.ana.say("!forge link github octocat")
+    assert "Linked: GitHub's octocat is you." in said.text
+    assert (
+        "#3 'Fix the docs' by octocat · waiting 1 d · review requested from you"
+        in await polled.queue()
+    )
+
+    assert "Forge accounts: github.com octocat." in (await polled.ana.say("!whoami")).text
+
+    export = await polled.ana.say("!me export")
+    assert export.reply.attachment is not None
+    assert '"login": "octocat"' in export.reply.attachment.content
+
+
+async def test_an_organizer_confirms_a_login(polled: World) -> None:
+    nina = polled.platform.person("@nina:x", name="Nina")
+    await nina.say("!whoami")
+    said = await polled.ana.say("!forge confirm github nina-q @nina:x")
+    assert said.text == "Linked: GitHub's nina-q is '@nina:x'."
+    assert "Forge accounts: github.com nina-q." in (await nina.say("!whoami")).text
+    said = await nina.say("!forge confirm github nina-q @nina:x")
+    assert said.reply.error
+    said = await polled.ana.say("!forge confirm github nina-q @nobody:x")
+    assert "Nobody here goes by" in said.text
+
+
+async def test_forgejo_is_polled_like_github(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    config = parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "forgejo",
+                        "base_url": github.url + "/api/v1",
+                        "web_url": "https://codeberg.org",
+                        "repositories": [CODEBERG],
+                    }
+                ]
+            }
+        }
+    )
+    world = World(sessions, config)
+    for number in range(1, 61):
+        pr = forgejo_pull_request(CODEBERG, number, created=NOW - timedelta(hours=number))
+        github.add(CODEBERG, pr["pull_request"])
+    github.repo(CODEBERG).reviews[60] = [
+        {**review("kim", "approved", NOW), "state": "APPROVED"},
+        {**review("lou", "changes_requested", NOW), "state": "REQUEST_CHANGES"},
+    ]
+    poller = build_forge_poller(world.bot)
+    forgejo = world.bot.runtime.env.section(ForgeSettings).forges[0]
+
+    assert (await poller.poll(forgejo)).changed == [CODEBERG]
+    pages = [path for path, _ in github.requests if "/pulls?" in path]
+    assert pages == [
+        f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50",
+        f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50&page=2",
+    ]
+    text = plain((await world.ana.say("!review queue")).text)
+    assert "Review queue: 60 waiting" in text
+    assert "forgejo/website#60 'Fix the docs' by gordon · waiting 2 d 12 h · one approval" in text
+
+    github.requests.clear()
+    assert (await poller.poll(forgejo)).changed == []
+    assert set(github.statuses()) == {304}
+
+
+async def test_gitlab_is_polled_with_its_token(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GITLAB_API_TOKEN", "glpat-0123456789")
+    config = parse_settings(
+        {
+            "forge": {
+                "forges": [
+                    {
+                        "kind": "gitlab",
+                        "base_url": github.url + "/api/v4",
+                        "web_url": "https://gitlab.com",
+                        "repositories": [GITLAB],
+                        "token_env": "TEST_GITLAB_API_TOKEN",
+                    }
+                ]
+            }
+        }
+    )
+    world = World(sessions, config)
+    github.gitlab[GITLAB] = {
+        iid: gitlab_listed(GITLAB, iid, created=NOW - timedelta(hours=iid), reviewers=("ana",))
+        for iid in range(1, 131)
+    }
+    github.approvals[(GITLAB, 130)] = ["kim"]
+    github.pipelines[(GITLAB, 130)] = "failed"
+    poller = build_forge_poller(world.bot)
+    gitlab = world.bot.runtime.env.section(ForgeSettings).forges[0]
+
+    assert (await poller.poll(gitlab)).changed == [GITLAB]
+    pages = [path for path, _ in github.requests if path.endswith(("per_page=100", "page=2"))]
+    assert len(pages) == 2  # 130 at 100 a page
+    text = plain((await world.ana.say("!review queue")).text)
+    assert "Review queue: 130 waiting" in text
+    assert (
+        "gnome/gtk/docs#130 'Fix the docs' by admin · waiting 5 d 10 h · "
+        "one approval, needs a second · CI failing" in text
+    )
+
+    assert set(github.authorizations) == {"glpat-0123456789"}
+
+    github.requests.clear()
+    assert (await poller.poll(gitlab)).changed == []
+    assert set(github.statuses()) == {304}
+
+
+# First contributions celebrated.
+
+
+async def test_a_linked_newcomers_first_pull_request_is_celebrated_when_opened_and_merged(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    data = settings().model_dump(mode="json")
+    data["rooms"] = [{"name": "lobby", "matrix_room_id": "!l:x", "purposes": ["welcome"]}]
+    world = World(sessions, parse_settings(data))
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    mira = world.platform.person("@mira:x", name="Mira")
+    await mira.say('!mentor request "first pull request" how do I run the tests')
+    mentor = world.platform.person("@omar:x", Role.MENTOR, name="Omar")
+    await world.ana.say("!forge confirm github mira-dev @mira:x")
+    claimed = await mentor.say("!mentor claim 1")
+    assert "Their forge accounts: github.com mira-dev." in claimed.text
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+
+    def first(**fields: Any) -> dict[str, Any]:
+        return opened(
+            8,
+            NOW,
+            title="Typo in the glossary",
+            author="mira-dev",
+            association="FIRST_TIME_CONTRIBUTOR",
+            **fields,
+        )
+
+    async with TestClient(TestServer(app)) as client:
+        await deliver(client, "pull_request", first(), "d-1")
+        await deliver(client, "pull_request", first(), "d-1")
+        other = opened(9, NOW, author="someone", association="FIRST_TIME_CONTRIBUTOR")
+        await deliver(client, "pull_request", other, "d-2")
+        await dispatcher.run_due()
+        merged = first(updated=NOW + timedelta(hours=2), merged=True)
+        merged["action"] = "closed"
+        world.clock.now = NOW + timedelta(hours=2)
+        await deliver(client, "pull_request", merged, "d-3")
+        await deliver(client, "pull_request", merged, "d-4")
+    await dispatcher.run_due()
+    sent = platforms["matrix"].posted
+    to_mentor = [text for target, text in sent.values() if target == "user:@omar:x"]
+    assert len(to_mentor) == 2
+    assert to_mentor[0].endswith("Welcome! (You helped Mira as their mentor.)")
+    posts = [
+        without_links(to_plain(reply.body()))
+        for key, reply in platforms["matrix"].replies.items()
+        if sent[key][0] != "user:@omar:x" and "🎉" in reply.text
+    ]
+    assert posts == [
+        "🎉 Mira opened their first pull request to scikit-learn/scikit-learn: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Welcome!",
+        "🎉 Mira's first pull request to scikit-learn/scikit-learn was merged: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Thank you!",
+    ]
+
+
+# Review nudges.
+
+
+async def test_a_reviewer_is_nudged_once_a_day_in_their_daytime(
+    world: World, client: TestClient
+) -> None:
+    nina = world.platform.person("@nina:x", name="Nina")
+    await nina.say("!tz set Europe/Paris")
+    await world.ana.say("!forge confirm github nina-q @nina:x")
+    asked = opened(5, NOW - timedelta(days=2), title="Asks Nina", requested=("nina-q",))
+    labelled = opened(6, NOW - timedelta(days=1), title="Docs fix", labels=("documentation",))
+    await deliver(client, "pull_request", asked, "d-1")
+    await deliver(client, "pull_request", labelled, "d-2")
+    await deliver(client, "pull_request", opened(7, NOW - timedelta(days=3)), "d-3")
+
+    said = await nina.say("!review nudge on max=3 labels=documentation")
+    assert said.text == (
+        "Once a day, between 10:00 and 18:00 your time, up to 3 pull requests that ask nina-q "
+        "for a review or carry documentation, by direct message (none when nothing waits)."
+    )
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    nudges = build_review_nudges(world.bot)
+
+    async def at(hour: int, day: int = 8) -> list[str]:
+        world.clock.now = datetime(2026, 12, day, hour, 30, tzinfo=UTC)
+        before = set(platforms["matrix"].replies)
+        await nudges.plan()
+        await dispatcher.run_due()
+        return [
+            without_links(to_plain(platforms["matrix"].replies[key].body()))
+            for key in platforms["matrix"].replies
+            if key not in before
+        ]
+
+    assert await at(8) == []  # 09:30 in Paris
+    [nudge] = await at(9)
+    assert nudge == (
+        "Pull requests waiting for your review\n"
+        "- scikit-learn/scikit-learn#5 'Asks Nina' by octocat · waiting 2 d 18 h\n"
+        "- scikit-learn/scikit-learn#6 'Docs fix' by octocat · waiting 1 d 18 h\n"
+        "Stop these with !review nudge off."
+    )
+    assert [target for target, _ in platforms["matrix"].posted.values()] == ["user:@nina:x"]
+    assert await at(14) == []
+    assert len(await at(9, day=9)) == 1
+
+    assert (await nina.say("!review nudge off")).text == "No more review nudges."
+    assert await at(9, day=10) == []
+    console = FakePlatform(world.bot, name="console").person("you")
+    said = await console.say("!review nudge on")
+    assert "Review nudges come by direct message on Matrix or Discord" in said.text
+
+
+async def test_sprint_issues_closed_or_taken_on_github_leave_the_list(
+    polled: World, github: FakeGitHub
+) -> None:
+    for number in (101, 102, 103):
+        github.repo(REPO).issues[number] = issue(REPO, number, title=f"Task {number}")
+    for number in (101, 102, 103):
+        said = await polled.ana.say(f"!sprint issue add https://github.com/{REPO}/issues/{number}")
+        assert not said.reply.error, said.text
+    nina = polled.platform.person("@nina:x", name="Nina")
+    await nina.say("!sprint claim 1")
+    await nina.say("!sprint claim 3")
+    await polled.ana.say("!forge confirm github nina-q @nina:x")
+    github.repo(REPO).issues[101]["state"] = "closed"
+    github.repo(REPO).issues[102]["assignees"] = [{"login": "someone"}]
+    github.repo(REPO).issues[103]["assignees"] = [{"login": "Nina-Q"}]
+    github.repo(REPO).issues[103]["title"] = "Task 103, retitled"
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(polled.sessions, platforms, polled.clock)
+
+    await build_sprint_checks(polled.bot).check()
+    await dispatcher.run_due()
+    listed = without_links((await polled.ana.say("!sprint issues")).text)
+    assert "#101" not in listed and "#102" not in listed
+    assert (
+        "#3 scikit-learn/scikit-learn#103 'Task 103, retitled' · everyone · held by Nina" in listed
+    )
+    told = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert told == [
+        "Sprint issue #1 scikit-learn/scikit-learn#101, which you held, left the sprint list: "
+        "closed on GitHub."
+    ]
+    assert [target for target, _ in platforms["matrix"].posted.values()] == ["user:@nina:x"]
+
+
+async def test_a_claim_is_said_on_the_github_issue_when_configured(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_test0123456789")
+    data = settings(github.url, token_env="TEST_GITHUB_TOKEN").model_dump(mode="json")
+    data["forge"]["comment_on_claim"] = True
+    world = World(sessions, parse_settings(data))
+    github.repo(REPO).issues[101] = issue(REPO, 101, title="Task 101")
+    await world.ana.say(f"!sprint issue add https://github.com/{REPO}/issues/101")
+    nina = world.platform.person("@nina:x", name="Nina")
+    await nina.say("!whoami")
+    await world.ana.say("!forge confirm github nina-q @nina:x")
+
+    said = await nina.say("!sprint claim 1")
+    assert "A comment on the issue now says it is taken; if you stop" in said.text
+    assert github.repo(REPO).comments == [
+        (
+            101,
+            "This issue is taken for the sprint by @nina-q (noted by Convene).",
+            "token ghp_test0123456789",
+        )
+    ]
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "forgejo"])
+async def test_a_gitlab_or_forgejo_login_is_linked_by_its_bio(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, kind: str
+) -> None:
+    base = github.url + ("/api/v4" if kind == "gitlab" else "/api/v1")
+    forges = [{"kind": kind, "base_url": base, "web_url": f"https://{kind}.example"}]
+    world = World(sessions, parse_settings({"forge": {"forges": forges}}))
+    github.users["lea.dev"] = ("Hello", [])
+    name = {"gitlab": "GitLab", "forgejo": "Forgejo"}[kind]
+
+    said = await world.ana.say(f"!forge link {kind} nobody")
+    assert f"{name} has no user nobody" in said.text
+    said = await world.ana.say(f"!forge link {kind} lea.dev")
+    code = re.search(r"convene-[0-9a-f]{12}", said.text)
+    assert code is not None, said.text
+    assert f"in your {name} profile's bio, then type" in said.text
+    said = await world.ana.say(f"!forge link {kind} lea.dev")
+    assert f"The code {code[0]} is not in lea.dev's bio yet" in said.text
+    github.users["lea.dev"] = (f"Hello {code[0]}", [])
+    said = await world.ana.say(f"!forge link {kind} lea.dev")
+    assert f"Linked: {name}'s lea.dev is you." in said.text
+    assert f"Forge accounts: {kind}.example lea.dev." in (await world.ana.say("!whoami")).text
