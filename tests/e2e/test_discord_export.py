@@ -53,6 +53,7 @@ async def test_the_export_arrives_as_a_file_by_direct_message(
                 "user_id": str(CONTRIBUTOR.id),
                 "name": CONTRIBUTOR.username,
                 "direct_message_room": None,
+                "role": "contributor",
                 "since": data["person"]["since"],
             }
         ]

@@ -17,6 +17,7 @@ from bot.config import parse_settings
 from bot.core.bus import DELIVERIES
 from bot.rooms_store import RoomBinding
 from tests.support.bot_harness import running
+from tests.support.clock import ShiftedClock
 from tests.support.discord_bot import answered, discord_settings, text_of
 from tests.support.discord_fixtures import (
     ANNOUNCEMENTS,
@@ -32,19 +33,6 @@ from tests.support.matrix_world import ask, joined, make_world
 from tests.support.synapse import Synapse
 
 pytestmark = pytest.mark.e2e
-
-
-class ShiftedClock:
-    """Real time, moved by `set` to any moment; it keeps running from there."""
-
-    def __init__(self) -> None:
-        self.shift = timedelta(0)
-
-    def set(self, moment: datetime) -> None:
-        self.shift = moment - datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.shift
 
 
 def posted(fake: FakeDiscord, channel_id: int, start: str) -> list[str]:
