@@ -8,6 +8,8 @@ yet.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -36,6 +38,32 @@ class NoSuchIssue(Exception):
     """The forge says there is no such issue (or it is private, or a pull request)."""
 
 
+class _Unreachable(Exception):
+    """The forge cannot be asked now: no network, a rate limit, an error of its own."""
+
+
+@asynccontextmanager
+async def _asking(
+    forge: ForgeConfig,
+    clock: Clock,
+    token: SecretStr | None,
+    missing: type[Exception],
+    gone: tuple[int, ...] = (404, 410),
+) -> AsyncIterator[GitHub]:
+    """A client for one short exchange, whose failures come out as the two answers callers
+    tell apart: *missing* when the forge says what was asked is not there (a status in *gone*),
+    `_Unreachable` for everything else."""
+    try:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            yield GitHub(http, forge, Cache(1), clock, token)
+    except gidgethub.BadRequest as exc:
+        if exc.status_code in gone:
+            raise missing from None
+        raise _Unreachable from None
+    except (Postponed, gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+        raise _Unreachable from None
+
+
 def _forge_for(env: Env, host: str) -> tuple[ForgeConfig, SecretStr | None] | None:
     settings = env.section(ForgeSettings)
     for forge in settings.forges:
@@ -54,16 +82,9 @@ async def issue_facts(
         return None
     forge, token = found
     try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            github = GitHub(http, forge, Cache(1), clock, token)
+        async with _asking(forge, clock, token, NoSuchIssue) as github:
             data = await github.item(f"/repos/{project}/issues/{number}")
-    except Postponed:
-        return None
-    except gidgethub.BadRequest as exc:
-        if exc.status_code in (404, 410):
-            raise NoSuchIssue from None
-        return None
-    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+    except _Unreachable:
         return None
     if not isinstance(data, dict) or "pull_request" in data:
         raise NoSuchIssue
@@ -84,8 +105,7 @@ async def profile(forge: ForgeConfig, clock: Clock, login: str) -> tuple[Any, li
     be asked now. `NoSuchLogin` when it has no such account. GitHub keeps a bio in `bio`,
     Forgejo in `description`; GitLab finds a user by name first, then shows its `bio`."""
     try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            client = GitHub(http, forge, Cache(1), clock, forge.token())
+        async with _asking(forge, clock, forge.token(), NoSuchLogin, gone=(404,)) as client:
             if forge.kind == "gitlab":
                 found = await client.item(f"/users?username={quote(login)}")
                 if not found:
@@ -95,13 +115,7 @@ async def profile(forge: ForgeConfig, clock: Clock, login: str) -> tuple[Any, li
             if forge.kind != "github":
                 return user, []
             gists = await client.item(f"/users/{login}/gists?per_page=30")
-    except Postponed:
-        return None
-    except gidgethub.BadRequest as exc:
-        if exc.status_code == 404:
-            raise NoSuchLogin from None
-        return None
-    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+    except _Unreachable:
         return None
     return user, gists if isinstance(gists, list) else []
 
@@ -124,8 +138,7 @@ async def open_issues(
     path = f"/repos/{project}/issues?state=open&labels={quote(label)}&sort=created&direction=asc&per_page=100"
     issues: list[FoundIssue] = []
     try:
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            github = GitHub(http, forge, Cache(1), clock, token)
+        async with _asking(forge, clock, token, NoSuchIssue) as github:
             async for data in github.each(path):
                 if "pull_request" in data:
                     continue
@@ -134,13 +147,7 @@ async def open_issues(
                 issues.append(FoundIssue(int(data["number"]), facts))
                 if len(issues) >= limit:
                     break
-    except Postponed:
-        return None
-    except gidgethub.BadRequest as exc:
-        if exc.status_code in (404, 410):
-            raise NoSuchIssue from None
-        return None
-    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
+    except _Unreachable:
         return None
     return issues
 
