@@ -425,7 +425,7 @@ async def test_a_review_hour_posts_the_longest_waiting_once(
         await planner.plan()
         await dispatcher.run_due()
     [post] = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
-    assert post.startswith("Review hour: Review hour\n1 pull request wait for a review")
+    assert post.startswith("Review hour: Review hour\n1 pull request waits for a review")
     assert "scikit-learn/scikit-learn#4 'Old one' by octocat · waiting 7 d 1 h" in post
 
 

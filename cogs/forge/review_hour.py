@@ -42,9 +42,7 @@ def post(event: Event, lines: list[str], total: int) -> Render:
                 "No pull request is waiting for a review. Thank you, reviewers!",
                 title=f"Review hour: {event.title}",
             )
-        head = (
-            f"{total} pull request{'s' if total != 1 else ''} wait for a review; the longest waits:"
-        )
+        head = f"{total} pull request{'s wait' if total != 1 else ' waits'} for a review; the longest waits:"
         return Reply("\n".join([head, *lines]), title=f"Review hour: {event.title}")
 
     return shown
