@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,7 +43,7 @@ from bot.core.context import Clock
 from bot.core.env import Env
 from bot.core.observe import NOBODY, Observer
 from bot.core.ports import DIRECT, DIRECT_PLATFORMS, Sender, SendResult
-from bot.core.reply import Attachment, Button, Reply
+from bot.core.reply import Reply, decode, encode
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
@@ -188,19 +187,6 @@ class Refusal:
     room: str
     platform: str
     error: str
-
-
-def encode(reply: Reply) -> str:
-    return json.dumps(asdict(reply))
-
-
-def decode(body: str) -> Reply:
-    data: dict[str, Any] = json.loads(body)
-    data["buttons"] = [Button(**b) for b in data.get("buttons", [])]
-    data["fields"] = [tuple(f) for f in data.get("fields", [])]
-    if data.get("attachment") is not None:
-        data["attachment"] = Attachment(**data["attachment"])
-    return Reply(**data)
 
 
 def _targets(room: Room | Direct) -> list[tuple[str, str, str | None]]:

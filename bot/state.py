@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import Text, bindparam
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Caller
+from bot.core.reply import Reply, decode, encode
+from bot.core.router import Earlier
 from bot.core.runtime import Runtime
 from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts, wrote
 from bot.identity import Account, account_of
@@ -43,40 +45,53 @@ FORGET_EVERY = 3600.0
 
 class HandledEvent(SQLModel, table=True):
     """A chat event (Matrix event id, Discord interaction id) a command was run for: a second
-    delivery of it, to another instance or after a resumed sync, is not answered again."""
+    delivery of it, to another instance or after a resumed sync, is not run again. `reply` is
+    its answer, encoded, where the platform sends it again on a replay (`Caller.resends`)."""
 
     __tablename__ = "handled_event"
 
     platform: str = Field(primary_key=True, max_length=16)
     event_id: str = Field(primary_key=True, max_length=255)
     handled_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    reply: str | None = Field(default=None, sa_type=Text)
 
 
 _HANDLED = HandledEvent.__table__  # type: ignore[attr-defined]
 # Plain Core, with no entity to load, so the lookup skips the ORM's execution path.
-_SEEN = select(_HANDLED.c.handled_at).where(
+_SEEN = select(_HANDLED.c.reply).where(
     _HANDLED.c.platform == bindparam("platform"), _HANDLED.c.event_id == bindparam("event_id")
 )
 
 
 async def record_event(
-    session: AsyncSession, caller: Caller, now: datetime, *, keep: bool = False
-) -> bool:
-    """At the end of the transaction that handled *caller*'s event: False when the event was
-    handled before, here or by another instance, so that the transaction is undone unanswered.
+    session: AsyncSession,
+    caller: Caller,
+    now: datetime,
+    reply: Reply | None = None,
+    *,
+    keep: bool = False,
+) -> Earlier | None:
+    """At the end of the transaction that handled *caller*'s event: `Earlier` when the event
+    was handled before, here or by another instance, so that the transaction is undone and
+    the earlier answer, if kept, given instead.
 
-    A transaction that wrote (or a refusal, *keep*) records the id, one `INSERT … ON CONFLICT
-    DO NOTHING`, which waits for a concurrent insert of the same id to commit or roll back, so
-    of two instances exactly one keeps its work. A read-only command writes nothing and only
-    looks the id up: its replay is silent after a run that wrote, and answered again, changing
-    nothing, after one that did not."""
+    A transaction that wrote (or a refusal, *keep*) records the id with *reply*, one `INSERT
+    … ON CONFLICT DO NOTHING`, which waits for a concurrent insert of the same id to commit or
+    roll back, so of two instances exactly one keeps its work. A read-only command writes
+    nothing and only looks the id up: its replay gets the answer kept by a run that wrote, and
+    is answered again, changing nothing, after one that did not."""
     connection = await connection_of(session)
     key = {"platform": caller.platform, "event_id": caller.event_id}
     if keep or await wrote(session):
         insert = insert_ignoring_conflicts(session, HandledEvent)
-        result = await connection.execute(insert, {**key, "handled_at": now})
-        return bool(result.rowcount)
-    return (await connection.execute(_SEEN, key)).first() is None
+        body = None if reply is None else encode(reply)
+        result = await connection.execute(insert, {**key, "handled_at": now, "reply": body})
+        if result.rowcount:
+            return None
+    found = (await connection.execute(_SEEN, key)).first()
+    if found is None:
+        return None
+    return Earlier(None if found.reply is None else decode(found.reply))
 
 
 async def forget_handled(runtime: Runtime) -> float:

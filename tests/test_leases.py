@@ -42,6 +42,29 @@ async def test_a_replayed_event_is_answered_once(
     assert await omar.send("!event nonsense", "$event2") is None
 
 
+async def test_a_replay_on_a_platform_that_resends_gets_the_kept_answer(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Matrix sends an answer once per event whatever the tries: a replayed event that was
+    run gets the answer it was given, without running again; a refusal likewise; a read-only
+    command, which kept nothing, is answered afresh."""
+    omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
+    first = await omar.send(CREATE, "$event1", resends=True)
+    again = await omar.send(CREATE, "$event1", resends=True)
+    assert first is not None and again is not None
+    assert again.reply == first.reply and "Event #1" in again.text
+    assert (await omar.say("!event list")).text.count("Sprint") == 1
+    refusal = await omar.send("!event nonsense", "$event2", resends=True)
+    assert refusal is not None and refusal.reply.error
+    assert await omar.send("!event nonsense", "$event2", resends=True) == refusal
+    private = await omar.send("!link", "$event3", resends=True)
+    assert private is not None and private.reply.private
+    assert await omar.send("!link", "$event3", resends=True) == private
+    listed = await omar.send("!event list", "$event4", resends=True)
+    assert listed is not None and "Sprint" in listed.text
+    assert await omar.send("!event list", "$event4", resends=True) == listed
+
+
 async def test_two_instances_given_one_event_answer_it_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -32,6 +32,7 @@ from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord
 from tests.support.matrix_world import World, make_world, matrix_of
 from tests.support.synapse import Synapse
+from tests.support.throttle_proxy import ThrottleProxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
 
@@ -41,7 +42,7 @@ STANDING_BY = "standing by: another instance holds the matrix lease"
 GAP_COMMAND = '!event create "Gap" "2026-12-09 10:00" Europe/Paris'
 
 
-def config_for(world: World, tmp_path: Path, store: str) -> Path:
+def config_for(world: World, tmp_path: Path, store: str, homeserver: str | None = None) -> Path:
     matrix = world.settings.matrix
     return write_config(
         tmp_path,
@@ -50,7 +51,7 @@ def config_for(world: World, tmp_path: Path, store: str) -> Path:
         web={"enabled": True, "port": 0},
         matrix={
             "enabled": True,
-            "homeserver": matrix.homeserver,
+            "homeserver": homeserver or matrix.homeserver,
             "user_id": matrix.user_id,
             "device_id": matrix.device_id,
             "token_env": matrix.token_env,
@@ -276,3 +277,39 @@ async def test_a_standby_takes_over_on_a_pool_whose_sessions_postgresql_ended(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await app.close()
+
+
+async def test_an_answer_lost_with_its_instance_is_sent_by_the_next(
+    synapse: Synapse, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command committed, and its answer was on the wire, when the instance was SIGKILLed:
+    the next instance syncs the command again, runs nothing, and sends the answer kept with
+    the command's record, once."""
+    world = await make_world(synapse, tmp_path, monkeypatch)
+    token_env = world.settings.matrix.token_env
+    env = {token_env: os.environ[token_env]}
+    async with ThrottleProxy(world.settings.matrix.homeserver) as proxy:
+        config = config_for(world, tmp_path, db_url, homeserver=proxy.base_url)
+        async with bot(config, env) as first:
+            await first.until(lambda: "Matrix: connected" in first.stderr, "a Matrix sync")
+            proxy.hold()
+            command = await synapse.send_text(world.omar, world.room, GAP_COMMAND)
+            await eventually(lambda: proxy.held > 0, what="the answer on its way to the homeserver")
+            assert await events_titled(db_url, "Gap") == 1, "the command committed"
+            await first.kill()
+        proxy.release()
+        assert await answers_to(synapse, world, command) == []
+        async with bot(config, env) as second:
+            await second.until(lambda: "Matrix: connected" in second.stderr, "a Matrix sync")
+            await synapse.wait_for_message(
+                world.omar, world.room, sender=world.bot.user_id, after=command
+            )
+            later = await synapse.send_text(world.omar, world.room, "!whoami")
+            await synapse.wait_for_message(
+                world.omar, world.room, sender=world.bot.user_id, after=later
+            )
+            await second.stop("SIGTERM")
+    answers = await answers_to(synapse, world, command)
+    assert len(answers) == 1
+    assert "Event #1" in answers[0]["content"]["body"]
+    assert await events_titled(db_url, "Gap") == 1, "the replayed command ran once"

@@ -53,6 +53,11 @@ class Caller:
     # The platform's id of the message or interaction: with two instances, or a resumed sync,
     # one event may arrive twice, and the store answers it once (see `Router`).
     event_id: str | None = None
+    # The platform may bring the event again after a crash and sends an answer keyed by the
+    # event at most once (Matrix's transaction ids): the answer of a command that wrote is kept
+    # with the event's record and given again on a replay, so a crash between the commit and
+    # the send loses no answer.
+    resends: bool = False
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from bot.core.markup import escape
 
@@ -84,3 +85,17 @@ class Reply:
             parts.append(self.text)
         parts.extend(f"**{name}:** {value}" for name, value in self.fields)
         return "\n".join(parts)
+
+
+def encode(reply: Reply) -> str:
+    """A reply as one string, for a store row: the outbox's messages, an event's answer."""
+    return json.dumps(asdict(reply))
+
+
+def decode(body: str) -> Reply:
+    data: dict[str, Any] = json.loads(body)
+    data["buttons"] = [Button(**b) for b in data.get("buttons", [])]
+    data["fields"] = [tuple(f) for f in data.get("fields", [])]
+    if data.get("attachment") is not None:
+        data["attachment"] = Attachment(**data["attachment"])
+    return Reply(**data)

@@ -10,7 +10,9 @@ A caller that carries its platform's event id is answered once per id, whichever
 the event and however often, when answering it changed something: the id is recorded (`Record`)
 at the end of the command's own transaction when that transaction wrote, so it is kept exactly
 when the command's work is, and a replayed event gets `None`, which adapters answer with
-silence. A read-only command writes nothing, the id included; its replay is answered again.
+silence, or, on a platform that sends once per event whatever the tries (`Caller.resends`), the
+answer kept with the record, so a crash between the commit and the send loses no answer. A
+read-only command writes nothing, the id included; its replay is answered again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any, Protocol
@@ -47,19 +50,39 @@ Resolve = Callable[[AsyncSession, Caller, datetime], Awaitable[int]]
 Listener = Callable[[Ctx, str], Awaitable[Reply | None]]
 JoinListener = Callable[[Ctx, Sequence[str]], Awaitable[None]]
 Consequence = Callable[[Ctx, Mapping[str, Any]], Awaitable[str | None]]
+# A command's answer and how it went; no outcome for a replayed event, which is no command.
+Step = tuple[Reply | None, Outcome | None]
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The caller's event was handled before; *reply* is its answer, when it was kept."""
+
+    reply: Reply | None = None
 
 
 class Record(Protocol):
-    """At the end of a transaction that handled the caller's event: False when it already was
-    handled. Records it when the transaction wrote, or always when told to *keep* it."""
+    """At the end of a transaction that handled the caller's event: `Earlier` when it already
+    was handled, else None. Records it, with *reply* to give again on a replay, when the
+    transaction wrote, or always when told to *keep* it."""
 
     async def __call__(
-        self, session: AsyncSession, caller: Caller, now: datetime, *, keep: bool = False
-    ) -> bool: ...
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        now: datetime,
+        reply: Reply | None = None,
+        *,
+        keep: bool = False,
+    ) -> Earlier | None: ...
 
 
 class _Handled(Exception):
     """The event was handled before, here or by another instance."""
+
+    def __init__(self, earlier: Earlier) -> None:
+        super().__init__()
+        self.reply = earlier.reply
 
 
 class _Unanswered(Exception):
@@ -167,12 +190,12 @@ class Router:
                 f"is {MAX_MESSAGE:,}). Shorten it, or put long text in a link.",
                 error=True,
             )
-            return await self._refused(caller, too_long)
+            return (await self._refused(caller, too_long, "refused"))[0]
         found = self._find(text)
         if found is not None:
             return await self._run_text(caller, *found, text)
         lowered = [word.lower() for word in text.split(maxsplit=3)]
-        return await self._refused(caller, self._unknown(caller, lowered))
+        return (await self._refused(caller, self._unknown(caller, lowered), "refused"))[0]
 
     def find(self, text: str) -> CommandSpec | None:
         """The command a typed line (no prefix) runs, if any."""
@@ -196,9 +219,9 @@ class Router:
     ) -> Reply | None:
         """Run *spec* on what follows the first *size* words of *text*."""
 
-        async def run() -> tuple[Reply | None, Outcome]:
+        async def run() -> Step:
             if caller.role < spec.role:
-                return await self._refused(caller, self._forbidden(spec, caller)), "forbidden"
+                return await self._refused(caller, self._forbidden(spec, caller), "forbidden")
             parts = text.split(maxsplit=size)
             try:
                 raw = bind(spec, parts[size] if len(parts) > size else "")
@@ -206,7 +229,7 @@ class Router:
                 refusal = self._refusal(
                     spec, caller, UserError(exc.message, show_usage=True, plain=exc.plain)
                 )
-                return await self._refused(caller, refusal), "refused"
+                return await self._refused(caller, refusal, "refused")
             return await self._run(caller, spec, raw)
 
         return await self._observed(spec, run)
@@ -215,36 +238,43 @@ class Router:
         """Run *spec* with raw option values (text, or typed values from Discord); None when
         the caller's event was handled before."""
 
-        async def run() -> tuple[Reply | None, Outcome]:
+        async def run() -> Step:
             if caller.role < spec.role:
-                return await self._refused(caller, self._forbidden(spec, caller)), "forbidden"
+                return await self._refused(caller, self._forbidden(spec, caller), "forbidden")
             return await self._run(caller, spec, raw)
 
         return await self._observed(spec, run)
 
     async def _observed(
-        self, spec: CommandSpec, run: Callable[[], Awaitable[tuple[Reply | None, Outcome]]]
+        self, spec: CommandSpec, run: Callable[[], Awaitable[Step]]
     ) -> Reply | None:
         """Every command, whatever its platform, is counted here once, by its spec's name; a
         replayed event is not a command."""
         started = time.perf_counter()
         reply, outcome = await run()
-        if reply is not None:
+        if outcome is not None:
             self.observer.command(spec.name, outcome, time.perf_counter() - started)
         return reply
 
-    async def _refused(self, caller: Caller, refusal: Reply) -> Reply | None:
+    async def _refused(self, caller: Caller, refusal: Reply, outcome: Outcome) -> Step:
         """A refusal outside a command's transaction is recorded on its own, so it too is
         given once per event."""
         if caller.event_id is None or self._record is None:
-            return refusal
+            return refusal, outcome
         async with self.runtime.transaction() as session:
-            first = await self._record(session, caller, self.runtime.now(), keep=True)
-        return refusal if first else None
+            kept = refusal if caller.resends else None
+            earlier = await self._record(session, caller, self.runtime.now(), kept, keep=True)
+        if earlier is not None:
+            return self._again(caller, earlier.reply), None
+        return refusal, outcome
 
-    async def _run(
-        self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]
-    ) -> tuple[Reply | None, Outcome]:
+    @staticmethod
+    def _again(caller: Caller, reply: Reply | None) -> Reply | None:
+        """What a replayed event gets: its kept answer, on a platform that sends it once
+        whatever the number of tries, else nothing."""
+        return reply if caller.resends else None
+
+    async def _run(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Step:
         try:
             args = convert(spec, raw)
             if spec.limit is not None and (
@@ -254,11 +284,11 @@ class Router:
                 limited = Reply(try_again(spec.limit, what, wait), error=True, private=spec.private)
                 return limited, "refused"
             reply = await self._in_context(caller, lambda ctx: self._call(spec, ctx, args))
-        except _Handled:
-            return None, "ok"
+        except _Handled as handled:
+            return self._again(caller, handled.reply), None
         except UserError as exc:
             # The refusal rolled the command back, its record with it.
-            return await self._refused(caller, self._refusal(spec, caller, exc)), "refused"
+            return await self._refused(caller, self._refusal(spec, caller, exc), "refused")
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("command %r failed (error id %s)", spec.name, error_id)
@@ -269,8 +299,6 @@ class Router:
             )
             return apology, "error"
         assert reply is not None
-        if spec.private:
-            reply.private = True
         return reply, "refused" if reply.error else "ok"
 
     async def _limited(self, caller: Caller, bucket: str, limit: Limit) -> timedelta | None:
@@ -306,6 +334,8 @@ class Router:
             raise TypeError(f"{spec.name} answered privately; declare it private=True")
         if notes and not reply.error:
             reply.text = "\n".join([reply.text, *notes])
+        if spec.private:
+            reply.private = True
         return reply
 
     async def _in_context(
@@ -319,8 +349,10 @@ class Router:
                 Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
             )
             record = self._record if caller.event_id is not None else None
-            if record is not None and not await record(session, caller, runtime.now()):
-                raise _Handled
+            if record is not None:
+                kept = done if caller.resends else None
+                if (earlier := await record(session, caller, runtime.now(), kept)) is not None:
+                    raise _Handled(earlier)
             return done
 
     def add_listener(self, purpose: str, listener: Listener, limit: Limit | None = None) -> None:
@@ -358,7 +390,9 @@ class Router:
 
         try:
             return await self._in_context(caller, first_answer)
-        except (_Unanswered, _Handled):
+        except _Handled as handled:
+            return self._again(caller, handled.reply)
+        except _Unanswered:
             return None
         except Exception:
             log.exception("a message listener failed on %s in %s", caller.platform, caller.room_id)

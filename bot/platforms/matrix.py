@@ -373,6 +373,7 @@ class MatrixPlatform:
             room_id=room.room_id,
             is_direct=is_direct,
             event_id=event_id,
+            resends=event_id is not None,
         )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:

@@ -76,12 +76,12 @@ class FakeUser:
         self.platform.log.append((self.caller, line, reply))
         return Said(reply)
 
-    async def send(self, line: str, event_id: str) -> Said | None:
+    async def send(self, line: str, event_id: str, *, resends: bool = False) -> Said | None:
         """The chat line as the platform's event *event_id*; None when that event was
-        answered before (a replay)."""
+        answered before (a replay), unless the platform *resends* the answer it kept."""
         registry = self.platform.registry
         text = registry.strip_prefix(line)
         assert text is not None, f"{line!r} is not a command line"
-        caller = replace(self.caller, event_id=event_id)
+        caller = replace(self.caller, event_id=event_id, resends=resends)
         reply = await registry.handle_text(caller, text)
         return None if reply is None else Said(reply)

@@ -4,7 +4,8 @@ Synapse's own limits (`rc_message`) are read once at start and are per user, so 
 comes and goes within a run, on a server already up, is made here instead: while a storm lasts,
 every message sent (`PUT …/send/…`) is refused with `M_LIMIT_EXCEEDED` and a `retry_after_ms`, as
 Synapse refuses it; everything else passes through. With Synapse down, it answers 502, as a
-reverse proxy in front of a stopped homeserver does.
+reverse proxy in front of a stopped homeserver does. While it holds (`hold`), messages sent are
+kept unanswered and never reach Synapse, as when a bot dies with its send on the wire.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class ThrottleProxy:
         self.port = 0
         self.refused = 0
         self._storm_until = 0.0
+        self.held = 0
+        self._holding: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
 
@@ -51,6 +54,7 @@ class ThrottleProxy:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._http is not None:
@@ -63,10 +67,24 @@ class ThrottleProxy:
     def calm(self) -> None:
         self._storm_until = 0.0
 
+    def hold(self) -> None:
+        """Keep every message sent from now on unanswered, never passed on, until `release`."""
+        self._holding = asyncio.Event()
+
+    def release(self) -> None:
+        """Pass messages on again; those held are answered 502 and never sent."""
+        if self._holding is not None:
+            self._holding.set()
+        self._holding = None
+
     def _storming(self) -> bool:
         return asyncio.get_running_loop().time() < self._storm_until
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "PUT" and "/send/" in request.path and self._holding is not None:
+            self.held += 1
+            await self._holding.wait()
+            return web.json_response({"errcode": "M_UNKNOWN", "error": "held"}, status=502)
         if request.method == "PUT" and "/send/" in request.path and self._storming():
             self.refused += 1
             body = {
