@@ -25,6 +25,7 @@ from bot.core.wakeup import WakeLoop
 from bot.identity import resolve_person
 from bot.rooms_store import RoomBook
 from bot.state import record_event
+from bot.store_errors import transient
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def assemble(
     book = RoomBook(env.rooms)
     runtime = Runtime(sessions, env, clock, bus, refresh=book.refresh)
     rooms_loop = WakeLoop("rooms", lambda: book.poll(runtime))
-    router = Router(runtime, resolve_person, observer, limits.take, record_event)
+    router = Router(runtime, resolve_person, observer, limits.take, record_event, transient)
     router.add(help_command(router))
     contributions = Contributions()
     for cog in cogs:

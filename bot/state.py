@@ -46,7 +46,8 @@ FORGET_EVERY = 3600.0
 class HandledEvent(SQLModel, table=True):
     """A chat event (Matrix event id, Discord interaction id) a command was run for: a second
     delivery of it, to another instance or after a resumed sync, is not run again. `reply` is
-    its answer, encoded, where the platform sends it again on a replay (`Caller.resends`)."""
+    its answer, encoded: sent again on a replay where the platform sends once per event
+    (`Caller.resends`), and given to the retry of a command whose commit a store failure hid."""
 
     __tablename__ = "handled_event"
 

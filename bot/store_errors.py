@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 from alembic.util.exc import CommandError
 from sqlalchemy import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.db import shown_url, store_url
 
@@ -30,6 +30,26 @@ STORE_ERRORS: tuple[type[BaseException], ...] = (
     CommandError,
 )
 """What opening or using the store raises when the cause is outside the bot."""
+
+
+# Connection exceptions (08…), the server shutting down or starting (57P01-57P03), and the
+# conflicts PostgreSQL asks to retry (serialization failure, deadlock).
+_TRANSIENT_STATES = {"40001", "40P01", "57P01", "57P02", "57P03"}
+
+
+def transient(exc: BaseException) -> bool:
+    """The store failed for a moment — a connection ended, the server restarting, a conflict
+    PostgreSQL asks to retry — rather than refused the work: the transaction was rolled back
+    whole, so running it again may succeed."""
+    for cause in _causes(exc):
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _TRANSIENT_STATES):
+            return True
+        if isinstance(cause, ConnectionError):
+            return True
+    return False
 
 
 def describe(exc: BaseException, url: str, *, opened: bool = False) -> str:

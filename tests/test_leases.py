@@ -22,6 +22,7 @@ from bot.leases import RETRY, LeaseLost, Leases
 from bot.schema import upgrade
 from bot.state import FORGET_EVERY, HANDLED_KEPT, forget_handled
 from tests.support.clock import Clock
+from tests.support.eventually import eventually
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -63,6 +64,38 @@ async def test_a_replay_on_a_platform_that_resends_gets_the_kept_answer(
     listed = await omar.send("!event list", "$event4", resends=True)
     assert listed is not None and "Sprint" in listed.text
     assert await omar.send("!event list", "$event4", resends=True) == listed
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
+    sessions: async_sessionmaker[AsyncSession], db_url: str
+) -> None:
+    """PostgreSQL ends the command's session in the middle of its transaction (an
+    administrator, a restart): the command runs again on a new connection and is answered as
+    if nothing had happened, once, instead of with an apology."""
+    omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
+    await omar.say("!whoami")
+    admin = await asyncpg.connect(db_url)
+    try:
+        lock = admin.transaction()
+        await lock.start()
+        await admin.execute("LOCK TABLE handled_event IN ACCESS EXCLUSIVE MODE")
+        sending = asyncio.create_task(omar.send(CREATE, "$cut"))
+        waiting = await eventually(
+            lambda: admin.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ),
+            what="the command waiting for the table",
+        )
+        await admin.execute("SELECT pg_terminate_backend($1)", waiting[0]["pid"])
+        await lock.rollback()
+    finally:
+        await admin.close()
+    said = await sending
+    assert said is not None and not said.reply.error, said
+    assert "“Sprint”" in said.text
+    assert (await omar.say("!event list")).text.count("Sprint") == 1
 
 
 async def test_two_instances_given_one_event_answer_it_once(

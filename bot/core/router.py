@@ -44,6 +44,9 @@ from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec, Handler, clean
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4000
+# Seconds before each new try of a command the store failed for a moment: PostgreSQL
+# restarting refuses connections for a second or two.
+STORE_RETRIES = (0.1, 0.5, 1.5)
 
 # Finds or creates the Person behind a caller, inside the command's transaction.
 Resolve = Callable[[AsyncSession, Caller, datetime], Awaitable[int]]
@@ -97,6 +100,7 @@ class Router:
         observer: Observer = NOBODY,
         throttle: Throttle | None = None,
         record: Record | None = None,
+        transient: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self.runtime = runtime
         self.observer = observer
@@ -104,6 +108,7 @@ class Router:
         self._resolve = resolve
         self._throttle = throttle
         self._record = record
+        self._transient = transient
         self._specs: dict[str, CommandSpec] = {}
         self._aliases: dict[tuple[str, ...], CommandSpec] = {}
         self._message_listeners: dict[str, list[tuple[Listener, Limit | None]]] = {}
@@ -262,8 +267,7 @@ class Router:
         if caller.event_id is None or self._record is None:
             return refusal, outcome
         async with self.runtime.transaction() as session:
-            kept = refusal if caller.resends else None
-            earlier = await self._record(session, caller, self.runtime.now(), kept, keep=True)
+            earlier = await self._record(session, caller, self.runtime.now(), refusal, keep=True)
         if earlier is not None:
             return self._again(caller, earlier.reply), None
         return refusal, outcome
@@ -341,7 +345,33 @@ class Router:
     async def _in_context(
         self, caller: Caller, work: Callable[[Ctx], Awaitable[Reply | None]]
     ) -> Reply | None:
-        """One transaction for one piece of work as *caller*; `_Handled` when its event was."""
+        """One transaction for one piece of work as *caller*; `_Handled` when its event was.
+
+        When the store fails for a moment (a connection ended, PostgreSQL restarting), the
+        work is run again in a new transaction, a few times, instead of answered with an
+        apology. Only for an event the store records: if the failure hid a commit that went
+        through, the retry finds its record and gives the answer kept with it."""
+        for attempt, pause in enumerate((*STORE_RETRIES, None)):
+            try:
+                return await self._once(caller, work)
+            except _Handled as handled:
+                if attempt == 0 or handled.reply is None:
+                    raise
+                return handled.reply
+            except Exception as exc:
+                if pause is None or caller.event_id is None or not self._transient(exc):
+                    raise
+                log.warning(
+                    "the store failed for a moment (%s); running the work again in %.1f s",
+                    type(exc).__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def _once(
+        self, caller: Caller, work: Callable[[Ctx], Awaitable[Reply | None]]
+    ) -> Reply | None:
         runtime = self.runtime
         async with runtime.transaction() as session:
             person_id = await self._resolve(session, caller, runtime.now())
@@ -349,10 +379,10 @@ class Router:
                 Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
             )
             record = self._record if caller.event_id is not None else None
-            if record is not None:
-                kept = done if caller.resends else None
-                if (earlier := await record(session, caller, runtime.now(), kept)) is not None:
-                    raise _Handled(earlier)
+            if record is not None and (
+                earlier := await record(session, caller, runtime.now(), done)
+            ):
+                raise _Handled(earlier)
             return done
 
     def add_listener(self, purpose: str, listener: Listener, limit: Limit | None = None) -> None:
