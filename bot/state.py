@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, bindparam
+from sqlalchemy import Text, bindparam, update
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,7 +40,11 @@ async def set_state(session: AsyncSession, key: str, value: str, now: datetime) 
 
 
 HANDLED_KEPT = timedelta(days=2)
-FORGET_EVERY = 3600.0
+# An answer is wanted again only by a replay, which Matrix sends for commands up to 10 minutes
+# old, or by a retry seconds later; answers can hold what the person asked not to be kept
+# (`me forget`), so they go long before the ids.
+REPLY_KEPT = timedelta(minutes=15)
+FORGET_EVERY = 300.0
 
 
 class HandledEvent(SQLModel, table=True):
@@ -97,11 +101,14 @@ async def record_event(
 
 async def forget_handled(runtime: Runtime) -> float:
     """An event comes again only while a sync is resumed or a platform taken over, minutes at
-    most (Matrix answers nothing older than 10 min): its id is kept `HANDLED_KEPT`, and the
-    older ones are deleted hourly. Returns the seconds until the next turn."""
+    most: its answer is kept `REPLY_KEPT` and its id `HANDLED_KEPT`, and what is older is
+    dropped every `FORGET_EVERY` seconds. Returns the seconds until the next turn."""
     async with runtime.transaction() as session:
-        old = col(HandledEvent.handled_at) < runtime.now() - HANDLED_KEPT
-        await session.exec(delete(HandledEvent).where(old))
+        now = runtime.now()
+        handled_at = col(HandledEvent.handled_at)
+        await session.exec(delete(HandledEvent).where(handled_at < now - HANDLED_KEPT))
+        answered = handled_at < now - REPLY_KEPT, col(HandledEvent.reply).is_not(None)
+        await session.exec(update(HandledEvent).where(*answered).values(reply=None))
     return FORGET_EVERY
 
 

@@ -20,7 +20,7 @@ from bot.core import Role
 from bot.db import make_engine
 from bot.leases import RETRY, LeaseLost, Leases
 from bot.schema import upgrade
-from bot.state import FORGET_EVERY, HANDLED_KEPT, forget_handled
+from bot.state import FORGET_EVERY, HANDLED_KEPT, REPLY_KEPT, forget_handled
 from tests.support.clock import Clock
 from tests.support.eventually import eventually
 from tests.support.fake_platform import FakePlatform
@@ -190,11 +190,20 @@ async def test_two_instances_starting_at_once_migrate_a_new_store_once(db_url: s
 async def test_handled_event_ids_are_forgotten_after_two_days(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    """Their answers, which may say what a person later asks to forget, go after 15 minutes."""
     clock = Clock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
     router = build_bot(sessions, clock=clock)
     omar = FakePlatform(router).person("@omar:x", Role.ORGANIZER)
     assert await omar.send("!whoami", "$old") is not None
-    clock.now += HANDLED_KEPT - timedelta(minutes=1)
+    code = await omar.send("!link", "$code", resends=True)
+    assert code is not None and code.reply.private
+    clock.now += REPLY_KEPT - timedelta(minutes=1)
+    assert await forget_handled(router.runtime) == FORGET_EVERY
+    assert await omar.send("!link", "$code", resends=True) == code, "answer kept 15 minutes"
+    clock.now += timedelta(minutes=2)
+    await forget_handled(router.runtime)
+    assert await omar.send("!link", "$code", resends=True) is None, "then only the id"
+    clock.now += HANDLED_KEPT - timedelta(minutes=1) - REPLY_KEPT
     assert await forget_handled(router.runtime) == FORGET_EVERY
     assert await omar.send("!whoami", "$old") is None, "kept for two days"
     clock.now += timedelta(minutes=2)
