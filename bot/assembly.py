@@ -18,13 +18,14 @@ from bot.core.cog import Cog, Contributions, Setup
 from bot.core.context import Clock, utcnow
 from bot.core.help import help_command
 from bot.core.observe import NOBODY, Observer
+from bot.core.personal import Keeper
 from bot.core.rooms import ROOMS
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
 from bot.identity import resolve_person
 from bot.rooms_store import RoomBook
-from bot.state import record_event
+from bot.state import forget_answers, no_records, record_event
 from bot.store_errors import transient
 
 
@@ -60,6 +61,7 @@ def assemble(
     router = Router(runtime, resolve_person, observer, limits.take, record_event, transient)
     router.add(help_command(router))
     contributions = Contributions()
+    contributions.personal.add(Keeper("answers", no_records, forget_answers))
     for cog in cogs:
         if cog.templates is not None:
             contributions.templates[cog.name] = cog.templates

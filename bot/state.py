@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Caller
+from bot.core.personal import Records
 from bot.core.reply import Reply, decode, encode
 from bot.core.router import Earlier
 from bot.core.runtime import Runtime
@@ -110,6 +111,18 @@ async def forget_handled(runtime: Runtime) -> float:
         answered = handled_at < now - REPLY_KEPT, col(HandledEvent.reply).is_not(None)
         await session.exec(update(HandledEvent).where(*answered).values(reply=None))
     return FORGET_EVERY
+
+
+async def no_records(session: AsyncSession, person_id: int) -> Records:
+    return {}
+
+
+async def forget_answers(session: AsyncSession, person_id: int, now: datetime) -> None:
+    """Answers are kept by event, not by person: forgetting someone drops every kept answer,
+    which costs at most the resending of an answer a crash left unsent in those minutes."""
+    await session.exec(
+        update(HandledEvent).where(col(HandledEvent.reply).is_not(None)).values(reply=None)
+    )
 
 
 class StoreState:

@@ -231,8 +231,11 @@ async def test_forget_asks_first_then_leaves_only_counts(
     maria: FakeUser,
 ) -> None:
     await busy_life(registry, clock, omar, nina, nina_d, maria)
+    code = await nina.send("!link", "$nina-link", resends=True)
+    assert code is not None and code_in(code.text)
     before = await every_text(sessions)
     assert "Nina Quist" in before and "ninaq" in before and TOPIC in before
+    assert code_in(code.text) in before, "the answer is kept with its event"
     asked = await ok(nina, "!me forget")
     assert asked.reply.private and asked.reply.title == "Forget? Nothing is removed yet"
     for line in (
@@ -256,6 +259,7 @@ async def test_forget_asks_first_then_leaves_only_counts(
     after = await every_text(sessions)
     for trace in ("Nina", "ninaq", "@ninaq:x", "'42'", QUESTION, TOPIC, DETAILS, "MSVC"):
         assert trace not in after, trace
+    assert code_in(code.text) not in after, "no kept answer outlives the forgetting"
     async with sessions() as session:
         person = await session.get(Person, 2)
         assert person is not None and person.display_name == FORGOTTEN
