@@ -21,12 +21,15 @@ from bot.core.markup import to_plain
 from bot.web import make_web_app
 from cogs.forge.models import ForgeAccount, PullRequest, WebhookDelivery
 from cogs.forge.settings import ForgeSettings
+from cogs.sprints.models import SprintIssue
 from tests.support.clock import Clock
 from tests.support.fake_github import (
     FakeGitHub,
     event_payload,
+    forgejo_issue,
     forgejo_pull_request,
     forgejo_webhook,
+    gitlab_issue,
     gitlab_listed,
     gitlab_merge_request,
     gitlab_webhook,
@@ -960,3 +963,120 @@ async def test_a_gitlab_or_forgejo_login_is_linked_by_its_bio(
     said = await world.ana.say(f"!forge link {kind} lea.dev")
     assert f"Linked: {name}'s lea.dev is you." in said.text
     assert f"Forge accounts: {kind}.example lea.dev." in (await world.ana.say("!whoami")).text
+
+
+# Sprint issues read from GitLab and Forgejo.
+
+ISSUE_FORGES = {
+    "gitlab": ("/api/v4", "https://gitlab.com", GITLAB, "-/issues", "GitLab"),
+    "forgejo": ("/api/v1", "https://codeberg.org", CODEBERG, "issues", "Forgejo"),
+}
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "forgejo"])
+async def test_sprint_issues_are_read_from_gitlab_and_forgejo(
+    sessions: async_sessionmaker[AsyncSession],
+    github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    api, web, project, infix, name = ISSUE_FORGES[kind]
+    monkeypatch.setenv("TEST_FORGE_TOKEN", "forge-token-0123")
+    forges = [
+        {
+            "kind": kind,
+            "base_url": github.url + api,
+            "web_url": web,
+            "repositories": [project],
+            "token_env": "TEST_FORGE_TOKEN",
+        }
+    ]
+    config = parse_settings({"forge": {"forges": forges, "comment_on_claim": True}})
+    world = World(sessions, config)
+    host = web.removeprefix("https://")
+
+    def put(number: int, title: str, **fields: Any) -> None:
+        if kind == "gitlab":
+            if "state" in fields:
+                fields["state"] = {"open": "opened"}.get(fields["state"], fields["state"])
+            github.gitlab_issues.setdefault(project, {})[number] = gitlab_issue(
+                project, number, title=title, **fields
+            )
+        else:
+            github.repo(project).issues[number] = forgejo_issue(
+                project, number, title=title, **fields
+            )
+
+    put(7, "Explain the release schedule", labels=("sprint", "docs"))
+    put(8, "Old question", state="closed", labels=("sprint",))
+    put(9, "Translate the front page", labels=("sprint",))
+    put(10, "Add a dark theme", labels=("design",))
+
+    def link(number: int, where: str = project) -> str:
+        return f"{web}/{where}/{infix}/{number}"
+
+    said = await world.ana.say(f"!sprint issue add {link(7)} newcomers")
+    assert not said.reply.error, said.text
+    listed = plain((await world.ana.say("!sprint issues")).text)
+    assert f"#1 {project}#7 'Explain the release schedule' [sprint,docs] · newcomers" in listed
+
+    refusals = {
+        link(8): f"{project}#8 is closed on {host}; list an open issue.",
+        link(99): f"{host} has no open issue {project}#99",
+        link(3, "nobody/nothing"): f"{host} has no open issue nobody/nothing#3",
+        "https://github.com/numpy/numpy/issues/1": (
+            f"github.com is not a forge Convene reads; it reads {host}."
+        ),
+        f"{web}/{project}/pulls/3": f"That is not the address of an issue on {host}.",
+    }
+    if kind == "forgejo":
+        github.repo(project).issues[11] = forgejo_issue(project, 11, title="A PR", pull=True)
+        refusals[link(11)] = f"{host} has no open issue {project}#11"
+    for address, refusal in refusals.items():
+        said = await world.ana.say(f"!sprint issue add {address}")
+        assert said.reply.error and refusal in said.text, (address, said.text)
+    listed = plain((await world.ana.say("!sprint issues")).text)
+    assert listed.count(project) == 1, listed
+
+    said = await world.ana.say(f"!sprint issue import {project} label=sprint")
+    assert plain(said.text) == (
+        f"Listed 1 for everyone: #2 {project}#9 'Translate the front page' [sprint]. "
+        "1 was listed already."
+    )
+    said = await world.ana.say(f"!sprint issue import {web}/nobody/nothing label=sprint")
+    assert f"{host} has no repository nobody/nothing." in said.text
+    said = await world.ana.say("!sprint issue import https://github.com/numpy/numpy label=sprint")
+    assert f"github.com is not a forge Convene reads; it reads {host}." in said.text
+    async with world.sessions() as session:
+        stored = (await session.exec(select(func.count()).select_from(SprintIssue))).one()
+    assert stored == 2
+
+    nina = world.platform.person("@nina:x", name="Nina")
+    await nina.say("!whoami")
+    await world.ana.say(f"!forge confirm {kind} nina-q @nina:x")
+    said = await nina.say("!sprint claim 1")
+    assert "A comment on the issue now says it is taken" in said.text
+    body = "This issue is taken for the sprint by @nina-q (noted by Convene)."
+    if kind == "gitlab":
+        assert github.notes == [(project, 7, body, "forge-token-0123")]
+    else:
+        assert github.repo(project).comments == [(7, body, "token forge-token-0123")]
+    await nina.say("!sprint claim 2")
+
+    if kind == "gitlab":
+        github.gitlab_issues[project][7]["state"] = "closed"
+        github.gitlab_issues[project][9]["assignees"] = [{"username": "someone"}]
+    else:
+        github.repo(project).issues[7]["state"] = "closed"
+        github.repo(project).issues[9]["assignees"] = [{"login": "someone"}]
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    await build_sprint_checks(world.bot).check()
+    await dispatcher.run_due()
+    assert "No sprint issue" in (await world.ana.say("!sprint issues")).text
+    told = [plain(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert told == [
+        f"Sprint issue #1 {project}#7, which you held, left the sprint list: closed on {name}.",
+        f"Sprint issue #2 {project}#9, which you held, left the sprint list: "
+        f"assigned on {name} to someone.",
+    ]

@@ -172,6 +172,9 @@ class FakeGitHub:
     users: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     # GitLab: merge requests by project path, and by (project, iid) who approved, the pipeline.
     gitlab: dict[str, dict[int, JSON]] = field(default_factory=dict)
+    # GitLab issues by project path, and the notes left on them: (project, iid, body, token).
+    gitlab_issues: dict[str, dict[int, JSON]] = field(default_factory=dict)
+    notes: list[tuple[str, int, str, str | None]] = field(default_factory=list)
     approvals: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     pipelines: dict[tuple[str, int], str] = field(default_factory=dict)
     limit: int = 5000
@@ -276,7 +279,11 @@ class FakeGitHub:
             for issue in repo.issues.values()
             if issue["state"] == request.query.get("state", "open")
             and wanted <= {label["name"] for label in issue["labels"]}
+            # Forgejo's `type=issues` leaves pull requests out.
+            and not (request.query.get("type") == "issues" and issue.get("pull_request"))
         ]
+        if request.path.startswith("/api/v1/"):  # Forgejo lists the newest first
+            return self._answer(request, sorted(found, key=lambda issue: -issue["number"]))
         return self._answer(request, sorted(found, key=lambda issue: issue["number"]))
 
     async def add_comment(self, request: web.Request) -> web.Response:
@@ -415,6 +422,59 @@ class FakeGitHub:
             },
         )
 
+    def _gitlab_project(self, request: web.Request) -> dict[int, JSON] | None:
+        found = self.gitlab_issues.get(request.match_info["project"])
+        if found is None:
+            self.requests.append((request.path_qs, 404))
+        return found
+
+    async def gitlab_issue(self, request: web.Request) -> web.Response:
+        project = self._gitlab_project(request)
+        if project is None:
+            return web.json_response({"message": "404 Project Not Found"}, status=404)
+        found = project.get(int(request.match_info["iid"]))
+        if found is None:
+            self.requests.append((request.path_qs, 404))
+            return web.json_response({"message": "404 Not found"}, status=404)
+        return self._answer(request, found)
+
+    async def gitlab_issue_list(self, request: web.Request) -> web.Response:
+        """`GET /projects/:id/issues`: `state` opened|closed|all, `labels` (all of them),
+        `order_by=created_at` and `sort` asc|desc (desc by default)."""
+        project = self._gitlab_project(request)
+        if project is None:
+            return web.json_response({"message": "404 Project Not Found"}, status=404)
+        state = request.query.get("state", "all")
+        wanted = {name for name in request.query.get("labels", "").split(",") if name}
+        found = [
+            issue
+            for issue in project.values()
+            if (state == "all" or issue["state"] == state) and wanted <= set(issue["labels"])
+        ]
+        backwards = request.query.get("sort", "desc") == "desc"
+        return self._answer(request, sorted(found, key=lambda i: i["iid"], reverse=backwards))
+
+    async def gitlab_note(self, request: web.Request) -> web.Response:
+        project = self._gitlab_project(request)
+        iid = int(request.match_info["iid"])
+        if project is None or iid not in project:
+            return web.json_response({"message": "404 Not found"}, status=404)
+        token = request.headers.get("PRIVATE-TOKEN")
+        if token is None:
+            return web.json_response({"message": "401 Unauthorized"}, status=401)
+        body = str((await request.json()).get("body", ""))
+        self.notes.append((request.match_info["project"], iid, body, token))
+        self.requests.append((request.path_qs, 201))
+        note = {
+            "id": len(self.notes),
+            "body": body,
+            "author": {"id": 1, "username": "convene-bot", "name": "Convene"},
+            "system": False,
+            "noteable_type": "Issue",
+            "noteable_iid": iid,
+        }
+        return web.json_response(note, status=201)
+
     def app(self) -> web.Application:
         """GitHub's paths at the root, again under `/api/v1` as Forgejo serves them, and
         GitLab's under `/api/v4`."""
@@ -427,6 +487,10 @@ class FakeGitHub:
         app.router.add_get(mrs + "/{iid:[0-9]+}/approvals", self.get_approvals)
         app.router.add_get(mrs + "/{iid:[0-9]+}", self.get_merge_request)
         app.router.add_get(mrs, self.list_merge_requests)
+        issues = "/api/v4/projects/{project:.+}/issues"
+        app.router.add_get(issues + "/{iid:[0-9]+}", self.gitlab_issue)
+        app.router.add_post(issues + "/{iid:[0-9]+}/notes", self.gitlab_note)
+        app.router.add_get(issues, self.gitlab_issue_list)
         app.router.add_get("/api/v4/users", self.gitlab_users)
         app.router.add_get("/api/v4/users/{id:[0-9]+}", self.gitlab_user)
         return app
@@ -586,4 +650,71 @@ def gitlab_listed(
         ],
     )
     found["author"] = {**found["author"], "username": author}
+    return found
+
+
+GITLAB_ISSUE = json.loads((FORGE_DATA / "gitlab" / "issues.list.json").read_text())[0]
+FORGEJO_ISSUE = json.loads((FORGE_DATA / "gitea" / "issue.json").read_text())
+
+
+def gitlab_issue(
+    project: str,
+    iid: int,
+    *,
+    title: str,
+    state: str = "opened",
+    labels: tuple[str, ...] = (),
+    assignees: tuple[str, ...] = (),
+) -> JSON:
+    """An issue as GitLab's API v4 shows it (the documentation's example), with these fields
+    replaced: states `opened`/`closed`, labels by name, users by `username`."""
+    found = copy.deepcopy(GITLAB_ISSUE)
+    people = [
+        {**found["assignees"][0], "username": name, "id": 100 + n}
+        for n, name in enumerate(assignees)
+    ]
+    found.update(
+        iid=iid,
+        id=7000 + iid,
+        title=title,
+        state=state,
+        labels=list(labels),
+        assignees=people,
+        assignee=people[0] if people else None,
+        web_url=f"https://gitlab.com/{project}/-/issues/{iid}",
+    )
+    return found
+
+
+def forgejo_issue(
+    repo: str,
+    number: int,
+    *,
+    title: str,
+    state: str = "open",
+    labels: tuple[str, ...] = (),
+    assignees: tuple[str, ...] = (),
+    pull: bool = False,
+) -> JSON:
+    """An issue as Forgejo's API v1 shows it (Gitea's `Issue` model), with these fields
+    replaced; a pull request listed among issues has `pull_request` set."""
+    found = copy.deepcopy(FORGEJO_ISSUE)
+    people = [{**found["user"], "login": name, "username": name} for name in assignees]
+    found.update(
+        number=number,
+        id=1300 + number,
+        title=title,
+        state=state,
+        html_url=f"https://codeberg.org/{repo}/issues/{number}",
+        labels=[
+            {"id": n, "name": name, "color": "e11d21", "description": "", "exclusive": False}
+            for n, name in enumerate(labels)
+        ],
+        assignees=people or None,
+        assignee=people[0] if people else None,
+        pull_request=(
+            {"merged": False, "merged_at": None, "draft": False, "html_url": ""} if pull else None
+        ),
+    )
+    found["repository"].update(full_name=repo, owner=repo.split("/")[0], name=repo.split("/")[1])
     return found
