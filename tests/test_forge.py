@@ -19,8 +19,9 @@ from bot.config import ConfigError, Settings, parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.web import make_web_app
-from cogs.forge.models import ForgeAccount, PullRequest, WebhookDelivery
+from cogs.forge.models import ForgeAccount, ForgeEtag, PullRequest, WebhookDelivery
 from cogs.forge.settings import ForgeSettings
+from cogs.forge.shapes import from_github, from_gitlab_api, trim
 from cogs.sprints.models import SprintIssue
 from tests.support.clock import Clock
 from tests.support.fake_github import (
@@ -333,7 +334,9 @@ async def test_a_poll_reads_every_page_then_costs_only_304s(
 
     report = await poller.poll(forge(polled))
     assert report.changed == [REPO, "numpy/numpy"]
-    pages = [path for path, _ in github.requests if path.startswith(f"/repos/{REPO}/pulls?")]
+    pages = [
+        path for path, _ in github.requests if path.startswith(f"/repos/{REPO}/pulls?state=open")
+    ]
     assert len(pages) == 3  # 250 at 100 a page, followed by Link rel="next"
     assert "Review queue: 250 waiting" in await polled.queue()
     assert (
@@ -344,8 +347,15 @@ async def test_a_poll_reads_every_page_then_costs_only_304s(
     github.requests.clear()
     report = await poller.poll(forge(polled))
     assert report.changed == []
-    assert list(github.statuses()) == [304] * 4  # three pages of one repository, one of the other
+    # Three pages of one repository's open ones, one of the other's; one of each's closed ones.
+    assert list(github.statuses()) == [304] * 6
     assert report.fresh == 0
+
+    # Restarted: a new poller, whose ETags come from the store.
+    github.requests.clear()
+    report = await build_forge_poller(polled.bot).poll(forge(polled))
+    assert list(github.statuses()) == [304] * 6
+    assert report.changed == [] and report.requests == 6
 
 
 async def test_a_rate_limit_postpones_polling_and_loses_nothing(
@@ -709,7 +719,7 @@ async def test_forgejo_is_polled_like_github(
     forgejo = world.bot.runtime.env.section(ForgeSettings).forges[0]
 
     assert (await poller.poll(forgejo)).changed == [CODEBERG]
-    pages = [path for path, _ in github.requests if "/pulls?" in path]
+    pages = [path for path, _ in github.requests if "/pulls?state=open" in path]
     assert pages == [
         f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50",
         f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50&page=2",
@@ -753,7 +763,7 @@ async def test_gitlab_is_polled_with_its_token(
     gitlab = world.bot.runtime.env.section(ForgeSettings).forges[0]
 
     assert (await poller.poll(gitlab)).changed == [GITLAB]
-    pages = [path for path, _ in github.requests if path.endswith(("per_page=100", "page=2"))]
+    pages = [path for path, _ in github.requests if "state=opened" in path]
     assert len(pages) == 2  # 130 at 100 a page
     text = plain((await world.ana.say("!review queue")).text)
     assert "Review queue: 130 waiting" in text
@@ -1080,3 +1090,137 @@ async def test_sprint_issues_are_read_from_gitlab_and_forgejo(
         f"Sprint issue #2 {project}#9, which you held, left the sprint list: "
         f"assigned on {name} to someone.",
     ]
+
+
+# What polling sees without webhooks: merges, and its ETags kept in the store.
+
+
+async def test_a_first_pull_request_merged_is_celebrated_once_when_only_a_poll_sees_it(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    data = settings(github.url).model_dump(mode="json")
+    data["rooms"] = [{"name": "lobby", "matrix_room_id": "!l:x", "purposes": ["welcome"]}]
+    world = World(sessions, parse_settings(data))
+    mira = world.platform.person("@mira:x", name="Mira")
+    await mira.say("!whoami")
+    await world.ana.say("!forge confirm github mira-dev @mira:x")
+    first = {
+        "title": "Typo in the glossary",
+        "author": "mira-dev",
+        "association": "FIRST_TIME_CONTRIBUTOR",
+    }
+    github.add(REPO, pull_request(REPO, 8, created=NOW - timedelta(hours=1), **first))
+    github.add(REPO, pull_request(REPO, 2, created=NOW - timedelta(days=30)))
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(world.bot)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    await poller.poll(forge(world))
+    await dispatcher.run_due()
+
+    world.clock.now = NOW + timedelta(hours=2)
+    merged = pull_request(
+        REPO, 8, created=NOW - timedelta(hours=1), updated=world.clock.now, merged=True, **first
+    )
+    merged["author_association"] = "CONTRIBUTOR"  # as GitHub says once it is merged
+    github.add(REPO, merged)
+    closed = pull_request(REPO, 2, created=NOW - timedelta(days=30), updated=world.clock.now)
+    github.add(REPO, {**closed, "state": "closed"})
+    await poller.poll(forge(world))
+    assert "No pull request is waiting for a review." in (await world.ana.say("!review queue")).text
+    assert [(pull.number, pull.state) for pull in await world.stored()] == [
+        (2, "closed"),
+        (8, "merged"),
+    ]
+
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        payload = event_payload("pull_request/closed", REPO, action="closed", pull_request=merged)
+        assert await deliver(client, "pull_request", payload, "d-merged") == (200, "ok\n")
+    await poller.poll(forge(world))
+    await dispatcher.run_due()
+    posts = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert posts == [
+        "🎉 Mira opened their first pull request to scikit-learn/scikit-learn: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Welcome!",
+        "🎉 Mira's first pull request to scikit-learn/scikit-learn was merged: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Thank you!",
+    ]
+
+
+async def test_gitlab_merges_are_seen_by_polling(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    forges = [
+        {
+            "kind": "gitlab",
+            "base_url": github.url + "/api/v4",
+            "web_url": "https://gitlab.com",
+            "repositories": [GITLAB],
+        }
+    ]
+    world = World(sessions, parse_settings({"forge": {"forges": forges}}))
+    github.gitlab[GITLAB] = {
+        iid: gitlab_listed(GITLAB, iid, created=NOW - timedelta(hours=iid)) for iid in (1, 2, 3)
+    }
+    poller = build_forge_poller(world.bot)
+    await poller.poll(world.bot.runtime.env.section(ForgeSettings).forges[0])
+    github.gitlab[GITLAB][2].update(state="merged", updated_at="2026-12-07T16:00:00Z")
+    github.gitlab[GITLAB][3].update(state="closed", updated_at="2026-12-07T16:00:00Z")
+    await poller.poll(world.bot.runtime.env.section(ForgeSettings).forges[0])
+    assert [(pull.number, pull.state) for pull in await world.stored()] == [
+        (1, "open"),
+        (2, "merged"),
+        (3, "closed"),
+    ]
+    assert "Review queue: 1 waiting" in (await world.ana.say("!review queue")).text
+
+
+async def test_the_etags_in_the_store_are_shared_and_only_what_is_still_asked(
+    polled: World, github: FakeGitHub
+) -> None:
+    for number in range(1, 121):
+        github.add(REPO, pull_request(REPO, number, created=NOW - timedelta(hours=number)))
+    github.repo("numpy/numpy")
+    await build_forge_poller(polled.bot).poll(forge(polled))
+    async with polled.sessions() as session:
+        kept = {
+            row.url.removeprefix(github.url): row
+            for row in (await session.exec(select(ForgeEtag))).all()
+        }
+    assert sorted(kept) == sorted(
+        [
+            f"/repos/{REPO}/pulls?state=open&per_page=100",
+            f"/repos/{REPO}/pulls?state=open&per_page=100&page=2",
+            f"/repos/{REPO}/pulls?state=closed&sort=updated&direction=desc&per_page=100",
+            "/repos/numpy/numpy/pulls?state=open&per_page=100",
+            "/repos/numpy/numpy/pulls?state=closed&sort=updated&direction=desc&per_page=100",
+        ]
+    )
+    first_page = kept[f"/repos/{REPO}/pulls?state=open&per_page=100"]
+    assert len(first_page.body) < 500 * 100  # trimmed to what is read: about 400 bytes each
+
+    # Another instance polls after a change: the first one's next poll uses what it stored.
+    for number in range(1, 31):
+        del github.repo(REPO).pulls[number]
+    other = World(polled.sessions, settings(github.url))
+    await build_forge_poller(other.bot).poll(forge(other))
+    github.requests.clear()
+    poller = build_forge_poller(polled.bot)
+    assert (await poller.poll(forge(polled))).changed == []
+    assert list(github.statuses()) == [304] * 4
+    async with polled.sessions() as session:
+        urls = (await session.exec(select(ForgeEtag.url))).all()
+    assert not any(url.endswith("page=2") for url in urls)  # 90 fit on one page now
+
+
+def test_a_trimmed_listing_reads_as_the_full_one() -> None:
+    samples = [
+        (from_github, pull_request(REPO, 3, created=NOW, requested=("ana",), labels=("docs",))),
+        (from_github, forgejo_pull_request(CODEBERG, 4, created=NOW, merged=True)["pull_request"]),
+        (from_gitlab_api, gitlab_listed(GITLAB, 5, created=NOW, reviewers=("kim",))),
+    ]
+    for read, full in samples:
+        assert read(trim(full)) == read(full)

@@ -13,7 +13,7 @@ read so far is lost, and nothing is retried in a loop.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,7 +118,7 @@ class GitHub(GitHubAPI):
             return Postponed(now + SECONDARY_WAIT, "secondary rate limit")
         return None
 
-    async def each(self, path: str) -> AsyncIterator[Any]:
+    async def each(self, path: str) -> AsyncGenerator[Any]:
         try:
             async for item in self.getiter(path, extra_headers=self.headers):
                 yield item

@@ -116,3 +116,48 @@ def from_gitlab_api(data: Mapping[str, Any]) -> PullView:
         requested=[_login(user, "username") for user in data.get("reviewers") or ()],
         labels=labels,
     )
+
+
+_KEPT = (
+    "number",
+    "iid",
+    "title",
+    "html_url",
+    "web_url",
+    "state",
+    "draft",
+    "work_in_progress",
+    "merged",
+    "merged_at",
+    "author_association",
+    "first_contribution",
+    "sha",
+    "created_at",
+    "updated_at",
+)
+
+
+def _named(users: Any, key: str) -> list[dict[str, Any]]:
+    return [{key: user.get(key)} for user in users or () if isinstance(user, Mapping)]
+
+
+def trim(item: Any) -> Any:
+    """A listed pull (merge) request of any forge with only what `from_github` and
+    `from_gitlab_api` read, which is what the store keeps of a listing (a page of 100 of
+    GitHub's is about 2 MB in full, 30 kB so)."""
+    if not isinstance(item, Mapping):
+        return item
+    kept: dict[str, Any] = {key: item[key] for key in _KEPT if key in item}
+    for key, name in (("user", "login"), ("author", "username"), ("head", "sha")):
+        if isinstance(item.get(key), Mapping):
+            kept[key] = {name: item[key].get(name)}
+    if "requested_reviewers" in item:
+        kept["requested_reviewers"] = _named(item["requested_reviewers"], "login")
+    if "reviewers" in item:
+        kept["reviewers"] = _named(item["reviewers"], "username")
+    if "labels" in item:
+        kept["labels"] = [
+            {"name": label.get("name")} if isinstance(label, Mapping) else label
+            for label in item["labels"] or ()
+        ]
+    return kept

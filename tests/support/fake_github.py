@@ -4,7 +4,8 @@
 Payloads are GitHub's own examples (tests/data/forge/, see its README), with the fields a test
 sets filled in; the behaviour follows GitHub's documentation of the same endpoints:
 
-- `GET /repos/{owner}/{repo}/pulls?state=open` (newest first), `…/pulls/{n}/reviews` and
+- `GET /repos/{owner}/{repo}/pulls?state=open|closed` (newest first, or the last updated first
+  with `sort=updated`, Forgejo's `sort=recentupdate`), `…/pulls/{n}/reviews` and
   `…/commits/{ref}/status`, paginated with `per_page`/`page` and a `Link` header (next, last);
 - every answer has an ETag; a request whose `If-None-Match` names the current one gets 304 with
   no body and is not counted against the rate limit;
@@ -267,7 +268,11 @@ class FakeGitHub:
             return web.json_response({"message": "Not Found"}, status=404)
         state = request.query.get("state", "open")
         found = [p for p in repo.pulls.values() if state == "all" or p["state"] == state]
-        return self._answer(request, sorted(found, key=lambda p: -p["number"]))
+        found.sort(key=lambda p: -p["number"])
+        # GitHub's `sort=updated&direction=desc`, Forgejo's `sort=recentupdate`.
+        if request.query.get("sort") in ("updated", "recentupdate"):
+            found.sort(key=lambda p: p["updated_at"], reverse=True)
+        return self._answer(request, found)
 
     async def list_issues(self, request: web.Request) -> web.Response:
         repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
@@ -397,7 +402,10 @@ class FakeGitHub:
         found = self.gitlab.get(request.match_info["project"], {})
         state = request.query.get("state", "all")
         shown = [mr for mr in found.values() if state == "all" or mr["state"] == state]
-        return self._answer(request, sorted(shown, key=lambda mr: -mr["iid"]))
+        shown.sort(key=lambda mr: -mr["iid"])
+        if request.query.get("order_by") == "updated_at":
+            shown.sort(key=lambda mr: mr["updated_at"], reverse=True)
+        return self._answer(request, shown)
 
     async def get_merge_request(self, request: web.Request) -> web.Response:
         project, iid = request.match_info["project"], int(request.match_info["iid"])
