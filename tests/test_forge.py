@@ -347,15 +347,18 @@ async def test_a_poll_reads_every_page_then_costs_only_304s(
     github.requests.clear()
     report = await poller.poll(forge(polled))
     assert report.changed == []
-    # Three pages of one repository's open ones, one of the other's; one of each's closed ones.
-    assert list(github.statuses()) == [304] * 6
+    # Three pages of one repository's open ones, one of the other's; one of each's closed ones;
+    # the CI of #1 and #2, pushed to within two hours and reporting nothing yet (status and
+    # check runs).
+    assert list(github.statuses()) == [304] * 10
+    assert sum("/commits/" in path for path, _ in github.requests) == 4
     assert report.fresh == 0
 
     # Restarted: a new poller, whose ETags come from the store.
     github.requests.clear()
     report = await build_forge_poller(polled.bot).poll(forge(polled))
-    assert list(github.statuses()) == [304] * 6
-    assert report.changed == [] and report.requests == 6
+    assert list(github.statuses()) == [304] * 10
+    assert report.changed == [] and report.requests == 10
 
 
 async def test_a_rate_limit_postpones_polling_and_loses_nothing(
@@ -1190,7 +1193,9 @@ async def test_the_etags_in_the_store_are_shared_and_only_what_is_still_asked(
             row.url.removeprefix(github.url): row
             for row in (await session.exec(select(ForgeEtag))).all()
         }
-    assert sorted(kept) == sorted(
+    ci = [url for url in kept if "/commits/" in url]
+    assert len(ci) == 4  # status and check runs of #1 and #2, pushed to within two hours
+    assert sorted(set(kept) - set(ci)) == sorted(
         [
             f"/repos/{REPO}/pulls?state=open&per_page=100",
             f"/repos/{REPO}/pulls?state=open&per_page=100&page=2",
@@ -1214,6 +1219,7 @@ async def test_the_etags_in_the_store_are_shared_and_only_what_is_still_asked(
     async with polled.sessions() as session:
         urls = (await session.exec(select(ForgeEtag.url))).all()
     assert not any(url.endswith("page=2") for url in urls)  # 90 fit on one page now
+    assert not any("/commits/" in url for url in urls)  # #1 and #2 were closed
 
 
 def test_a_trimmed_listing_reads_as_the_full_one() -> None:
@@ -1224,3 +1230,30 @@ def test_a_trimmed_listing_reads_as_the_full_one() -> None:
     ]
     for read, full in samples:
         assert read(trim(full)) == read(full)
+
+
+async def test_ci_finishing_after_a_push_is_seen_by_the_next_poll(
+    polled: World, github: FakeGitHub
+) -> None:
+    pull = github.add(REPO, pull_request(REPO, 7, created=NOW - timedelta(minutes=30)))
+    github.add(REPO, pull_request(REPO, 8, created=NOW - timedelta(days=3)))
+    github.repo("numpy/numpy")
+    sha = pull["head"]["sha"]
+    github.repo(REPO).check_runs[sha] = [("in_progress", None), ("completed", "success")]
+    poller = build_forge_poller(polled.bot)
+    await poller.poll(forge(polled))
+    assert "CI failing" not in await polled.queue()
+
+    # The run ends; the pull request's `updated_at` does not move, so its listing is a 304.
+    github.repo(REPO).check_runs[sha] = [("completed", "failure"), ("completed", "success")]
+    github.requests.clear()
+    polled.clock.now = NOW + timedelta(minutes=20)
+    await poller.poll(forge(polled))
+    assert "#7 'Fix the docs' by octocat · waiting 50 min · CI failing" in await polled.queue()
+    asked = [path for path, status in github.requests if status == 200]
+    assert asked == [f"/repos/{REPO}/commits/{sha}/check-runs?per_page=100"]
+
+    # Finished: no more asking, however many polls.
+    github.requests.clear()
+    await poller.poll(forge(polled))
+    assert not any("/commits/" in path for path, _ in github.requests)

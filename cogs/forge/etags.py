@@ -3,16 +3,15 @@ polls unchanged repositories with 304s only, which cost nothing against the rate
 
 gidgethub asks its cache for every GET; this cache is the in-memory one (`github.Cache`), filled
 from the `forge_etag` table before each poll and written back after it. Only the listings of
-pull requests are kept (their URLs are the same every poll: a few rows per repository, pages
-that are no longer asked for go after a complete poll), each body trimmed to what the readers use
-(`shapes.trim`). Reviews and CI status are read only for pull requests that moved, whose answer
-is new anyway, and stay in memory.
+pull requests are kept (their URLs are the same every poll: a few rows per repository), and the
+CI states read again while CI runs (at most `CI_RECHECKS` a repository); what a complete poll no
+longer asked for goes. Each body is trimmed to what the readers use (`shapes.trim`). Reviews and
+CI read for pull requests that moved, whose answers are new anyway, stay in memory.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -28,23 +27,34 @@ LISTINGS = ("/pulls?", "/merge_requests?")
 
 
 class StoredCache(Cache):
-    """gidgethub's cache, which notes the listing URLs it was asked for and those it was given
-    a new answer for, to write back."""
+    """gidgethub's cache, which notes the URLs to keep it was asked for and those it was given
+    a new answer for, to write back. *extra* names URLs to keep besides the listings (CI's
+    state read again, `Poller._recheck`), for this poll."""
 
     def __init__(self, api: str) -> None:
         super().__init__()
         self.api = api
         self.asked: set[str] = set()
         self.dirty: set[str] = set()
+        self.extra: set[str] = set()
+        # The ETag the store holds for a URL, as last loaded or saved.
+        self.stored: dict[str, str | None] = {}
+
+    def keep(self, url: str) -> None:
+        """Keep *url* in the store too, this poll; written back if what is held in memory (read
+        before it was kept) is not there yet."""
+        self.extra.add(url)
+        held = dict.get(self, url)
+        if held is not None and (url not in self.stored or self.stored[url] != held[0]):
+            self.dirty.add(url)
+
+    def ours(self, url: str) -> bool:
+        """Under this forge's API (another forge may share a host, under another path)."""
+        rest = url.removeprefix(self.api)
+        return rest != url and rest.startswith(("/repos/", "/projects/"))
 
     def kept(self, url: str) -> bool:
-        """A listing of this forge (another forge may share a host, under another path)."""
-        rest = url.removeprefix(self.api)
-        return (
-            rest != url
-            and rest.startswith(("/repos/", "/projects/"))
-            and any(part in rest for part in LISTINGS)
-        )
+        return self.ours(url) and (url in self.extra or any(part in url for part in LISTINGS))
 
     def __getitem__(self, url: str) -> Any:
         if self.kept(url):
@@ -61,21 +71,19 @@ class StoredCache(Cache):
         super().__setitem__(url, value)
 
 
-def _ours(cache: StoredCache, rows: Iterable[ForgeEtag]) -> list[ForgeEtag]:
-    return [row for row in rows if cache.kept(row.url)]
-
-
 async def load(runtime: Runtime, cache: StoredCache) -> None:
     """Bring *cache* up to what the store holds, which another instance may have written."""
     query = select(ForgeEtag).where(col(ForgeEtag.url).startswith(cache.api + "/"))
     async with runtime.sessions() as session:
-        rows = _ours(cache, (await session.exec(query)).all())
+        rows = [row for row in (await session.exec(query)).all() if cache.ours(row.url)]
+    cache.stored = {row.url: row.etag for row in rows}
     for row in rows:
         held = dict.get(cache, row.url)
         if held is None or held[0] != row.etag:
             cache.put(row.url, (row.etag, row.last_modified, json.loads(row.body), row.more))
     cache.asked.clear()
     cache.dirty.clear()
+    cache.extra.clear()
 
 
 async def save(runtime: Runtime, cache: StoredCache, complete: bool, now: datetime) -> None:
@@ -93,12 +101,13 @@ async def save(runtime: Runtime, cache: StoredCache, complete: bool, now: dateti
             row.etag, row.last_modified, row.more = etag, modified, more
             row.body, row.saved_at = json.dumps(body, separators=(",", ":")), now
             session.add(row)
+            cache.stored[url] = etag
         if complete:
             query = select(ForgeEtag.url).where(col(ForgeEtag.url).startswith(cache.api + "/"))
             gone = [
                 url
                 for url in (await session.exec(query)).all()
-                if cache.kept(url) and url not in cache.asked and url not in cache.dirty
+                if cache.ours(url) and url not in cache.asked and url not in cache.dirty
             ]
             if gone:
                 await session.exec(delete(ForgeEtag).where(col(ForgeEtag.url).in_(gone)))

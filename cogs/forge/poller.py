@@ -36,6 +36,7 @@ from cogs.forge.celebrate import celebrate
 from cogs.forge.etags import StoredCache
 from cogs.forge.github import GitHub, Postponed
 from cogs.forge.models import PullRequest
+from cogs.forge.pulls import APPROVED
 from cogs.forge.repos import Repositories, Repository
 from cogs.forge.settings import ForgeConfig
 from cogs.forge.shapes import PullView, from_github, from_gitlab_api
@@ -45,6 +46,11 @@ log = logging.getLogger(__name__)
 DETAILS_BATCH = 20
 # Pages of recently closed pull requests read at most, looking for those that left the open list.
 CLOSED_PAGES = 5
+# CI's state is read again, a few pull requests a poll, while CI runs (pending, for a day at
+# most) or while none reported yet (for two hours after the push).
+CI_RECHECKS = 10
+RUNNING_FOR = timedelta(days=1)
+REPORTS_WITHIN = timedelta(hours=2)
 # A poll celebrates an opening or a merge it sees this soon after it happened, not older ones
 # (a repository just configured, a poller down for a week).
 CELEBRATED_WITHIN = timedelta(days=1)
@@ -153,7 +159,8 @@ class Poller:
                     row.details_seen = max(pull.updated_at, row.details_seen or pull.updated_at)
                     session.add(row)
             changed = True
-        return changed
+        await self._recheck(github, repo)
+        return changed or github.fresh > fresh
 
     async def _record(self, repo: Repository, listed: list[PullView]) -> dict[int, datetime]:
         """Store the open listing; the rows that left it (closed or merged since, which the
@@ -234,31 +241,96 @@ class Poller:
     async def _details(
         self, github: GitHub, repo: Repository, pull: PullRequest
     ) -> tuple[list[Mapping[str, Any]], str | None]:
-        """Its reviews (GitHub's shape), and CI's state when any check reported."""
+        """Its reviews (GitHub's shape), and CI's state when any check reported, read only
+        when its head is new to us (`record` forgets CI's state then) or CI was still running."""
         if repo.forge.kind == "gitlab":
-            return await self._gitlab_details(github, repo, pull)
-        path = f"/repos/{repo.name}/pulls/{pull.number}/reviews?{PAGE[repo.forge.kind]}"
-        reviews = [pulls.review_state(review) async for review in github.each(path)]
-        if not pull.head_sha:
-            return reviews, None
-        status = await github.item(f"/repos/{repo.name}/commits/{pull.head_sha}/status")
-        if not int(status.get("total_count", 0)):
-            return reviews, None
-        return reviews, pulls.ci_state(str(status.get("state")))
+            approvals = await github.item(f"{project(repo)}/merge_requests/{pull.number}/approvals")
+            reviews: list[Mapping[str, Any]] = [
+                {
+                    "user": {"login": (entry.get("user") or {}).get("username", "")},
+                    "state": APPROVED,
+                }
+                for entry in approvals.get("approved_by") or ()
+            ]
+        else:
+            path = f"/repos/{repo.name}/pulls/{pull.number}/reviews?{PAGE[repo.forge.kind]}"
+            reviews = [pulls.review_state(review) async for review in github.each(path)]
+        running = pull.ci in ("unknown", "pending")
+        return reviews, await self._ci(github, repo, pull) if running else None
 
-    async def _gitlab_details(
-        self, github: GitHub, repo: Repository, pull: PullRequest
-    ) -> tuple[list[Mapping[str, Any]], str | None]:
-        """GitLab's approvals, as approving reviews, and the head pipeline's status."""
-        path = f"{project(repo)}/merge_requests/{pull.number}"
-        approvals = await github.item(f"{path}/approvals")
-        reviews: list[Mapping[str, Any]] = [
-            {"user": {"login": (entry.get("user") or {}).get("username", "")}, "state": "APPROVED"}
-            for entry in approvals.get("approved_by") or ()
-        ]
-        pipeline = (await github.item(path)).get("head_pipeline") or {}
-        status = pipeline.get("status")
-        return reviews, pulls.ci_state(str(status)) if status else None
+    async def _ci(self, github: GitHub, repo: Repository, pull: PullRequest) -> str | None:
+        """CI's state for *pull*'s head, None while nothing reported: GitLab's head pipeline
+        (in the merge request), Forgejo's commit statuses, GitHub's commit statuses and check
+        runs (GitHub Actions reports only the latter)."""
+        kind = repo.forge.kind
+        if kind == "gitlab":
+            found = await github.item(f"{project(repo)}/merge_requests/{pull.number}")
+            status = (found.get("head_pipeline") or {}).get("status")
+            return pulls.ci_state(str(status)) if status else None
+        if not pull.head_sha:
+            return None
+        commit = f"/repos/{repo.name}/commits/{pull.head_sha}"
+        states: list[str] = []
+        combined = await github.item(f"{commit}/status")
+        if int(combined.get("total_count") or 0):
+            states.append(pulls.ci_state(str(combined.get("state"))))
+        if kind == "github":
+            runs = await github.item(f"{commit}/check-runs?per_page=100")
+            states += [
+                pulls.ci_state(str(run.get("conclusion")))
+                if run.get("status") == "completed"
+                else "pending"
+                for run in runs.get("check_runs") or ()
+            ]
+        for state in ("failure", "pending", "success"):
+            if state in states:
+                return state
+        return None
+
+    async def _recheck(self, github: GitHub, repo: Repository) -> None:
+        """CI's state again for the pull requests pushed to lately whose CI had not finished
+        when their head was read: a CI result does not move a pull request's `updated_at`, so
+        the listing does not show it. At most CI_RECHECKS a poll, the latest pushes first,
+        each conditional (kept in the store, so 304s after a restart too)."""
+        now = self.runtime.now()
+        query = (
+            select(PullRequest)
+            .where(
+                col(PullRequest.repo) == repo.key,
+                col(PullRequest.state) == "open",
+                col(PullRequest.draft).is_(False),
+                col(PullRequest.details_seen).is_not(None),
+                or_(
+                    (col(PullRequest.ci) == "pending")
+                    & (col(PullRequest.waiting_since) >= now - RUNNING_FOR),
+                    (col(PullRequest.ci) == "unknown")
+                    & (col(PullRequest.waiting_since) >= now - REPORTS_WITHIN),
+                ),
+            )
+            .order_by(col(PullRequest.waiting_since).desc())
+            .limit(CI_RECHECKS)
+        )
+        async with self.runtime.sessions() as session:
+            rows = list((await session.exec(query)).all())
+        cache = self.caches[id(repo.forge)]
+        found: list[tuple[PullRequest, str]] = []
+        for pull in rows:
+            for path in self._ci_paths(repo, pull):
+                cache.keep(repo.forge.api + path)
+            state = await self._ci(github, repo, pull)
+            if state is not None and state != pull.ci:
+                found.append((pull, state))
+        if found:
+            async with self.runtime.transaction() as session:
+                for pull, state in found:
+                    await pulls.set_ci(session, repo.key, pull.head_sha, state)
+
+    @staticmethod
+    def _ci_paths(repo: Repository, pull: PullRequest) -> list[str]:
+        if repo.forge.kind == "gitlab":
+            return [f"{project(repo)}/merge_requests/{pull.number}"]
+        commit = f"/repos/{repo.name}/commits/{pull.head_sha}"
+        return [f"{commit}/status", f"{commit}/check-runs?per_page=100"]
 
 
 async def islice_async(items: AsyncIterator[Any], most: int) -> AsyncIterator[Any]:

@@ -134,6 +134,7 @@ _KEPT = (
     "sha",
     "created_at",
     "updated_at",
+    "total_count",
 )
 
 
@@ -143,8 +144,8 @@ def _named(users: Any, key: str) -> list[dict[str, Any]]:
 
 def trim(item: Any) -> Any:
     """A listed pull (merge) request of any forge with only what `from_github` and
-    `from_gitlab_api` read, which is what the store keeps of a listing: GitHub's pull request
-    is about 17 kB in full, 370 bytes so."""
+    `from_gitlab_api` read (and a CI state's answer with what `Poller._ci` reads), which is
+    what the store keeps: GitHub's pull request is about 17 kB in full, 370 bytes so."""
     if not isinstance(item, Mapping):
         return item
     kept: dict[str, Any] = {key: item[key] for key in _KEPT if key in item}
@@ -155,6 +156,14 @@ def trim(item: Any) -> Any:
         kept["requested_reviewers"] = _named(item["requested_reviewers"], "login")
     if "reviewers" in item:
         kept["reviewers"] = _named(item["reviewers"], "username")
+    if isinstance(item.get("head_pipeline"), Mapping):
+        kept["head_pipeline"] = {"status": item["head_pipeline"].get("status")}
+    if "check_runs" in item:
+        kept["check_runs"] = [
+            {"status": run.get("status"), "conclusion": run.get("conclusion")}
+            for run in item["check_runs"] or ()
+            if isinstance(run, Mapping)
+        ]
     if "labels" in item:
         kept["labels"] = [
             {"name": label.get("name")} if isinstance(label, Mapping) else label

@@ -6,7 +6,7 @@ sets filled in; the behaviour follows GitHub's documentation of the same endpoin
 
 - `GET /repos/{owner}/{repo}/pulls?state=open|closed` (newest first, or the last updated first
   with `sort=updated`, Forgejo's `sort=recentupdate`), `…/pulls/{n}/reviews` and
-  `…/commits/{ref}/status`, paginated with `per_page`/`page` and a `Link` header (next, last);
+  `…/commits/{ref}/status` and `…/check-runs`, paginated with `per_page`/`page` and a `Link` header (next, last);
 - every answer has an ETag; a request whose `If-None-Match` names the current one gets 304 with
   no body and is not counted against the rate limit;
 - `X-RateLimit-Limit/Remaining/Reset/Used` on every answer; past the limit, 403 with remaining 0;
@@ -42,6 +42,7 @@ def example(name: str) -> JSON:
 PULL = example("pull_request/opened")["pull_request"]
 ISSUE = example("issues/opened")["issue"]
 REVIEW = example("pull_request_review/submitted")["review"]
+CHECK_RUN = example("check_run/completed")["check_run"]
 
 
 def stamp(moment: datetime) -> str:
@@ -164,6 +165,8 @@ class Repo:
     pulls: dict[int, JSON] = field(default_factory=dict)
     reviews: dict[int, list[JSON]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
+    # Check runs by head commit: (status, conclusion), e.g. ("completed", "failure").
+    check_runs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -398,6 +401,18 @@ class FakeGitHub:
             },
         )
 
+    async def check_runs(self, request: web.Request) -> web.Response:
+        """`GET …/commits/{ref}/check-runs`: `{total_count, check_runs}`, each run the
+        example's with its status and conclusion set."""
+        repo = self.repos[f"{request.match_info['owner']}/{request.match_info['repo']}"]
+        sha = request.match_info["ref"]
+        runs = []
+        for n, (status, conclusion) in enumerate(repo.check_runs.get(sha, [])):
+            run = copy.deepcopy(CHECK_RUN)
+            run.update(id=4000 + n, head_sha=sha, status=status, conclusion=conclusion)
+            runs.append(run)
+        return self._answer(request, {"total_count": len(runs), "check_runs": runs})
+
     async def list_merge_requests(self, request: web.Request) -> web.Response:
         found = self.gitlab.get(request.match_info["project"], {})
         state = request.query.get("state", "all")
@@ -513,6 +528,7 @@ class FakeGitHub:
         app.router.add_get("/users/{login}", self.get_user)
         app.router.add_get("/users/{login}/gists", self.list_gists)
         app.router.add_get(base + "/commits/{ref}/status", self.status)
+        app.router.add_get(base + "/commits/{ref}/check-runs", self.check_runs)
         return app
 
 
