@@ -15,6 +15,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 
 from bot.core.runtime import Runtime
@@ -89,19 +91,33 @@ async def load(runtime: Runtime, cache: StoredCache) -> None:
 async def save(runtime: Runtime, cache: StoredCache, complete: bool, now: datetime) -> None:
     """Write back the listings answered anew; after a *complete* poll, forget the pages it no
     longer asked for (a repository removed, a listing grown shorter)."""
-    async with runtime.transaction() as session:
-        for url in sorted(cache.dirty):
-            value = dict.get(cache, url)
-            if value is None:
-                continue
+    rows = []
+    for url in sorted(cache.dirty):
+        value = dict.get(cache, url)
+        if value is not None:
             etag, modified, data, more = value
             body = [trim(item) for item in data] if isinstance(data, list) else trim(data)
-            row = await session.get(ForgeEtag, url)
-            row = row or ForgeEtag(url=url, body="", saved_at=now)
-            row.etag, row.last_modified, row.more = etag, modified, more
-            row.body, row.saved_at = json.dumps(body, separators=(",", ":")), now
-            session.add(row)
-            cache.stored[url] = etag
+            text = json.dumps(body, separators=(",", ":"))
+            rows.append(
+                {"url": url, "etag": etag, "last_modified": modified, "body": text, "more": more}
+            )
+    async with runtime.transaction() as session:
+        if rows:
+            # Another instance may write the same URL at the same time: the last one stays.
+            table = ForgeEtag.__table__  # type: ignore[attr-defined]
+            postgresql = session.get_bind().dialect.name == "postgresql"
+            statement = (pg_insert if postgresql else sqlite_insert)(table)
+            await session.exec(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.url],
+                    set_={
+                        name: statement.excluded[name]
+                        for name in ("etag", "last_modified", "body", "more", "saved_at")
+                    },
+                ),
+                params=[{**row, "saved_at": now} for row in rows],
+            )
+            cache.stored.update((row["url"], row["etag"]) for row in rows)
         if complete:
             query = select(ForgeEtag.url).where(col(ForgeEtag.url).startswith(cache.api + "/"))
             gone = [
