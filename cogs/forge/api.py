@@ -15,6 +15,7 @@ from cogs.forge.issues import (
     forge_name,
     issue_address,
     issue_facts,
+    issue_prefixes,
     issue_repository,
     open_issues,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "forge_name",
     "issue_address",
     "issue_facts",
+    "issue_prefixes",
     "issue_repository",
     "logins_of",
     "open_issues",

@@ -114,6 +114,11 @@ def forge_hosts(env: Env) -> list[str]:
     return list(dict.fromkeys(_web(forge)[0] for forge in env.section(ForgeSettings).forges))
 
 
+def issue_prefixes(env: Env) -> list[str]:
+    """How the addresses of the configured forges' issues start, e.g. `https://codeberg.org/`."""
+    return [forge.web + "/" for forge in env.section(ForgeSettings).forges]
+
+
 def forge_name(env: Env, host: str) -> str:
     """GitHub, GitLab or Forgejo: how the forge at *host* is called in messages."""
     forge = _forge_for(env, host)

@@ -22,7 +22,14 @@ from bot.core.reply import Reply
 from bot.core.runtime import Runtime
 from bot.delivery import Direct, Key, Outgoing
 from bot.identity import accounts_of
-from cogs.forge.api import IssueFacts, NoSuchIssue, forge_hosts, forge_name, issue_facts, logins_of
+from cogs.forge.api import (
+    IssueFacts,
+    NoSuchIssue,
+    forge_name,
+    issue_facts,
+    issue_prefixes,
+    logins_of,
+)
 from cogs.sprints.models import SprintIssue
 
 log = logging.getLogger(__name__)
@@ -54,15 +61,15 @@ class SprintChecks:
 
     async def check(self) -> None:
         runtime = self.runtime
-        hosts = forge_hosts(runtime.env)
-        if not hosts:
+        prefixes = issue_prefixes(runtime.env)
+        if not prefixes:
             return
         query = (
             select(SprintIssue)
             .where(
                 col(SprintIssue.id) > self._after,
                 col(SprintIssue.removed_at).is_(None),
-                or_(*(col(SprintIssue.url).startswith(f"https://{host}/") for host in hosts)),
+                or_(*(col(SprintIssue.url).startswith(prefix) for prefix in prefixes)),
             )
             .order_by(col(SprintIssue.id))
             .limit(MOST)
