@@ -617,7 +617,12 @@ async def test_a_sprint_issue_is_listed_with_what_github_says(
     assert "scikit-learn/scikit-learn#102 is closed on github.com; list an open issue." in said.text
     said = await polled.ana.say(add.format(999))
     assert "github.com has no open issue scikit-learn/scikit-learn#999" in said.text
-    assert "#102" not in (await polled.ana.say("!sprint issues")).text
+    said = await polled.ana.say("!sprint issue add https://github.com/nobody/nothing/issues/1")
+    assert "github.com has no open issue nobody/nothing#1" in said.text
+    said = await polled.ana.say("!sprint issue add https://gitlab.com/group/project/-/issues/1")
+    assert "gitlab.com is not a forge Convene reads; it reads github.com." in said.text
+    listed = (await polled.ana.say("!sprint issues")).text
+    assert "#102" not in listed and "nothing" not in listed and "gitlab" not in listed
 
     for number in (103, 104):
         github.repo(REPO).issues[number] = issue(
@@ -734,6 +739,16 @@ async def test_forgejo_is_polled_like_github(
     github.requests.clear()
     assert (await poller.poll(forgejo)).changed == []
     assert set(github.statuses()) == {304}
+
+    merged = forgejo_pull_request(
+        CODEBERG, 60, created=NOW - timedelta(hours=60), updated=NOW, merged=True
+    )
+    github.add(CODEBERG, merged["pull_request"])
+    await poller.poll(forgejo)
+    assert f"/api/v1/repos/{CODEBERG}/pulls?state=closed&sort=recentupdate&limit=50" in [
+        path for path, _ in github.requests
+    ]
+    assert [pull.state for pull in await world.stored() if pull.number == 60] == ["merged"]
 
 
 async def test_gitlab_is_polled_with_its_token(
