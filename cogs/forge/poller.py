@@ -300,6 +300,7 @@ class Poller:
                 col(PullRequest.state) == "open",
                 col(PullRequest.draft).is_(False),
                 col(PullRequest.details_seen).is_not(None),
+                col(PullRequest.head_sha) != "",
                 or_(
                     (col(PullRequest.ci) == "pending")
                     & (col(PullRequest.waiting_since) >= now - RUNNING_FOR),
