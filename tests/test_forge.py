@@ -1272,3 +1272,27 @@ async def test_ci_finishing_after_a_push_is_seen_by_the_next_poll(
     github.requests.clear()
     await poller.poll(forge(polled))
     assert not any("/commits/" in path for path, _ in github.requests)
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "forgejo"])
+async def test_an_import_follows_every_page_of_the_forge(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, kind: str
+) -> None:
+    api, web, project, _, _ = ISSUE_FORGES[kind]
+    forges = [{"kind": kind, "base_url": github.url + api, "web_url": web}]
+    world = World(sessions, parse_settings({"forge": {"forges": forges}}))
+    for number in range(1, 131):
+        if kind == "gitlab":
+            found = gitlab_issue(project, number, title=f"Task {number}", labels=("sprint",))
+            github.gitlab_issues.setdefault(project, {})[number] = found
+        else:
+            found = forgejo_issue(project, number, title=f"Task {number}", labels=("sprint",))
+            github.repo(project).issues[number] = found
+
+    said = await world.ana.say(f"!sprint issue import {web}/{project} label=sprint")
+    assert plain(said.text).startswith(
+        f"Listed 100 for everyone: #1 {project}#1 'Task 1' [sprint], #2 {project}#2 'Task 2'"
+    ), said.text
+    pages = [path for path, _ in github.requests if "/issues?" in path]
+    # GitLab sorts oldest first: one page of 100 is enough; Forgejo takes no order, so every page (50 each) is read.
+    assert len(pages) == (1 if kind == "gitlab" else 3)

@@ -331,7 +331,7 @@ async def open_issues(
                     break
     except _Unreachable:
         return None
-    # Forgejo lists the newest first.
+    # Forgejo's issue listing takes no order (the fake gives the newest first): sorted here.
     return sorted(issues, key=lambda issue: issue.number)[:limit]
 
 

@@ -290,7 +290,7 @@ class FakeGitHub:
             # Forgejo's `type=issues` leaves pull requests out.
             and not (request.query.get("type") == "issues" and issue.get("pull_request"))
         ]
-        if request.path.startswith("/api/v1/"):  # Forgejo lists the newest first
+        if request.path.startswith("/api/v1/"):  # no order asked: the newest first
             return self._answer(request, sorted(found, key=lambda issue: -issue["number"]))
         return self._answer(request, sorted(found, key=lambda issue: issue["number"]))
 
