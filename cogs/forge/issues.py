@@ -29,6 +29,8 @@ from cogs.forge.github import Cache, GitHub, Postponed
 from cogs.forge.settings import ForgeConfig, ForgeSettings
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+# A label's issues read at most from a forge that cannot list them oldest first.
+MOST_READ = 1000
 NAMES = {"github": "GitHub", "gitlab": "GitLab", "forgejo": "Forgejo"}
 _SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}"
 # An issue's path after the forge's web address: GitLab nests groups and puts `-/` before.
@@ -327,11 +329,11 @@ async def open_issues(
                 found = int(data[number])
                 url = _issue_url(forge, project, found)
                 issues.append(FoundIssue(found, _facts(forge.kind, data), url))
-                if len(issues) >= limit and forge.kind != "forgejo":
+                # Forgejo's issue listing takes no order: read on (to a bound), sorted below.
+                if len(issues) >= (limit if forge.kind != "forgejo" else MOST_READ):
                     break
     except _Unreachable:
         return None
-    # Forgejo's issue listing takes no order (the fake gives the newest first): sorted here.
     return sorted(issues, key=lambda issue: issue.number)[:limit]
 
 
