@@ -74,15 +74,22 @@ class StoredCache(Cache):
 
 
 async def load(runtime: Runtime, cache: StoredCache) -> None:
-    """Bring *cache* up to what the store holds, which another instance may have written."""
-    query = select(ForgeEtag).where(col(ForgeEtag.url).startswith(cache.api + "/"))
+    """Bring *cache* up to what the store holds, which another instance may have written: the
+    ETags first, the bodies only of those that differ from what is held."""
+    under = col(ForgeEtag.url).startswith(cache.api + "/")
     async with runtime.sessions() as session:
-        rows = [row for row in (await session.exec(query)).all() if cache.ours(row.url)]
-    cache.stored = {row.url: row.etag for row in rows}
-    for row in rows:
-        held = dict.get(cache, row.url)
-        if held is None or held[0] != row.etag:
-            cache.put(row.url, (row.etag, row.last_modified, json.loads(row.body), row.more))
+        tags = (await session.exec(select(ForgeEtag.url, ForgeEtag.etag).where(under))).all()
+        cache.stored = {url: etag for url, etag in tags if cache.ours(url)}
+        behind = [
+            url
+            for url, etag in cache.stored.items()
+            if (held := dict.get(cache, url)) is None or held[0] != etag
+        ]
+        for start in range(0, len(behind), 500):
+            query = select(ForgeEtag).where(col(ForgeEtag.url).in_(behind[start : start + 500]))
+            for row in (await session.exec(query)).all():
+                value = (row.etag, row.last_modified, json.loads(row.body), row.more)
+                cache.put(row.url, value)
     cache.asked.clear()
     cache.dirty.clear()
     cache.extra.clear()
