@@ -159,7 +159,9 @@ class Poller:
                     row.details_seen = max(pull.updated_at, row.details_seen or pull.updated_at)
                     session.add(row)
             changed = True
-        await self._recheck(github, repo)
+        # GitHub counts an anonymous 304 against its 60 requests an hour: no rechecks then.
+        if kind != "github" or self.tokens[id(repo.forge)] is not None:
+            await self._recheck(github, repo)
         return changed or github.fresh > fresh
 
     async def _record(self, repo: Repository, listed: list[PullView]) -> dict[int, datetime]:
@@ -291,7 +293,8 @@ class Poller:
         """CI's state again for the pull requests pushed to lately whose CI had not finished
         when their head was read: a CI result does not move a pull request's `updated_at`, so
         the listing does not show it. At most CI_RECHECKS a poll, the latest pushes first,
-        each conditional (kept in the store, so 304s after a restart too)."""
+        each conditional (kept in the store, so 304s after a restart too). GitHub counts a 304
+        only with a token as free, so anonymous polling of GitHub asks nothing again."""
         now = self.runtime.now()
         query = (
             select(PullRequest)
