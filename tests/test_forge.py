@@ -19,14 +19,18 @@ from bot.config import ConfigError, Settings, parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.web import make_web_app
-from cogs.forge.models import ForgeAccount, PullRequest, WebhookDelivery
+from cogs.forge.models import ForgeAccount, ForgeEtag, PullRequest, WebhookDelivery
 from cogs.forge.settings import ForgeSettings
+from cogs.forge.shapes import from_github, from_gitlab_api, trim
+from cogs.sprints.models import SprintIssue
 from tests.support.clock import Clock
 from tests.support.fake_github import (
     FakeGitHub,
     event_payload,
+    forgejo_issue,
     forgejo_pull_request,
     forgejo_webhook,
+    gitlab_issue,
     gitlab_listed,
     gitlab_merge_request,
     gitlab_webhook,
@@ -330,7 +334,9 @@ async def test_a_poll_reads_every_page_then_costs_only_304s(
 
     report = await poller.poll(forge(polled))
     assert report.changed == [REPO, "numpy/numpy"]
-    pages = [path for path, _ in github.requests if path.startswith(f"/repos/{REPO}/pulls?")]
+    pages = [
+        path for path, _ in github.requests if path.startswith(f"/repos/{REPO}/pulls?state=open")
+    ]
     assert len(pages) == 3  # 250 at 100 a page, followed by Link rel="next"
     assert "Review queue: 250 waiting" in await polled.queue()
     assert (
@@ -341,8 +347,16 @@ async def test_a_poll_reads_every_page_then_costs_only_304s(
     github.requests.clear()
     report = await poller.poll(forge(polled))
     assert report.changed == []
-    assert list(github.statuses()) == [304] * 4  # three pages of one repository, one of the other
+    # Three pages of one repository's open ones, one of the other's; one of each's closed ones.
+    # (No CI is asked again: anonymous 304s count against GitHub's limit.)
+    assert list(github.statuses()) == [304] * 6
     assert report.fresh == 0
+
+    # Restarted: a new poller, whose ETags come from the store.
+    github.requests.clear()
+    report = await build_forge_poller(polled.bot).poll(forge(polled))
+    assert list(github.statuses()) == [304] * 6
+    assert report.changed == [] and report.requests == 6
 
 
 async def test_a_rate_limit_postpones_polling_and_loses_nothing(
@@ -601,7 +615,12 @@ async def test_a_sprint_issue_is_listed_with_what_github_says(
     assert "scikit-learn/scikit-learn#102 is closed on github.com; list an open issue." in said.text
     said = await polled.ana.say(add.format(999))
     assert "github.com has no open issue scikit-learn/scikit-learn#999" in said.text
-    assert "#102" not in (await polled.ana.say("!sprint issues")).text
+    said = await polled.ana.say("!sprint issue add https://github.com/nobody/nothing/issues/1")
+    assert "github.com has no open issue nobody/nothing#1" in said.text
+    said = await polled.ana.say("!sprint issue add https://gitlab.com/group/project/-/issues/1")
+    assert "gitlab.com is not a forge Convene reads; it reads github.com." in said.text
+    listed = (await polled.ana.say("!sprint issues")).text
+    assert "#102" not in listed and "nothing" not in listed and "gitlab" not in listed
 
     for number in (103, 104):
         github.repo(REPO).issues[number] = issue(
@@ -706,7 +725,7 @@ async def test_forgejo_is_polled_like_github(
     forgejo = world.bot.runtime.env.section(ForgeSettings).forges[0]
 
     assert (await poller.poll(forgejo)).changed == [CODEBERG]
-    pages = [path for path, _ in github.requests if "/pulls?" in path]
+    pages = [path for path, _ in github.requests if "/pulls?state=open" in path]
     assert pages == [
         f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50",
         f"/api/v1/repos/{CODEBERG}/pulls?state=open&limit=50&page=2",
@@ -718,6 +737,16 @@ async def test_forgejo_is_polled_like_github(
     github.requests.clear()
     assert (await poller.poll(forgejo)).changed == []
     assert set(github.statuses()) == {304}
+
+    merged = forgejo_pull_request(
+        CODEBERG, 60, created=NOW - timedelta(hours=60), updated=NOW, merged=True
+    )
+    github.add(CODEBERG, merged["pull_request"])
+    await poller.poll(forgejo)
+    assert f"/api/v1/repos/{CODEBERG}/pulls?state=closed&sort=recentupdate&limit=50" in [
+        path for path, _ in github.requests
+    ]
+    assert [pull.state for pull in await world.stored() if pull.number == 60] == ["merged"]
 
 
 async def test_gitlab_is_polled_with_its_token(
@@ -750,7 +779,7 @@ async def test_gitlab_is_polled_with_its_token(
     gitlab = world.bot.runtime.env.section(ForgeSettings).forges[0]
 
     assert (await poller.poll(gitlab)).changed == [GITLAB]
-    pages = [path for path, _ in github.requests if path.endswith(("per_page=100", "page=2"))]
+    pages = [path for path, _ in github.requests if "state=opened" in path]
     assert len(pages) == 2  # 130 at 100 a page
     text = plain((await world.ana.say("!review queue")).text)
     assert "Review queue: 130 waiting" in text
@@ -960,3 +989,313 @@ async def test_a_gitlab_or_forgejo_login_is_linked_by_its_bio(
     said = await world.ana.say(f"!forge link {kind} lea.dev")
     assert f"Linked: {name}'s lea.dev is you." in said.text
     assert f"Forge accounts: {kind}.example lea.dev." in (await world.ana.say("!whoami")).text
+
+
+# Sprint issues read from GitLab and Forgejo.
+
+ISSUE_FORGES = {
+    "gitlab": ("/api/v4", "https://gitlab.com", GITLAB, "-/issues", "GitLab"),
+    "forgejo": ("/api/v1", "https://codeberg.org", CODEBERG, "issues", "Forgejo"),
+}
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "forgejo"])
+async def test_sprint_issues_are_read_from_gitlab_and_forgejo(
+    sessions: async_sessionmaker[AsyncSession],
+    github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    api, web, project, infix, name = ISSUE_FORGES[kind]
+    monkeypatch.setenv("TEST_FORGE_TOKEN", "forge-token-0123")
+    forges = [
+        {
+            "kind": kind,
+            "base_url": github.url + api,
+            "web_url": web,
+            "repositories": [project],
+            "token_env": "TEST_FORGE_TOKEN",
+        }
+    ]
+    config = parse_settings({"forge": {"forges": forges, "comment_on_claim": True}})
+    world = World(sessions, config)
+    host = web.removeprefix("https://")
+
+    def put(number: int, title: str, **fields: Any) -> None:
+        if kind == "gitlab":
+            if "state" in fields:
+                fields["state"] = {"open": "opened"}.get(fields["state"], fields["state"])
+            github.gitlab_issues.setdefault(project, {})[number] = gitlab_issue(
+                project, number, title=title, **fields
+            )
+        else:
+            github.repo(project).issues[number] = forgejo_issue(
+                project, number, title=title, **fields
+            )
+
+    put(7, "Explain the release schedule", labels=("sprint", "docs"))
+    put(8, "Old question", state="closed", labels=("sprint",))
+    put(9, "Translate the front page", labels=("sprint",))
+    put(10, "Add a dark theme", labels=("design",))
+
+    def link(number: int, where: str = project) -> str:
+        return f"{web}/{where}/{infix}/{number}"
+
+    said = await world.ana.say(f"!sprint issue add {link(7)} newcomers")
+    assert not said.reply.error, said.text
+    listed = plain((await world.ana.say("!sprint issues")).text)
+    assert f"#1 {project}#7 'Explain the release schedule' [sprint,docs] · newcomers" in listed
+
+    refusals = {
+        link(8): f"{project}#8 is closed on {host}; list an open issue.",
+        link(99): f"{host} has no open issue {project}#99",
+        link(3, "nobody/nothing"): f"{host} has no open issue nobody/nothing#3",
+        "https://github.com/numpy/numpy/issues/1": (
+            f"github.com is not a forge Convene reads; it reads {host}."
+        ),
+        f"{web}/{project}/pulls/3": f"That is not the address of an issue on {host}.",
+    }
+    if kind == "forgejo":
+        github.repo(project).issues[11] = forgejo_issue(project, 11, title="A PR", pull=True)
+        refusals[link(11)] = f"{host} has no open issue {project}#11"
+    for address, refusal in refusals.items():
+        said = await world.ana.say(f"!sprint issue add {address}")
+        assert said.reply.error and refusal in said.text, (address, said.text)
+    listed = plain((await world.ana.say("!sprint issues")).text)
+    assert listed.count(project) == 1, listed
+
+    said = await world.ana.say(f"!sprint issue import {project} label=sprint")
+    assert plain(said.text) == (
+        f"Listed 1 for everyone: #2 {project}#9 'Translate the front page' [sprint]. "
+        "1 was listed already."
+    )
+    said = await world.ana.say(f"!sprint issue import {web}/nobody/nothing label=sprint")
+    assert f"{host} has no repository nobody/nothing." in said.text
+    said = await world.ana.say("!sprint issue import https://github.com/numpy/numpy label=sprint")
+    assert f"github.com is not a forge Convene reads; it reads {host}." in said.text
+    async with world.sessions() as session:
+        stored = (await session.exec(select(func.count()).select_from(SprintIssue))).one()
+    assert stored == 2
+
+    nina = world.platform.person("@nina:x", name="Nina")
+    await nina.say("!whoami")
+    await world.ana.say(f"!forge confirm {kind} nina-q @nina:x")
+    said = await nina.say("!sprint claim 1")
+    assert "A comment on the issue now says it is taken" in said.text
+    body = "This issue is taken for the sprint by @nina-q (noted by Convene)."
+    if kind == "gitlab":
+        assert github.notes == [(project, 7, body, "forge-token-0123")]
+    else:
+        assert github.repo(project).comments == [(7, body, "token forge-token-0123")]
+    await nina.say("!sprint claim 2")
+
+    if kind == "gitlab":
+        github.gitlab_issues[project][7]["state"] = "closed"
+        github.gitlab_issues[project][9]["assignees"] = [{"username": "someone"}]
+    else:
+        github.repo(project).issues[7]["state"] = "closed"
+        github.repo(project).issues[9]["assignees"] = [{"login": "someone"}]
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    await build_sprint_checks(world.bot).check()
+    await dispatcher.run_due()
+    assert "No sprint issue" in (await world.ana.say("!sprint issues")).text
+    told = [plain(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert told == [
+        f"Sprint issue #1 {project}#7, which you held, left the sprint list: closed on {name}.",
+        f"Sprint issue #2 {project}#9, which you held, left the sprint list: "
+        f"assigned on {name} to someone.",
+    ]
+
+
+# What polling sees without webhooks: merges, and its ETags kept in the store.
+
+
+async def test_a_first_pull_request_merged_is_celebrated_once_when_only_a_poll_sees_it(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    data = settings(github.url).model_dump(mode="json")
+    data["rooms"] = [{"name": "lobby", "matrix_room_id": "!l:x", "purposes": ["welcome"]}]
+    world = World(sessions, parse_settings(data))
+    mira = world.platform.person("@mira:x", name="Mira")
+    await mira.say("!whoami")
+    await world.ana.say("!forge confirm github mira-dev @mira:x")
+    first = {
+        "title": "Typo in the glossary",
+        "author": "mira-dev",
+        "association": "FIRST_TIME_CONTRIBUTOR",
+    }
+    github.add(REPO, pull_request(REPO, 8, created=NOW - timedelta(hours=1), **first))
+    github.add(REPO, pull_request(REPO, 2, created=NOW - timedelta(days=30)))
+    github.repo("numpy/numpy")
+    poller = build_forge_poller(world.bot)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    await poller.poll(forge(world))
+    await dispatcher.run_due()
+
+    world.clock.now = NOW + timedelta(hours=2)
+    merged = pull_request(
+        REPO, 8, created=NOW - timedelta(hours=1), updated=world.clock.now, merged=True, **first
+    )
+    merged["author_association"] = "CONTRIBUTOR"  # as GitHub says once it is merged
+    github.add(REPO, merged)
+    closed = pull_request(REPO, 2, created=NOW - timedelta(days=30), updated=world.clock.now)
+    github.add(REPO, {**closed, "state": "closed"})
+    await poller.poll(forge(world))
+    assert "No pull request is waiting for a review." in (await world.ana.say("!review queue")).text
+    assert [(pull.number, pull.state) for pull in await world.stored()] == [
+        (2, "closed"),
+        (8, "merged"),
+    ]
+
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        payload = event_payload("pull_request/closed", REPO, action="closed", pull_request=merged)
+        assert await deliver(client, "pull_request", payload, "d-merged") == (200, "ok\n")
+    await poller.poll(forge(world))
+    await dispatcher.run_due()
+    posts = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert posts == [
+        "🎉 Mira opened their first pull request to scikit-learn/scikit-learn: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Welcome!",
+        "🎉 Mira's first pull request to scikit-learn/scikit-learn was merged: "
+        "scikit-learn/scikit-learn#8 'Typo in the glossary'. Thank you!",
+    ]
+
+
+async def test_gitlab_merges_are_seen_by_polling(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    forges = [
+        {
+            "kind": "gitlab",
+            "base_url": github.url + "/api/v4",
+            "web_url": "https://gitlab.com",
+            "repositories": [GITLAB],
+        }
+    ]
+    world = World(sessions, parse_settings({"forge": {"forges": forges}}))
+    github.gitlab[GITLAB] = {
+        iid: gitlab_listed(GITLAB, iid, created=NOW - timedelta(hours=iid)) for iid in (1, 2, 3)
+    }
+    poller = build_forge_poller(world.bot)
+    await poller.poll(world.bot.runtime.env.section(ForgeSettings).forges[0])
+    github.gitlab[GITLAB][2].update(state="merged", updated_at="2026-12-07T16:00:00Z")
+    github.gitlab[GITLAB][3].update(state="closed", updated_at="2026-12-07T16:00:00Z")
+    await poller.poll(world.bot.runtime.env.section(ForgeSettings).forges[0])
+    assert [(pull.number, pull.state) for pull in await world.stored()] == [
+        (1, "open"),
+        (2, "merged"),
+        (3, "closed"),
+    ]
+    assert "Review queue: 1 waiting" in (await world.ana.say("!review queue")).text
+
+
+async def test_the_etags_in_the_store_are_shared_and_only_what_is_still_asked(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_test0123456789")
+    config = settings(github.url, token_env="TEST_GITHUB_TOKEN")
+    polled = World(sessions, config)
+    for number in range(1, 121):
+        github.add(REPO, pull_request(REPO, number, created=NOW - timedelta(hours=number)))
+    github.repo("numpy/numpy")
+    await build_forge_poller(polled.bot).poll(forge(polled))
+    async with polled.sessions() as session:
+        kept = {
+            row.url.removeprefix(github.url): row
+            for row in (await session.exec(select(ForgeEtag))).all()
+        }
+    ci = [url for url in kept if "/commits/" in url]
+    assert len(ci) == 4  # status and check runs of #1 and #2, pushed to within two hours
+    assert sorted(set(kept) - set(ci)) == sorted(
+        [
+            f"/repos/{REPO}/pulls?state=open&per_page=100",
+            f"/repos/{REPO}/pulls?state=open&per_page=100&page=2",
+            f"/repos/{REPO}/pulls?state=closed&sort=updated&direction=desc&per_page=100",
+            "/repos/numpy/numpy/pulls?state=open&per_page=100",
+            "/repos/numpy/numpy/pulls?state=closed&sort=updated&direction=desc&per_page=100",
+        ]
+    )
+    first_page = kept[f"/repos/{REPO}/pulls?state=open&per_page=100"]
+    assert len(first_page.body) < 500 * 100  # trimmed to what is read: about 400 bytes each
+
+    # Another instance polls after a change: the first one's next poll uses what it stored.
+    for number in range(1, 31):
+        del github.repo(REPO).pulls[number]
+    other = World(polled.sessions, config)
+    await build_forge_poller(other.bot).poll(forge(other))
+    github.requests.clear()
+    poller = build_forge_poller(polled.bot)
+    assert (await poller.poll(forge(polled))).changed == []
+    assert list(github.statuses()) == [304] * 4
+    async with polled.sessions() as session:
+        urls = (await session.exec(select(ForgeEtag.url))).all()
+    assert not any(url.endswith("page=2") for url in urls)  # 90 fit on one page now
+    assert not any("/commits/" in url for url in urls)  # #1 and #2 were closed
+
+
+def test_a_trimmed_listing_reads_as_the_full_one() -> None:
+    samples = [
+        (from_github, pull_request(REPO, 3, created=NOW, requested=("ana",), labels=("docs",))),
+        (from_github, forgejo_pull_request(CODEBERG, 4, created=NOW, merged=True)["pull_request"]),
+        (from_gitlab_api, gitlab_listed(GITLAB, 5, created=NOW, reviewers=("kim",))),
+    ]
+    for read, full in samples:
+        assert read(trim(full)) == read(full)
+
+
+async def test_ci_finishing_after_a_push_is_seen_by_the_next_poll(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_test0123456789")
+    polled = World(sessions, settings(github.url, token_env="TEST_GITHUB_TOKEN"))
+    pull = github.add(REPO, pull_request(REPO, 7, created=NOW - timedelta(minutes=30)))
+    github.add(REPO, pull_request(REPO, 8, created=NOW - timedelta(days=3)))
+    github.repo("numpy/numpy")
+    sha = pull["head"]["sha"]
+    github.repo(REPO).check_runs[sha] = [("in_progress", None), ("completed", "success")]
+    poller = build_forge_poller(polled.bot)
+    await poller.poll(forge(polled))
+    assert "CI failing" not in await polled.queue()
+
+    # The run ends; the pull request's `updated_at` does not move, so its listing is a 304.
+    github.repo(REPO).check_runs[sha] = [("completed", "failure"), ("completed", "success")]
+    github.requests.clear()
+    polled.clock.now = NOW + timedelta(minutes=20)
+    await poller.poll(forge(polled))
+    assert "#7 'Fix the docs' by octocat · waiting 50 min · CI failing" in await polled.queue()
+    asked = [path for path, status in github.requests if status == 200]
+    assert asked == [f"/repos/{REPO}/commits/{sha}/check-runs?per_page=100"]
+
+    # Finished: no more asking, however many polls.
+    github.requests.clear()
+    await poller.poll(forge(polled))
+    assert not any("/commits/" in path for path, _ in github.requests)
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "forgejo"])
+async def test_an_import_follows_every_page_of_the_forge(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub, kind: str
+) -> None:
+    api, web, project, _, _ = ISSUE_FORGES[kind]
+    forges = [{"kind": kind, "base_url": github.url + api, "web_url": web}]
+    world = World(sessions, parse_settings({"forge": {"forges": forges}}))
+    for number in range(1, 131):
+        if kind == "gitlab":
+            found = gitlab_issue(project, number, title=f"Task {number}", labels=("sprint",))
+            github.gitlab_issues.setdefault(project, {})[number] = found
+        else:
+            found = forgejo_issue(project, number, title=f"Task {number}", labels=("sprint",))
+            github.repo(project).issues[number] = found
+
+    said = await world.ana.say(f"!sprint issue import {web}/{project} label=sprint")
+    assert plain(said.text).startswith(
+        f"Listed 100 for everyone: #1 {project}#1 'Task 1' [sprint], #2 {project}#2 'Task 2'"
+    ), said.text
+    pages = [path for path, _ in github.requests if "/issues?" in path]
+    # GitLab sorts oldest first: one page of 100 is enough; Forgejo takes no order, so every page (50 each) is read.
+    assert len(pages) == (1 if kind == "gitlab" else 3)

@@ -546,7 +546,7 @@ async def test_help_shows_the_sprint_commands(nina: FakeUser, omar: FakeUser) ->
     assert "!sprint claim <number>" in listed and "!sprint issues [" in listed
     assert "sprint issue add" not in listed
     group = await ok(omar, "!help sprint issue")
-    assert "!sprint issue add <url> […] — List a GitHub or GitLab issue" in group
+    assert "!sprint issue add <url> […] — List a GitHub, GitLab or Forgejo issue" in group
     assert "!sprint issue remove <number>" in group and "!sprint claim" not in group
     detail = await omar.say("!help sprint issue add")
     assert detail.reply.title == (

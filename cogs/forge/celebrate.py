@@ -5,8 +5,9 @@ their mentor requests is told by direct message.
 
 "First" is the forge's word for it (GitHub's author association `FIRST_TIME_CONTRIBUTOR` or
 `FIRST_TIMER`, GitLab's `first_contribution`), kept on the row from when it was opened, since a
-merged pull request's author is a contributor by then. Only what a webhook reports is
-celebrated: a poll does not see a merge.
+merged pull request's author is a contributor by then. A webhook or a poll may report the change
+(a poll sees merges in the listing of recently closed pull requests); only the first to record
+it plans the messages, and their outbox keys are the same either way.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ Forgejo's and GitLab's APIs page the same way (`Link: rel="next"`) and answer 42
 `Retry-After`, so the same client asks them, with GitLab's token in `PRIVATE-TOKEN`.
 
 gidgethub sends `If-None-Match` with the ETag it cached for a URL and, on 304, answers from the
-cache, which is how a poll with nothing new costs nothing against the rate limit. It follows
+cache, which is how a poll with nothing new costs nothing against the rate limit (with a token:
+GitHub counts anonymous 304s). It follows
 `Link: rel="next"` pages in `getiter`. What it does not decide is what to do when GitHub says
 "slow down": here a primary limit (no requests left until the reset) or a secondary one (403 or
 429, with `Retry-After` or without) becomes `Postponed`, and the poller waits that long; nothing
@@ -13,7 +14,7 @@ read so far is lost, and nothing is retried in a loop.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,7 +119,7 @@ class GitHub(GitHubAPI):
             return Postponed(now + SECONDARY_WAIT, "secondary rate limit")
         return None
 
-    async def each(self, path: str) -> AsyncIterator[Any]:
+    async def each(self, path: str) -> AsyncGenerator[Any]:
         try:
             async for item in self.getiter(path, extra_headers=self.headers):
                 yield item

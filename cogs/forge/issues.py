@@ -1,14 +1,18 @@
-"""An issue's title, state and labels, read from GitHub when someone lists it (`sprint issue
-add`): for the sprints cog, through `cogs.forge.api`.
+"""Issues on the forges, for the sprints cog (through `cogs.forge.api`): which forge an issue's
+address names, its title, state, labels and assignees, a label's open issues, and a comment
+saying a claimed issue is taken.
 
-An issue is read only from a GitHub forge that `[[forge.forges]]` names (with its token, or
-anonymously for public repositories; it need list no repository); GitLab issues are not read
-yet.
+An issue is read only from a forge that `[[forge.forges]]` names (with its token, or anonymously
+for public repositories; it need list no repository). GitHub and Forgejo (whose API v1 follows
+GitHub's paths) answer `/repos/{owner}/{repo}/issues/{number}`; GitLab answers
+`/projects/{path}/issues/{iid}`, with its states `opened`/`closed`, labels as names and users
+by `username`. Forgejo and GitHub list pull requests among issues; those are not issues here.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +24,28 @@ from pydantic import SecretStr
 
 from bot.core.context import Clock
 from bot.core.env import Env
+from bot.core.errors import UserError
 from cogs.forge.github import Cache, GitHub, Postponed
 from cogs.forge.settings import ForgeConfig, ForgeSettings
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+# A label's issues read at most from a forge that cannot list them oldest first.
+MOST_READ = 1000
+NAMES = {"github": "GitHub", "gitlab": "GitLab", "forgejo": "Forgejo"}
+_SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,99}"
+# An issue's path after the forge's web address: GitLab nests groups and puts `-/` before.
+_ISSUE_PATHS = {
+    "github": re.compile(rf"(?P<project>{_SEGMENT}/{_SEGMENT})/issues/(?P<number>[0-9]{{1,9}})"),
+    "forgejo": re.compile(rf"(?P<project>{_SEGMENT}/{_SEGMENT})/issues/(?P<number>[0-9]{{1,9}})"),
+    "gitlab": re.compile(
+        rf"(?P<project>{_SEGMENT}(?:/{_SEGMENT}){{1,20}})/-/issues/(?P<number>[0-9]{{1,9}})"
+    ),
+}
+_REPOSITORIES = {
+    "github": re.compile(rf"{_SEGMENT}/{_SEGMENT}"),
+    "forgejo": re.compile(rf"{_SEGMENT}/{_SEGMENT}"),
+    "gitlab": re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{1,20}}"),
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +54,17 @@ class IssueFacts:
     state: str  # open, closed
     labels: tuple[str, ...]
     assignees: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IssueAddress:
+    """An issue on a configured forge: its address as the forge shows it, e.g.
+    `https://codeberg.org/forgejo/website/issues/5`."""
+
+    url: str
+    project: str
+    number: int
+    forge: str  # GitHub, GitLab, Forgejo
 
 
 class NoSuchIssue(Exception):
@@ -64,36 +97,175 @@ async def _asking(
         raise _Unreachable from None
 
 
-def _forge_for(env: Env, host: str) -> tuple[ForgeConfig, SecretStr | None] | None:
-    settings = env.section(ForgeSettings)
-    for forge in settings.forges:
-        if forge.kind == "github" and urlsplit(forge.web).netloc.lower() == host:
-            return forge, forge.token()
+def _web(forge: ForgeConfig) -> tuple[str, str]:
+    """The forge's web address as (host, path prefix), lower-cased: a self-hosted forge may
+    live under a path."""
+    parts = urlsplit(forge.web)
+    return parts.netloc.lower(), parts.path.strip("/").lower()
+
+
+def _forge_for(env: Env, host: str) -> ForgeConfig | None:
+    for forge in env.section(ForgeSettings).forges:
+        if _web(forge)[0] == host.lower():
+            return forge
     return None
+
+
+def forge_hosts(env: Env) -> list[str]:
+    """The hosts of the configured forges, as people name them in addresses."""
+    return list(dict.fromkeys(_web(forge)[0] for forge in env.section(ForgeSettings).forges))
+
+
+def issue_prefixes(env: Env) -> list[str]:
+    """How the addresses of the configured forges' issues start, e.g. `https://codeberg.org/`."""
+    return [forge.web + "/" for forge in env.section(ForgeSettings).forges]
+
+
+def forge_name(env: Env, host: str) -> str:
+    """GitHub, GitLab or Forgejo: how the forge at *host* is called in messages."""
+    forge = _forge_for(env, host)
+    return NAMES[forge.kind] if forge else host
+
+
+def _split(forge: ForgeConfig, text: str) -> str | None:
+    """The path of *text* after *forge*'s web address, or None when it is not on *forge*."""
+    parts = urlsplit(text)
+    host, prefix = _web(forge)
+    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() != host:
+        return None
+    path = parts.path.strip("/")
+    if prefix and not path.lower().startswith(prefix + "/"):
+        return None
+    return path[len(prefix) + 1 :] if prefix else path
+
+
+def _issue_url(forge: ForgeConfig, project: str, number: int) -> str:
+    infix = "-/issues" if forge.kind == "gitlab" else "issues"
+    return f"{forge.web}/{project}/{infix}/{number}"
+
+
+def issue_address(env: Env, text: str) -> IssueAddress | None:
+    """The issue *text* (an address) names on a configured forge; None when it is on none.
+    `UserError` when it is on one but is not an issue's address there."""
+    for forge in env.section(ForgeSettings).forges:
+        path = _split(forge, text)
+        if path is None:
+            continue
+        match = _ISSUE_PATHS[forge.kind].fullmatch(path)
+        if match is None or int(match["number"]) < 1:
+            raise UserError(
+                f"That is not the address of an issue on {_web(forge)[0]}. Give one like "
+                f"{_issue_url(forge, example_project(forge), 123)}",
+                show_usage=True,
+            )
+        number = int(match["number"])
+        project = match["project"]
+        return IssueAddress(_issue_url(forge, project, number), project, number, NAMES[forge.kind])
+    return None
+
+
+def example_project(forge: ForgeConfig) -> str:
+    if forge.repositories:
+        return forge.repositories[0]
+    return "group/project" if forge.kind == "gitlab" else "owner/repo"
+
+
+@dataclass(frozen=True)
+class IssueRepository:
+    host: str
+    project: str
+
+
+def issue_repository(env: Env, text: str) -> IssueRepository:
+    """The repository *text* names for importing its issues: its address on a configured
+    forge, or `owner/name` — on the forge that lists it, else on the only forge (or GitHub)."""
+    forges = env.section(ForgeSettings).forges
+    if not forges:
+        raise UserError(
+            "Issues are read from a forge that [[forge.forges]] names in the settings, and none "
+            "is named here.",
+            plain=True,
+        )
+    text = text.strip().removesuffix("/").removesuffix(".git")
+    if "://" in text:
+        for forge in forges:
+            path = _split(forge, text)
+            if path is not None:
+                path = path.split("/-/")[0].removesuffix("/issues")
+                if _REPOSITORIES[forge.kind].fullmatch(path):
+                    return IssueRepository(_web(forge)[0], path)
+                raise UserError(
+                    f"That is not a repository's address on {_web(forge)[0]}; give one like "
+                    f"{forge.web}/{example_project(forge)}",
+                    plain=True,
+                )
+        raise UserError(
+            f"{urlsplit(text).netloc or text} is not a forge Convene reads; it reads "
+            f"{', '.join(forge_hosts(env))}. Name the repository as owner/name or by its "
+            f"address, e.g. sprint issue import {example_project(forges[0])} label=sprint",
+            plain=True,
+        )
+    listing = [f for f in forges if text.lower() in (name.lower() for name in f.repositories)]
+    github = [f for f in forges if f.kind == "github"]
+    candidates = listing or (forges if len(forges) == 1 else github)
+    if not candidates:
+        raise UserError(
+            f"Say which forge {text} is on with its address, e.g. "
+            f"{forges[0].web}/{example_project(forges[0])}",
+            plain=True,
+        )
+    chosen = candidates[0]
+    if not _REPOSITORIES[chosen.kind].fullmatch(text):
+        raise UserError(
+            "Name the repository as owner/name or by its address, e.g. "
+            f"sprint issue import {example_project(chosen)} label=sprint",
+            plain=True,
+        )
+    return IssueRepository(_web(chosen)[0], text)
+
+
+def _facts(kind: str, data: Mapping[str, Any]) -> IssueFacts:
+    if kind == "gitlab":
+        labels = tuple(
+            str(label.get("name", "")) if isinstance(label, Mapping) else str(label)
+            for label in data.get("labels") or ()
+        )
+        assignees = tuple(str(user.get("username", "")) for user in data.get("assignees") or ())
+    else:
+        labels = tuple(str(label.get("name", "")) for label in data.get("labels") or ())
+        assignees = tuple(str(user.get("login", "")) for user in data.get("assignees") or ())
+    return IssueFacts(
+        title=str(data.get("title") or "")[:300],
+        state="closed" if data.get("state") == "closed" else "open",
+        labels=labels,
+        assignees=assignees,
+    )
+
+
+def _issues_path(forge: ForgeConfig, project: str) -> str:
+    if forge.kind == "gitlab":
+        return f"/projects/{quote(project, safe='')}/issues"
+    return f"/repos/{project}/issues"
 
 
 async def issue_facts(
     env: Env, clock: Clock, host: str, project: str, number: int
 ) -> IssueFacts | None:
-    """What GitHub says of issue *number* of *project* on *host*; None when it cannot be asked
-    now (not a GitHub address, no network, a rate limit). `NoSuchIssue` when GitHub says so."""
-    found = _forge_for(env, host.lower())
-    if found is None:
+    """What the forge at *host* says of issue *number* of *project*; None when it cannot be
+    asked now (not a configured forge, no network, a rate limit). `NoSuchIssue` when the forge
+    says there is none."""
+    forge = _forge_for(env, host)
+    if forge is None:
         return None
-    forge, token = found
     try:
-        async with _asking(forge, clock, token, NoSuchIssue) as github:
-            data = await github.item(f"/repos/{project}/issues/{number}")
+        async with _asking(forge, clock, forge.token(), NoSuchIssue) as client:
+            data = await client.item(f"{_issues_path(forge, project)}/{number}")
     except _Unreachable:
         return None
-    if not isinstance(data, dict) or "pull_request" in data:
+    # GitHub marks a pull request by the key, Forgejo by a value that is null for issues.
+    if not isinstance(data, dict) or data.get("pull_request"):
         raise NoSuchIssue
-    return IssueFacts(
-        title=str(data.get("title") or "")[:300],
-        state="closed" if data.get("state") == "closed" else "open",
-        labels=tuple(str(label.get("name", "")) for label in data.get("labels") or ()),
-        assignees=tuple(str(user.get("login", "")) for user in data.get("assignees") or ()),
-    )
+    return _facts(forge.kind, data)
 
 
 class NoSuchLogin(Exception):
@@ -124,32 +296,45 @@ async def profile(forge: ForgeConfig, clock: Clock, login: str) -> tuple[Any, li
 class FoundIssue:
     number: int
     facts: IssueFacts
+    url: str
+
+
+def _listing(forge: ForgeConfig, project: str, label: str) -> str:
+    """A label's open issues, oldest first where the forge sorts so, all pages."""
+    path = _issues_path(forge, project)
+    if forge.kind == "gitlab":
+        return (
+            f"{path}?state=opened&labels={quote(label)}&order_by=created_at&sort=asc&per_page=100"
+        )
+    if forge.kind == "forgejo":
+        return f"{path}?state=open&type=issues&labels={quote(label)}&limit=50"
+    return f"{path}?state=open&labels={quote(label)}&sort=created&direction=asc&per_page=100"
 
 
 async def open_issues(
     env: Env, clock: Clock, host: str, project: str, label: str, limit: int = 100
 ) -> list[FoundIssue] | None:
     """The open issues of *project* with *label*, oldest first, at most *limit*; None when the
-    forge cannot be asked now. `NoSuchIssue` when GitHub has no such repository."""
-    found = _forge_for(env, host.lower())
-    if found is None:
+    forge cannot be asked now. `NoSuchIssue` when the forge has no such repository."""
+    forge = _forge_for(env, host)
+    if forge is None:
         return None
-    forge, token = found
-    path = f"/repos/{project}/issues?state=open&labels={quote(label)}&sort=created&direction=asc&per_page=100"
+    number = "iid" if forge.kind == "gitlab" else "number"
     issues: list[FoundIssue] = []
     try:
-        async with _asking(forge, clock, token, NoSuchIssue) as github:
-            async for data in github.each(path):
-                if "pull_request" in data:
+        async with _asking(forge, clock, forge.token(), NoSuchIssue) as client:
+            async for data in client.each(_listing(forge, project, label)):
+                if data.get("pull_request"):
                     continue
-                labels = tuple(str(item.get("name", "")) for item in data.get("labels") or ())
-                facts = IssueFacts(str(data.get("title") or "")[:300], "open", labels)
-                issues.append(FoundIssue(int(data["number"]), facts))
-                if len(issues) >= limit:
+                found = int(data[number])
+                url = _issue_url(forge, project, found)
+                issues.append(FoundIssue(found, _facts(forge.kind, data), url))
+                # Forgejo's issue listing takes no order: read on (to a bound), sorted below.
+                if len(issues) >= (limit if forge.kind != "forgejo" else MOST_READ):
                     break
     except _Unreachable:
         return None
-    return issues
+    return sorted(issues, key=lambda issue: issue.number)[:limit]
 
 
 def claims_commented(env: Env) -> bool:
@@ -161,17 +346,18 @@ async def comment_claim(
     env: Env, clock: Clock, host: str, project: str, number: int, logins: list[str]
 ) -> bool:
     """Say on the issue that it is taken for the sprint, when `[forge] comment_on_claim` is on
-    and the forge has a token; whether the comment was left."""
-    found = _forge_for(env, host.lower())
-    if not env.section(ForgeSettings).comment_on_claim or found is None or found[1] is None:
+    and the forge has a token; whether the comment was left. GitLab calls comments notes."""
+    forge = _forge_for(env, host)
+    token = forge.token() if forge else None
+    if not env.section(ForgeSettings).comment_on_claim or forge is None or token is None:
         return False
-    forge, token = found
     who = f" by @{logins[0]}" if logins else ""
     body = f"This issue is taken for the sprint{who} (noted by Convene)."
+    replies = "notes" if forge.kind == "gitlab" else "comments"
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-            github = GitHub(http, forge, Cache(1), clock, token)
-            await github.send(f"/repos/{project}/issues/{number}/comments", {"body": body})
+            client = GitHub(http, forge, Cache(1), clock, token)
+            await client.send(f"{_issues_path(forge, project)}/{number}/{replies}", {"body": body})
     except (Postponed, gidgethub.GitHubException, aiohttp.ClientError, TimeoutError):
         return False
     return True

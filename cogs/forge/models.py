@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.db import UTCDateTime
@@ -89,3 +89,18 @@ class ReviewNudge(SQLModel, table=True):
     labels: str = Field(default="", max_length=500)
     # The reviewer's local day of the last nudge (YYYY-MM-DD): one a day at most.
     last_day: str | None = Field(default=None, max_length=10)
+
+
+class ForgeEtag(SQLModel, table=True):
+    """What a poll last read of one listing URL: its ETag, and the body trimmed to what the
+    readers use (`shapes.trim`), so a restarted instance, or another one, asks conditionally
+    at once. Only listings of pull requests are kept, a few rows per repository."""
+
+    __tablename__ = "forge_etag"
+
+    url: str = Field(primary_key=True, max_length=1000)
+    etag: str | None = Field(default=None, max_length=200)
+    last_modified: str | None = Field(default=None, max_length=100)
+    body: str = Field(sa_type=Text)
+    more: str | None = Field(default=None, max_length=1000)
+    saved_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -109,7 +109,7 @@ class ForgeSettings(Section):
     review_hour_size: int = Field(default=5, ge=1, le=25)
     # Approvals a pull request needs; with fewer it waits for a review.
     approvals_needed: int = Field(default=2, ge=1, le=10)
-    # A claim of a sprint issue in chat leaves a comment on the GitHub issue saying it is taken,
+    # A claim of a sprint issue in chat leaves a comment on the forge issue (GitLab: a note) saying it is taken,
     # naming the claimer's linked login (needs the forge's token, allowed to comment).
     comment_on_claim: bool = False
 

@@ -116,3 +116,57 @@ def from_gitlab_api(data: Mapping[str, Any]) -> PullView:
         requested=[_login(user, "username") for user in data.get("reviewers") or ()],
         labels=labels,
     )
+
+
+_KEPT = (
+    "number",
+    "iid",
+    "title",
+    "html_url",
+    "web_url",
+    "state",
+    "draft",
+    "work_in_progress",
+    "merged",
+    "merged_at",
+    "author_association",
+    "first_contribution",
+    "sha",
+    "created_at",
+    "updated_at",
+    "total_count",
+)
+
+
+def _named(users: Any, key: str) -> list[dict[str, Any]]:
+    return [{key: user.get(key)} for user in users or () if isinstance(user, Mapping)]
+
+
+def trim(item: Any) -> Any:
+    """A listed pull (merge) request of any forge with only what `from_github` and
+    `from_gitlab_api` read (and a CI state's answer with what `Poller._ci` reads), which is
+    what the store keeps: GitHub's pull request is about 17 kB in full, 370 bytes so."""
+    if not isinstance(item, Mapping):
+        return item
+    kept: dict[str, Any] = {key: item[key] for key in _KEPT if key in item}
+    for key, name in (("user", "login"), ("author", "username"), ("head", "sha")):
+        if isinstance(item.get(key), Mapping):
+            kept[key] = {name: item[key].get(name)}
+    if "requested_reviewers" in item:
+        kept["requested_reviewers"] = _named(item["requested_reviewers"], "login")
+    if "reviewers" in item:
+        kept["reviewers"] = _named(item["reviewers"], "username")
+    if isinstance(item.get("head_pipeline"), Mapping):
+        kept["head_pipeline"] = {"status": item["head_pipeline"].get("status")}
+    if "check_runs" in item:
+        kept["check_runs"] = [
+            {"status": run.get("status"), "conclusion": run.get("conclusion")}
+            for run in item["check_runs"] or ()
+            if isinstance(run, Mapping)
+        ]
+    if "labels" in item:
+        kept["labels"] = [
+            {"name": label.get("name")} if isinstance(label, Mapping) else label
+            for label in item["labels"] or ()
+        ]
+    return kept

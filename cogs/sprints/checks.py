@@ -1,17 +1,18 @@
-"""Sprint issues that stay true: every hour each listed GitHub issue is read again, and one that
-was closed on GitHub, or assigned there to someone who did not claim it here, leaves the list by
-itself; whoever held it is told by direct message, once, through the outbox.
+"""Sprint issues that stay true: every hour each listed issue is read again from its forge, and
+one that was closed there, or assigned there to someone who did not claim it here, leaves the list
+by itself; whoever held it is told by direct message, once, through the outbox.
 
-Only issues of a GitHub that `[[forge.forges]]` names are read (`cogs.forge.api`); GitHub not
-answering leaves every issue as it is until the next check.
+Only issues of a forge that `[[forge.forges]]` names are read (`cogs.forge.api`: GitHub, GitLab,
+Forgejo); a forge not answering leaves every issue as it is until the next check.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from sqlmodel import col, select, update
+from sqlmodel import col, or_, select, update
 
 from bot import delivery
 from bot.core.audience import Audience
@@ -21,7 +22,14 @@ from bot.core.reply import Reply
 from bot.core.runtime import Runtime
 from bot.delivery import Direct, Key, Outgoing
 from bot.identity import accounts_of
-from cogs.forge.api import IssueFacts, NoSuchIssue, issue_facts, logins_of
+from cogs.forge.api import (
+    IssueFacts,
+    NoSuchIssue,
+    forge_name,
+    issue_facts,
+    issue_prefixes,
+    logins_of,
+)
 from cogs.sprints.models import SprintIssue
 
 log = logging.getLogger(__name__)
@@ -31,15 +39,17 @@ POLL = 3600.0
 MOST = 50
 
 
-def why_gone(facts: IssueFacts | None, holder_logins: list[str]) -> str | None:
+def why_gone(
+    facts: IssueFacts | None, holder_logins: list[str], forge: str = "GitHub"
+) -> str | None:
     """Why the issue leaves the list, or None when it stays."""
     if facts is None:
-        return "deleted or moved on GitHub"
+        return f"deleted or moved on {forge}"
     if facts.state == "closed":
-        return "closed on GitHub"
+        return f"closed on {forge}"
     others = [name for name in facts.assignees if name.lower() not in holder_logins]
     if facts.assignees and others:
-        return f"assigned on GitHub to {', '.join(others)}"
+        return f"assigned on {forge} to {', '.join(others)}"
     return None
 
 
@@ -51,12 +61,15 @@ class SprintChecks:
 
     async def check(self) -> None:
         runtime = self.runtime
+        prefixes = issue_prefixes(runtime.env)
+        if not prefixes:
+            return
         query = (
             select(SprintIssue)
             .where(
                 col(SprintIssue.id) > self._after,
                 col(SprintIssue.removed_at).is_(None),
-                col(SprintIssue.url).startswith("https://github.com/"),
+                or_(*(col(SprintIssue.url).startswith(prefix) for prefix in prefixes)),
             )
             .order_by(col(SprintIssue.id))
             .limit(MOST)
@@ -65,22 +78,25 @@ class SprintChecks:
             listed = list((await session.exec(query)).all())
         self._after = listed[-1].id or 0 if len(listed) == MOST else 0
         for issue in listed:
+            host = urlsplit(issue.url).netloc
             try:
                 facts = await issue_facts(
-                    runtime.env, runtime.clock, "github.com", issue.project, issue.number
+                    runtime.env, runtime.clock, host, issue.project, issue.number
                 )
             except NoSuchIssue:
                 facts = None
             else:
                 if facts is None:
-                    return  # GitHub cannot be asked now: the next check goes on
-            await self._apply(issue, facts, runtime.now())
+                    return  # the forge cannot be asked now: the next check goes on
+            await self._apply(issue, facts, runtime.now(), forge_name(runtime.env, host))
 
-    async def _apply(self, issue: SprintIssue, facts: IssueFacts | None, now: datetime) -> None:
+    async def _apply(
+        self, issue: SprintIssue, facts: IssueFacts | None, now: datetime, forge: str
+    ) -> None:
         async with self.runtime.transaction() as session:
             holder = issue.claimed_by
             logins = [n.lower() for n in await logins_of(session, holder)] if holder else []
-            reason = why_gone(facts, logins)
+            reason = why_gone(facts, logins, forge)
             if reason is None:
                 assert facts is not None
                 await session.exec(

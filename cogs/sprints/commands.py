@@ -59,20 +59,18 @@ def _waits(issue: SprintIssue, start: datetime | None, now: datetime) -> bool:
 
 @command(
     "sprint issue add",
-    help="List a GitHub or GitLab issue for sprints, for a tier and an event",
+    help="List a GitHub, GitLab or Forgejo issue for sprints, for a tier and an event",
     example="sprint issue add https://github.com/owner/repo/issues/123 newcomers 3",
     role=Role.ORGANIZER,
 )
 async def sprint_issue_add(
     ctx: Ctx,
-    url: Annotated[
-        str, Opt("the issue's link on github.com or gitlab.com", max_length=MAX_URL, word=True)
-    ],
+    url: Annotated[str, Opt("the issue's link on its forge", max_length=MAX_URL, word=True)],
     tier: Annotated[Tier, Opt("who it is for (default everyone)")] = "everyone",
     event: Annotated[int | None, Opt("the sprint's event number, e.g. 3", min=1)] = None,
 ) -> Reply:
     now = ctx.now()
-    link = service.parse_link(url)
+    link = service.parse_link(url, ctx.env)
     facts = await service.facts_of(ctx.session, ctx.env, ctx.clock, link)
     issue = await service.add(ctx.session, link, tier, event, ctx.person_id, now, facts)
     lines = [f"Listed {_headline(issue)} for {tier}."]
@@ -86,13 +84,15 @@ async def sprint_issue_add(
 
 @command(
     "sprint issue import",
-    help="List every open GitHub issue of a repository that has a label",
+    help="List every open issue of a repository that has a label",
     example="sprint issue import scikit-learn/scikit-learn label=sprint newcomers 3",
     role=Role.ORGANIZER,
 )
 async def sprint_issue_import(
     ctx: Ctx,
-    repo: Annotated[str, Opt("the repository as owner/name", max_length=140, word=True)],
+    repo: Annotated[
+        str, Opt("the repository as owner/name or its address", max_length=200, word=True)
+    ],
     label: Annotated[str, Opt("the label the issues carry, e.g. sprint", max_length=50, word=True)],
     tier: Annotated[Tier, Opt("who they are for (default everyone)")] = "everyone",
     event: Annotated[int | None, Opt("the sprint's event number, e.g. 3", min=1)] = None,

@@ -36,7 +36,11 @@ from cogs.forge.api import (
     NoSuchIssue,
     claims_commented,
     comment_claim,
+    forge_hosts,
+    forge_name,
+    issue_address,
     issue_facts,
+    issue_repository,
     logins_of,
     open_issues,
 )
@@ -66,7 +70,6 @@ _PATHS = {
     ),
 }
 _ISSUE_PATH = {"github.com": "issues", "gitlab.com": "-/issues"}
-_GITHUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9_.-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,10 @@ def refuse_mass_mention(text: str) -> None:
         )
 
 
-def parse_link(text: str) -> IssueLink:
-    """A GitHub or GitLab issue link, normalised: https, lower-case host, no query or fragment.
+def parse_link(text: str, env: Env | None = None) -> IssueLink:
+    """An issue link, normalised: https, lower-case host, no query or fragment. Where
+    `[[forge.forges]]` names forges, the link must be an issue's on one of them (GitHub,
+    GitLab or Forgejo, self-hosted too); else on github.com or gitlab.com.
 
     The host must be the whole network location, so a port or user name is refused too.
 
@@ -137,6 +142,8 @@ def parse_link(text: str) -> IssueLink:
     refuse_mass_mention(text)
     if "://" not in text:
         text = "https://" + text
+    if env is not None and (hosts := forge_hosts(env)):
+        return _on_forge(env, text, hosts)
     try:
         parts = urlsplit(text)
     except ValueError:  # an unclosed "[" reads as an IPv6 address
@@ -154,6 +161,26 @@ def parse_link(text: str) -> IssueLink:
     if len(url) > MAX_URL or len(project) > MAX_PROJECT:
         raise UserError(f"That link is too long; give one like {EXAMPLES}.", show_usage=True)
     return IssueLink(url, project, number)
+
+
+def _on_forge(env: Env, text: str, hosts: list[str]) -> IssueLink:
+    try:
+        found = issue_address(env, text.split("#")[0].split("?")[0])
+    except ValueError:
+        found = None
+    if found is None:
+        try:
+            host = urlsplit(text).netloc or text
+        except ValueError:
+            host = text
+        raise UserError(
+            f"{host[:100]} is not a forge Convene reads; it reads {', '.join(hosts)}. "
+            f"Give an issue's link there, e.g. https://{hosts[0]}/owner/repo/issues/123",
+            show_usage=True,
+        )
+    if len(found.url) > MAX_URL or len(found.project) > MAX_PROJECT:
+        raise UserError(f"That link is too long; give one like {EXAMPLES}.", show_usage=True)
+    return IssueLink(found.url, found.project, found.number)
 
 
 async def get_listed(session: AsyncSession, number: int) -> SprintIssue:
@@ -242,10 +269,11 @@ async def say_taken(
     session: AsyncSession, env: Env, clock: Clock, issue: SprintIssue, person_id: int
 ) -> bool:
     """Leave the forge a comment that *issue* is taken, where configured; whether it was."""
-    if not claims_commented(env) or not issue.url.startswith("https://github.com/"):
+    if not claims_commented(env):
         return False
     logins = await logins_of(session, person_id)
-    work = comment_claim(env, clock, "github.com", issue.project, issue.number, logins)
+    host = urlsplit(issue.url).netloc
+    work = comment_claim(env, clock, host, issue.project, issue.number, logins)
     return await aside(session, work)
 
 
@@ -259,29 +287,23 @@ async def import_labelled(
     event_id: int | None,
     person_id: int,
 ) -> tuple[list[SprintIssue], int]:
-    """List every open GitHub issue of *repo* (`owner/name`) with *label*; the issues listed,
-    and how many were listed already."""
-    if not _GITHUB_REPO.fullmatch(repo):
-        raise UserError(
-            "Name the repository as owner/name, e.g. "
-            "sprint issue import scikit-learn/scikit-learn label=sprint",
-            plain=True,
-        )
+    """List every open issue of *repo* (`owner/name` or its address on a configured forge)
+    with *label*; the issues listed, and how many were listed already."""
+    where = issue_repository(env, repo)
     try:
-        found = await aside(session, open_issues(env, clock, "github.com", repo, label))
+        found = await aside(session, open_issues(env, clock, where.host, where.project, label))
     except NoSuchIssue:
-        raise UserError(f"github.com has no repository {repo}.", plain=True) from None
+        raise UserError(f"{where.host} has no repository {where.project}.", plain=True) from None
     if found is None:
         raise UserError(
-            "GitHub cannot be asked here or now: issues are read from a GitHub that "
-            "[[forge.forges]] names; try again in a few minutes.",
+            f"{forge_name(env, where.host)} cannot be asked now; try again in a few minutes.",
             plain=True,
         )
     now = clock()
     listed: list[SprintIssue] = []
     known = 0
     for issue in found:
-        link = IssueLink(f"https://github.com/{repo}/issues/{issue.number}", repo, issue.number)
+        link = IssueLink(issue.url, where.project, issue.number)
         if await listed_as(session, link.url) is not None:
             known += 1
             continue

@@ -4,8 +4,9 @@
 Payloads are GitHub's own examples (tests/data/forge/, see its README), with the fields a test
 sets filled in; the behaviour follows GitHub's documentation of the same endpoints:
 
-- `GET /repos/{owner}/{repo}/pulls?state=open` (newest first), `…/pulls/{n}/reviews` and
-  `…/commits/{ref}/status`, paginated with `per_page`/`page` and a `Link` header (next, last);
+- `GET /repos/{owner}/{repo}/pulls?state=open|closed` (newest first, or the last updated first
+  with `sort=updated`, Forgejo's `sort=recentupdate`), `…/pulls/{n}/reviews` and
+  `…/commits/{ref}/status` and `…/check-runs`, paginated with `per_page`/`page` and a `Link` header (next, last);
 - every answer has an ETag; a request whose `If-None-Match` names the current one gets 304 with
   no body and is not counted against the rate limit;
 - `X-RateLimit-Limit/Remaining/Reset/Used` on every answer; past the limit, 403 with remaining 0;
@@ -41,6 +42,7 @@ def example(name: str) -> JSON:
 PULL = example("pull_request/opened")["pull_request"]
 ISSUE = example("issues/opened")["issue"]
 REVIEW = example("pull_request_review/submitted")["review"]
+CHECK_RUN = example("check_run/completed")["check_run"]
 
 
 def stamp(moment: datetime) -> str:
@@ -163,6 +165,8 @@ class Repo:
     pulls: dict[int, JSON] = field(default_factory=dict)
     reviews: dict[int, list[JSON]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
+    # Check runs by head commit: (status, conclusion), e.g. ("completed", "failure").
+    check_runs: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -172,6 +176,9 @@ class FakeGitHub:
     users: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     # GitLab: merge requests by project path, and by (project, iid) who approved, the pipeline.
     gitlab: dict[str, dict[int, JSON]] = field(default_factory=dict)
+    # GitLab issues by project path, and the notes left on them: (project, iid, body, token).
+    gitlab_issues: dict[str, dict[int, JSON]] = field(default_factory=dict)
+    notes: list[tuple[str, int, str, str | None]] = field(default_factory=list)
     approvals: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     pipelines: dict[tuple[str, int], str] = field(default_factory=dict)
     limit: int = 5000
@@ -264,7 +271,11 @@ class FakeGitHub:
             return web.json_response({"message": "Not Found"}, status=404)
         state = request.query.get("state", "open")
         found = [p for p in repo.pulls.values() if state == "all" or p["state"] == state]
-        return self._answer(request, sorted(found, key=lambda p: -p["number"]))
+        found.sort(key=lambda p: -p["number"])
+        # GitHub's `sort=updated&direction=desc`, Forgejo's `sort=recentupdate`.
+        if request.query.get("sort") in ("updated", "recentupdate"):
+            found.sort(key=lambda p: p["updated_at"], reverse=True)
+        return self._answer(request, found)
 
     async def list_issues(self, request: web.Request) -> web.Response:
         repo = self.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}")
@@ -276,7 +287,11 @@ class FakeGitHub:
             for issue in repo.issues.values()
             if issue["state"] == request.query.get("state", "open")
             and wanted <= {label["name"] for label in issue["labels"]}
+            # Forgejo's `type=issues` leaves pull requests out.
+            and not (request.query.get("type") == "issues" and issue.get("pull_request"))
         ]
+        if request.path.startswith("/api/v1/"):  # no order asked: the newest first
+            return self._answer(request, sorted(found, key=lambda issue: -issue["number"]))
         return self._answer(request, sorted(found, key=lambda issue: issue["number"]))
 
     async def add_comment(self, request: web.Request) -> web.Response:
@@ -386,11 +401,26 @@ class FakeGitHub:
             },
         )
 
+    async def check_runs(self, request: web.Request) -> web.Response:
+        """`GET …/commits/{ref}/check-runs`: `{total_count, check_runs}`, each run the
+        example's with its status and conclusion set."""
+        repo = self.repos[f"{request.match_info['owner']}/{request.match_info['repo']}"]
+        sha = request.match_info["ref"]
+        runs = []
+        for n, (status, conclusion) in enumerate(repo.check_runs.get(sha, [])):
+            run = copy.deepcopy(CHECK_RUN)
+            run.update(id=4000 + n, head_sha=sha, status=status, conclusion=conclusion)
+            runs.append(run)
+        return self._answer(request, {"total_count": len(runs), "check_runs": runs})
+
     async def list_merge_requests(self, request: web.Request) -> web.Response:
         found = self.gitlab.get(request.match_info["project"], {})
         state = request.query.get("state", "all")
         shown = [mr for mr in found.values() if state == "all" or mr["state"] == state]
-        return self._answer(request, sorted(shown, key=lambda mr: -mr["iid"]))
+        shown.sort(key=lambda mr: -mr["iid"])
+        if request.query.get("order_by") == "updated_at":
+            shown.sort(key=lambda mr: mr["updated_at"], reverse=True)
+        return self._answer(request, shown)
 
     async def get_merge_request(self, request: web.Request) -> web.Response:
         project, iid = request.match_info["project"], int(request.match_info["iid"])
@@ -415,6 +445,59 @@ class FakeGitHub:
             },
         )
 
+    def _gitlab_project(self, request: web.Request) -> dict[int, JSON] | None:
+        found = self.gitlab_issues.get(request.match_info["project"])
+        if found is None:
+            self.requests.append((request.path_qs, 404))
+        return found
+
+    async def gitlab_issue(self, request: web.Request) -> web.Response:
+        project = self._gitlab_project(request)
+        if project is None:
+            return web.json_response({"message": "404 Project Not Found"}, status=404)
+        found = project.get(int(request.match_info["iid"]))
+        if found is None:
+            self.requests.append((request.path_qs, 404))
+            return web.json_response({"message": "404 Not found"}, status=404)
+        return self._answer(request, found)
+
+    async def gitlab_issue_list(self, request: web.Request) -> web.Response:
+        """`GET /projects/:id/issues`: `state` opened|closed|all, `labels` (all of them),
+        `order_by=created_at` and `sort` asc|desc (desc by default)."""
+        project = self._gitlab_project(request)
+        if project is None:
+            return web.json_response({"message": "404 Project Not Found"}, status=404)
+        state = request.query.get("state", "all")
+        wanted = {name for name in request.query.get("labels", "").split(",") if name}
+        found = [
+            issue
+            for issue in project.values()
+            if (state == "all" or issue["state"] == state) and wanted <= set(issue["labels"])
+        ]
+        backwards = request.query.get("sort", "desc") == "desc"
+        return self._answer(request, sorted(found, key=lambda i: i["iid"], reverse=backwards))
+
+    async def gitlab_note(self, request: web.Request) -> web.Response:
+        project = self._gitlab_project(request)
+        iid = int(request.match_info["iid"])
+        if project is None or iid not in project:
+            return web.json_response({"message": "404 Not found"}, status=404)
+        token = request.headers.get("PRIVATE-TOKEN")
+        if token is None:
+            return web.json_response({"message": "401 Unauthorized"}, status=401)
+        body = str((await request.json()).get("body", ""))
+        self.notes.append((request.match_info["project"], iid, body, token))
+        self.requests.append((request.path_qs, 201))
+        note = {
+            "id": len(self.notes),
+            "body": body,
+            "author": {"id": 1, "username": "convene-bot", "name": "Convene"},
+            "system": False,
+            "noteable_type": "Issue",
+            "noteable_iid": iid,
+        }
+        return web.json_response(note, status=201)
+
     def app(self) -> web.Application:
         """GitHub's paths at the root, again under `/api/v1` as Forgejo serves them, and
         GitLab's under `/api/v4`."""
@@ -427,6 +510,10 @@ class FakeGitHub:
         app.router.add_get(mrs + "/{iid:[0-9]+}/approvals", self.get_approvals)
         app.router.add_get(mrs + "/{iid:[0-9]+}", self.get_merge_request)
         app.router.add_get(mrs, self.list_merge_requests)
+        issues = "/api/v4/projects/{project:.+}/issues"
+        app.router.add_get(issues + "/{iid:[0-9]+}", self.gitlab_issue)
+        app.router.add_post(issues + "/{iid:[0-9]+}/notes", self.gitlab_note)
+        app.router.add_get(issues, self.gitlab_issue_list)
         app.router.add_get("/api/v4/users", self.gitlab_users)
         app.router.add_get("/api/v4/users/{id:[0-9]+}", self.gitlab_user)
         return app
@@ -441,6 +528,7 @@ class FakeGitHub:
         app.router.add_get("/users/{login}", self.get_user)
         app.router.add_get("/users/{login}/gists", self.list_gists)
         app.router.add_get(base + "/commits/{ref}/status", self.status)
+        app.router.add_get(base + "/commits/{ref}/check-runs", self.check_runs)
         return app
 
 
@@ -586,4 +674,71 @@ def gitlab_listed(
         ],
     )
     found["author"] = {**found["author"], "username": author}
+    return found
+
+
+GITLAB_ISSUE = json.loads((FORGE_DATA / "gitlab" / "issues.list.json").read_text())[0]
+FORGEJO_ISSUE = json.loads((FORGE_DATA / "gitea" / "issue.json").read_text())
+
+
+def gitlab_issue(
+    project: str,
+    iid: int,
+    *,
+    title: str,
+    state: str = "opened",
+    labels: tuple[str, ...] = (),
+    assignees: tuple[str, ...] = (),
+) -> JSON:
+    """An issue as GitLab's API v4 shows it (the documentation's example), with these fields
+    replaced: states `opened`/`closed`, labels by name, users by `username`."""
+    found = copy.deepcopy(GITLAB_ISSUE)
+    people = [
+        {**found["assignees"][0], "username": name, "id": 100 + n}
+        for n, name in enumerate(assignees)
+    ]
+    found.update(
+        iid=iid,
+        id=7000 + iid,
+        title=title,
+        state=state,
+        labels=list(labels),
+        assignees=people,
+        assignee=people[0] if people else None,
+        web_url=f"https://gitlab.com/{project}/-/issues/{iid}",
+    )
+    return found
+
+
+def forgejo_issue(
+    repo: str,
+    number: int,
+    *,
+    title: str,
+    state: str = "open",
+    labels: tuple[str, ...] = (),
+    assignees: tuple[str, ...] = (),
+    pull: bool = False,
+) -> JSON:
+    """An issue as Forgejo's API v1 shows it (Gitea's `Issue` model), with these fields
+    replaced; a pull request listed among issues has `pull_request` set."""
+    found = copy.deepcopy(FORGEJO_ISSUE)
+    people = [{**found["user"], "login": name, "username": name} for name in assignees]
+    found.update(
+        number=number,
+        id=1300 + number,
+        title=title,
+        state=state,
+        html_url=f"https://codeberg.org/{repo}/issues/{number}",
+        labels=[
+            {"id": n, "name": name, "color": "e11d21", "description": "", "exclusive": False}
+            for n, name in enumerate(labels)
+        ],
+        assignees=people or None,
+        assignee=people[0] if people else None,
+        pull_request=(
+            {"merged": False, "merged_at": None, "draft": False, "html_url": ""} if pull else None
+        ),
+    )
+    found["repository"].update(full_name=repo, owner=repo.split("/")[0], name=repo.split("/")[1])
     return found
