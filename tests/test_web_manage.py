@@ -146,7 +146,10 @@ async def test_the_pages_render_and_every_post_answers_see_other(
 ) -> None:
     async with TestClient(TestServer(build_web_app(house, LetIn(ORGANIZER)))) as client:
         form = {"csrf": "token", "title": "Docs <day>", "start": "2026-12-05 10:00"}
-        created = await client.post("/events/manage/new", data=form, allow_redirects=False)
+        origin = {"Origin": str(client.make_url("")).rstrip("/")}
+        created = await client.post(
+            "/events/manage/new", data=form, headers=origin, allow_redirects=False
+        )
         assert created.status == 303
         page = await client.get(created.headers["Location"])
         body = await page.text()
