@@ -21,6 +21,7 @@ from bot.core.markup import to_plain
 from bot.web import make_web_app
 from cogs.forge.models import ForgeAccount, PullRequest, WebhookDelivery
 from cogs.forge.settings import ForgeSettings
+from cogs.sprints.api import completions_since
 from tests.support.clock import Clock
 from tests.support.fake_github import (
     FakeGitHub,
@@ -909,9 +910,14 @@ async def test_sprint_issues_closed_or_taken_on_github_leave_the_list(
     told = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
     assert told == [
         "Sprint issue #1 scikit-learn/scikit-learn#101, which you held, left the sprint list: "
-        "closed on GitHub."
+        "closed on GitHub, which counts as done by you. Thank you."
     ]
     assert [target for target, _ in platforms["matrix"].posted.values()] == ["user:@nina:x"]
+    async with polled.sessions() as session:
+        done = await completions_since(session, polled.clock.now - timedelta(days=1))
+    assert done == [polled.clock.now], "#101 done by Nina; #102, held by nobody, only left"
+    again = await nina.say("!sprint issue done 1")
+    assert again.text == "#1 is already done, by Nina."
 
 
 async def test_a_claim_is_said_on_the_github_issue_when_configured(
