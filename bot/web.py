@@ -139,13 +139,14 @@ def make_web_app(
         browser = request.cookies.get(_BROWSER, "")
         response = web.Response(status=303, headers={"Location": "/"})
         response.del_cookie(_BROWSER, path="/login")
-        opened_here = (
+        if (
             isinstance(token, str)
             and isinstance(proof, str)
-            and bool(token and browser)
+            and token
+            and browser
             and hmac.compare_digest(_proof(browser, token).encode(), proof.encode())
-        )
-        if opened_here and isinstance(token, str) and await gate.log_in(token, response):
+            and await gate.log_in(token, response)
+        ):
             return response
         message = (
             "This login link is used, expired or unknown: type web login in chat for a new one."
