@@ -9,6 +9,7 @@ older than `REFRESH`; two doing it at once write the same figures, and the later
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import date, datetime, timedelta
@@ -92,6 +93,8 @@ def decode(text: str, computed_at: datetime) -> reading.Funnel:
 class Summary:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        # Views arriving while the figures are computed wait for that one computation.
+        self._computing = asyncio.Lock()
 
     async def kept(self) -> reading.Funnel | None:
         """The figures kept, unless too old (the timers stopped) or computed with other
@@ -126,7 +129,10 @@ class Summary:
     async def latest(self) -> reading.Funnel:
         """The kept figures, or new ones when there are none yet (a new store) or they are
         stale."""
-        return await self.kept() or await self.refresh()
+        if kept := await self.kept():
+            return kept
+        async with self._computing:
+            return await self.kept() or await self.refresh()
 
     async def step(self) -> float:
         kept = await self.kept()
@@ -134,5 +140,6 @@ class Summary:
             left = REFRESH - (self.runtime.now() - kept.computed_at)
             if left > timedelta():
                 return left.total_seconds()
-        await self.refresh()
+        async with self._computing:
+            await self.refresh()
         return REFRESH.total_seconds()
