@@ -253,6 +253,17 @@ async def test_a_form_sent_from_another_site_writes_nothing(
         assert sent.status == 403, path
     assert await digest(sessions) == before
     assert (await browser.get("/people")).status == 200, "still logged in"
+    await omar.say('!event create "Core call" start="2026-12-07 17:00" tz=UTC')
+    before = await digest(sessions)
+    for path in ("/events/manage/1/cancel", "/events/manage/1/delete"):
+        sent = await browser.post(
+            path,
+            data={"csrf": csrf, "confirm": "yes"},
+            headers={"Origin": FOREIGN},
+            allow_redirects=False,
+        )
+        assert sent.status == 403, path
+    assert await digest(sessions) == before
     form = {"csrf": csrf, "action": "add", "question": "xylophone pipeline"}
     here = {"Referer": f"{site.url}/faq/gaps"}
     added = await bare.post(
