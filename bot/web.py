@@ -8,9 +8,13 @@ decided here, before its handler runs, by the `Gate` that knows the viewer's ses
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import os
+import secrets
 from collections.abc import Callable, Mapping
 from typing import NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 import aiohttp_jinja2
@@ -31,7 +35,10 @@ HealthProbe = Callable[[], dict[str, bool]]
 
 class Gate(Protocol):
     """The web login: who holds this request's session, and whether a posted form came from
-    a page this server gave that session (its CSRF token)."""
+    a page this server gave that session (its CSRF token). Its cookies are `secure` when the
+    site is served over https."""
+
+    secure: bool
 
     async def viewer(self, request: web.Request) -> Viewer | None: ...
 
@@ -48,6 +55,8 @@ class Gate(Protocol):
 
 class NoLogin:
     """No one logs in: every page that needs a role is refused, and so is every POST."""
+
+    secure = False
 
     async def viewer(self, request: web.Request) -> Viewer | None:
         return None
@@ -82,7 +91,7 @@ def make_web_app(
     webhooks: Mapping[str, Webhook] | None = None,
 ) -> web.Application:
     gate = gate if gate is not None else NoLogin()
-    site = _Site(runtime.env.name, pages, gate)
+    site = _Site(runtime.env.name, pages, gate, runtime.env.web.public_url)
 
     async def index(request: web.Request) -> web.Response:
         commands = [(spec.usage(prefix=router.prefix), spec.help) for spec in router.specs]
@@ -106,16 +115,38 @@ def make_web_app(
         """The link from chat: a button to press, not a login yet, so a link preview (which
         follows links posted in chat) cannot spend it, and the session cookie is set by a
         same-site request, which SameSite=Strict needs to send it on the next page."""
-        view = View("login.html", {"token": request.match_info["token"]}, title="Log in")
-        response = await site.render(request, view, None)
+        token = request.match_info["token"]
+        browser = secrets.token_urlsafe(24)
+        context = {"token": token, "proof": _proof(browser, token)}
+        response = await site.render(request, View("login.html", context, title="Log in"), None)
         response.headers.update(_PRIVATE)
+        response.set_cookie(
+            _BROWSER,
+            browser,
+            max_age=_BROWSER_AGE,
+            path="/login",
+            secure=gate.secure,
+            httponly=True,
+            samesite="Strict",
+        )
         return response
 
     async def log_in(request: web.Request) -> web.StreamResponse:
+        if not site.same_origin(request):
+            return await site.refuse(request, 403, _FOREIGN, None)
         posted = await request.post()
-        token = posted.get("token")
+        token, proof = posted.get("token"), posted.get("proof")
+        browser = request.cookies.get(_BROWSER, "")
         response = web.Response(status=303, headers={"Location": "/"})
-        if isinstance(token, str) and token and await gate.log_in(token, response):
+        response.del_cookie(_BROWSER, path="/login")
+        if (
+            isinstance(token, str)
+            and isinstance(proof, str)
+            and token
+            and browser
+            and hmac.compare_digest(_proof(browser, token).encode(), proof.encode())
+            and await gate.log_in(token, response)
+        ):
             return response
         message = (
             "This login link is used, expired or unknown: type web login in chat for a new one."
@@ -125,6 +156,8 @@ def make_web_app(
         return refused
 
     async def log_out(request: web.Request) -> web.StreamResponse:
+        if not site.same_origin(request):
+            return await site.refuse(request, 403, _FOREIGN, None)
         viewer = await gate.viewer(request)
         if viewer is not None:
             posted = await request.post()
@@ -162,14 +195,32 @@ class _Site:
     """What every HTML page shares: the site's name, the navigation the viewer may follow,
     and the token a form must carry back."""
 
-    def __init__(self, name: str, pages: Mapping[str, PageSpec], gate: Gate) -> None:
+    def __init__(
+        self, name: str, pages: Mapping[str, PageSpec], gate: Gate, public_url: str | None
+    ) -> None:
         self.name = name
         self.gate = gate
+        self.public = urlsplit(public_url) if public_url else None
         self.links = [
             (spec.title, spec.path, spec.role)
             for spec in pages.values()
             if spec.title is not None and "{" not in spec.path
         ]
+
+    def same_origin(self, request: web.Request) -> bool:
+        """Whether a POST comes from one of our own pages, as its `Origin` (else `Referer`)
+        says: another site's form, even with a stolen CSRF token, writes nothing. Browsers send
+        `Origin` with every form POST; a POST that names no origin at all is refused too.
+
+        Ours is `public_url`'s origin, or, without one, the host the request was sent to (a
+        proxy in front may end TLS, so the scheme is not compared then)."""
+        sent = request.headers.get("Origin") or request.headers.get("Referer")
+        if not sent or sent == "null":
+            return False
+        found = urlsplit(sent)
+        if self.public is not None:
+            return (found.scheme, found.netloc) == (self.public.scheme, self.public.netloc)
+        return bool(found.netloc) and found.netloc == request.host
 
     async def render(self, request: web.Request, view: View, viewer: Viewer | None) -> web.Response:
         nav = [
@@ -209,8 +260,19 @@ _LOG_IN = (
     "This page is for organizers. To log in, type web login in chat: the bot sends you a link."
 )
 _EXPIRED = "This form has expired: reload the page and send it again."
-# A page whose address holds a secret: not kept by caches, nor named to other sites.
-_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_FOREIGN = "This form was sent from another site: open the page here and send it again."
+# A page whose address holds a secret: not kept by caches, nor named to other sites (only to
+# this one: with no referrer at all, a browser names no origin on the page's POST).
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
+# The login page's cookie: the login POST must come from the browser that opened the link, so
+# another site cannot log someone's browser in to the other site's owner's session.
+_BROWSER = "convene_login"
+_BROWSER_AGE = 600
+
+
+def _proof(browser: str, token: str) -> str:
+    """Ties the login form to the browser that got it: its cookie and the link's secret."""
+    return hashlib.sha256(f"{browser}:{token}".encode()).hexdigest()
 
 
 def _page(runtime: Runtime, site: _Site, spec: PageSpec) -> Handler:
@@ -224,6 +286,8 @@ def _page(runtime: Runtime, site: _Site, spec: PageSpec) -> Handler:
             )
         form: dict[str, str] = {}
         if request.method == "POST":
+            if not site.same_origin(request):
+                return await site.refuse(request, 403, _FOREIGN, viewer)
             posted = await request.post()
             form = {key: value for key, value in posted.items() if isinstance(value, str)}
             if viewer is None or not site.gate.form_ok(request, viewer, form):

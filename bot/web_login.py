@@ -181,7 +181,7 @@ class WebLogin:
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._secure = secure
+        self.secure = secure
 
     async def viewer(self, request: web.Request) -> Viewer | None:
         sid = request.cookies.get(COOKIE)
@@ -216,7 +216,7 @@ class WebLogin:
             opened.sid,
             max_age=int(LONGEST.total_seconds()),
             path="/",
-            secure=self._secure,
+            secure=self.secure,
             httponly=True,
             samesite="Strict",
         )

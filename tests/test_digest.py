@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -16,6 +17,8 @@ from bot.config import ConfigError, Settings, parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from cogs.digest.planner import Digester
+from cogs.forge.models import PullRequest
+from cogs.forge.settings import ForgeSettings
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot, build_digester, build_dispatcher
@@ -210,3 +213,59 @@ async def test_a_crowded_week_fits_one_message(world: World) -> None:
     assert digest.endswith(" and 2 more.")
     [on_discord] = world.platforms["discord"].replies.values()
     assert "…and more: `/event list`" in on_discord.text
+
+
+def pull(number: int, waiting: datetime, **fields: Any) -> PullRequest:
+    given: dict[str, Any] = {"state": "open", "author": "someone", **fields}
+    return PullRequest(
+        repo="https://github.com/scikit-learn/scikit-learn",
+        number=number,
+        title=f"Fix {number}",
+        url=f"https://github.com/scikit-learn/scikit-learn/pull/{number}",
+        waiting_since=waiting,
+        updated_at=waiting,
+        **given,
+    )
+
+
+async def test_the_review_backlog_is_told_once_a_forge_is_configured(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    world = World(sessions)
+    async with sessions() as session:
+        session.add(pull(1, MONDAY - timedelta(days=9)))
+        session.add(pull(2, MONDAY - timedelta(hours=5)))
+        session.add(pull(3, MONDAY - timedelta(days=2, hours=3)))
+        session.add(pull(4, MONDAY - timedelta(days=20), draft=True))
+        session.add(pull(5, MONDAY - timedelta(days=30), approvals=2))
+        session.add(pull(6, MONDAY - timedelta(days=40), state="merged"))
+        session.add(pull(7, MONDAY - timedelta(hours=1)))
+        await session.commit()
+    [without] = await world.at(MONDAY)
+    assert "Review backlog" not in without, "no forge configured: nothing to say"
+
+    forged = {
+        "forges": [
+            {
+                "kind": "github",
+                "web_url": "https://github.com",
+                "repositories": ["scikit-learn/scikit-learn"],
+            }
+        ]
+    }
+    settings = SETTINGS.model_copy(update={"forge": ForgeSettings.model_validate(forged)})
+    world.instance = Instance(sessions, world.clock, world.platforms, settings)
+    [digest] = await world.at(MONDAY + timedelta(days=7))
+    backlog = digest.split("Review backlog\n")[1].split("\n\n")[0]
+    assert backlog == (
+        "4 pull requests wait for a review; the longest:\n"
+        "- scikit-learn/scikit-learn#1 (https://github.com/scikit-learn/scikit-learn/pull/1), "
+        "16 d\n"
+        "- scikit-learn/scikit-learn#3 (https://github.com/scikit-learn/scikit-learn/pull/3), "
+        "9 d 3 h\n"
+        "- scikit-learn/scikit-learn#2 (https://github.com/scikit-learn/scikit-learn/pull/2), "
+        "7 d 5 h\n"
+        "…and more: !review queue"
+    )
+    assert digest.index("Mentor requests") < digest.index("Review backlog")
+    assert digest.index("Review backlog") < digest.index("FAQ gaps")

@@ -22,6 +22,7 @@ from bot.web import make_web_app
 from cogs.forge.models import ForgeAccount, ForgeEtag, PullRequest, WebhookDelivery
 from cogs.forge.settings import ForgeSettings
 from cogs.forge.shapes import from_github, from_gitlab_api, trim
+from cogs.sprints.api import completions_since
 from cogs.sprints.models import SprintIssue
 from tests.support.clock import Clock
 from tests.support.fake_github import (
@@ -938,9 +939,14 @@ async def test_sprint_issues_closed_or_taken_on_github_leave_the_list(
     told = [without_links(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
     assert told == [
         "Sprint issue #1 scikit-learn/scikit-learn#101, which you held, left the sprint list: "
-        "closed on GitHub."
+        "closed on GitHub, which counts as done by you. Thank you."
     ]
     assert [target for target, _ in platforms["matrix"].posted.values()] == ["user:@nina:x"]
+    async with polled.sessions() as session:
+        done = await completions_since(session, polled.clock.now - timedelta(days=1))
+    assert done == [polled.clock.now], "#101 done by Nina; #102, held by nobody, only left"
+    again = await nina.say("!sprint issue done 1")
+    assert again.text == "#1 is already done, by Nina."
 
 
 async def test_a_claim_is_said_on_the_github_issue_when_configured(
@@ -1102,7 +1108,8 @@ async def test_sprint_issues_are_read_from_gitlab_and_forgejo(
     assert "No sprint issue" in (await world.ana.say("!sprint issues")).text
     told = [plain(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
     assert told == [
-        f"Sprint issue #1 {project}#7, which you held, left the sprint list: closed on {name}.",
+        f"Sprint issue #1 {project}#7, which you held, left the sprint list: closed on {name}, "
+        "which counts as done by you. Thank you.",
         f"Sprint issue #2 {project}#9, which you held, left the sprint list: "
         f"assigned on {name} to someone.",
     ]

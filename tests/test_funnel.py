@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
@@ -14,8 +15,10 @@ from bot.core import Role
 from bot.core.pages import PageRequest, View, Viewer
 from bot.identity import Person
 from cogs.faq.models import FaqQuestion
+from cogs.forge.models import ForgeAccount, PullRequest
 from cogs.funnel import figures, reading
 from cogs.funnel.pages import FunnelPage
+from cogs.funnel.summary import REFRESH, Summary
 from cogs.mentoring.api import rank_offset
 from cogs.mentoring.models import MentorRequest
 from cogs.sprints.models import SprintIssue
@@ -27,6 +30,7 @@ from tests.support.let_in import LetIn
 NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
 NOV = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 DEC = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+ORGANIZER = Viewer(5, "P5", Role.ORGANIZER)
 
 
 def test_nearest_rank_percentiles() -> None:
@@ -42,8 +46,10 @@ def test_months_and_cohorts() -> None:
     shown = figures.months(NOW, 3)
     assert shown == [date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)]
     first = {1: NOV, 2: NOV, 3: DEC, 4: datetime(2025, 1, 1, tzinfo=UTC)}
-    rows = figures.cohorts(first, asked={1, 3, 4}, mentored={1}, claimed={2}, shown=shown)
-    assert [(c.month.month, c.welcomed, c.asked, c.mentored, c.claimed) for c in rows] == [
+    reached = {"asked": {1, 3, 4}, "mentored": {1}, "claimed": {2}}
+    rows = figures.cohorts(first, reached, shown)
+    stages = ("welcomed", "asked", "mentored", "claimed")
+    assert [(c.month.month, *(c.stage(s) for s in stages)) for c in rows] == [
         (10, 0, 0, 0, 0),
         (11, 2, 1, 1, 1),
         (12, 1, 1, 0, 0),
@@ -130,20 +136,11 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
 async def test_reading_the_other_cogs(sessions: async_sessionmaker[AsyncSession]) -> None:
     await seed(sessions)
     async with sessions() as session:
-        funnel = await reading.read(session, NOW)
+        funnel = await reading.read(session, NOW, forges=False)
+    assert funnel.stages == ("welcomed", "asked", "mentored", "claimed")
     cohorts = {c.month.month: c for c in funnel.cohorts if c.welcomed}
-    assert (cohorts[11].welcomed, cohorts[11].asked, cohorts[11].mentored, cohorts[11].claimed) == (
-        2,
-        2,
-        1,
-        0,
-    )
-    assert (cohorts[12].welcomed, cohorts[12].asked, cohorts[12].mentored, cohorts[12].claimed) == (
-        2,
-        1,
-        0,
-        1,
-    )
+    assert [cohorts[11].stage(s) for s in funnel.stages] == [2, 2, 1, 0]
+    assert [cohorts[12].stage(s) for s in funnel.stages] == [2, 1, 0, 1]
     months = {m.month.month: m for m in funnel.months}
     nov, dec = months[11], months[12]
     assert (nov.mentor.asked, nov.mentor.answered) == (3, 2)
@@ -157,7 +154,9 @@ async def test_the_page_draws_svg_charts_with_a_table_beside(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await seed(sessions)
-    view = await FunnelPage(sessions)(PageRequest({}, NOW, viewer=Viewer(5, "P5", Role.ORGANIZER)))
+    house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
+    page = FunnelPage(Summary(house.runtime))
+    view = await page(PageRequest({}, NOW, viewer=Viewer(5, "P5", Role.ORGANIZER)))
     assert isinstance(view, View) and view.template == "funnel/funnel.html"
     chart = view.context["stage_chart"]
     assert isinstance(chart, figures.Chart)
@@ -180,10 +179,118 @@ async def test_an_organizer_reads_the_funnel_without_scripts(
     assert "<td>3 (2)</td><td>30 min</td><td>3 h 0 min</td>" in nov
     assert "<td>2</td><td>50%</td>" in nov
     assert "<script" not in text.split("<main>")[1].split("</main>")[0]
-    assert "first pull request opened and merged" in text
+    assert "Pull requests opened and merged appear here once a forge is configured." in text
+    assert ">2026-12-15 12:00 UTC</time>; they are computed again every 10 minutes." in text
 
 
 async def test_the_funnel_is_for_organizers(sessions: async_sessionmaker[AsyncSession]) -> None:
     house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
     async with TestClient(TestServer(build_web_app(house))) as client:
         assert (await client.get("/funnel")).status == 401
+
+
+FORGED = parse_settings(
+    {
+        "forge": {
+            "forges": [{"kind": "github", "web_url": "https://github.com", "repositories": ["o/r"]}]
+        }
+    }
+)
+
+
+async def seed_forge(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Person 1 (November) had a pull request merged, person 3 (December) has one open; person
+    2's login is not proven, and person 1's login on another forge is someone else."""
+    async with sessions() as session:
+        for person, login, proven in ((1, "p-one", NOV), (3, "p3", DEC), (2, "p2", None)):
+            session.add(
+                ForgeAccount(
+                    person_id=person,
+                    forge="https://github.com",
+                    login=login,
+                    asked_at=NOV,
+                    proven_at=proven,
+                )
+            )
+        for n, (repo, author, state) in enumerate(
+            (
+                ("https://github.com/o/r", "P-One", "merged"),
+                ("https://github.com/o/r", "p3", "open"),
+                ("https://github.com/o/r", "p2", "merged"),
+                ("https://gitlab.com/o/r", "p3", "merged"),
+            ),
+            start=1,
+        ):
+            session.add(
+                PullRequest(
+                    repo=repo,
+                    number=n,
+                    title="t",
+                    url=f"{repo}/pull/{n}",
+                    state=state,
+                    author=author,
+                    waiting_since=DEC,
+                    updated_at=DEC,
+                )
+            )
+        issue = (await session.exec(select(SprintIssue))).one()
+        issue.completed_by, issue.completed_at = issue.claimed_by, DEC + timedelta(days=1)
+        session.add(issue)
+        await session.commit()
+
+
+async def test_pull_requests_opened_and_merged_are_stages_once_a_forge_is_configured(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    await seed_forge(sessions)
+    async with sessions() as session:
+        funnel = await reading.read(session, NOW, forges=True)
+        plain = await reading.read(session, NOW, forges=False)
+    assert funnel.stages == ("welcomed", "asked", "mentored", "claimed", "opened", "merged")
+    cohorts = {c.month.month: c for c in funnel.cohorts if c.welcomed}
+    assert [cohorts[11].stage(s) for s in funnel.stages] == [2, 2, 1, 0, 1, 1]
+    assert [cohorts[12].stage(s) for s in funnel.stages] == [2, 1, 0, 1, 1, 0]
+    assert "opened" not in plain.stages
+    assert [m.completed for m in funnel.months if m.completed] == [1]
+    assert {m.month.month: m.completed for m in funnel.months}[12] == 1
+
+    house = build_house(sessions, FORGED, clock=Clock(NOW))
+    async with TestClient(TestServer(build_web_app(house, LetIn(ORGANIZER)))) as client:
+        text = await (await client.get("/funnel")).text()
+    assert "<strong>merged</strong>: one of those was merged" in text
+    assert "appear here once a forge is configured" not in text
+    head = text.split("<caption>Newcomers per stage")[1].split("</thead>")[0]
+    assert '<th scope="col">opened</th><th scope="col">merged</th>' in head
+    dec = text.split('<th scope="row">Dec 2026</th>')[2].split("</tr>")[0]
+    assert "<td>1</td><td>2 h 0 min</td><td>2 h 0 min</td><td>1</td>" in dec
+    assert '<title id="done-title">Sprint issues completed</title>' in text
+
+
+async def test_the_figures_are_kept_and_computed_again_by_the_timer(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    clock = Clock(NOW)
+    summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
+    assert await summary.kept() is None, "a new store has none"
+    assert await summary.step() == REFRESH.total_seconds()
+    first = await summary.kept()
+    assert first is not None and first.computed_at == NOW
+    async with sessions() as session:
+        session.add(Welcome(person_id=5, platform="matrix", room="hall", key="w5", welcomed_at=DEC))
+        await session.commit()
+    clock.now = NOW + timedelta(minutes=4)
+    assert await summary.step() == (REFRESH - timedelta(minutes=4)).total_seconds()
+    assert await summary.latest() == first, "kept: the page reads one row"
+    clock.now = NOW + REFRESH
+    await summary.step()
+    later = await summary.latest()
+    assert later.computed_at == NOW + REFRESH
+    assert {c.month.month: c.welcomed for c in later.cohorts}[12] == 3
+
+    forged = Summary(build_house(sessions, FORGED, clock=clock).runtime)
+    assert await forged.kept() is None, "kept without the forge's stages"
+    assert "merged" in (await forged.latest()).stages
+    clock.now += 2 * REFRESH
+    assert await forged.kept() is None, "too old: the timers stopped"

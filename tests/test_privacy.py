@@ -41,6 +41,7 @@ ORGANIZER = [
     "!doctor",
     "!sprint issue add https://github.com/owner/repo/issues/123 contributors",
     "!sprint issue import owner/repo label=sprint",
+    "!sprint issue add https://github.com/owner/repo/issues/124 contributors",
     "!welcome preview",
     "!room add community announcements",
     "!forge confirm github omar-o @omar:x",
@@ -65,6 +66,8 @@ CONTRIBUTOR = [
     "!review nudge on labels=documentation",
     "!sprint claim 1",
     "!sprint unclaim 1",
+    "!sprint claim 2",
+    "!sprint issue done 2",
     '!mentor request "dev setup" the C extensions fail to build on Windows',
     "!mentor list",
 ]
@@ -105,6 +108,7 @@ async def test_every_command_answers_privately_exactly_when_declared(
 ) -> None:
     async with serving(FakeGitHub(users={"nina": ("", [])})) as github:
         github.repo("owner/repo").issues[123] = issue("owner/repo", 123, title="Typo")
+        github.repo("owner/repo").issues[124] = issue("owner/repo", 124, title="Docs")
         await tour(sqlite_sessions, github)
 
 

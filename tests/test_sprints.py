@@ -4,6 +4,7 @@ tiers, the wait for a newcomers sprint, two issues per person, and claims that r
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from bot.config import parse_settings
 from bot.core import Role
 from bot.core.router import Router
 from bot.db import make_engine, make_sessions
+from cogs.sprints.api import completions_since
 from cogs.sprints.models import SprintIssue
 from tests.support.clock import Clock
 from tests.support.fake_platform import FakePlatform, FakeUser
@@ -552,3 +554,71 @@ async def test_help_shows_the_sprint_commands(nina: FakeUser, omar: FakeUser) ->
     assert detail.reply.title == (
         "!sprint issue add <url> [everyone|newcomers|contributors|core] [event]"
     )
+
+
+async def test_the_holder_or_an_organizer_says_an_issue_is_done(
+    omar: FakeUser, nina: FakeUser, ben: FakeUser, registry: Router, clock: Clock
+) -> None:
+    for n in (1, 2, 3):
+        await ok(omar, f"!sprint issue add {gh(n)}")
+    before = await snapshot(registry)
+    for user, line, message in (
+        (nina, "!sprint issue done 1", "Nobody holds #1: an issue is done by whoever took it."),
+        (nina, "!sprint issue done 9", "There is no sprint issue #9."),
+        (nina, "!sprint issue done x", "number must be a whole number"),
+    ):
+        assert (await refused(user, line)).startswith(message), line
+    assert "Example: !sprint issue done 3" in await refused(nina, "!sprint issue done 0")
+    assert await snapshot(registry) == before
+    await ok(nina, "!sprint claim 1")
+    await ok(nina, "!sprint claim 2")
+    assert await refused(ben, "!sprint issue done 1") == (
+        "#1 is held by Nina, not you; only they or an organizer can say it is done."
+    )
+    clock.now = T0 + timedelta(days=3)
+    assert await ok(nina, "!sprint issue done 1") == (
+        f"Well done: #1 {shown(1)} is done, and off the list."
+    )
+    assert await ok(omar, "!sprint issue done 2") == (
+        f"Recorded #2 {shown(2)} as done by Nina; it is off the list."
+    )
+    assert "No sprint issues" not in await ok(ben, "!sprint issues")
+    assert "#1" not in await ok(ben, "!sprint issues")
+    for user, line in (
+        (nina, "!sprint unclaim 1"),
+        (omar, "!sprint issue remove 1"),
+        (ben, "!sprint claim 1"),
+    ):
+        assert (await refused(user, line)).startswith("Sprint issue #1 was removed"), line
+    assert await refused(nina, "!sprint issue done 1") == "#1 is already done, by Nina."
+    await ok(nina, "!sprint claim 3")
+    async with registry.runtime.sessions() as session:
+        done = await completions_since(session, T0)
+        rows = {i.id: i for i in (await session.exec(select(SprintIssue))).all()}
+    assert done == [T0 + timedelta(days=3)] * 2
+    assert rows[1].completed_by == rows[1].claimed_by == rows[2].completed_by
+    assert rows[3].completed_at is None
+
+
+async def test_me_export_and_forget_keep_a_completed_issue_as_history(
+    omar: FakeUser, nina: FakeUser, registry: Router
+) -> None:
+    await ok(omar, f"!sprint issue add {gh(1)}")
+    await ok(omar, f"!sprint issue add {gh(2)}")
+    await ok(nina, "!sprint claim 1")
+    await ok(nina, "!sprint claim 2")
+    await ok(nina, "!sprint issue done 1")
+    exported = (await nina.say("!me export")).reply.attachment
+    assert exported is not None
+    claims = json.loads(exported.content)["sprints"]["claims"]
+    assert [(c["issue"], c["listed"], c["completed_at"]) for c in claims] == [
+        (1, False, T0.isoformat()),
+        (2, True, None),
+    ]
+    await nina.say("!me forget")
+    said = await nina.say("!me forget confirm")
+    assert not said.reply.error, said.text
+    async with registry.runtime.sessions() as session:
+        rows = {i.id: i for i in (await session.exec(select(SprintIssue))).all()}
+    assert rows[1].completed_at == T0 and rows[1].completed_by is not None, "history stays"
+    assert rows[2].claimed_by is None, "a listed issue is given back"

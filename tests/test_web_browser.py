@@ -1,7 +1,8 @@
 """The organizer pages in a real browser: Debian's headless Chromium driven by Playwright.
 
 Logs in through the link the bot sends in chat, reads the mentor queue, teaches the FAQ a
-phrasing from the gaps page with the keyboard alone and sees the bot answer it in chat.
+phrasing from the gaps page with the keyboard alone and sees the bot answer it in chat, then
+cancels and deletes an event from its page with the keyboard and reads what that did.
 Screenshots go to `test-output/`. Chromium is Debian's (`apt-get install chromium`; `.ci/run`
 installs it when missing), so Playwright downloads no browser of its own."""
 
@@ -63,6 +64,11 @@ async def test_an_organizer_logs_in_from_chat_and_teaches_the_faq(
     await omar.say("!mentor claim 2")
     site.clock.now += timedelta(minutes=15)
     assert "run-tests" not in (await ana.say(f"!faq {QUESTION}")).text
+    await omar.say(
+        '!event create "Newcomer sprint" start="2026-12-12 10:00" tz=UTC kind=sprint '
+        "link=https://meet.example.org/sprint"
+    )
+    await omar.say("!sprint issue add https://github.com/o/r/issues/1 newcomers 1")
     said = await omar.say("!web login")
     link = next(word.strip("<>") for word in said.text.split() if "/login/" in word)
     OUTPUT.mkdir(exist_ok=True)
@@ -105,6 +111,27 @@ async def test_an_organizer_logs_in_from_chat_and_teaches_the_faq(
         for path in ("/people", "/deliveries/refused"):
             await page.goto(site.url + path)
             assert await page.evaluate(UNLABELLED) == []
+
+        await page.goto(f"{site.url}/events/manage/1")
+        assert await page.evaluate(UNLABELLED) == []
+        await page.get_by_label("Remove the link").focus()
+        await page.get_by_role("button", name="Cancel event #1").focus()
+        await page.keyboard.press("Enter")
+        await playwright.expect(page.get_by_role("status")).to_have_text(
+            "Cancelled #1 Newcomer sprint: no further occurrences. Sprint issue #1 was kept "
+            "for newcomers until this sprint; anyone can claim it now. To take one off the "
+            "list: !sprint issue remove 1."
+        )
+        await playwright.expect(page.get_by_text("Cancelled.", exact=True)).to_be_visible()
+        await page.screenshot(path=OUTPUT / "event-cancelled.png", full_page=True)
+        await page.get_by_label("Yes, delete event #1 and its RSVPs").focus()
+        await page.keyboard.press("Space")
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.textContent") == "Delete"
+        await page.keyboard.press("Enter")
+        await playwright.expect(page.get_by_role("status")).to_have_text(
+            "Deleted #1 Newcomer sprint."
+        )
         await page.get_by_role("button", name="Log out").focus()
         await page.keyboard.press("Enter")
         await page.wait_for_url(f"{site.url}/")

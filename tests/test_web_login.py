@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import Role
 from bot.web_login import COOKIE
 from tests.support.clock import Clock
-from tests.support.web_site import Site, web_site
+from tests.support.web_site import Site, login_form, web_site
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
@@ -30,11 +30,10 @@ async def test_a_mentor_logs_in_with_the_link_from_chat(site: Site) -> None:
     browser = await site.browser()
     page = await browser.get(path)
     assert page.status == 200
-    assert page.headers["Referrer-Policy"] == "no-referrer"
-    assert '<button type="submit" autofocus>Log in</button>' in await page.text()
-    response = await browser.post(
-        "/login", data={"token": path.rsplit("/", 1)[1]}, allow_redirects=False
-    )
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    text = await page.text()
+    assert '<button type="submit" autofocus>Log in</button>' in text
+    response = await browser.post("/login", data=login_form(text), allow_redirects=False)
     assert response.status == 303
     assert response.headers["Location"] == "/"
     cookie = response.cookies[COOKIE]
@@ -50,8 +49,11 @@ async def test_the_cookie_is_secure_behind_https(
     async with web_site(sessions, Clock(NOW), secure=True) as site:
         path = await site.login_path(site.chat.person("@nina:x", Role.MENTOR))
         browser = await site.browser()
-        token = path.rsplit("/", 1)[1]
-        response = await browser.post("/login", data={"token": token}, allow_redirects=False)
+        page = await browser.get(path)
+        assert page.cookies["convene_login"]["secure"]
+        form = login_form(await page.text())
+        cookie = {"Cookie": f"convene_login={page.cookies['convene_login'].value}"}
+        response = await browser.post("/login", data=form, headers=cookie, allow_redirects=False)
         assert response.cookies[COOKIE]["secure"]
 
 

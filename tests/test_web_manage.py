@@ -146,7 +146,10 @@ async def test_the_pages_render_and_every_post_answers_see_other(
 ) -> None:
     async with TestClient(TestServer(build_web_app(house, LetIn(ORGANIZER)))) as client:
         form = {"csrf": "token", "title": "Docs <day>", "start": "2026-12-05 10:00"}
-        created = await client.post("/events/manage/new", data=form, allow_redirects=False)
+        origin = {"Origin": str(client.make_url("")).rstrip("/")}
+        created = await client.post(
+            "/events/manage/new", data=form, headers=origin, allow_redirects=False
+        )
         assert created.status == 303
         page = await client.get(created.headers["Location"])
         body = await page.text()
@@ -161,3 +164,66 @@ async def test_the_pages_render_and_every_post_answers_see_other(
         nothing = await client.get("/events/manage/7")
         assert nothing.status == 400
         assert "There is no event #7." in await nothing.text()
+
+
+async def test_cancel_and_delete_from_the_page_say_what_the_commands_say(
+    house: Assembly, omar: FakeUser
+) -> None:
+    for name in ("Newcomer sprint", "Docs sprint"):
+        await omar.say(f'!event create "{name}" start="2026-12-07 17:00" tz=UTC kind=sprint')
+    for n in (1, 2):
+        url = f"https://github.com/o/r/issues/{n}"
+        assert not (await omar.say(f"!sprint issue add {url} newcomers {n}")).reply.error
+    cancelled = await post(house, "/events/manage/{id}/cancel", {}, id="1")
+    assert cancelled.location.startswith("/events/manage/1?")
+    assert told(cancelled)["done"] == (
+        "Cancelled #1 Newcomer sprint: no further occurrences. Sprint issue #1 was kept for "
+        "newcomers until this sprint; anyone can claim it now. To take one off the list: "
+        "!sprint issue remove 1."
+    )
+    assert "cancelled" in (await text(omar, "!event show 1")).lower()
+    nina = FakePlatform(house.router).person("@nina:x", Role.CONTRIBUTOR, "Nina")
+    assert "You have #1" in await text(nina, "!sprint claim 1")
+    again = await post(house, "/events/manage/{id}/cancel", {}, id="1")
+    assert told(again)["problem"] == "Event #1 is already cancelled."
+    page = await get(house, "/events/manage/{id}", {}, id="1")
+    assert page.context["event"].cancelled_at is not None  # type: ignore[union-attr]
+
+    unconfirmed = await post(house, "/events/manage/{id}/delete", {}, id="2")
+    assert told(unconfirmed)["problem"] == "Tick the box to confirm deleting event #2."
+    assert "Docs sprint" in await text(omar, "!event show 2")
+    deleted = await post(house, "/events/manage/{id}/delete", {"confirm": "yes"}, id="2")
+    assert deleted.location.startswith("/events/manage?")
+    assert told(deleted)["done"] == (
+        "Deleted #2 Docs sprint. Sprint issue #2 was kept for newcomers until this sprint; "
+        "anyone can claim it now. To take one off the list: !sprint issue remove 2."
+    )
+    assert "There is no event #2" in await text(omar, "!event show 2")
+
+
+async def test_a_link_and_details_are_removed_from_the_form_or_from_chat(
+    house: Assembly, omar: FakeUser
+) -> None:
+    await omar.say(
+        '!event create "Core call" start="2026-12-07 17:00" tz=UTC '
+        "link=https://meet.example.org/core description=Agenda"
+    )
+    page = await get(house, "/events/manage/{id}", {}, id="1")
+    values = dict(page.context["values"])  # type: ignore[call-overload]
+    kept = await post(house, "/events/manage/{id}/edit", {**values, "link": ""}, id="1")
+    assert "Link: https://meet.example.org/core" in await text(omar, "!event show 1"), told(kept)
+    cleared = await post(
+        house,
+        "/events/manage/{id}/edit",
+        {**values, "clear-link": "yes", "clear-description": "yes"},
+        id="1",
+    )
+    assert told(cleared) == {"done": "Updated: description, link."}
+    shown = await text(omar, "!event show 1")
+    assert "Link:" not in shown and "Agenda" not in shown
+    await omar.say("!event edit 1 link=https://meet.example.org/x description=Notes")
+    assert "Notes" in await text(omar, "!event show 1")
+    said = await text(omar, "!event edit 1 link=none description=none")
+    assert said == "Updated #1 Core call: description, link."
+    shown = await text(omar, "!event show 1")
+    assert "Link:" not in shown and "Notes" not in shown

@@ -26,7 +26,7 @@ from tests.support.clock import Clock
 from tests.support.hostile import digest
 from tests.support.house import build_dispatcher
 from tests.support.recording_platform import RecordingPlatform
-from tests.support.web_site import Site, form_token, web_site
+from tests.support.web_site import Site, form_token, login_form, web_site
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 # What the seeded store knows that only the pages behind a login may show.
@@ -78,10 +78,14 @@ async def _nothing_shown(site: Site, browser: TestClient, specs: list[PageSpec])
 
 
 async def _posts_change_nothing(
-    site: Site, sessions: async_sessionmaker[AsyncSession], browser: TestClient, csrf: str | None
+    site: Site,
+    sessions: async_sessionmaker[AsyncSession],
+    browser: TestClient,
+    csrf: str | None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Every form, sent as a real one would be (a teach, an entry, a retry) with *csrf* as
-    its token, changes nothing in the store."""
+    its token and *headers*, changes nothing in the store."""
     before = await digest(sessions)
     form = {
         "action": "add",
@@ -96,7 +100,7 @@ async def _posts_change_nothing(
     for spec in _forms(site):
         for action in ("add", "teach"):
             response = await browser.post(
-                _path(spec), data={**form, "action": action}, allow_redirects=False
+                _path(spec), data={**form, "action": action}, headers=headers, allow_redirects=False
             )
             assert response.status in (401, 403), f"POST {spec.path}: {response.status}"
             assert not [word for word in PERSONAL if word in await response.text()]
@@ -216,3 +220,83 @@ async def test_an_organizer_form_needs_its_session_token(
     assert await digest(sessions) == before
     site.clock.now += timedelta(seconds=1)
     assert (await browser.get("/people")).status == 200
+
+
+FOREIGN = "https://evil.example"
+
+
+async def test_a_form_sent_from_another_site_writes_nothing(
+    site: Site, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """An organizer's own browser, with a good session and token, sending every form from
+    another site's page (its `Origin`, or only its `Referer`), or naming no origin at all."""
+    omar = site.chat.person("@omar:x", Role.ORGANIZER, "Omar")
+    browser = await site.browser(omar)
+    csrf = form_token(await (await browser.get("/people")).text())
+    bare = TestClient(site.client.server, cookie_jar=browser.session.cookie_jar)
+    await bare.start_server()
+    site.browsers.append(bare)
+    assert {"/events/manage/new", "/events/manage/{id}/edit"} <= {s.path for s in _forms(site)}
+    for headers in (
+        {"Origin": FOREIGN},
+        {"Origin": "null"},
+        {"Origin": site.url.replace("127.0.0.1", "localhost")},
+    ):
+        await _posts_change_nothing(site, sessions, browser, csrf, headers)
+    await _posts_change_nothing(site, sessions, bare, csrf, {"Referer": f"{FOREIGN}/page"})
+    await _posts_change_nothing(site, sessions, bare, csrf)
+    before = await digest(sessions)
+    for path in ("/logout", "/login"):
+        sent = await browser.post(
+            path, data={"csrf": csrf}, headers={"Origin": FOREIGN}, allow_redirects=False
+        )
+        assert sent.status == 403, path
+    assert await digest(sessions) == before
+    assert (await browser.get("/people")).status == 200, "still logged in"
+    await omar.say('!event create "Core call" start="2026-12-07 17:00" tz=UTC')
+    before = await digest(sessions)
+    for path in ("/events/manage/1/cancel", "/events/manage/1/delete"):
+        sent = await browser.post(
+            path,
+            data={"csrf": csrf, "confirm": "yes"},
+            headers={"Origin": FOREIGN},
+            allow_redirects=False,
+        )
+        assert sent.status == 403, path
+    assert await digest(sessions) == before
+    form = {"csrf": csrf, "action": "add", "question": "xylophone pipeline"}
+    here = {"Referer": f"{site.url}/faq/gaps"}
+    added = await bare.post(
+        "/faq/gaps",
+        data={**form, "id": "pipes", "answer": "Ask Lea."},
+        headers=here,
+        allow_redirects=False,
+    )
+    assert added.status == 303, "the same form from our own page is taken"
+    assert await digest(sessions) != before
+
+
+async def test_a_login_link_logs_in_only_the_browser_that_opened_it(
+    site: Site, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Login CSRF: another site cannot post someone's login link (its own owner's) from a
+    victim's browser, which never opened that link's page."""
+    omar = site.chat.person("@omar:x", Role.ORGANIZER, "Omar")
+    path, another = await site.login_path(omar), await site.login_path(omar)
+    opener = await site.browser()
+    form = login_form(await (await opener.get(path)).text())
+    victim = await site.browser()
+    other = login_form(await (await victim.get(another)).text())
+    before = await digest(sessions)
+    for data in (form, {"token": form["token"]}, {**form, "proof": "0" * 64}):
+        refused = await victim.post("/login", data=data, allow_redirects=False)
+        assert refused.status == 403
+        assert COOKIE not in refused.cookies
+    mixed = await victim.post(
+        "/login", data={"token": form["token"], "proof": other["proof"]}, allow_redirects=False
+    )
+    assert mixed.status == 403, "the victim's cookie is for another link"
+    assert await digest(sessions) == before, "the link is not spent"
+    assert (await victim.get("/people")).status == 401
+    assert (await opener.post("/login", data=form, allow_redirects=False)).status == 303
+    assert (await opener.get("/people")).status == 200

@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from apscheduler.triggers.base import BaseTrigger
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.bus import Topic
 from bot.core.cli import CliCommand
-from bot.core.context import Role
+from bot.core.context import Ctx, Role
 from bot.core.env import Env
 from bot.core.limits import Limit
 from bot.core.observe import StoreGauge
@@ -64,6 +64,8 @@ class Contributions:
     first_steps: list[FirstStep] = field(default_factory=list)
     gauges: dict[str, StoreGauge] = field(default_factory=dict)
     personal: PersonalData = field(default_factory=PersonalData)
+    # What other cogs say in a command's reply, by command: for a page doing what it does.
+    consequences: dict[str, list[Consequence]] = field(default_factory=dict)
 
 
 class Setup:
@@ -107,6 +109,20 @@ class Setup:
     def consequence(self, command: str, note: Consequence) -> None:
         """Another cog's *command* changes what this cog keeps: *note* says how, in its reply."""
         self._router.add_consequence(command, note)
+        self._contributions.consequences.setdefault(command, []).append(note)
+
+    def consequences(
+        self, command: str
+    ) -> Callable[[Ctx, Mapping[str, Any]], Awaitable[list[str]]]:
+        """What the other cogs say about *command*, for a page that does what the command
+        does (with the same service functions) and must tell the same: run with the page's
+        context and the command's options, in the page's transaction, before the change."""
+        found = self._contributions.consequences.setdefault(command, [])
+
+        async def notes(ctx: Ctx, options: Mapping[str, Any]) -> list[str]:
+            return [note for consequence in found if (note := await consequence(ctx, options))]
+
+        return notes
 
     def on_message(self, purpose: str, listener: Listener, *, limit: Limit | None = None) -> None:
         self._router.add_listener(purpose, listener, limit)

@@ -12,11 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import markup
 from bot.core.audience import Audience
 from bot.core.durations import span
+from bot.core.env import Env
 from bot.core.reply import Reply
 from bot.delivery import Render
 from bot.identity import newcomers
 from cogs.events import api as events
 from cogs.faq import api as faq
+from cogs.forge import api as forge
 from cogs.mentoring import api as mentoring
 
 WEEK = timedelta(days=7)
@@ -35,10 +37,13 @@ class Parts:
     gaps: list[faq.Gap]
     newcomers: int
     names: list[str]
+    # None until a forge is configured.
+    reviews: forge.Backlog | None = None
 
 
-async def gather(session: AsyncSession, now: datetime) -> Parts:
-    """The week ahead (events) and the week behind (FAQ gaps, new people), and the queue now."""
+async def gather(session: AsyncSession, now: datetime, env: Env) -> Parts:
+    """The week ahead (events) and the week behind (FAQ gaps, new people), and the queues now:
+    mentor requests, and pull requests waiting for a review once a forge is configured."""
     ahead = await events.upcoming(session, now, days=7)
     waiting = await mentoring.waiting(session, now)
     gaps = await faq.find_gaps(session, now - WEEK)
@@ -49,6 +54,7 @@ async def gather(session: AsyncSession, now: datetime) -> Parts:
         gaps=gaps,
         newcomers=count,
         names=names,
+        reviews=await forge.review_backlog(session, env, now),
     )
 
 
@@ -78,6 +84,22 @@ def _mentoring(parts: Parts) -> list[str]:
         f"{waiting.count} waiting for a mentor; {which}, #{waiting.oldest_id}, has waited "
         f"{span(waiting.longest, units=2)}.",
     ]
+
+
+def _reviews(backlog: forge.Backlog, audience: Audience) -> list[str]:
+    lines = ["**Review backlog**"]
+    if not backlog.count:
+        return [*lines, "No pull request is waiting for a review."]
+    which = "waits" if backlog.count == 1 else "wait"
+    lines.append(
+        f"{backlog.count} pull request{'' if backlog.count == 1 else 's'} {which} "
+        f"for a review; the longest:"
+    )
+    for name, url, waited in backlog.longest:
+        lines.append(f"- [{markup.escape(name)}]({url}), {span(waited, units=2)}")
+    if backlog.count > len(backlog.longest):
+        lines.append(f"…and more: {markup.code(audience.command('review queue'))}")
+    return lines
 
 
 def _gaps(parts: Parts, audience: Audience) -> list[str]:
@@ -115,6 +137,7 @@ def render(parts: Parts, moment: datetime, zone: ZoneInfo) -> Render:
         sections = [
             _events(parts, audience),
             _mentoring(parts),
+            *([_reviews(parts.reviews, audience)] if parts.reviews is not None else []),
             _gaps(parts, audience),
             _people(parts),
         ]

@@ -78,7 +78,7 @@ class Digester:
                     )
                     self._skipped = moment
                 return
-            parts = await compose.gather(session, now)
+            parts = await compose.gather(session, now, self.runtime.env)
             message = Outgoing(
                 key(moment),
                 rooms,

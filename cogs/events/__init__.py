@@ -35,12 +35,19 @@ def setup(house: Setup) -> None:
     house.page("/events", views.upcoming, title="Events")
     house.page("/events/week", views.week)
     house.page("/events/month", views.month)
-    organizers = manage.Manage(house.runtime)
+    endings = ("event cancel", "event delete")
+    organizers = manage.Manage(house.runtime, {c: house.consequences(c) for c in endings})
     base, organizer = manage.BASE, Role.ORGANIZER
     house.page(base, organizers.index, role=organizer, title="Manage events")
     house.page(f"{base}/new", organizers.create, role=organizer, methods=("POST",))
     house.page(base + "/{id}", organizers.event, role=organizer, title="Event")
-    for action in (organizers.edit, organizers.skip, organizers.move):
+    for action in (
+        organizers.edit,
+        organizers.skip,
+        organizers.move,
+        organizers.cancel,
+        organizers.delete,
+    ):
         path = base + "/{id}/" + action.__name__
         house.page(path, action, role=organizer, methods=("POST",))
     announcer = Announcer(house.runtime)

@@ -281,17 +281,7 @@ async def event_move(
 )
 async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
-    await service.cancel(ctx.session, event, ctx.now())
-    scope = announce.scope(id)
-    told = await delivery.sent_rooms(ctx.session, scope)
-    rooms = [room for room in ctx.env.rooms if room.name in told]
-    notice = delivery.Outgoing(
-        scope.child("cancelled"), rooms, announce.cancelled(event), ctx.now()
-    )
-    await delivery.plan(ctx.session, ctx.env, [notice])
-    await delivery.drop(ctx.session, scope, {notice.key})
-    where = f" Announced in {', '.join(sorted(told))}." if told else ""
-    return Reply(f"Cancelled {headline(event)}: no further occurrences.{where}")
+    return Reply(await editing.cancel(ctx.session, ctx.env, event, ctx.now()))
 
 
 @command(
@@ -302,11 +292,9 @@ async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
 )
 async def event_delete(ctx: Ctx, id: EventId) -> Reply:
     event = await service.get_event(ctx.session, id)
-    title = headline(event)
-    await service.delete_event(ctx.session, event, ctx.now())
-    await delivery.drop(ctx.session, announce.scope(id))
+    done = await editing.delete(ctx.session, event, ctx.now())
     ctx.changed(EVENTS)
-    return Reply(f"Deleted {title}.")
+    return Reply(done)
 
 
 @command(
@@ -325,10 +313,12 @@ async def event_edit(
     duration: Annotated[str | None, Opt("new length, e.g. 90m")] = None,
     kind: Kind | None = None,
     tier: Tier | None = None,
-    link: Annotated[str | None, Opt("new video call URL", max_length=limits.MAX_LINK)] = None,
+    link: Annotated[
+        str | None, Opt("new video call URL, or none to remove it", max_length=limits.MAX_LINK)
+    ] = None,
     reminders: Annotated[str | None, Opt("new reminders, e.g. 1h or none")] = None,
     description: Annotated[
-        str | None, Opt("new details", max_length=limits.MAX_DESCRIPTION)
+        str | None, Opt("new details, or none to remove them", max_length=limits.MAX_DESCRIPTION)
     ] = None,
     mention: Annotated[str | None, Opt("a role to ping, or none", max_length=100)] = None,
 ) -> Reply:

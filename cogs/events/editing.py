@@ -1,7 +1,7 @@
-"""What an organizer's words become: the options of `event create`, `event edit`, `event skip`
-and `event move` as typed in chat or sent from the web's forms, checked and turned into calls
-of `service`. One reading for both, so a page accepts and refuses exactly what the command
-does, with the same messages.
+"""What an organizer's words become: the options of `event create`, `event edit`, `event skip`,
+`event move`, `event cancel` and `event delete` as typed in chat or sent from the web's forms,
+checked and turned into calls of `service`. One reading for both, so a page accepts and refuses
+exactly what the command does, with the same messages.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import delivery
 from bot.core import UserError, markup
+from bot.core.env import Env
 from bot.core.roles import KnownRoles
 from bot.core.rooms import Rooms
-from cogs.events import service
+from cogs.events import announce, service
 from cogs.events.models import Event
 from cogs.events.recurrence import Occurrence, build_rrule
+from cogs.events.render import headline
 from cogs.events.timeparse import (
     looks_like_clock,
     parse_date,
@@ -41,6 +44,9 @@ EDITABLE = (
     "description",
     "mention",
 )
+# The fields an edit may empty, by giving this word (a form's "clear" box sends it).
+CLEARABLE = ("link", "description")
+CLEAR = "none"
 
 
 def unquoted_start(start: str | None, tz: str | None) -> None:
@@ -146,7 +152,8 @@ def apply_edit(event: Event, given: Mapping[str, str]) -> None:
         event.reminders = ",".join(str(int(o.total_seconds() // 60)) for o in offsets)
     for name in ("title", "kind", "tier", "link", "description"):
         if name in given:
-            setattr(event, name, given[name])
+            cleared = name in CLEARABLE and given[name].strip().lower() == CLEAR
+            setattr(event, name, None if cleared else given[name])
 
 
 async def edit(
@@ -165,3 +172,26 @@ async def move(
 ) -> tuple[Occurrence, datetime]:
     day, new_local = parse_date(date), parse_local_datetime(start)
     return await service.move(session, event, day, new_local, now)
+
+
+async def cancel(session: AsyncSession, env: Env, event: Event, now: datetime) -> str:
+    """End the event from now on, and tell the rooms it was announced in; what happened, as
+    the reply says it."""
+    await service.cancel(session, event, now)
+    scope = announce.scope(event.id or 0)
+    told = await delivery.sent_rooms(session, scope)
+    rooms = [room for room in env.rooms if room.name in told]
+    notice = delivery.Outgoing(scope.child("cancelled"), rooms, announce.cancelled(event), now)
+    await delivery.plan(session, env, [notice])
+    await delivery.drop(session, scope, {notice.key})
+    where = f" Announced in {', '.join(sorted(told))}." if told else ""
+    return f"Cancelled {headline(event)}: no further occurrences.{where}"
+
+
+async def delete(session: AsyncSession, event: Event, now: datetime) -> str:
+    """Delete the event, its RSVPs and every message still planned for it."""
+    title = headline(event)
+    event_id = event.id or 0
+    await service.delete_event(session, event, now)
+    await delivery.drop(session, announce.scope(event_id))
+    return f"Deleted {title}."

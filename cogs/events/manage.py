@@ -1,13 +1,15 @@
-"""Event management for organizers on the web: create, edit, skip and move, through the same
-`editing` functions as the `event` commands, so a form refuses what the command refuses with
-the same message. Every POST commits in one transaction, wakes the announcement planner as a
-command does, and answers with a redirect to a page saying what happened; a refusal goes back
-to the form with the message and what was typed.
+"""Event management for organizers on the web: create, edit, skip, move, cancel and delete,
+through the same `editing` functions as the `event` commands, so a form refuses what the
+command refuses with the same message. Every POST commits in one transaction, wakes the
+announcement planner as a command does, and answers with a redirect to a page saying what
+happened; a refusal goes back to the form with the message and what was typed. Cancelling and
+deleting say what the other cogs say in the command's reply (sprint issues kept for the event
+opened to everyone), from the same notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +17,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.bus import note
+from bot.core.context import Caller, Ctx
 from bot.core.errors import UserError
+from bot.core.markup import to_plain
 from bot.core.pages import PageRequest, Redirect, View
 from bot.core.runtime import Runtime
 from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec
@@ -78,11 +82,16 @@ def _current(event: Event) -> dict[str, str]:
     }
 
 
+# What other cogs say in a command's reply, given the page's context and the options.
+Notes = Callable[[Ctx, Mapping[str, Any]], Awaitable[list[str]]]
+
+
 class Manage:
     """`/events/manage` and `/events/manage/{id}`, and the forms they post."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, notes: Mapping[str, Notes]) -> None:
         self._runtime = runtime
+        self._notes = notes
 
     async def index(self, request: PageRequest) -> View:
         async with self._runtime.sessions() as session:
@@ -164,6 +173,9 @@ class Manage:
             before = _current(event)
             typed = _given(request.form, editing.EDITABLE)
             changed = {k: v for k, v in typed.items() if v != before.get(k)}
+            for name in editing.CLEARABLE:
+                if request.form.get(f"clear-{name}") and before[name]:
+                    changed[name] = editing.CLEAR
             if before["mention"] and not request.form.get("mention", "").strip():
                 changed["mention"] = "none"
             read = _options(commands.event_edit, {"id": str(event.id), **changed})
@@ -199,12 +211,42 @@ class Manage:
 
         return await self._change(request, change)
 
+    async def cancel(self, request: PageRequest) -> Redirect:
+        async def change(session: AsyncSession, event: Event) -> str:
+            notes = await self._said(request, session, "event cancel", event)
+            done = await editing.cancel(session, self._runtime.env, event, self._runtime.now())
+            return _plain([done, *notes])
+
+        return await self._change(request, change)
+
+    async def delete(self, request: PageRequest) -> Redirect:
+        async def change(session: AsyncSession, event: Event) -> str:
+            if request.form.get("confirm") != "yes":
+                raise UserError(f"Tick the box to confirm deleting event #{event.id}.")
+            notes = await self._said(request, session, "event delete", event)
+            done = await editing.delete(session, event, self._runtime.now())
+            return _plain([done, *notes])
+
+        return await self._change(request, change, after=BASE)
+
+    async def _said(
+        self, request: PageRequest, session: AsyncSession, command: str, event: Event
+    ) -> list[str]:
+        """What the other cogs say in *command*'s reply, asked as the command asks them."""
+        viewer = request.viewer
+        assert viewer is not None
+        caller = Caller("web", str(viewer.person_id), viewer.name, viewer.role, "web")
+        runtime = self._runtime
+        ctx = Ctx(caller, viewer.person_id, session, runtime.env, runtime.clock, runtime.roles)
+        return await self._notes[command](ctx, {"id": event.id})
+
     async def _change(
         self,
         request: PageRequest,
         change: Callable[[AsyncSession, Event], Awaitable[str]],
         *,
         keep_typed: bool = False,
+        after: str | None = None,
     ) -> Redirect:
         event_id = _event_id(request)
         page = f"{BASE}/{event_id}"
@@ -216,7 +258,12 @@ class Manage:
         except UserError as refused:
             typed = _given(request.form, editing.EDITABLE) if keep_typed else None
             return _back(page, refused.message, typed)
-        return Redirect(f"{page}?{urlencode({'done': done})}")
+        return Redirect(f"{after or page}?{urlencode({'done': done})}")
+
+
+def _plain(lines: Sequence[str]) -> str:
+    """A reply's lines as a page shows them: chat markup read as plain text."""
+    return " ".join(to_plain(line) for line in lines)
 
 
 def _event_id(request: PageRequest) -> int:

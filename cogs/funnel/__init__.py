@@ -3,11 +3,13 @@
 from bot.core.cog import Cog, Setup
 from bot.core.context import Role
 from cogs.funnel.pages import FunnelPage
+from cogs.funnel.summary import Summary
 
 
 def setup(house: Setup) -> None:
-    page = FunnelPage(house.runtime.sessions)
-    house.page("/funnel", page, role=Role.ORGANIZER, title="Newcomer funnel")
+    summary = Summary(house.runtime)
+    house.page("/funnel", FunnelPage(summary), role=Role.ORGANIZER, title="Newcomer funnel")
+    house.timer("funnel figures", summary.step)
 
 
-cog = Cog("funnel", setup, templates="cogs.funnel")
+cog = Cog("funnel", setup, models="cogs.funnel.models", templates="cogs.funnel")

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from cogs.mentoring.api import rank_offset
 
 STAGES = ("welcomed", "asked", "mentored", "claimed")
+# Read from the forges: shown once one is configured.
+FORGE_STAGES = ("opened", "merged")
 
 
 def months(now: datetime, count: int) -> list[date]:
@@ -34,13 +36,11 @@ def start_of(first: date) -> datetime:
 class Cohort:
     month: date
     welcomed: int
-    asked: int
-    mentored: int
-    claimed: int
+    # People of the cohort who reached each later stage, by its name.
+    reached: Mapping[str, int]
 
     def stage(self, name: str) -> int:
-        count: int = getattr(self, name)
-        return count
+        return self.welcomed if name == "welcomed" else self.reached.get(name, 0)
 
     def share(self, name: str) -> float | None:
         """The part of the cohort that reached stage *name*, None for an empty cohort."""
@@ -49,13 +49,12 @@ class Cohort:
 
 def cohorts(
     first_welcomed: Mapping[int, datetime],
-    asked: set[int],
-    mentored: set[int],
-    claimed: set[int],
+    reached: Mapping[str, set[int]],
     shown: Sequence[date],
 ) -> list[Cohort]:
     """Per month of *shown*, the people first welcomed in it and how many of them reached each
-    later stage, whenever they did: a stage is counted, not required in order."""
+    later stage (the people in *reached*, by stage), whenever they did: a stage is counted, not
+    required in order."""
     by_month: dict[date, list[int]] = {month: [] for month in shown}
     for person, at in first_welcomed.items():
         month = at.astimezone(UTC).date().replace(day=1)
@@ -65,9 +64,7 @@ def cohorts(
         Cohort(
             month,
             len(people),
-            sum(p in asked for p in people),
-            sum(p in mentored for p in people),
-            sum(p in claimed for p in people),
+            {name: sum(p in found for p in people) for name, found in reached.items()},
         )
         for month, people in by_month.items()
     ]

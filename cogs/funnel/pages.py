@@ -1,42 +1,28 @@
 """`/funnel`, for organizers: where newcomers drop out, and how fast the community answers.
 
-The figures of twelve months take a few dozen indexed counts; they are kept for a minute, since
-nobody needs them to the second and an organizer reloading should not repeat the work."""
+The figures come from the summary a timer keeps (`summary`), one row read per view."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from datetime import timedelta
 
 from bot.core.pages import PageRequest, View
-from cogs.funnel import figures, reading
-
-KEPT_FOR = timedelta(minutes=1)
+from cogs.funnel import figures
+from cogs.funnel.summary import REFRESH, Summary
 
 
 class FunnelPage:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._kept: tuple[datetime, reading.Funnel] | None = None
-
-    async def _funnel(self, now: datetime) -> reading.Funnel:
-        if self._kept is not None and now - self._kept[0] < KEPT_FOR:
-            return self._kept[1]
-        async with self._sessions() as session:
-            funnel = await reading.read(session, now)
-        self._kept = (now, funnel)
-        return funnel
+    def __init__(self, summary: Summary) -> None:
+        self._summary = summary
 
     async def __call__(self, request: PageRequest) -> View:
-        funnel = await self._funnel(request.now)
+        funnel = await self._summary.latest()
         label = "%b %Y"
         stages = figures.bar_chart(
             [
                 (
                     f"{c.month:{label}}",
-                    [(name, float(c.stage(name)), str(c.stage(name))) for name in figures.STAGES],
+                    [(name, float(c.stage(name)), str(c.stage(name))) for name in funnel.stages],
                 )
                 for c in funnel.cohorts
             ]
@@ -76,9 +62,17 @@ class FunnelPage:
                 for m in funnel.months
             ]
         )
+        done = figures.bar_chart(
+            [
+                (f"{m.month:{label}}", [("completed", float(m.completed), str(m.completed))])
+                for m in funnel.months
+            ]
+        )
         context = {
             "funnel": funnel,
-            "stages": figures.STAGES,
+            "stages": funnel.stages,
+            "done_chart": done,
+            "refresh_minutes": int(REFRESH.total_seconds() // 60),
             "stage_chart": stages,
             "wait_chart": waits,
             "rate_chart": rates,

@@ -1,4 +1,5 @@
-"""What other cogs may use of sprints: who took issues, and how long issues waited.
+"""What other cogs may use of sprints: who took issues, how long issues waited, and when issues
+were completed.
 
 Everything else in this package may change without notice to them. An issue given back loses
 its holder (`sprint unclaim`), so these see the claims that stand, not every claim ever made."""
@@ -33,3 +34,13 @@ async def claims_since(session: AsyncSession, since: datetime) -> list[tuple[dat
         col(SprintIssue.claimed_at) >= since
     )
     return [(added, claimed) for added, claimed in (await session.exec(query)).all() if claimed]
+
+
+async def completions_since(session: AsyncSession, since: datetime) -> list[datetime]:
+    """When each sprint issue completed at or after *since* was completed, oldest first."""
+    query = (
+        select(SprintIssue.completed_at)
+        .where(col(SprintIssue.completed_at) >= since)
+        .order_by(col(SprintIssue.completed_at))
+    )
+    return [at for at in (await session.exec(query)).all() if at is not None]

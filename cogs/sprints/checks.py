@@ -1,6 +1,7 @@
 """Sprint issues that stay true: every hour each listed issue is read again from its forge, and
 one that was closed there, or assigned there to someone who did not claim it here, leaves the list
-by itself; whoever held it is told by direct message, once, through the outbox.
+by itself; whoever held it is told by direct message, once, through the outbox. An issue closed
+while someone held it counts as completed by them, then.
 
 Only issues of a forge that `[[forge.forges]]` names are read (`cogs.forge.api`: GitHub, GitLab,
 Forgejo); a forge not answering leaves every issue as it is until the next check.
@@ -31,6 +32,7 @@ from cogs.forge.api import (
     logins_of,
 )
 from cogs.sprints.models import SprintIssue
+from cogs.sprints.service import completed
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +107,23 @@ class SprintChecks:
                     .values(title=facts.title, labels=",".join(facts.labels)[:1000])
                 )
                 return
-            result = await session.exec(
+            if facts is not None and facts.state == "closed" and holder is not None:
+                if not await completed(session, issue.id or 0, holder, now, removed_by=None):
+                    return
+                reason = f"{reason}, which counts as done by you. Thank you"
+            else:
+                result = await session.exec(
+                    update(SprintIssue)
+                    .where(col(SprintIssue.id) == issue.id, col(SprintIssue.removed_at).is_(None))
+                    .values(removed_at=now, listed_url=None)
+                )
+                if not result.rowcount:
+                    return
+            await session.exec(
                 update(SprintIssue)
-                .where(col(SprintIssue.id) == issue.id, col(SprintIssue.removed_at).is_(None))
-                .values(removed_at=now, listed_url=None, state="closed" if facts else None)
+                .where(col(SprintIssue.id) == issue.id)
+                .values(state="closed" if facts else None)
             )
-            if not result.rowcount:
-                return
             log.info("sprint issue #%s left the list: %s", issue.id, reason)
             if holder is None:
                 return

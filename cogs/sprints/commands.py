@@ -196,6 +196,20 @@ async def sprint_unclaim(ctx: Ctx, number: Number) -> Reply:
     return Reply(f"Gave back {_headline(issue)} for {name}; it is free again.")
 
 
+@command(
+    "sprint issue done",
+    help="Say a sprint issue is done: its holder or an organizer; it leaves the list",
+    example="sprint issue done 3",
+)
+async def sprint_issue_done(ctx: Ctx, number: Number) -> Reply:
+    organizer = ctx.role >= Role.ORGANIZER
+    issue, holder = await service.complete(ctx.session, number, ctx.person_id, organizer, ctx.now())
+    if holder == ctx.person_id:
+        return Reply(f"Well done: {_headline(issue)} is done, and off the list.")
+    name = escape(await service.holder_name(ctx.session, holder))
+    return Reply(f"Recorded {_headline(issue)} as done by {name}; it is off the list.")
+
+
 async def opened_by_ending(ctx: Ctx, options: Mapping[str, Any]) -> str | None:
     """Said in `event cancel` and `event delete`: the newcomers' issues kept for that sprint
     stop waiting, so the organizer hears which, and how to take one off the list instead."""

@@ -40,3 +40,5 @@ class SprintIssue(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=300)
     state: str | None = Field(default=None, max_length=8)
     labels: str | None = Field(default=None, max_length=1000)
+    completed_by: int | None = Field(default=None, foreign_key="person.id", index=True)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

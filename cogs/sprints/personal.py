@@ -1,8 +1,8 @@
 """What the sprints keep about a person, for `me export` and `me forget`.
 
 Issues a person holds are given back, so others can take them; who listed or removed an issue,
-and past claims of issues no longer listed, stay as the sprint's history, leading to nobody
-once the person is forgotten.
+and past claims of issues no longer listed (those they completed too), stay as the sprint's
+history, leading to nobody once the person is forgotten.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ async def export(session: AsyncSession, person_id: int) -> Records:
                 "url": i.url,
                 "claimed_at": i.claimed_at,
                 "listed": i.removed_at is None,
+                "completed_at": i.completed_at,
             }
             for i in issues
             if i.claimed_by == person_id

@@ -407,6 +407,59 @@ async def unclaim(
     return (await session.exec(_fresh(number))).one(), holder
 
 
+async def complete(
+    session: AsyncSession, number: int, person_id: int, organizer: bool, now: datetime
+) -> tuple[SprintIssue, int]:
+    """Record the issue as done by whoever holds it, said by its holder or an organizer; it
+    leaves the list. Returns the issue and who completed it."""
+    issue = (await session.exec(_fresh(number))).first()
+    if issue is None:
+        raise UserError(f"There is no sprint issue #{number}.", show_usage=True)
+    if issue.completed_at is not None:
+        name = await holder_name(session, issue.completed_by)
+        raise UserError(f"#{number} is already done, by {escape(name)}.")
+    if issue.removed_at is not None:
+        raise UserError(f"Sprint issue #{number} was removed from the list.", show_usage=True)
+    holder = issue.claimed_by
+    if holder is None:
+        raise UserError(
+            f"Nobody holds #{number}: an issue is done by whoever took it. "
+            f"Take it first, e.g. sprint claim {number}."
+        )
+    if holder != person_id and not organizer:
+        name = await holder_name(session, holder)
+        raise UserError(
+            f"#{number} is held by {escape(name)}, not you; only they or an organizer can "
+            "say it is done."
+        )
+    if not await completed(session, number, holder, now, removed_by=person_id):
+        raise UserError(f"#{number} changed just now; look again with the list.")
+    return (await session.exec(_fresh(number))).one(), holder
+
+
+async def completed(
+    session: AsyncSession, number: int, holder: int, now: datetime, *, removed_by: int | None
+) -> bool:
+    """The listed issue *number*, still held by *holder*, done by them at *now* and off the
+    list; False when it is no longer so (given back, removed, done) and nothing changed."""
+    result = await session.exec(
+        update(SprintIssue)
+        .where(
+            col(SprintIssue.id) == number,
+            col(SprintIssue.claimed_by) == holder,
+            col(SprintIssue.removed_at).is_(None),
+        )
+        .values(
+            completed_by=holder,
+            completed_at=now,
+            removed_at=now,
+            removed_by=removed_by,
+            listed_url=None,
+        )
+    )
+    return result.rowcount == 1
+
+
 async def listed(session: AsyncSession, tier: str | None) -> tuple[list[SprintIssue], int]:
     """Listed issues to show, free ones first and then held ones, each oldest first; and how
     many more there are."""

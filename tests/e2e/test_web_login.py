@@ -21,6 +21,7 @@ from tests.support.discord_fixtures import CONTRIBUTOR, GENERAL, GUILD_ID, MENTO
 from tests.support.fake_discord import FakeDiscord
 from tests.support.matrix_world import World, ask, invited_rooms, joined, make_world
 from tests.support.synapse import Synapse
+from tests.support.web_site import login_form
 
 pytestmark = pytest.mark.e2e
 
@@ -47,12 +48,16 @@ async def test_web_login_on_discord_is_for_the_caller_alone(
         assert token not in ever_shown(fake_discord)
 
         assert app.web_url is not None
-        async with aiohttp.ClientSession() as browser:
+        async with aiohttp.ClientSession(headers={"Origin": PUBLIC}) as browser:
             url = f"{app.web_url}/login"
-            response = await browser.post(url, data={"token": token}, allow_redirects=False)
+            page = await browser.get(f"{url}/{token}")
+            # Secure cookies, which a client reaching the server over http keeps to itself.
+            opened = {"Cookie": f"convene_login={page.cookies['convene_login'].value}"}
+            form = login_form(await page.text())
+            response = await browser.post(url, data=form, headers=opened, allow_redirects=False)
             assert response.status == 303
             assert response.cookies[COOKIE]["secure"]
-            again = await browser.post(url, data={"token": token}, allow_redirects=False)
+            again = await browser.post(url, data=form, headers=opened, allow_redirects=False)
             assert again.status == 403
 
 
@@ -78,9 +83,11 @@ async def test_web_login_on_matrix_arrives_in_a_direct_message(world: World) -> 
         assert found is not None and found.group(1) == app.web_url
         room = await world.synapse.messages(world.omar, world.room)
         assert not any(found.group(2) in json.dumps(e) for e in room), "the link is not in the room"
-        async with aiohttp.ClientSession() as browser:
-            response = await browser.post(
-                f"{app.web_url}/login", data={"token": found.group(2)}, allow_redirects=False
-            )
+        async with aiohttp.ClientSession(
+            headers={"Origin": app.web_url}, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as browser:
+            page = await browser.get(f"{app.web_url}/login/{found.group(2)}")
+            form = login_form(await page.text())
+            response = await browser.post(f"{app.web_url}/login", data=form, allow_redirects=False)
             assert response.status == 303
             assert not response.cookies[COOKIE]["secure"], "the server is reached over http"

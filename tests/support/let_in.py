@@ -13,6 +13,8 @@ TOKEN = "token"
 
 
 class LetIn:
+    secure = False
+
     def __init__(self, viewer: Viewer) -> None:
         self._viewer = viewer
 

@@ -46,7 +46,9 @@ class Site:
     async def browser(self, user: FakeUser | None = None) -> TestClient:
         """A browser of its own (cookies kept for the loopback address), logged in as *user*
         through the link `web login` sends them, when given. Closed with the site."""
-        client = TestClient(self.client.server, cookie_jar=CookieJar(unsafe=True))
+        client = TestClient(
+            self.client.server, cookie_jar=CookieJar(unsafe=True), headers={"Origin": self.url}
+        )
         await client.start_server()
         self.browsers.append(client)
         if user is not None:
@@ -54,9 +56,10 @@ class Site:
         return client
 
     async def log_in(self, client: TestClient, path: str) -> int:
-        """Press the login page's button: the status of the answer (303 when logged in)."""
-        token = path.rsplit("/", 1)[1]
-        response = await client.post("/login", data={"token": token}, allow_redirects=False)
+        """Open the link's page and press its button: the status of the answer (303 when
+        logged in)."""
+        form = login_form(await (await client.get(path)).text())
+        response = await client.post("/login", data=form, allow_redirects=False)
         return response.status
 
 
@@ -90,3 +93,8 @@ def form_token(page: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found is not None, "the page has no form token"
     return found.group(1)
+
+
+def login_form(page: str) -> dict[str, str]:
+    """The hidden fields of a login link's page: the link's secret and the browser's proof."""
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
