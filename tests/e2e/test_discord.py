@@ -223,7 +223,12 @@ async def test_three_word_sprint_commands_as_slash_commands(
             "claim": 1,
             "unclaim": 1,
         }
-        assert {o["name"] for o in sprint["issue"]["options"]} == {"add", "import", "remove"}
+        assert {o["name"] for o in sprint["issue"]["options"]} == {
+            "add",
+            "done",
+            "import",
+            "remove",
+        }
 
         async def slash(user: DiscordUser, name: str, **options: object) -> str:
             result = await answered(
