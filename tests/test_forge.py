@@ -1365,6 +1365,7 @@ class IssueForge:
         *,
         title: str,
         closed: bool = False,
+        labels: tuple[str, ...] = (),
         assignees: tuple[str, ...] = (),
         secret: str | None = None,
     ) -> tuple[str, tuple[dict[str, str], bytes]]:
@@ -1378,16 +1379,19 @@ class IssueForge:
                 title=title,
                 action={"closed": "close"}.get(action, "update"),
                 state="closed" if closed else "opened",
+                labels=labels,
                 assignees=assignees,
             )
             return "/forge/gitlab", gitlab_webhook(payload, secret, delivery, "Issue Hook")
         if self.kind == "forgejo":
             found = forgejo_issue(
-                self.project, number, title=title, state=state, assignees=assignees
+                self.project, number, title=title, state=state, labels=labels, assignees=assignees
             )
             payload = forgejo_issue_event(action, self.project, found)
             return "/forge/forgejo", forgejo_webhook(payload, secret, delivery, "issues")
-        found = issue(self.project, number, title=title, state=state, assignees=assignees)
+        found = issue(
+            self.project, number, title=title, state=state, labels=labels, assignees=assignees
+        )
         return "/forge/github", webhook(
             "issues", issue_event(action, self.project, found), secret, delivery
         )
@@ -1464,10 +1468,10 @@ async def test_issue_webhooks_change_sprint_issues_at_once(
         await told()
         assert f"{forge.project}#8" not in await listed()
 
-        path, edited = forge.hook("edited", 9, "d-4", title="Task 9, retitled")
+        path, edited = forge.hook("edited", 9, "d-4", title="Task 9, retitled", labels=("docs",))
         assert await send(client, path, edited) == (200, "ok\n")
         await told()
-        assert f"#3 {forge.project}#9 'Task 9, retitled'" in await listed()
+        assert f"#3 {forge.project}#9 'Task 9, retitled' [docs]" in await listed()
 
         kept = await listed()
         path, elsewhere = forge.hook("closed", 10, "d-5", title="Task 10", closed=True)
@@ -1475,3 +1479,32 @@ async def test_issue_webhooks_change_sprint_issues_at_once(
         assert await told() == [gone]
         assert await listed() == kept
     assert await done() == 1
+
+
+async def test_a_held_issue_deleted_on_github_leaves_the_list_without_counting_done(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    forge = IssueForge("github", github)
+    world = World(sessions, forge.settings())
+    forge.put(7, "Task 7")
+    await world.ana.say(f"!sprint issue add {forge.link(7)}")
+    await world.platform.person("@nina:x", name="Nina").say("!sprint claim 1")
+    checks = build_sprint_checks(world.bot)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        path, deleted = forge.hook("deleted", 7, "d-1", title="Task 7")
+        assert await send(client, path, deleted) == (200, "ok\n")
+    await checks.reported()
+    await dispatcher.run_due()
+    assert "No sprint issue" in (await world.ana.say("!sprint issues")).text
+    told = [plain(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert told == [
+        f"Sprint issue #1 {REPO}#7, which you held, left the sprint list: "
+        "deleted or moved on GitHub."
+    ]
+    async with world.sessions() as session:
+        assert await completions_since(session, NOW - timedelta(days=1)) == []

@@ -321,9 +321,8 @@ class ForgejoHook(Hook):
         data: Mapping[str, Any],
         now: datetime,
     ) -> bool:
-        if event in ("issues", "issue_assign", "issue_label") and isinstance(
-            issue := data.get("issue"), dict
-        ):
+        # Forgejo sends its issue, assignment and label events all as `issues`.
+        if event == "issues" and isinstance(issue := data.get("issue"), dict):
             if issue.get("pull_request"):
                 return False
             action = data.get("action")
