@@ -1508,3 +1508,29 @@ async def test_a_held_issue_deleted_on_github_leaves_the_list_without_counting_d
     ]
     async with world.sessions() as session:
         assert await completions_since(session, NOW - timedelta(days=1)) == []
+
+
+async def test_a_delivery_that_commits_after_a_later_one_was_applied_is_applied_too(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    forge = IssueForge("github", github)
+    world = World(sessions, forge.settings())
+    for number in (7, 8):
+        forge.put(number, f"Task {number}")
+        await world.ana.say(f"!sprint issue add {forge.link(number)}")
+    checks = build_sprint_checks(world.bot)
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        world.clock.now = NOW + timedelta(seconds=40)
+        path, later = forge.hook("edited", 8, "d-1", title="Task 8, later")
+        assert await send(client, path, later) == (200, "ok\n")
+        await checks.reported()
+        # Received before the delivery above, committed after the sprints cog read it.
+        world.clock.now = NOW + timedelta(seconds=10)
+        path, earlier = forge.hook("edited", 7, "d-2", title="Task 7, earlier")
+        assert await send(client, path, earlier) == (200, "ok\n")
+        await checks.reported()
+    listed = plain((await world.ana.say("!sprint issues")).text)
+    assert "'Task 7, earlier'" in listed and "'Task 8, later'" in listed

@@ -4,17 +4,18 @@ through `cogs.forge.api`) without this cog knowing them.
 A delivery about an issue writes the issue's facts as they are now, one row per issue, and
 notes `ISSUES`, published once the delivery's transaction commits. A reader keeps its own
 cursor on `received_at` and applies what changed since; the row, not the wake-up, is the
-truth, so an instance that did not receive the delivery finds it on its next look.
+truth, so an instance that did not receive the delivery finds it on its next look. A row is
+kept a week: what a reader missed for longer, its own hourly read of the forge has seen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.bus import note
@@ -23,6 +24,7 @@ from cogs.forge.models import IssueReport
 from cogs.forge.topics import ISSUES
 
 GONE = "gone"
+KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ async def record(session: AsyncSession, url: str, facts: IssueFacts | None, now:
             set_={name: statement.excluded[name] for name in row if name != "url"},
         )
     )
+    await session.exec(delete(IssueReport).where(col(IssueReport.received_at) < now - KEPT))
     note(session, ISSUES)
 
 

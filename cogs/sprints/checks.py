@@ -15,7 +15,7 @@ message has one key in the outbox.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlmodel import col, or_, select, update
@@ -49,6 +49,9 @@ MOST = 50
 # Reports another instance received wake only that instance; this one looks this often too.
 REPORTS_POLL = 300.0
 REPORTS_READ = 500
+# A delivery's time is taken before its transaction commits, so one may commit after a later
+# one was read: each look reads again this far behind its cursor (applying twice is harmless).
+SETTLE = timedelta(minutes=1)
 # What a forge's issue webhook said wakes `reported`.
 WAKES = (ISSUES,)
 
@@ -111,7 +114,7 @@ class SprintChecks:
         runtime = self.runtime
         since = self._reported_since
         async with runtime.sessions() as session:
-            reports = await issue_reports(session, since, REPORTS_READ)
+            reports = await issue_reports(session, since - SETTLE, REPORTS_READ)
             said = {report.url: report for report in reports}
             query = select(SprintIssue).where(col(SprintIssue.listed_url).in_(list(said)))
             listed = list((await session.exec(query)).all()) if said else []
