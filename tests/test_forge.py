@@ -19,7 +19,8 @@ from bot.config import ConfigError, Settings, parse_settings
 from bot.core import Role
 from bot.core.markup import to_plain
 from bot.web import make_web_app
-from cogs.forge.models import ForgeAccount, ForgeEtag, PullRequest, WebhookDelivery
+from cogs.forge.api import ISSUES
+from cogs.forge.models import ForgeAccount, ForgeEtag, IssueReport, PullRequest, WebhookDelivery
 from cogs.forge.settings import ForgeSettings
 from cogs.forge.shapes import from_github, from_gitlab_api, trim
 from cogs.sprints.api import completions_since
@@ -29,13 +30,16 @@ from tests.support.fake_github import (
     FakeGitHub,
     event_payload,
     forgejo_issue,
+    forgejo_issue_event,
     forgejo_pull_request,
     forgejo_webhook,
     gitlab_issue,
+    gitlab_issue_event,
     gitlab_listed,
     gitlab_merge_request,
     gitlab_webhook,
     issue,
+    issue_event,
     pull_request,
     review,
     serving,
@@ -1306,3 +1310,227 @@ async def test_an_import_follows_every_page_of_the_forge(
     pages = [path for path, _ in github.requests if "/issues?" in path]
     # GitLab sorts oldest first: one page of 100 is enough; Forgejo takes no order, so every page (50 each) is read.
     assert len(pages) == (1 if kind == "gitlab" else 3)
+
+
+# Sprint issues kept true by the forges' issue webhooks.
+
+HOOK_SECRETS = {"github": SECRET, "gitlab": "gitlab-hook-token", "forgejo": "forgejo-hook-secret"}
+
+
+class IssueForge:
+    """One forge serving a few issues through the fake, and signing its issue webhooks."""
+
+    def __init__(self, kind: str, github: FakeGitHub) -> None:
+        self.kind = kind
+        self.github = github
+        self.project = {"github": REPO, "gitlab": GITLAB, "forgejo": CODEBERG}[kind]
+        self.web = {"gitlab": "https://gitlab.com", "forgejo": "https://codeberg.org"}.get(
+            kind, "https://github.com"
+        )
+        self.name = {"github": "GitHub", "gitlab": "GitLab", "forgejo": "Forgejo"}[kind]
+
+    def settings(self) -> Settings:
+        if self.kind == "github":
+            return settings(self.github.url)
+        api = "/api/v4" if self.kind == "gitlab" else "/api/v1"
+        forge = {
+            "kind": self.kind,
+            "base_url": self.github.url + api,
+            "web_url": self.web,
+            "repositories": [self.project],
+            "webhook_secret_env": "TEST_HOOK_SECRET",
+        }
+        return parse_settings({"forge": {"forges": [forge]}})
+
+    def link(self, number: int) -> str:
+        infix = "-/issues" if self.kind == "gitlab" else "issues"
+        return f"{self.web}/{self.project}/{infix}/{number}"
+
+    def put(self, number: int, title: str) -> None:
+        if self.kind == "gitlab":
+            issues = self.github.gitlab_issues.setdefault(self.project, {})
+            issues[number] = gitlab_issue(self.project, number, title=title)
+        elif self.kind == "forgejo":
+            self.github.repo(self.project).issues[number] = forgejo_issue(
+                self.project, number, title=title
+            )
+        else:
+            self.github.repo(self.project).issues[number] = issue(self.project, number, title=title)
+
+    def hook(
+        self,
+        action: str,
+        number: int,
+        delivery: str,
+        *,
+        title: str,
+        closed: bool = False,
+        labels: tuple[str, ...] = (),
+        assignees: tuple[str, ...] = (),
+        secret: str | None = None,
+    ) -> tuple[str, tuple[dict[str, str], bytes]]:
+        """The path and request of a signed issue delivery; *action* as GitHub names it."""
+        secret = secret or HOOK_SECRETS[self.kind]
+        state = "closed" if closed else "open"
+        if self.kind == "gitlab":
+            payload = gitlab_issue_event(
+                self.project,
+                number,
+                title=title,
+                action={"closed": "close"}.get(action, "update"),
+                state="closed" if closed else "opened",
+                labels=labels,
+                assignees=assignees,
+            )
+            return "/forge/gitlab", gitlab_webhook(payload, secret, delivery, "Issue Hook")
+        if self.kind == "forgejo":
+            found = forgejo_issue(
+                self.project, number, title=title, state=state, labels=labels, assignees=assignees
+            )
+            payload = forgejo_issue_event(action, self.project, found)
+            return "/forge/forgejo", forgejo_webhook(payload, secret, delivery, "issues")
+        found = issue(
+            self.project, number, title=title, state=state, labels=labels, assignees=assignees
+        )
+        return "/forge/github", webhook(
+            "issues", issue_event(action, self.project, found), secret, delivery
+        )
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab", "forgejo"])
+async def test_issue_webhooks_change_sprint_issues_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+    github: FakeGitHub,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    monkeypatch.setenv("TEST_HOOK_SECRET", HOOK_SECRETS[kind])
+    forge = IssueForge(kind, github)
+    world = World(sessions, forge.settings())
+    for number in (7, 8, 9, 10):
+        forge.put(number, f"Task {number}")
+    for number in (7, 8, 9):
+        said = await world.ana.say(f"!sprint issue add {forge.link(number)}")
+        assert not said.reply.error, said.text
+    nina = world.platform.person("@nina:x", name="Nina")
+    await nina.say("!sprint claim 1")
+    woken: list[bool] = []
+    world.bot.runtime.bus.subscribe(ISSUES, lambda: woken.append(True))
+    checks = build_sprint_checks(world.bot)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+
+    async def listed() -> str:
+        return plain((await world.ana.say("!sprint issues")).text)
+
+    async def told() -> list[str]:
+        await checks.reported()
+        await dispatcher.run_due()
+        return [plain(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+
+    async def done() -> int:
+        async with world.sessions() as session:
+            return len(await completions_since(session, NOW - timedelta(days=1)))
+
+    before = await listed()
+    async with TestClient(TestServer(app)) as client:
+        path, forged = forge.hook("closed", 7, "d-0", title="Task 7", closed=True, secret="bad")
+        assert (await send(client, path, forged))[0] == 401
+        async with world.sessions() as session:
+            stored = (await session.exec(select(func.count()).select_from(IssueReport))).one()
+        assert stored == 0 and woken == []
+        assert await told() == [] and await listed() == before
+
+        path, closed = forge.hook("closed", 7, "d-1", title="Task 7", closed=True)
+        assert await send(client, path, closed) == (200, "ok\n")
+        assert woken == [True]
+        gone = (
+            f"Sprint issue #1 {forge.project}#7, which you held, left the sprint list: closed "
+            f"on {forge.name}, which counts as done by you. Thank you."
+        )
+        assert await told() == [gone]
+        assert f"{forge.project}#7" not in await listed()
+        assert await done() == 1
+
+        assert await send(client, path, closed) == (200, "already handled\n")
+        path, again = forge.hook("closed", 7, "d-2", title="Task 7", closed=True)
+        assert await send(client, path, again) == (200, "ok\n")
+        other_instance = build_sprint_checks(world.bot)
+        await other_instance.reported()
+        assert await told() == [gone], "the holder is told once"
+        assert await done() == 1
+
+        path, taken = forge.hook("assigned", 8, "d-3", title="Task 8", assignees=("someone",))
+        assert await send(client, path, taken) == (200, "ok\n")
+        await told()
+        assert f"{forge.project}#8" not in await listed()
+
+        path, edited = forge.hook("edited", 9, "d-4", title="Task 9, retitled", labels=("docs",))
+        assert await send(client, path, edited) == (200, "ok\n")
+        await told()
+        assert f"#3 {forge.project}#9 'Task 9, retitled' [docs]" in await listed()
+
+        kept = await listed()
+        path, elsewhere = forge.hook("closed", 10, "d-5", title="Task 10", closed=True)
+        assert await send(client, path, elsewhere) == (200, "ok\n")
+        assert await told() == [gone]
+        assert await listed() == kept
+    assert await done() == 1
+
+
+async def test_a_held_issue_deleted_on_github_leaves_the_list_without_counting_done(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    forge = IssueForge("github", github)
+    world = World(sessions, forge.settings())
+    forge.put(7, "Task 7")
+    await world.ana.say(f"!sprint issue add {forge.link(7)}")
+    await world.platform.person("@nina:x", name="Nina").say("!sprint claim 1")
+    checks = build_sprint_checks(world.bot)
+    platforms = matrix_and_discord()
+    dispatcher = build_dispatcher(world.sessions, platforms, world.clock)
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        path, deleted = forge.hook("deleted", 7, "d-1", title="Task 7")
+        assert await send(client, path, deleted) == (200, "ok\n")
+    await checks.reported()
+    await dispatcher.run_due()
+    assert "No sprint issue" in (await world.ana.say("!sprint issues")).text
+    told = [plain(to_plain(r.body())) for r in platforms["matrix"].replies.values()]
+    assert told == [
+        f"Sprint issue #1 {REPO}#7, which you held, left the sprint list: "
+        "deleted or moved on GitHub."
+    ]
+    async with world.sessions() as session:
+        assert await completions_since(session, NOW - timedelta(days=1)) == []
+
+
+async def test_a_delivery_that_commits_after_a_later_one_was_applied_is_applied_too(
+    sessions: async_sessionmaker[AsyncSession], github: FakeGitHub
+) -> None:
+    forge = IssueForge("github", github)
+    world = World(sessions, forge.settings())
+    for number in (7, 8):
+        forge.put(number, f"Task {number}")
+        await world.ana.say(f"!sprint issue add {forge.link(number)}")
+    checks = build_sprint_checks(world.bot)
+    app = make_web_app(
+        world.bot.runtime, world.bot, {}, lambda: {}, webhooks=world.house.contributions.webhooks
+    )
+    async with TestClient(TestServer(app)) as client:
+        world.clock.now = NOW + timedelta(seconds=40)
+        path, later = forge.hook("edited", 8, "d-1", title="Task 8, later")
+        assert await send(client, path, later) == (200, "ok\n")
+        await checks.reported()
+        # Received before the delivery above, committed after the sprints cog read it.
+        world.clock.now = NOW + timedelta(seconds=10)
+        path, earlier = forge.hook("edited", 7, "d-2", title="Task 7, earlier")
+        assert await send(client, path, earlier) == (200, "ok\n")
+        await checks.reported()
+    listed = plain((await world.ana.say("!sprint issues")).text)
+    assert "'Task 7, earlier'" in listed and "'Task 8, later'" in listed

@@ -1,6 +1,6 @@
 """Forges: the pull (merge) requests of the configured GitHub, GitLab and Forgejo repositories,
-kept by webhook (and, on GitHub, by polling), the review queue, and review hours posted to rooms
-with purpose `reviews`."""
+kept by webhook (and by polling), the review queue, review hours posted to rooms with purpose
+`reviews`, and what issue webhooks say, for the sprints cog."""
 
 from bot.core.cog import Cog, Setup
 from cogs.forge import accounts, commands
@@ -9,6 +9,7 @@ from cogs.forge.poller import Poller
 from cogs.forge.repos import Repositories
 from cogs.forge.review_hour import PURPOSE, WAKES, ReviewHours
 from cogs.forge.settings import ForgeSettings
+from cogs.forge.topics import ISSUES
 from cogs.forge.webhook import HOOKS, MAX_BODY
 
 
@@ -30,4 +31,11 @@ def setup(house: Setup) -> None:
             house.webhook(f"/forge/{kind}", hook, max_body=MAX_BODY)
 
 
-cog = Cog("forge", setup, settings=ForgeSettings, purposes=(PURPOSE,), models="cogs.forge.models")
+cog = Cog(
+    "forge",
+    setup,
+    settings=ForgeSettings,
+    purposes=(PURPOSE,),
+    models="cogs.forge.models",
+    topics=(ISSUES,),
+)

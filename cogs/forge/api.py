@@ -1,6 +1,7 @@
 """What other cogs may use of the forges: the review queue as the store keeps it and its
 backlog, issues as the forges tell them (addresses, facts, labels' open issues, claim
-comments), the forge logins a person linked, and whose pull requests were opened and merged."""
+comments) and as their webhooks told them (`issue_reports`, with the `ISSUES` topic that wakes
+a reader), the forge logins a person linked, and whose pull requests were opened and merged."""
 
 from __future__ import annotations
 
@@ -31,16 +32,20 @@ from cogs.forge.issues import (
 )
 from cogs.forge.models import ForgeAccount, PullRequest
 from cogs.forge.pulls import Waiting, queue
+from cogs.forge.reports import ReportedIssue, issue_reports
 from cogs.forge.repos import Repositories
 from cogs.forge.settings import ForgeSettings
+from cogs.forge.topics import ISSUES
 
 __all__ = [
+    "ISSUES",
     "Backlog",
     "FoundIssue",
     "IssueAddress",
     "IssueFacts",
     "IssueRepository",
     "NoSuchIssue",
+    "ReportedIssue",
     "Waiting",
     "authors",
     "claims_commented",
@@ -51,6 +56,7 @@ __all__ = [
     "issue_address",
     "issue_facts",
     "issue_prefixes",
+    "issue_reports",
     "issue_repository",
     "logins_of",
     "open_issues",

@@ -139,7 +139,7 @@ def _split(forge: ForgeConfig, text: str) -> str | None:
     return path[len(prefix) + 1 :] if prefix else path
 
 
-def _issue_url(forge: ForgeConfig, project: str, number: int) -> str:
+def issue_url(forge: ForgeConfig, project: str, number: int) -> str:
     infix = "-/issues" if forge.kind == "gitlab" else "issues"
     return f"{forge.web}/{project}/{infix}/{number}"
 
@@ -155,12 +155,12 @@ def issue_address(env: Env, text: str) -> IssueAddress | None:
         if match is None or int(match["number"]) < 1:
             raise UserError(
                 f"That is not the address of an issue on {_web(forge)[0]}. Give one like "
-                f"{_issue_url(forge, example_project(forge), 123)}",
+                f"{issue_url(forge, example_project(forge), 123)}",
                 show_usage=True,
             )
         number = int(match["number"])
         project = match["project"]
-        return IssueAddress(_issue_url(forge, project, number), project, number, NAMES[forge.kind])
+        return IssueAddress(issue_url(forge, project, number), project, number, NAMES[forge.kind])
     return None
 
 
@@ -224,10 +224,15 @@ def issue_repository(env: Env, text: str) -> IssueRepository:
     return IssueRepository(_web(chosen)[0], text)
 
 
-def _facts(kind: str, data: Mapping[str, Any]) -> IssueFacts:
+def facts_of(kind: str, data: Mapping[str, Any]) -> IssueFacts:
+    """An issue's facts from what its forge shows of it: the API's issue object, which
+    GitHub's and Forgejo's webhooks send as it is, or GitLab's parts of one."""
     if kind == "gitlab":
         labels = tuple(
-            str(label.get("name", "")) if isinstance(label, Mapping) else str(label)
+            # The API names a label by `name`, a webhook by `title`.
+            str(label.get("name") or label.get("title") or "")
+            if isinstance(label, Mapping)
+            else str(label)
             for label in data.get("labels") or ()
         )
         assignees = tuple(str(user.get("username", "")) for user in data.get("assignees") or ())
@@ -265,7 +270,7 @@ async def issue_facts(
     # GitHub marks a pull request by the key, Forgejo by a value that is null for issues.
     if not isinstance(data, dict) or data.get("pull_request"):
         raise NoSuchIssue
-    return _facts(forge.kind, data)
+    return facts_of(forge.kind, data)
 
 
 class NoSuchLogin(Exception):
@@ -327,8 +332,8 @@ async def open_issues(
                 if data.get("pull_request"):
                     continue
                 found = int(data[number])
-                url = _issue_url(forge, project, found)
-                issues.append(FoundIssue(found, _facts(forge.kind, data), url))
+                url = issue_url(forge, project, found)
+                issues.append(FoundIssue(found, facts_of(forge.kind, data), url))
                 # Forgejo's issue listing takes no order: read on (to a bound), sorted below.
                 if len(issues) >= (limit if forge.kind != "forgejo" else MOST_READ):
                     break

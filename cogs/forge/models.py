@@ -1,5 +1,6 @@
 """What Convene keeps of the forges: open pull requests as reviewers need them, the webhook
-deliveries already handled, and the forge accounts people linked.
+deliveries already handled, what webhooks last said of issues, and the forge accounts people
+linked.
 
 `repo` is `<web base>/<owner>/<name>` lower-cased (`https://github.com/scikit-learn/scikit-learn`),
 so two forges never share a key. `requested` and `approvers` are lower-cased logins between
@@ -56,6 +57,22 @@ class WebhookDelivery(SQLModel, table=True):
 
     kind: str = Field(max_length=16, primary_key=True)
     delivery_id: str = Field(max_length=100, primary_key=True)
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class IssueReport(SQLModel, table=True):
+    """What a webhook last said of one issue, keyed by its address lower-cased as
+    `cogs.forge.api.issue_address` gives it: whoever keeps issues reads it when the `ISSUES`
+    topic wakes them, so a second instance, or a restart, reads the same facts. `labels` and
+    `assignees` are between newlines; `state` is open, closed, or gone (deleted or moved)."""
+
+    __tablename__ = "forge_issue"
+
+    url: str = Field(primary_key=True, max_length=500)
+    title: str = Field(max_length=300)
+    state: str = Field(max_length=8)
+    labels: str = Field(default="", sa_type=Text)
+    assignees: str = Field(default="", sa_type=Text)
     received_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 

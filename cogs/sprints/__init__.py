@@ -1,8 +1,9 @@
-"""Curated sprint issues: organizers list GitHub and GitLab issues, people claim them."""
+"""Curated sprint issues: organizers list GitHub, GitLab and Forgejo issues, people claim them;
+the forges' webhooks and an hourly check keep them true."""
 
 from bot.core.cog import Cog, Setup
 from cogs.sprints import commands, pages, personal
-from cogs.sprints.checks import SprintChecks
+from cogs.sprints.checks import WAKES, SprintChecks
 
 
 def setup(house: Setup) -> None:
@@ -15,7 +16,9 @@ def setup(house: Setup) -> None:
         pages.IssuesPage(house.runtime.sessions, house.runtime.env),
         title="Sprint issues",
     )
-    house.timer("sprint issue checks", SprintChecks(house.runtime).step)
+    checks = SprintChecks(house.runtime)
+    house.timer("sprint issue checks", checks.step)
+    house.timer("sprint issue webhooks", checks.reported, wake_on=WAKES)
 
 
 cog = Cog("sprints", setup, models="cogs.sprints.models", templates="cogs.sprints")

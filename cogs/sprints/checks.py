@@ -5,12 +5,17 @@ while someone held it counts as completed by them, then.
 
 Only issues of a forge that `[[forge.forges]]` names are read (`cogs.forge.api`: GitHub, GitLab,
 Forgejo); a forge not answering leaves every issue as it is until the next check.
+
+Between checks, what a forge's issue webhook said (`issue_reports`) is applied the same way as
+soon as the forge cog's `ISSUES` topic wakes `reported`. Applying a fact twice changes nothing
+more: the list and the completion change only while the issue is listed, and the holder's
+message has one key in the outbox.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlmodel import col, or_, select, update
@@ -24,11 +29,13 @@ from bot.core.runtime import Runtime
 from bot.delivery import Direct, Key, Outgoing
 from bot.identity import accounts_of
 from cogs.forge.api import (
+    ISSUES,
     IssueFacts,
     NoSuchIssue,
     forge_name,
     issue_facts,
     issue_prefixes,
+    issue_reports,
     logins_of,
 )
 from cogs.sprints.models import SprintIssue
@@ -39,6 +46,14 @@ log = logging.getLogger(__name__)
 POLL = 3600.0
 # Issues read per check: a forge's anonymous limit is 60 requests an hour.
 MOST = 50
+# Reports another instance received wake only that instance; this one looks this often too.
+REPORTS_POLL = 300.0
+REPORTS_READ = 500
+# A delivery's time is taken before its transaction commits, so one may commit after a later
+# one was read: each look reads again this far behind its cursor (applying twice is harmless).
+SETTLE = timedelta(minutes=1)
+# What a forge's issue webhook said wakes `reported`.
+WAKES = (ISSUES,)
 
 
 def why_gone(
@@ -60,6 +75,8 @@ class SprintChecks:
         self.runtime = runtime
         # Where the next check starts: it goes round the list, MOST at a time.
         self._after = 0
+        # Reports from before this instance started are the first check's to read again.
+        self._reported_since = runtime.now()
 
     async def check(self) -> None:
         runtime = self.runtime
@@ -91,6 +108,24 @@ class SprintChecks:
                 if facts is None:
                     return  # the forge cannot be asked now: the next check goes on
             await self._apply(issue, facts, runtime.now(), forge_name(runtime.env, host))
+
+    async def reported(self) -> float:
+        """Apply what webhooks said of listed issues since the last look."""
+        runtime = self.runtime
+        since = self._reported_since
+        async with runtime.sessions() as session:
+            reports = await issue_reports(session, since - SETTLE, REPORTS_READ)
+            said = {report.url: report for report in reports}
+            query = select(SprintIssue).where(col(SprintIssue.listed_url).in_(list(said)))
+            listed = list((await session.exec(query)).all()) if said else []
+        for issue in listed:
+            report = said[issue.listed_url or ""]
+            host = urlsplit(issue.url).netloc
+            await self._apply(issue, report.facts, runtime.now(), forge_name(runtime.env, host))
+        if reports:
+            self._reported_since = reports[-1].received_at
+        more = len(reports) == REPORTS_READ and self._reported_since > since
+        return 0.0 if more else REPORTS_POLL
 
     async def _apply(
         self, issue: SprintIssue, facts: IssueFacts | None, now: datetime, forge: str

@@ -742,3 +742,62 @@ def forgejo_issue(
     )
     found["repository"].update(full_name=repo, owner=repo.split("/")[0], name=repo.split("/")[1])
     return found
+
+
+def issue_event(action: str, repo: str, found: JSON) -> JSON:
+    """A GitHub `issues` delivery: octokit's example of *action* (`reopened` for `closed`,
+    which it has none of), moved to *repo*, carrying the issue *found* (see `issue`)."""
+    payload = event_payload(
+        f"issues/{'reopened' if action == 'closed' else action}", repo, issue=found
+    )
+    payload["action"] = action
+    return payload
+
+
+GITLAB_ISSUE_HOOK = json.loads((FORGE_DATA / "gitlab" / "issue.payload.json").read_text())
+
+
+def gitlab_issue_event(
+    project: str,
+    iid: int,
+    *,
+    title: str,
+    action: str = "update",
+    state: str = "opened",
+    labels: tuple[str, ...] = (),
+    assignees: tuple[str, ...] = (),
+) -> JSON:
+    """A GitLab `Issue Hook` delivery (the documentation's example), with these fields
+    replaced: labels by `title`, assignees by `username`, the issue's `iid` and `url`."""
+    found = copy.deepcopy(GITLAB_ISSUE_HOOK)
+    found["project"].update(path_with_namespace=project, web_url=f"https://gitlab.com/{project}")
+    label = found["labels"][0]
+    found["labels"] = [{**label, "id": 300 + n, "title": name} for n, name in enumerate(labels)]
+    person = found["assignees"][0]
+    found["assignees"] = [{**person, "username": name} for name in assignees]
+    found["assignee"] = found["assignees"][0] if assignees else None
+    found["object_attributes"].update(
+        iid=iid,
+        title=title,
+        state=state,
+        action=action,
+        labels=found["labels"],
+        url=f"https://gitlab.com/{project}/-/issues/{iid}",
+    )
+    return found
+
+
+def forgejo_issue_event(action: str, repo: str, found: JSON) -> JSON:
+    """A Forgejo (Gitea) `issues` delivery, shaped as Gitea's `IssuePayload`: the action, the
+    issue's number, the issue *found* (see `forgejo_issue`), and the repository and sender of
+    Woodpecker's Forgejo fixture."""
+    hook = json.loads((FORGE_DATA / "woodpecker-forgejo" / "HookPullRequest.json").read_text())
+    hook["repository"].update(full_name=repo, name=repo.split("/")[1])
+    return {
+        "action": action,
+        "number": found["number"],
+        "issue": found,
+        "repository": hook["repository"],
+        "sender": hook["sender"],
+        "commit_id": "",
+    }

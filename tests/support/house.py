@@ -126,5 +126,6 @@ def build_review_nudges(bot: Router) -> ReviewNudges:
 
 
 def build_sprint_checks(bot: Router) -> SprintChecks:
-    """The hourly re-reading of listed sprint issues, stepped with `check()`."""
+    """The hourly re-reading of listed sprint issues, stepped with `check()`, and the applying of
+    what issue webhooks said, stepped with `reported()`."""
     return SprintChecks(bot.runtime)
