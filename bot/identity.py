@@ -8,13 +8,15 @@ other the same people everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     PrimaryKeyConstraint,
+    Select,
     Table,
     UniqueConstraint,
     bindparam,
@@ -147,11 +149,18 @@ async def newcomers(
 
 # Plain Core, with no entity to load, so the lookup every command starts with skips the ORM's
 # execution path.
-_RESOLVE = select(
+_RESOLVE = core_select(
     _ACCOUNT.c.id, _ACCOUNT.c.person_id, _ACCOUNT.c.display_name, _ACCOUNT.c.role
 ).where(
     _ACCOUNT.c.platform == bindparam("platform"), _ACCOUNT.c.platform_user_id == bindparam("user")
 )
+
+
+def caller_lookup(*also: ColumnElement[Any]) -> Select[Any]:
+    """The caller lookup with *also*, scalar subqueries about the same command, after the
+    account's columns: what another store must ask at every command rides along in the one
+    statement (`resolve_with`). Its parameters are `platform` and `user`, and theirs."""
+    return _RESOLVE.add_columns(*also)
 
 
 async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -> int:
@@ -160,19 +169,34 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
 
     Every command starts here, so the common case, a known account whose name and role are
     unchanged, is one light query that loads no object and writes nothing."""
+    person_id, _also = await resolve_with(session, caller, now, _RESOLVE, {})
+    return person_id
+
+
+async def resolve_with(
+    session: AsyncSession,
+    caller: Caller,
+    now: datetime,
+    lookup: Select[Any],
+    params: Mapping[str, Any],
+) -> tuple[int, Sequence[Any] | None]:
+    """`resolve_person` by *lookup* (a `caller_lookup`) with the extra *params*: the Person
+    and the values of the lookup's extra columns, None for an account made just now."""
     name = caller.display_name[:200]
     connection = await connection_of(session)
-    rows = await connection.execute(_RESOLVE, {"platform": caller.platform, "user": caller.user_id})
+    rows = await connection.execute(
+        lookup, {"platform": caller.platform, "user": caller.user_id, **params}
+    )
     known = rows.first()
     if known is not None:
-        account_id, person_id, shown, role = known
+        account_id, person_id, shown, role, *also = known
         if shown != name or role != caller.role:
             await session.exec(
                 update(Account)
                 .where(col(Account.id) == account_id)
                 .values(display_name=name, role=int(caller.role))
             )
-        return int(person_id)
+        return int(person_id), also
     try:
         async with session.begin_nested():
             person = Person(display_name=name, created_at=now)
@@ -191,8 +215,8 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
     except IntegrityError:
         found = await account_of(session, caller.platform, caller.user_id)
         assert found is not None, "account vanished after a concurrent insert"
-        return found.person_id
-    return account.person_id
+        return found.person_id, None
+    return account.person_id, None
 
 
 async def merge_people(session: AsyncSession, keep: int, drop: int) -> None:
