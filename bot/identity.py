@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Caller
 from bot.core.errors import UserError
 from bot.core.markup import quoted
-from bot.db import UTCDateTime, connection_of
+from bot.db import UTCDateTime, connection_of, loaded
 
 PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
 
@@ -115,7 +115,7 @@ async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone
         rows = await connection.execute(_PEOPLE, {"ids": wanted})
     for row in rows.mappings():
         name = row["name"]
-        account = Account(**{key: value for key, value in row.items() if key != "name"})
+        account = loaded(Account, {key: value for key, value in row.items() if key != "name"})
         found.setdefault(account.person_id, Someone(name, [])).accounts.append(account)
     return found
 

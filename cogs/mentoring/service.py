@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention, quoted
-from bot.db import UTCDateTime, connection_of, seconds_between
+from bot.db import UTCDateTime, connection_of, loaded, seconds_between
 from bot.identity import display_name, display_names
 from cogs.mentoring.models import (
     MAX_DETAILS,
@@ -341,7 +341,7 @@ async def claim(
     for _ in range(_CLAIM_TRIES):
         won = await connection.execute(_CLAIM, {**key, "moment": now, "capacity": capacity})
         if (row := won.first()) is not None:
-            return MentorRequest(**row._mapping)
+            return loaded(MentorRequest, dict(row._mapping))
         await _refuse(session, request_id, mentor_id, capacity)
     await _refuse_taken(session, request_id)
 
@@ -539,7 +539,13 @@ async def last_mentor(session: AsyncSession, person_id: int) -> int | None:
     return (await session.exec(query)).first()
 
 
+_REQUESTER = select(_REQUESTS.c.person_id).where(_REQUESTS.c.id == bindparam("request"))
+
+
 async def requester_of(session: AsyncSession, request_id: int) -> int | None:
-    """Who asked mentor request *request_id*, if there is one."""
-    request = await session.get(MentorRequest, request_id)
-    return request.person_id if request else None
+    """Who asked mentor request *request_id*, if there is one. Another cog asks it beside
+    `mentor claim`, so it is the claim's kind of statement: built once, loading no entity."""
+    connection = await connection_of(session)
+    found = await connection.execute(_REQUESTER, {"request": request_id})
+    person_id: int | None = found.scalar()
+    return person_id
