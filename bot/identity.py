@@ -97,9 +97,10 @@ _ACCOUNTS_NAMED = (
     .join_from(_ACCOUNT, _PERSON)
     .order_by(_ACCOUNT.c.platform)
 )
-# One person, the common case, without an expanding IN, whose SQL is written out anew for
-# every execution.
+# One person and two (a requester and a mentor), the common cases, without an expanding IN,
+# whose SQL is written out anew for every execution.
 _PERSON_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id == bindparam("id"))
+_TWO_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_([bindparam("id"), bindparam("other")]))
 _PEOPLE = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_(bindparam("ids", expanding=True)))
 
 
@@ -111,6 +112,8 @@ async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone
     wanted = sorted(set(ids))
     if len(wanted) == 1:
         rows = await connection.execute(_PERSON_NAMED, {"id": wanted[0]})
+    elif len(wanted) == 2:
+        rows = await connection.execute(_TWO_NAMED, {"id": wanted[0], "other": wanted[1]})
     else:
         rows = await connection.execute(_PEOPLE, {"ids": wanted})
     for row in rows.mappings():
