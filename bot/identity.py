@@ -104,10 +104,28 @@ _TWO_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_([bindparam("id"), bi
 _PEOPLE = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_(bindparam("ids", expanding=True)))
 
 
+# Every account with its person's name, for a statement that reads people beside something
+# else (`people_of` makes them what `people` returns).
+NAMED_ACCOUNTS = (
+    core_select(*_ACCOUNT.c, _PERSON.c.display_name.label("name"))
+    .join_from(_ACCOUNT, _PERSON)
+    .subquery("named_account")
+)
+
+
+def people_of(rows: Iterable[Mapping[Any, Any]]) -> dict[int, Someone]:
+    """`people`'s answer from rows of `NAMED_ACCOUNTS`' columns, ordered by platform."""
+    found: dict[int, Someone] = {}
+    for row in rows:
+        name = row["name"]
+        account = loaded(Account, {key: value for key, value in row.items() if key != "name"})
+        found.setdefault(account.person_id, Someone(name, [])).accounts.append(account)
+    return found
+
+
 async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone]:
     """Several people's names and accounts in one query, for what shows both. The accounts
     are copies of the rows, not objects of the session: what shows people changes nothing."""
-    found: dict[int, Someone] = {}
     connection = await connection_of(session)
     wanted = sorted(set(ids))
     if len(wanted) == 1:
@@ -116,11 +134,7 @@ async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone
         rows = await connection.execute(_TWO_NAMED, {"id": wanted[0], "other": wanted[1]})
     else:
         rows = await connection.execute(_PEOPLE, {"ids": wanted})
-    for row in rows.mappings():
-        name = row["name"]
-        account = loaded(Account, {key: value for key, value in row.items() if key != "name"})
-        found.setdefault(account.person_id, Someone(name, [])).accounts.append(account)
-    return found
+    return people_of(rows.mappings())
 
 
 async def display_name(session: AsyncSession, person_id: int | None) -> str | None:
