@@ -23,9 +23,8 @@ from bot.core.rooms import ROOMS
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
-from bot.identity import resolve_person
 from bot.rooms_store import RoomBook
-from bot.state import forget_answers, no_records, record_event
+from bot.state import forget_answers, no_records, record_event, resolve_caller
 from bot.store_errors import transient
 
 
@@ -58,7 +57,7 @@ def assemble(
     book = RoomBook(env.rooms)
     runtime = Runtime(sessions, env, clock, bus, refresh=book.refresh)
     rooms_loop = WakeLoop("rooms", lambda: book.poll(runtime))
-    router = Router(runtime, resolve_person, observer, limits.take, record_event, transient)
+    router = Router(runtime, resolve_caller, observer, limits.take, record_event, transient)
     router.add(help_command(router))
     contributions = Contributions()
     contributions.personal.add(Keeper("answers", no_records, forget_answers))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -89,6 +89,16 @@ def insert_ignoring_conflicts(session: AsyncSession, table: type[Any]) -> Any:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         found = _IGNORING[(dialect, table)] = insert(table).on_conflict_do_nothing()
     return found
+
+
+def loaded(model: type[T], values: Mapping[str, Any]) -> T:
+    """An entity holding a row's *values*, made as the ORM makes the ones it loads: no
+    validation and no attribute events, which cost ten times more than the copy. Like an
+    entity built with `model(**values)`, it belongs to no session."""
+    entity: T = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    entity.__dict__.update(values)
+    object.__setattr__(entity, "__pydantic_fields_set__", set(values))
+    return entity
 
 
 DRIVERS = {

@@ -256,6 +256,14 @@ async def drop_kind(session: AsyncSession, kind: str, keep: Collection[Key] = ()
 
 _DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 _PLANNED = select(_DELIVERIES.c.key).where(_DELIVERIES.c.key.in_(bindparam("keys", expanding=True)))
+# A few keys, the common case (a claim asks after its request's three posts), by a statement
+# of that many parameters: an expanding IN has its SQL written out anew for every execution.
+_PLANNED_FEW = {
+    n: select(_DELIVERIES.c.key).where(
+        _DELIVERIES.c.key.in_([bindparam(f"k{i}") for i in range(n)])
+    )
+    for n in range(1, 5)
+}
 
 
 async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
@@ -264,7 +272,10 @@ async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
     if not texts:
         return set()
     connection = await connection_of(session)
-    found = await connection.execute(_PLANNED, {"keys": list(texts)})
+    if (few := _PLANNED_FEW.get(len(texts))) is not None:
+        found = await connection.execute(few, {f"k{i}": text for i, text in enumerate(texts)})
+    else:
+        found = await connection.execute(_PLANNED, {"keys": list(texts)})
     return {texts[text] for text in found.scalars()}
 
 

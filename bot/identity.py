@@ -8,13 +8,15 @@ other the same people everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     PrimaryKeyConstraint,
+    Select,
     Table,
     UniqueConstraint,
     bindparam,
@@ -29,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Caller
 from bot.core.errors import UserError
 from bot.core.markup import quoted
-from bot.db import UTCDateTime, connection_of
+from bot.db import UTCDateTime, connection_of, loaded
 
 PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
 
@@ -95,27 +97,44 @@ _ACCOUNTS_NAMED = (
     .join_from(_ACCOUNT, _PERSON)
     .order_by(_ACCOUNT.c.platform)
 )
-# One person, the common case, without an expanding IN, whose SQL is written out anew for
-# every execution.
+# One person and two (a requester and a mentor), the common cases, without an expanding IN,
+# whose SQL is written out anew for every execution.
 _PERSON_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id == bindparam("id"))
+_TWO_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_([bindparam("id"), bindparam("other")]))
 _PEOPLE = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_(bindparam("ids", expanding=True)))
+
+
+# Every account with its person's name, for a statement that reads people beside something
+# else (`people_of` makes them what `people` returns).
+NAMED_ACCOUNTS = (
+    core_select(*_ACCOUNT.c, _PERSON.c.display_name.label("name"))
+    .join_from(_ACCOUNT, _PERSON)
+    .subquery("named_account")
+)
+
+
+def people_of(rows: Iterable[Mapping[Any, Any]]) -> dict[int, Someone]:
+    """`people`'s answer from rows of `NAMED_ACCOUNTS`' columns, ordered by platform."""
+    found: dict[int, Someone] = {}
+    for row in rows:
+        name = row["name"]
+        account = loaded(Account, {key: value for key, value in row.items() if key != "name"})
+        found.setdefault(account.person_id, Someone(name, [])).accounts.append(account)
+    return found
 
 
 async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone]:
     """Several people's names and accounts in one query, for what shows both. The accounts
     are copies of the rows, not objects of the session: what shows people changes nothing."""
-    found: dict[int, Someone] = {}
     connection = await connection_of(session)
     wanted = sorted(set(ids))
     if len(wanted) == 1:
         rows = await connection.execute(_PERSON_NAMED, {"id": wanted[0]})
+    elif len(wanted) == 2:
+        rows = await connection.execute(_TWO_NAMED, {"id": wanted[0], "other": wanted[1]})
     else:
         rows = await connection.execute(_PEOPLE, {"ids": wanted})
-    for row in rows.mappings():
-        name = row["name"]
-        account = Account(**{key: value for key, value in row.items() if key != "name"})
-        found.setdefault(account.person_id, Someone(name, [])).accounts.append(account)
-    return found
+    return people_of(rows.mappings())
 
 
 async def display_name(session: AsyncSession, person_id: int | None) -> str | None:
@@ -147,11 +166,18 @@ async def newcomers(
 
 # Plain Core, with no entity to load, so the lookup every command starts with skips the ORM's
 # execution path.
-_RESOLVE = select(
+_RESOLVE = core_select(
     _ACCOUNT.c.id, _ACCOUNT.c.person_id, _ACCOUNT.c.display_name, _ACCOUNT.c.role
 ).where(
     _ACCOUNT.c.platform == bindparam("platform"), _ACCOUNT.c.platform_user_id == bindparam("user")
 )
+
+
+def caller_lookup(*also: ColumnElement[Any]) -> Select[Any]:
+    """The caller lookup with *also*, scalar subqueries about the same command, after the
+    account's columns: what another store must ask at every command rides along in the one
+    statement (`resolve_with`). Its parameters are `platform` and `user`, and theirs."""
+    return _RESOLVE.add_columns(*also)
 
 
 async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -> int:
@@ -160,19 +186,34 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
 
     Every command starts here, so the common case, a known account whose name and role are
     unchanged, is one light query that loads no object and writes nothing."""
+    person_id, _also = await resolve_with(session, caller, now, _RESOLVE, {})
+    return person_id
+
+
+async def resolve_with(
+    session: AsyncSession,
+    caller: Caller,
+    now: datetime,
+    lookup: Select[Any],
+    params: Mapping[str, Any],
+) -> tuple[int, Sequence[Any] | None]:
+    """`resolve_person` by *lookup* (a `caller_lookup`) with the extra *params*: the Person
+    and the values of the lookup's extra columns, None for an account made just now."""
     name = caller.display_name[:200]
     connection = await connection_of(session)
-    rows = await connection.execute(_RESOLVE, {"platform": caller.platform, "user": caller.user_id})
+    rows = await connection.execute(
+        lookup, {"platform": caller.platform, "user": caller.user_id, **params}
+    )
     known = rows.first()
     if known is not None:
-        account_id, person_id, shown, role = known
+        account_id, person_id, shown, role, *also = known
         if shown != name or role != caller.role:
             await session.exec(
                 update(Account)
                 .where(col(Account.id) == account_id)
                 .values(display_name=name, role=int(caller.role))
             )
-        return int(person_id)
+        return int(person_id), also
     try:
         async with session.begin_nested():
             person = Person(display_name=name, created_at=now)
@@ -191,8 +232,8 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
     except IntegrityError:
         found = await account_of(session, caller.platform, caller.user_id)
         assert found is not None, "account vanished after a concurrent insert"
-        return found.person_id
-    return account.person_id
+        return found.person_id, None
+    return account.person_id, None
 
 
 async def merge_people(session: AsyncSession, keep: int, drop: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, bindparam, update
+from sqlalchemy import Text, bindparam, func, update
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,7 +15,7 @@ from bot.core.reply import Reply, decode, encode
 from bot.core.router import Earlier
 from bot.core.runtime import Runtime
 from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts, wrote
-from bot.identity import Account, account_of
+from bot.identity import Account, account_of, caller_lookup, resolve_person, resolve_with
 
 
 class BotState(SQLModel, table=True):
@@ -67,6 +67,30 @@ _HANDLED = HandledEvent.__table__  # type: ignore[attr-defined]
 _SEEN = select(_HANDLED.c.reply).where(
     _HANDLED.c.platform == bindparam("platform"), _HANDLED.c.event_id == bindparam("event_id")
 )
+# The caller lookup every command starts with, asking too after its event: NULL when it was
+# not handled, else its kept answer, '' when none was kept (no encoded answer is empty).
+_RESOLVE_SEEN = caller_lookup(
+    select(func.coalesce(_HANDLED.c.reply, ""))
+    .where(
+        _HANDLED.c.platform == bindparam("platform"),
+        _HANDLED.c.event_id == bindparam("event_id"),
+    )
+    .scalar_subquery()
+)
+_SEEN_AT_START = "convene.seen"
+
+
+async def resolve_caller(session: AsyncSession, caller: Caller, now: datetime) -> int:
+    """`resolve_person`, which for a caller with an event id also looks the id up in the same
+    statement, for `record_event` to answer a read-only command without a query of its own."""
+    if caller.event_id is None:
+        return await resolve_person(session, caller, now)
+    person_id, also = await resolve_with(
+        session, caller, now, _RESOLVE_SEEN, {"event_id": caller.event_id}
+    )
+    if also is not None:
+        session.info[_SEEN_AT_START] = (caller.platform, caller.event_id, also[0])
+    return person_id
 
 
 async def record_event(
@@ -85,7 +109,9 @@ async def record_event(
     … ON CONFLICT DO NOTHING`, which waits for a concurrent insert of the same id to commit or
     roll back, so of two instances exactly one keeps its work. A read-only command writes
     nothing and only looks the id up: its replay gets the answer kept by a run that wrote, and
-    is answered again, changing nothing, after one that did not."""
+    is answered again, changing nothing, after one that did not. That lookup is the one
+    `resolve_caller` made at the start, when the transaction began with it: an instance that
+    commits the same event in between is as concurrent as one that commits just after it."""
     connection = await connection_of(session)
     key = {"platform": caller.platform, "event_id": caller.event_id}
     if keep or await wrote(session):
@@ -94,6 +120,9 @@ async def record_event(
         result = await connection.execute(insert, {**key, "handled_at": now, "reply": body})
         if result.rowcount:
             return None
+    elif (at := session.info.get(_SEEN_AT_START)) and at[:2] == (caller.platform, caller.event_id):
+        kept: str | None = at[2]
+        return None if kept is None else Earlier(decode(kept) if kept else None)
     found = (await connection.execute(_SEEN, key)).first()
     if found is None:
         return None

@@ -43,6 +43,24 @@ async def test_a_replayed_event_is_answered_once(
     assert await omar.send("!event nonsense", "$event2") is None
 
 
+async def test_a_read_only_command_is_silent_on_a_handled_event_and_records_none(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A read-only command learns whether its event was handled from the caller lookup it
+    starts with: an id that wrote before stays unanswered (or gets the kept answer where the
+    platform resends), and its own id is not recorded, so its replay is answered again."""
+    omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
+    created = await omar.send(CREATE, "$event1", resends=True)
+    assert created is not None and "Event #1" in created.text
+    assert await omar.send("!event list", "$event1") is None
+    assert await omar.send("!event list", "$event1", resends=True) == created
+    for _ in range(2):
+        listed = await omar.send("!event list", "$event3")
+        assert listed is not None and listed.text.count("Sprint") == 1
+    nina = FakePlatform(build_bot(sessions), "discord", "slash").person("1234")
+    assert await nina.send("!whoami", "$event1") is not None, "the id is another platform's"
+
+
 async def test_a_replay_on_a_platform_that_resends_gets_the_kept_answer(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

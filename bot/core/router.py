@@ -281,13 +281,18 @@ class Router:
     async def _run(self, caller: Caller, spec: CommandSpec, raw: dict[str, Any]) -> Step:
         try:
             args = convert(spec, raw)
-            if spec.limit is not None and (
-                wait := await self._limited(caller, spec.name, spec.limit)
-            ):
-                what = code(self.usage_name(spec, caller))
-                limited = Reply(try_again(spec.limit, what, wait), error=True, private=spec.private)
-                return limited, "refused"
-            reply = await self._in_context(caller, lambda ctx: self._call(spec, ctx, args))
+            person_id: int | None = None
+            if spec.limit is not None:
+                person_id, wait = await self._limited(caller, spec.name, spec.limit)
+                if wait is not None:
+                    what = code(self.usage_name(spec, caller))
+                    limited = Reply(
+                        try_again(spec.limit, what, wait), error=True, private=spec.private
+                    )
+                    return limited, "refused"
+            reply = await self._in_context(
+                caller, lambda ctx: self._call(spec, ctx, args), person_id
+            )
         except _Handled as handled:
             return self._again(caller, handled.reply), None
         except UserError as exc:
@@ -305,17 +310,21 @@ class Router:
         assert reply is not None
         return reply, "refused" if reply.error else "ok"
 
-    async def _limited(self, caller: Caller, bucket: str, limit: Limit) -> timedelta | None:
+    async def _limited(
+        self, caller: Caller, bucket: str, limit: Limit
+    ) -> tuple[int | None, timedelta | None]:
         """Count one run of *bucket* by the caller, in a transaction of its own so that a run
-        that then fails (a wrong link code) counts too; how long to wait when over *limit*."""
+        that then fails (a wrong link code) counts too; the caller's Person, resolved and
+        committed there for the command's own transaction, and how long to wait when over
+        *limit*."""
         if self._throttle is None:
-            return None
+            return None, None
         runtime = self.runtime
         async with runtime.transaction() as session:
             now = runtime.now()
             person_id = await self._resolve(session, caller, now)
             again = await self._throttle(session, bucket, person_id, limit, now)
-        return None if again is None else max(again - now, timedelta(seconds=1))
+        return person_id, None if again is None else max(again - now, timedelta(seconds=1))
 
     async def _over(self, ctx: Ctx, bucket: str, limit: Limit) -> bool:
         if self._throttle is None:
@@ -343,9 +352,13 @@ class Router:
         return reply
 
     async def _in_context(
-        self, caller: Caller, work: Callable[[Ctx], Awaitable[Reply | None]]
+        self,
+        caller: Caller,
+        work: Callable[[Ctx], Awaitable[Reply | None]],
+        person_id: int | None = None,
     ) -> Reply | None:
-        """One transaction for one piece of work as *caller*; `_Handled` when its event was.
+        """One transaction for one piece of work as *caller*, whose *person_id* is resolved in
+        it unless known already; `_Handled` when its event was.
 
         When the store fails for a moment (a connection ended, PostgreSQL restarting), the
         work is run again in a new transaction, a few times, instead of answered with an
@@ -353,7 +366,7 @@ class Router:
         through, the retry finds its record and gives the answer kept with it."""
         for attempt, pause in enumerate((*STORE_RETRIES, None)):
             try:
-                return await self._once(caller, work)
+                return await self._once(caller, work, person_id)
             except _Handled as handled:
                 if attempt == 0 or handled.reply is None:
                     raise
@@ -370,11 +383,15 @@ class Router:
         raise AssertionError("unreachable")
 
     async def _once(
-        self, caller: Caller, work: Callable[[Ctx], Awaitable[Reply | None]]
+        self,
+        caller: Caller,
+        work: Callable[[Ctx], Awaitable[Reply | None]],
+        person_id: int | None,
     ) -> Reply | None:
         runtime = self.runtime
         async with runtime.transaction() as session:
-            person_id = await self._resolve(session, caller, runtime.now())
+            if person_id is None:
+                person_id = await self._resolve(session, caller, runtime.now())
             done = await work(
                 Ctx(caller, person_id, session, runtime.env, runtime.clock, runtime.roles)
             )

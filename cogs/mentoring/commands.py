@@ -15,7 +15,7 @@ from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, command, markup
 from bot.core.durations import span
 from bot.core.limits import Limit
-from bot.identity import PLATFORM_LABELS, Someone, display_name, display_names, people
+from bot.identity import PLATFORM_LABELS, Someone, display_name, display_names
 from cogs.mentoring import announce, service
 from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
 from cogs.mentoring.settings import MentoringSettings
@@ -126,8 +126,7 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
 async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
     capacity = ctx.env.section(MentoringSettings).capacity
-    request = await service.claim(ctx.session, id, ctx.person_id, capacity, now)
-    found = await people(ctx.session, [request.person_id, ctx.person_id])
+    request, found = await service.claim(ctx.session, id, ctx.person_id, capacity, now)
     them = found.get(request.person_id, Someone("someone", []))
     me = found.get(ctx.person_id, Someone(ctx.caller.display_name, []))
     requester, mentor = them.name, me.name

@@ -14,15 +14,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Exists, Integer, bindparam, case, func, or_, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Integer,
+    RowMapping,
+    bindparam,
+    case,
+    func,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention, quoted
-from bot.db import UTCDateTime, connection_of, seconds_between
-from bot.identity import display_name, display_names
+from bot.db import UTCDateTime, connection_of, loaded, seconds_between
+from bot.identity import NAMED_ACCOUNTS, Someone, display_name, display_names, people, people_of
 from cogs.mentoring.models import (
     MAX_DETAILS,
     MAX_NOTE,
@@ -304,6 +315,7 @@ _CLAIM_VIEW = select(_REQUESTS.c.status, _REQUESTS.c.person_id, _HOLDING, _AVAIL
     _REQUESTS.c.id == bindparam("request")
 )
 _MOMENT = bindparam("moment", type_=UTCDateTime())
+_AS_REQUEST = "request_"
 # Every rule of a claim in the one UPDATE that decides it; only a refused claim reads why.
 _CLAIM = (
     update(_REQUESTS)
@@ -323,6 +335,19 @@ _CLAIM = (
     )
     .returning(*_REQUESTS.c)
 )
+# On PostgreSQL the claim and the reading of both people are one statement; SQLite runs no
+# UPDATE inside WITH, and has no round trip to save.
+_CLAIMED = _CLAIM.cte("claimed")
+_CLAIM_AND_PEOPLE = (
+    select(*(column.label(_AS_REQUEST + column.name) for column in _CLAIMED.c), *NAMED_ACCOUNTS.c)
+    .select_from(
+        _CLAIMED.outerjoin(
+            NAMED_ACCOUNTS,
+            NAMED_ACCOUNTS.c.person_id.in_([_CLAIMED.c.person_id, bindparam("mentor")]),
+        )
+    )
+    .order_by(NAMED_ACCOUNTS.c.platform)
+)
 # A claim refused although every rule holds when asked why: the request changed in between
 # (released, say); it is tried again this many times before being called taken.
 _CLAIM_TRIES = 2
@@ -330,20 +355,39 @@ _CLAIM_TRIES = 2
 
 async def claim(
     session: AsyncSession, request_id: int, mentor_id: int, capacity: int, now: datetime
-) -> MentorRequest:
+) -> tuple[MentorRequest, dict[int, Someone]]:
     """Give the request to *mentor_id* if it is still open: the one UPDATE decides who wins.
+    With it, the requester and the mentor (`identity.people`), whom the claim shows.
 
     The UPDATE checks every rule itself and returns the row to the winner, so a claim costs one
-    round trip; a refused one then reads why. The request returned is a copy of the claimed
-    row, not an object of the session."""
+    round trip, its people read in the same statement on PostgreSQL; a refused one then reads
+    why. The request returned is a copy of the claimed row, not an object of the session."""
     connection = await connection_of(session)
+    together = connection.dialect.name == "postgresql"
     key = {"request": request_id, "mentor": mentor_id}
     for _ in range(_CLAIM_TRIES):
-        won = await connection.execute(_CLAIM, {**key, "moment": now, "capacity": capacity})
-        if (row := won.first()) is not None:
-            return MentorRequest(**row._mapping)
+        values = {**key, "moment": now, "capacity": capacity}
+        if together:
+            rows = (await connection.execute(_CLAIM_AND_PEOPLE, values)).mappings().all()
+            if rows:
+                return _claimed_with_people(rows)
+        elif (row := (await connection.execute(_CLAIM, values)).first()) is not None:
+            request = loaded(MentorRequest, dict(row._mapping))
+            return request, await people(session, [request.person_id, mentor_id])
         await _refuse(session, request_id, mentor_id, capacity)
     await _refuse_taken(session, request_id)
+
+
+def _claimed_with_people(rows: Sequence[RowMapping]) -> tuple[MentorRequest, dict[int, Someone]]:
+    """The request and people from `_CLAIM_AND_PEOPLE`'s rows, one per account of either."""
+    start = len(_AS_REQUEST)
+    request = {key[start:]: value for key, value in rows[0].items() if key.startswith(_AS_REQUEST)}
+    accounts = [
+        {key: value for key, value in row.items() if not key.startswith(_AS_REQUEST)}
+        for row in rows
+        if row["id"] is not None
+    ]
+    return loaded(MentorRequest, request), people_of(accounts)
 
 
 async def _refuse(session: AsyncSession, request_id: int, mentor_id: int, capacity: int) -> None:
@@ -539,7 +583,13 @@ async def last_mentor(session: AsyncSession, person_id: int) -> int | None:
     return (await session.exec(query)).first()
 
 
+_REQUESTER = select(_REQUESTS.c.person_id).where(_REQUESTS.c.id == bindparam("request"))
+
+
 async def requester_of(session: AsyncSession, request_id: int) -> int | None:
-    """Who asked mentor request *request_id*, if there is one."""
-    request = await session.get(MentorRequest, request_id)
-    return request.person_id if request else None
+    """Who asked mentor request *request_id*, if there is one. Another cog asks it beside
+    `mentor claim`, so it is the claim's kind of statement: built once, loading no entity."""
+    connection = await connection_of(session)
+    found = await connection.execute(_REQUESTER, {"request": request_id})
+    person_id: int | None = found.scalar()
+    return person_id
