@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +23,7 @@ from bot.core.context import Ctx
 from bot.core.errors import UserError
 from bot.core.markup import escape
 from bot.core.personal import Words
+from bot.db import connection_of
 from cogs.forge.models import ForgeAccount, ReviewNudge
 from cogs.mentoring.api import requester_of
 
@@ -131,13 +134,23 @@ async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
     await session.exec(delete(ReviewNudge).where(col(ReviewNudge.person_id) == person_id))
 
 
+_ACCOUNTS = ForgeAccount.__table__  # type: ignore[attr-defined]
+# Built once and run as plain Core: `whoami` and every `mentor claim` ask it.
+_PROVEN = (
+    sa_select(_ACCOUNTS.c.forge, _ACCOUNTS.c.login)
+    .where(_ACCOUNTS.c.person_id == bindparam("person"), _ACCOUNTS.c.proven_at.is_not(None))
+    .order_by(_ACCOUNTS.c.id)
+)
+
+
 async def handles(session: AsyncSession, person_id: int) -> str | None:
     """A person's linked forge logins as shown: `github.com octocat, gitlab.com oc`."""
-    found = [a for a in await linked(session, person_id) if a.proven_at is not None]
+    connection = await connection_of(session)
+    found = (await connection.execute(_PROVEN, {"person": person_id})).all()
     if not found:
         return None
     return ", ".join(
-        f"{escape(urlsplit(a.forge).netloc or a.forge)} {escape(a.login)}" for a in found
+        f"{escape(urlsplit(forge).netloc or forge)} {escape(login)}" for forge, login in found
     )
 
 
