@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam
+from sqlalchemy import Row, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +25,7 @@ from bot.core.markup import escape
 from bot.core.personal import Words
 from bot.db import connection_of
 from cogs.forge.models import ForgeAccount, ReviewNudge
-from cogs.mentoring.api import requester_of
+from cogs.mentoring.api import REQUESTER
 
 GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 # GitLab's and Forgejo's user names.
@@ -143,10 +143,26 @@ _PROVEN = (
 )
 
 
+_PROVEN_OF_REQUESTER = (
+    sa_select(_ACCOUNTS.c.forge, _ACCOUNTS.c.login)
+    .where(_ACCOUNTS.c.person_id == REQUESTER, _ACCOUNTS.c.proven_at.is_not(None))
+    .order_by(_ACCOUNTS.c.id)
+)
+
+
 async def handles(session: AsyncSession, person_id: int) -> str | None:
     """A person's linked forge logins as shown: `github.com octocat, gitlab.com oc`."""
     connection = await connection_of(session)
-    found = (await connection.execute(_PROVEN, {"person": person_id})).all()
+    return _shown((await connection.execute(_PROVEN, {"person": person_id})).all())
+
+
+async def requester_handles(session: AsyncSession, request: int) -> str | None:
+    """The linked forge logins of whoever asked mentor request *request*."""
+    connection = await connection_of(session)
+    return _shown((await connection.execute(_PROVEN_OF_REQUESTER, {"request": request})).all())
+
+
+def _shown(found: Sequence[Row[str, str]]) -> str | None:
     if not found:
         return None
     return ", ".join(
@@ -162,6 +178,5 @@ async def shown_in_whoami(ctx: Ctx, _options: Mapping[str, Any]) -> str | None:
 
 async def shown_in_mentor_claim(ctx: Ctx, options: Mapping[str, Any]) -> str | None:
     """A mentor taking a request sees the requester's forge logins with their other handles."""
-    requester = await requester_of(ctx.session, int(options["id"]))
-    names = None if requester is None else await handles(ctx.session, requester)
+    names = await requester_handles(ctx.session, int(options["id"]))
     return None if names is None else f"Their forge accounts: {names}."
