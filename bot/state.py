@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, bindparam, func, update
+from sqlalchemy import ColumnElement, Text, bindparam, func, update
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -137,9 +137,13 @@ async def forget_handled(runtime: Runtime) -> float:
         now = runtime.now()
         handled_at = col(HandledEvent.handled_at)
         await session.exec(delete(HandledEvent).where(handled_at < now - HANDLED_KEPT))
-        answered = handled_at < now - REPLY_KEPT, col(HandledEvent.reply).is_not(None)
-        await session.exec(update(HandledEvent).where(*answered).values(reply=None))
+        await _drop_answers(session, handled_at < now - REPLY_KEPT)
     return FORGET_EVERY
+
+
+async def _drop_answers(session: AsyncSession, *which: ColumnElement[bool]) -> None:
+    kept = col(HandledEvent.reply).is_not(None)
+    await session.exec(update(HandledEvent).where(kept, *which).values(reply=None))
 
 
 async def no_records(session: AsyncSession, person_id: int) -> Records:
@@ -149,9 +153,7 @@ async def no_records(session: AsyncSession, person_id: int) -> Records:
 async def forget_answers(session: AsyncSession, person_id: int, now: datetime) -> None:
     """Answers are kept by event, not by person: forgetting someone drops every kept answer,
     which costs at most the resending of an answer a crash left unsent in those minutes."""
-    await session.exec(
-        update(HandledEvent).where(col(HandledEvent.reply).is_not(None)).values(reply=None)
-    )
+    await _drop_answers(session)
 
 
 class StoreState:
