@@ -285,6 +285,16 @@ class StoreSession(AsyncSession):
             self._holding = True
         return self
 
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        """SQLAlchemy closes a session in a task of its own, shielded, so that a cancel cannot
+        cut the closing short: three turns of the loop for every session. A session holding
+        the turn is on SQLite, whose close runs in place (`bot.inline_sqlite`) and so cannot
+        be interrupted: it closes directly."""
+        if self._holding:
+            await self.close()
+        else:
+            await super().__aexit__(type_, value, traceback)
+
     async def close(self) -> None:
         try:
             await super().close()

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     PrimaryKeyConstraint,
-    Select,
     Table,
     UniqueConstraint,
     bindparam,
@@ -32,6 +31,7 @@ from bot.core.context import Caller
 from bot.core.errors import UserError
 from bot.core.markup import quoted
 from bot.db import UTCDateTime, connection_of, loaded
+from bot.reads import Read
 
 PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
 
@@ -99,8 +99,10 @@ _ACCOUNTS_NAMED = (
 )
 # One person and two (a requester and a mentor), the common cases, without an expanding IN,
 # whose SQL is written out anew for every execution.
-_PERSON_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id == bindparam("id"))
-_TWO_NAMED = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_([bindparam("id"), bindparam("other")]))
+_PERSON_NAMED = Read(_ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id == bindparam("id")))
+_TWO_NAMED = Read(
+    _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_([bindparam("id"), bindparam("other")]))
+)
 _PEOPLE = _ACCOUNTS_NAMED.where(_ACCOUNT.c.person_id.in_(bindparam("ids", expanding=True)))
 
 
@@ -126,15 +128,13 @@ def people_of(rows: Iterable[Mapping[Any, Any]]) -> dict[int, Someone]:
 async def people(session: AsyncSession, ids: Iterable[int]) -> dict[int, Someone]:
     """Several people's names and accounts in one query, for what shows both. The accounts
     are copies of the rows, not objects of the session: what shows people changes nothing."""
-    connection = await connection_of(session)
     wanted = sorted(set(ids))
     if len(wanted) == 1:
-        rows = await connection.execute(_PERSON_NAMED, {"id": wanted[0]})
-    elif len(wanted) == 2:
-        rows = await connection.execute(_TWO_NAMED, {"id": wanted[0], "other": wanted[1]})
-    else:
-        rows = await connection.execute(_PEOPLE, {"ids": wanted})
-    return people_of(rows.mappings())
+        return people_of(await _PERSON_NAMED.mappings(session, {"id": wanted[0]}))
+    if len(wanted) == 2:
+        return people_of(await _TWO_NAMED.mappings(session, {"id": wanted[0], "other": wanted[1]}))
+    connection = await connection_of(session)
+    return people_of((await connection.execute(_PEOPLE, {"ids": wanted})).mappings())
 
 
 async def display_name(session: AsyncSession, person_id: int | None) -> str | None:
@@ -173,11 +173,14 @@ _RESOLVE = core_select(
 )
 
 
-def caller_lookup(*also: ColumnElement[Any]) -> Select[Any]:
+def caller_lookup(*also: ColumnElement[Any]) -> Read:
     """The caller lookup with *also*, scalar subqueries about the same command, after the
     account's columns: what another store must ask at every command rides along in the one
     statement (`resolve_with`). Its parameters are `platform` and `user`, and theirs."""
-    return _RESOLVE.add_columns(*also)
+    return Read(_RESOLVE.add_columns(*also))
+
+
+_RESOLVE_ONLY = caller_lookup()
 
 
 async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -> int:
@@ -186,7 +189,7 @@ async def resolve_person(session: AsyncSession, caller: Caller, now: datetime) -
 
     Every command starts here, so the common case, a known account whose name and role are
     unchanged, is one light query that loads no object and writes nothing."""
-    person_id, _also = await resolve_with(session, caller, now, _RESOLVE, {})
+    person_id, _also = await resolve_with(session, caller, now, _RESOLVE_ONLY, {})
     return person_id
 
 
@@ -194,17 +197,15 @@ async def resolve_with(
     session: AsyncSession,
     caller: Caller,
     now: datetime,
-    lookup: Select[Any],
+    lookup: Read,
     params: Mapping[str, Any],
 ) -> tuple[int, Sequence[Any] | None]:
     """`resolve_person` by *lookup* (a `caller_lookup`) with the extra *params*: the Person
     and the values of the lookup's extra columns, None for an account made just now."""
     name = caller.display_name[:200]
-    connection = await connection_of(session)
-    rows = await connection.execute(
-        lookup, {"platform": caller.platform, "user": caller.user_id, **params}
+    known = await lookup.first(
+        session, {"platform": caller.platform, "user": caller.user_id, **params}
     )
-    known = rows.first()
     if known is not None:
         account_id, person_id, shown, role, *also = known
         if shown != name or role != caller.role:

@@ -113,6 +113,11 @@ class Connection:
     def cursor(self) -> Cursor:
         return Cursor(self._conn.cursor())
 
+    async def read(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """The rows of a SELECT, with no cursor object of SQLAlchemy's around it
+        (`bot.reads`)."""
+        return await patiently(lambda: self._conn.execute(sql, parameters).fetchall())
+
     async def commit(self) -> None:
         await patiently(self._conn.commit)
 

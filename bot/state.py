@@ -16,6 +16,7 @@ from bot.core.router import Earlier
 from bot.core.runtime import Runtime
 from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts, wrote
 from bot.identity import Account, account_of, caller_lookup, resolve_person, resolve_with
+from bot.reads import Read
 
 
 class BotState(SQLModel, table=True):
@@ -64,8 +65,10 @@ class HandledEvent(SQLModel, table=True):
 
 _HANDLED = HandledEvent.__table__  # type: ignore[attr-defined]
 # Plain Core, with no entity to load, so the lookup skips the ORM's execution path.
-_SEEN = select(_HANDLED.c.reply).where(
-    _HANDLED.c.platform == bindparam("platform"), _HANDLED.c.event_id == bindparam("event_id")
+_SEEN = Read(
+    select(_HANDLED.c.reply).where(
+        _HANDLED.c.platform == bindparam("platform"), _HANDLED.c.event_id == bindparam("event_id")
+    )
 )
 # The caller lookup every command starts with, asking too after its event: NULL when it was
 # not handled, else its kept answer, '' when none was kept (no encoded answer is empty).
@@ -123,10 +126,10 @@ async def record_event(
     elif (at := session.info.get(_SEEN_AT_START)) and at[:2] == (caller.platform, caller.event_id):
         kept: str | None = at[2]
         return None if kept is None else Earlier(decode(kept) if kept else None)
-    found = (await connection.execute(_SEEN, key)).first()
+    found = await _SEEN.first(session, key)
     if found is None:
         return None
-    return Earlier(None if found.reply is None else decode(found.reply))
+    return Earlier(None if found[0] is None else decode(found[0]))
 
 
 async def forget_handled(runtime: Runtime) -> float:

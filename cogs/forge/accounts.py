@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Row, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +23,7 @@ from bot.core.context import Ctx
 from bot.core.errors import UserError
 from bot.core.markup import escape
 from bot.core.personal import Words
-from bot.db import connection_of
+from bot.reads import Read
 from cogs.forge.models import ForgeAccount, ReviewNudge
 from cogs.mentoring.api import REQUESTER
 
@@ -135,15 +135,15 @@ async def forget(session: AsyncSession, person_id: int, now: datetime) -> None:
 
 
 _ACCOUNTS = ForgeAccount.__table__  # type: ignore[attr-defined]
-# Built once and run as plain Core: `whoami` and every `mentor claim` ask it.
-_PROVEN = (
+# Built once and run as quick reads: `whoami` and every `mentor claim` ask them.
+_PROVEN = Read(
     sa_select(_ACCOUNTS.c.forge, _ACCOUNTS.c.login)
     .where(_ACCOUNTS.c.person_id == bindparam("person"), _ACCOUNTS.c.proven_at.is_not(None))
     .order_by(_ACCOUNTS.c.id)
 )
 
 
-_PROVEN_OF_REQUESTER = (
+_PROVEN_OF_REQUESTER = Read(
     sa_select(_ACCOUNTS.c.forge, _ACCOUNTS.c.login)
     .where(_ACCOUNTS.c.person_id == REQUESTER, _ACCOUNTS.c.proven_at.is_not(None))
     .order_by(_ACCOUNTS.c.id)
@@ -152,17 +152,15 @@ _PROVEN_OF_REQUESTER = (
 
 async def handles(session: AsyncSession, person_id: int) -> str | None:
     """A person's linked forge logins as shown: `github.com octocat, gitlab.com oc`."""
-    connection = await connection_of(session)
-    return _shown((await connection.execute(_PROVEN, {"person": person_id})).all())
+    return _shown(await _PROVEN.rows(session, {"person": person_id}))
 
 
 async def requester_handles(session: AsyncSession, request: int) -> str | None:
     """The linked forge logins of whoever asked mentor request *request*."""
-    connection = await connection_of(session)
-    return _shown((await connection.execute(_PROVEN_OF_REQUESTER, {"request": request})).all())
+    return _shown(await _PROVEN_OF_REQUESTER.rows(session, {"request": request}))
 
 
-def _shown(found: Sequence[Row[str, str]]) -> str | None:
+def _shown(found: Sequence[Sequence[str]]) -> str | None:
     if not found:
         return None
     return ", ".join(
