@@ -3,6 +3,7 @@ SQLite and PostgreSQL, and the page an organizer sees."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,6 +25,7 @@ from cogs.mentoring.models import MentorRequest
 from cogs.sprints.models import SprintIssue
 from cogs.welcome.models import Welcome
 from tests.support.clock import Clock
+from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_house, build_web_app
 from tests.support.let_in import LetIn
 
@@ -135,8 +137,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 async def test_reading_the_other_cogs(sessions: async_sessionmaker[AsyncSession]) -> None:
     await seed(sessions)
-    async with sessions() as session:
-        funnel = await reading.read(session, NOW, forges=False)
+    funnel = await reading.read(sessions, NOW, forges=False)
     assert funnel.stages == ("welcomed", "asked", "mentored", "claimed")
     cohorts = {c.month.month: c for c in funnel.cohorts if c.welcomed}
     assert [cohorts[11].stage(s) for s in funnel.stages] == [2, 2, 1, 0]
@@ -244,9 +245,8 @@ async def test_pull_requests_opened_and_merged_are_stages_once_a_forge_is_config
 ) -> None:
     await seed(sessions)
     await seed_forge(sessions)
-    async with sessions() as session:
-        funnel = await reading.read(session, NOW, forges=True)
-        plain = await reading.read(session, NOW, forges=False)
+    funnel = await reading.read(sessions, NOW, forges=True)
+    plain = await reading.read(sessions, NOW, forges=False)
     assert funnel.stages == ("welcomed", "asked", "mentored", "claimed", "opened", "merged")
     cohorts = {c.month.month: c for c in funnel.cohorts if c.welcomed}
     assert [cohorts[11].stage(s) for s in funnel.stages] == [2, 2, 1, 0, 1, 1]
@@ -294,3 +294,30 @@ async def test_the_figures_are_kept_and_computed_again_by_the_timer(
     assert "merged" in (await forged.latest()).stages
     clock.now += 2 * REFRESH
     assert await forged.kept() is None, "too old: the timers stopped"
+
+
+async def test_the_loop_and_the_store_are_given_back_while_the_figures_are_computed(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """On SQLite the store runs on the loop's thread: a read in one piece would let nothing
+    else run, and answer no command, until it is done."""
+    house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
+    summary = Summary(house.runtime)
+    computing = asyncio.create_task(summary.refresh())
+    turns = 0
+    while not computing.done():
+        turns += 1
+        await asyncio.sleep(0)
+    await computing
+    assert turns >= reading.MONTHS, "the loop given back between each month's pieces at least"
+
+    nina = FakePlatform(house.router).person("@nina:example.org", Role.CONTRIBUTOR, "Nina")
+    computing = asyncio.create_task(summary.refresh())
+    answered = 0
+    while not computing.done():
+        said = await nina.say("!event list")
+        assert not said.reply.error, said.text
+        answered += 1
+        await asyncio.sleep(0)
+    await computing
+    assert answered >= reading.MONTHS, "a command between each month's pieces at least"

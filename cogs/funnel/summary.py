@@ -2,7 +2,8 @@
 `REFRESH` old, and read by the page as one row.
 
 Computing them reads a year of welcomes, mentor requests, FAQ questions and sprint issues
-(about a second with 100,000 mentor requests); an organizer opening the page should not wait
+(about half a second with 100,000 mentor requests, in pieces that give the loop back:
+`reading`); an organizer opening the page should not wait
 for that, nor each instance do it for each viewer. Every instance's timer refreshes a summary
 older than `REFRESH`; two doing it at once write the same figures, and the later write wins.
 """
@@ -113,8 +114,7 @@ class Summary:
     async def refresh(self) -> reading.Funnel:
         runtime = self.runtime
         now = runtime.now()
-        async with runtime.sessions() as session:
-            funnel = await reading.read(session, now, forges=forge.configured(runtime.env))
+        funnel = await reading.read(runtime.sessions, now, forges=forge.configured(runtime.env))
         try:
             async with runtime.transaction() as session:
                 row = await session.get(FunnelSummary, NAME)
