@@ -218,7 +218,7 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
             await asyncio.gather(talking, return_exceptions=True)
             await runner.cleanup()
         figures["event_list_during"] = {"n": len(answered), **percentiles(answered)}
-        # What the funnel's timer does off the page's path, every ten minutes.
+        # What the funnel's timer does off the page's path, every ten minutes while it is viewed.
         summary = Summary(app.runtime)
         taken = []
         for _ in range(3):
