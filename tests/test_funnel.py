@@ -3,11 +3,13 @@ SQLite and PostgreSQL, and the page an organizer sees."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
@@ -17,13 +19,15 @@ from bot.identity import Person
 from cogs.faq.models import FaqQuestion
 from cogs.forge.models import ForgeAccount, PullRequest
 from cogs.funnel import figures, reading
+from cogs.funnel.models import FunnelSummary
 from cogs.funnel.pages import FunnelPage
-from cogs.funnel.summary import REFRESH, Summary
+from cogs.funnel.summary import CLAIM, NAME, REFRESH, WATCHED, Summary
 from cogs.mentoring.api import rank_offset
 from cogs.mentoring.models import MentorRequest
 from cogs.sprints.models import SprintIssue
 from cogs.welcome.models import Welcome
 from tests.support.clock import Clock
+from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_house, build_web_app
 from tests.support.let_in import LetIn
 
@@ -135,8 +139,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 async def test_reading_the_other_cogs(sessions: async_sessionmaker[AsyncSession]) -> None:
     await seed(sessions)
-    async with sessions() as session:
-        funnel = await reading.read(session, NOW, forges=False)
+    funnel = await reading.read(sessions, NOW, forges=False)
     assert funnel.stages == ("welcomed", "asked", "mentored", "claimed")
     cohorts = {c.month.month: c for c in funnel.cohorts if c.welcomed}
     assert [cohorts[11].stage(s) for s in funnel.stages] == [2, 2, 1, 0]
@@ -244,9 +247,8 @@ async def test_pull_requests_opened_and_merged_are_stages_once_a_forge_is_config
 ) -> None:
     await seed(sessions)
     await seed_forge(sessions)
-    async with sessions() as session:
-        funnel = await reading.read(session, NOW, forges=True)
-        plain = await reading.read(session, NOW, forges=False)
+    funnel = await reading.read(sessions, NOW, forges=True)
+    plain = await reading.read(sessions, NOW, forges=False)
     assert funnel.stages == ("welcomed", "asked", "mentored", "claimed", "opened", "merged")
     cohorts = {c.month.month: c for c in funnel.cohorts if c.welcomed}
     assert [cohorts[11].stage(s) for s in funnel.stages] == [2, 2, 1, 0, 1, 1]
@@ -274,6 +276,7 @@ async def test_the_figures_are_kept_and_computed_again_by_the_timer(
     clock = Clock(NOW)
     summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
     assert await summary.kept() is None, "a new store has none"
+    await summary.latest()  # a view: the timer keeps the figures up to date from now on
     assert await summary.step() == REFRESH.total_seconds()
     first = await summary.kept()
     assert first is not None and first.computed_at == NOW
@@ -294,3 +297,120 @@ async def test_the_figures_are_kept_and_computed_again_by_the_timer(
     assert "merged" in (await forged.latest()).stages
     clock.now += 2 * REFRESH
     assert await forged.kept() is None, "too old: the timers stopped"
+
+
+async def stored(sessions: async_sessionmaker[AsyncSession]) -> FunnelSummary | None:
+    async with sessions() as session:
+        return await session.get(FunnelSummary, NAME)
+
+
+async def test_the_timer_computes_nothing_while_nobody_looks(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    clock = Clock(NOW)
+    summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
+    page = FunnelPage(summary)
+    assert await summary.step() == REFRESH.total_seconds()
+    assert await stored(sessions) is None, "a new store: nobody has looked yet"
+
+    await page(PageRequest({}, clock.now, viewer=ORGANIZER))
+    clock.now = NOW + WATCHED - timedelta(minutes=1)
+    await summary.step()
+    refreshed = clock.now
+    assert (row := await stored(sessions)) and row.computed_at == refreshed, "viewed a day ago"
+
+    clock.now = refreshed + REFRESH
+    assert await summary.step() == REFRESH.total_seconds()
+    assert (row := await stored(sessions)) and row.computed_at == refreshed, "nobody looked"
+
+    view = await page(PageRequest({}, clock.now, viewer=ORGANIZER))
+    assert isinstance(view, View) and isinstance(shown := view.context["funnel"], reading.Funnel)
+    assert shown.computed_at == refreshed, "shown as kept, and the view noted"
+    await summary.step()
+    assert (row := await stored(sessions)) and row.computed_at == clock.now, "looked again"
+
+
+async def test_a_view_of_old_figures_computes_them_and_the_timer_keeps_them(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    clock = Clock(NOW)
+    summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
+    await summary.latest()
+    clock.now = NOW + 2 * WATCHED
+    await summary.step()
+    assert (row := await stored(sessions)) and row.computed_at == NOW
+    async with sessions() as session:
+        session.add(Welcome(person_id=5, platform="matrix", room="hall", key="w5", welcomed_at=DEC))
+        await session.commit()
+    viewed = clock.now
+    assert (await summary.latest()).computed_at == viewed, "too old to show: computed then"
+    clock.now += REFRESH
+    await summary.step()
+    later = await summary.latest()
+    assert later.computed_at == clock.now
+    assert {c.month.month: c.welcomed for c in later.cohorts}[12] == 3
+
+
+async def test_two_instances_do_not_compute_the_same_figures_at_once(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(sessions)
+    clock = Clock(NOW)
+    one, two = (
+        Summary(build_house(sessions, parse_settings({}), clock=clock).runtime) for _ in range(2)
+    )
+    await one.latest()
+    computed: list[datetime] = []
+    read = reading.read
+
+    async def counted(*args: object, **kwargs: bool) -> reading.Funnel:
+        funnel = await read(*args, **kwargs)  # type: ignore[arg-type]
+        computed.append(funnel.computed_at)
+        return funnel
+
+    monkeypatch.setattr(reading, "read", counted)
+    clock.now = NOW + REFRESH
+    await asyncio.gather(one.step(), two.step())
+    assert computed == [clock.now]
+    assert (row := await stored(sessions)) and row.claimed_until is None
+
+    # An instance that stopped while computing holds its claim until it lapses.
+    clock.now += REFRESH
+    async with sessions() as session:
+        claim = update(FunnelSummary).values(claimed_until=clock.now + CLAIM)
+        await session.exec(claim)
+        await session.commit()
+    await two.step()
+    assert len(computed) == 1
+    clock.now += CLAIM
+    await two.step()
+    assert computed[1:] == [clock.now]
+
+
+async def test_the_loop_and_the_store_are_given_back_while_the_figures_are_computed(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """On SQLite the store runs on the loop's thread: a read in one piece would let nothing
+    else run, and answer no command, until it is done."""
+    house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
+    summary = Summary(house.runtime)
+    computing = asyncio.create_task(summary.refresh())
+    turns = 0
+    while not computing.done():
+        turns += 1
+        await asyncio.sleep(0)
+    await computing
+    assert turns >= reading.MONTHS, "the loop given back between each month's pieces at least"
+
+    nina = FakePlatform(house.router).person("@nina:example.org", Role.CONTRIBUTOR, "Nina")
+    computing = asyncio.create_task(summary.refresh())
+    answered = 0
+    while not computing.done():
+        said = await nina.say("!event list")
+        assert not said.reply.error, said.text
+        answered += 1
+        await asyncio.sleep(0)
+    await computing
+    assert answered >= reading.MONTHS, "a command between each month's pieces at least"

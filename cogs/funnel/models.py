@@ -19,3 +19,8 @@ class FunnelSummary(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=32)
     computed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     figures: str = Field(sa_type=Text, nullable=False)
+    # When the page was last viewed, on any instance: the timers keep the figures up to date
+    # only while someone looks.
+    viewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # Until when one instance's timer is computing new figures, so that the others skip.
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
