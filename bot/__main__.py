@@ -97,7 +97,7 @@ class Tools:
 
         async def run() -> T:
             nonlocal opened
-            from bot.db import make_engine, make_sessions
+            from bot.db import dispose, make_engine, make_sessions
             from bot.schema import upgrade
 
             engine = make_engine(self.settings.store.url)
@@ -109,7 +109,7 @@ class Tools:
                     await session.commit()
                     return result
             finally:
-                await engine.dispose()
+                await dispose(engine)
 
         try:
             return asyncio.run(run())

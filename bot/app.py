@@ -19,7 +19,7 @@ from bot.core.context import Clock, utcnow
 from bot.core.pages import PageSpec
 from bot.core.ports import Sender
 from bot.core.wakeup import WakeLoop
-from bot.db import make_engine, make_sessions, store_url
+from bot.db import dispose, make_engine, make_sessions, store_url
 from bot.delivery import Dispatcher, Handover
 from bot.leases import PRESENCE, LeaseLost, Leases, alive
 from bot.metrics import Metrics
@@ -313,7 +313,7 @@ class App:
             if self.leases is not None:
                 closing.append(_closed(self.leases.close(), "the leases"))
             await asyncio.gather(*closing)
-            await _closed(self.engine.dispose(), "the store")
+            await _closed(dispose(self.engine), "the store")
         finally:
             if self._lock is not None:
                 self._lock.release()

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import URL, Connection, DateTime, Float, event, make_url
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -289,8 +290,13 @@ class StoreSession(AsyncSession):
         """SQLAlchemy closes a session in a task of its own, shielded, so that a cancel cannot
         cut the closing short: three turns of the loop for every session. A session holding
         the turn is on SQLite, whose close runs in place (`bot.inline_sqlite`) and so cannot
-        be interrupted: it closes directly."""
+        be interrupted: it closes directly, or not at all when it has nothing to close."""
         if self._holding:
+            if self.sync_session.get_transaction() is None and not self.identity_map:
+                # Never begun and holding nothing (reads only, `bot.reads`): nothing to close.
+                self._holding = False
+                self.info[_TURN].release()
+                return
             await self.close()
         else:
             await super().__aexit__(type_, value, traceback)
@@ -324,6 +330,23 @@ async def aside(session: AsyncSession, work: Awaitable[T]) -> T:
         session._holding = True
 
 
+READER = "convene.reader"
+_READERS: WeakKeyDictionary[AsyncEngine, inline_sqlite.Reader] = WeakKeyDictionary()
+
+
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    info = {_TURN: asyncio.Lock()} if engine.dialect.name == "sqlite" else {}
+    info: dict[str, Any] = {}
+    if engine.dialect.name == "sqlite":
+        assert engine.url.database is not None, "store_url refuses SQLite URLs without a file"
+        reader = _READERS.get(engine)
+        if reader is None:
+            reader = _READERS[engine] = inline_sqlite.Reader(engine.url.database)
+        info = {_TURN: asyncio.Lock(), READER: reader}
     return async_sessionmaker(engine, class_=StoreSession, expire_on_commit=False, info=info)
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    """Close the engine's connections, its sessions' reader's too."""
+    if (reader := _READERS.pop(engine, None)) is not None:
+        reader.close()
+    await engine.dispose()

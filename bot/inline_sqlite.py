@@ -136,6 +136,32 @@ class Connection:
         self._conn.close()
 
 
+class Reader:
+    """A connection of its own for the reads of sessions that have not begun a transaction.
+
+    SQLite's driver begins a transaction only before a statement that writes, so until a
+    session writes, its reads see what is committed, whichever connection runs them: here they
+    need no connection taken from the pool, nor a transaction begun and committed for them
+    (`bot.reads`). Each read is one statement run to its end, so nothing is ever left open on
+    this connection, and it is told to refuse writes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._connection: Connection | None = None
+
+    async def read(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        if self._connection is None:
+            connection = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+            connection.execute("PRAGMA query_only=ON")
+            self._connection = Connection(connection)
+        return await self._connection.read(sql, parameters)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.stop()
+            self._connection = None
+
+
 def connector(path: str) -> Callable[[], Any]:
     """An `async_creator` for `create_async_engine`: SQLite at *path*, on the loop's thread."""
 

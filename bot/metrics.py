@@ -78,10 +78,17 @@ class Metrics:
             registry=registry,
         )
         self._store_gauges: list[tuple[StoreGauge, Gauge]] = []
+        self._command_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def command(self, name: str, outcome: Outcome, seconds: float) -> None:
-        self.commands.labels(name, outcome).inc()
-        self.command_seconds.labels(name).observe(seconds)
+        # Every command passes here: its two series are looked up once, not at every command.
+        series = self._command_series.get((name, outcome))
+        if series is None:
+            series = (self.commands.labels(name, outcome), self.command_seconds.labels(name))
+            self._command_series[(name, outcome)] = series
+        count, took = series
+        count.inc()
+        took.observe(seconds)
 
     def delivery(self, platform: str, status: str, lag: float | None) -> None:
         self.deliveries.labels(platform, status).inc()

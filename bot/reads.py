@@ -8,6 +8,11 @@ that answers in a millisecond, most of the work. A `Read` is compiled once per d
 on SQLite, runs on the sqlite3 connection of the session's own transaction, with the same
 parameter and result processing SQLAlchemy applies; on PostgreSQL, where the round trip is
 the cost, it runs through the session's connection like any statement.
+
+A session that has not begun a transaction has no connection yet: its reads go to the
+process's `inline_sqlite.Reader`, which on SQLite sees exactly what the session's own
+connection would (SQLite's driver begins a transaction only to write). So a read-only command
+takes no connection from the pool, and has no transaction to commit.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import connection_of
+from bot.db import READER, connection_of
 from bot.inline_sqlite import Connection as InlineConnection
+from bot.inline_sqlite import Reader
 
 Process = Callable[[Any], Any] | None
 
@@ -63,14 +69,21 @@ class Read:
     async def rows(
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]]:
-        connection = await connection_of(session)
-        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-        if not isinstance(driver, InlineConnection):
-            through: Sequence[Sequence[Any]] = (
-                await connection.execute(self.statement, params)
-            ).all()
-            return through
-        compiled = self._for(connection.dialect)
+        reader: Reader | None = session.info.get(READER)
+        driver: InlineConnection | Reader
+        if reader is not None and not session.in_transaction():
+            compiled = self._compiled.get("sqlite") or self._for(session.get_bind().dialect)
+            driver = reader
+        else:
+            connection = await connection_of(session)
+            fairy = connection.sync_connection.connection  # type: ignore[union-attr]
+            if not isinstance(fairy.driver_connection, InlineConnection):
+                through: Sequence[Sequence[Any]] = (
+                    await connection.execute(self.statement, params)
+                ).all()
+                return through
+            compiled = self._for(connection.dialect)
+            driver = fairy.driver_connection
         given = {**compiled.defaults, **params}
         binds = compiled.binds
         values = [
@@ -88,7 +101,7 @@ class Read:
     async def mappings(
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        keys = self._for((await connection_of(session)).dialect).keys
+        keys = self._for(session.get_bind().dialect).keys
         return [dict(zip(keys, row, strict=True)) for row in await self.rows(session, params)]
 
     async def first(self, session: AsyncSession, params: Mapping[str, Any]) -> Any:

@@ -115,9 +115,9 @@ async def record_event(
     is answered again, changing nothing, after one that did not. That lookup is the one
     `resolve_caller` made at the start, when the transaction began with it: an instance that
     commits the same event in between is as concurrent as one that commits just after it."""
-    connection = await connection_of(session)
     key = {"platform": caller.platform, "event_id": caller.event_id}
     if keep or await wrote(session):
+        connection = await connection_of(session)
         insert = insert_ignoring_conflicts(session, HandledEvent)
         body = None if reply is None else encode(reply)
         result = await connection.execute(insert, {**key, "handled_at": now, "reply": body})

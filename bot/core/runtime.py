@@ -45,7 +45,10 @@ class Runtime:
         async with self.sessions() as session:
             try:
                 yield session
-                await session.commit()
+                # Nothing to commit when no transaction was begun (reads that need none, on
+                # SQLite) and no object was changed since an earlier commit.
+                if session.in_transaction() or session.dirty:
+                    await session.commit()
             except BaseException as exc:
                 forget_noted(session)
                 try:
