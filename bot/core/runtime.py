@@ -45,9 +45,9 @@ class Runtime:
         async with self.sessions() as session:
             try:
                 yield session
-                # Nothing to commit when no transaction was begun (reads that need none, on
-                # SQLite) and no object was changed since an earlier commit.
-                if session.in_transaction() or session.dirty:
+                # Nothing to commit when no transaction was begun: reads that need none, on
+                # SQLite. (Adding or changing an object begins one.)
+                if session.in_transaction():
                     await session.commit()
             except BaseException as exc:
                 forget_noted(session)

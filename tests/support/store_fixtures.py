@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import make_engine, make_sessions
+from bot.db import dispose, make_engine, make_sessions
 from bot.schema import upgrade
 
 PG_ADMIN_URL = os.environ.get("CONVENE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -60,7 +60,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(db_url)
     await upgrade(engine)
     yield engine
-    await engine.dispose()
+    await dispose(engine)
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ async def sqlite_sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[A
     engine = make_engine(sqlite_url)
     await upgrade(engine)
     yield make_sessions(engine)
-    await engine.dispose()
+    await dispose(engine)
 
 
 @asynccontextmanager

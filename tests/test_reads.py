@@ -1,0 +1,102 @@
+"""Quick reads (`bot.reads`) give what the ORM gives, see the session's own writes, and spare
+a read-only command on SQLite its connection and commit; on SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import event, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import Role
+from bot.core.runtime import Runtime
+from bot.identity import Account, Person, accounts_of, people
+from bot.state import HandledEvent
+from tests.support.fake_platform import FakePlatform
+from tests.support.house import build_bot
+
+CREATED = datetime(2026, 3, 29, 3, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+async def _someone(session: AsyncSession, name: str, user: str) -> int:
+    person = Person(display_name=name, created_at=CREATED)
+    session.add(person)
+    await session.flush()
+    assert person.id is not None
+    session.add(
+        Account(
+            person_id=person.id,
+            platform="matrix",
+            platform_user_id=user,
+            display_name=name,
+            created_at=CREATED,
+            role=int(Role.MENTOR),
+        )
+    )
+    await session.flush()
+    return person.id
+
+
+async def test_a_read_gives_what_the_orm_gives(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        nina = await _someone(session, "Nina", "@nina:x")
+        await session.commit()
+    async with sessions() as session:
+        found = await people(session, [nina])
+        loaded = await accounts_of(session, nina)
+    assert found[nina].name == "Nina"
+    assert [a.model_dump() for a in found[nina].accounts] == [a.model_dump() for a in loaded]
+    created = found[nina].accounts[0].created_at
+    assert created == datetime(2026, 3, 29, 2, 0, tzinfo=UTC) and created.tzinfo is UTC
+
+
+async def test_a_read_sees_the_session_s_own_writes_and_no_one_else_s(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        nina = await _someone(session, "Nina", "@nina:x")
+        await session.commit()
+    async with sessions() as session:
+        omar = await _someone(session, "Omar", "@omar:x")
+        await session.exec(update(Person).where(col(Person.id) == nina).values(display_name="N."))
+        found = await people(session, [nina, omar])
+        assert {someone.name for someone in found.values()} == {"N.", "Omar"}
+        await session.rollback()
+    async with sessions() as session:
+        found = await people(session, [nina, omar])
+    assert [someone.name for someone in found.values()] == ["Nina"]
+
+
+async def test_a_change_after_an_earlier_commit_is_committed_too(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    runtime = Runtime(sessions)
+    async with runtime.transaction() as session:
+        nina = await _someone(session, "Nina", "@nina:x")
+        person = await session.get(Person, nina)
+        assert person is not None
+        await session.commit()
+        person.display_name = "Nina B."
+    async with sessions() as session:
+        names = (await session.exec(select(Person.display_name))).all()
+    assert names == ["Nina B."]
+
+
+async def test_a_read_only_command_on_sqlite_takes_no_connection_and_writes_nothing(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    nina = FakePlatform(build_bot(sessions), name="matrix").person("@nina:x", name="Nina")
+    first = await nina.send("!whoami", "$1")
+    assert first is not None and first.reply.title == "You are Nina — contributor here"
+    taken: list[object] = []
+    event.listen(engine.sync_engine, "checkout", lambda *args: taken.append(args))
+    again = await nina.send("!whoami", "$2")
+    checkouts = len(taken)
+    assert again is not None and again.reply.title == first.reply.title
+    async with sessions() as session:
+        kept = (await session.exec(select(HandledEvent.event_id))).all()
+    # The first contact wrote (the account), so its event is kept; the second wrote nothing.
+    assert kept == ["$1"]
+    assert checkouts == (0 if engine.dialect.name == "sqlite" else 1)
