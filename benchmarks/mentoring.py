@@ -3,10 +3,9 @@
 Bulk-loads N past requests made over two years by ~N/2.5 people (mostly done, some cancelled, a
 few hundred claimed and a few hundred open) and M mentors, then measures through the real
 router, as mentors type them: `mentor list` open, all and mine, and `mentor stats` (p50/p95);
-then 20 mentors claiming different open requests at once, each command in its own session
-(claims per second, and each claim's p50/p95, after a first claim each, timed apart); and
-peak RSS. Prints the figures and, last, one
-JSON line.
+then waves of 20 mentors claiming different open requests at once, each command in its own
+session (claims per second, and each claim's p50/p95 from its wave's start, after a first
+wave, timed apart); and peak RSS. Prints the figures and, last, one JSON line.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
 from bot.core.router import Router
-from bot.db import make_engine, make_sessions
+from bot.db import dispose, make_engine, make_sessions
 from bot.schema import upgrade
 from tests.support.house import build_bot
 
@@ -182,39 +181,43 @@ async def timed(registry: Router, caller: Caller, line: str, runs: int) -> dict[
 
 
 async def claims(registry: Router, open_ids: list[int]) -> dict[str, object]:
-    """CLAIMERS mentors at once, each claiming its own share of the open requests in turn.
+    """Waves of CLAIMERS mentors claiming at once, each its own open request; a claim's time
+    runs from the wave's start, so it counts the wait behind the claims ahead of it (a
+    command that never gives the loop back makes the others wait as surely as a lock does).
 
     The mentors first each ask for their list, then claim one request each at once (and give
-    it back), so the store's connections are as warm as a running bot's: a fresh connection prepares each statement the
-    first time it runs it (on PostgreSQL that first wave is timed apart, `first_wave`)."""
+    it back), so the store's connections are as warm as a running bot's: a fresh connection
+    prepares each statement the first time it runs it (that first wave is timed apart,
+    `first_wave`)."""
     await asyncio.gather(
         *(
             registry.handle_text(mentor_caller(n), "mentor list mine")
             for n in range(1, CLAIMERS + 1)
         )
     )
-    warm, measured = open_ids[:CLAIMERS], open_ids[CLAIMERS:]
-    first: list[float] = []
-    samples: list[float] = []
 
-    async def claim(caller: Caller, rid: int, into: list[float]) -> None:
-        started = time.perf_counter()
+    async def claim(caller: Caller, rid: int, since: float, into: list[float]) -> None:
         reply = await registry.handle_text(caller, f"mentor claim {rid}")
-        into.append(time.perf_counter() - started)
+        into.append(time.perf_counter() - since)
         assert reply is not None and not reply.error, reply
 
+    async def wave(rids: list[int], into: list[float]) -> None:
+        since = time.perf_counter()
+        await asyncio.gather(
+            *(claim(mentor_caller(n), rid, since, into) for n, rid in enumerate(rids, 1))
+        )
+
+    first: list[float] = []
+    samples: list[float] = []
+    warm, measured = open_ids[:CLAIMERS], open_ids[CLAIMERS:]
+    await wave(warm, first)
     # Each gives its first request back, since a mentor may hold only so many.
-    await asyncio.gather(*(claim(mentor_caller(n), rid, first) for n, rid in enumerate(warm, 1)))
     for n, rid in enumerate(warm, 1):
         released = await registry.handle_text(mentor_caller(n), f"mentor release {rid}")
         assert released is not None and not released.error, released
-
-    async def claimer(n: int) -> None:
-        for rid in measured[n - 1 :: CLAIMERS][:CLAIMS_EACH]:
-            await claim(mentor_caller(n), rid, samples)
-
     started = time.perf_counter()
-    await asyncio.gather(*(claimer(n) for n in range(1, CLAIMERS + 1)))
+    for round_ in range(CLAIMS_EACH):
+        await wave(measured[round_ * CLAIMERS : (round_ + 1) * CLAIMERS], samples)
     elapsed = time.perf_counter() - started
     return {
         "claimers": CLAIMERS,
@@ -258,7 +261,7 @@ async def measure(url: str, requests: int, mentors: int, runs: int) -> dict[str,
         figures[f"list_{which}"] = await timed(registry, holder, f"mentor list {which}", runs)
     figures["stats"] = await timed(registry, holder, "mentor stats", runs)
     figures["claim"] = await claims(registry, open_ids)
-    await engine.dispose()
+    await dispose(engine)
     return figures
 
 

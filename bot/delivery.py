@@ -48,6 +48,7 @@ from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
 from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts
+from bot.reads import Read
 
 __all__ = [
     "DIRECT_PLATFORMS",
@@ -259,8 +260,10 @@ _PLANNED = select(_DELIVERIES.c.key).where(_DELIVERIES.c.key.in_(bindparam("keys
 # A few keys, the common case (a claim asks after its request's three posts), by a statement
 # of that many parameters: an expanding IN has its SQL written out anew for every execution.
 _PLANNED_FEW = {
-    n: select(_DELIVERIES.c.key).where(
-        _DELIVERIES.c.key.in_([bindparam(f"k{i}") for i in range(n)])
+    n: Read(
+        select(_DELIVERIES.c.key).where(
+            _DELIVERIES.c.key.in_([bindparam(f"k{i}") for i in range(n)])
+        )
     )
     for n in range(1, 5)
 }
@@ -271,11 +274,11 @@ async def planned(session: AsyncSession, keys: Iterable[Key]) -> set[Key]:
     texts = {str(key): key for key in keys}
     if not texts:
         return set()
-    connection = await connection_of(session)
     if (few := _PLANNED_FEW.get(len(texts))) is not None:
-        found = await connection.execute(few, {f"k{i}": text for i, text in enumerate(texts)})
-    else:
-        found = await connection.execute(_PLANNED, {"keys": list(texts)})
+        rows = await few.rows(session, {f"k{i}": text for i, text in enumerate(texts)})
+        return {texts[text] for (text,) in rows}
+    connection = await connection_of(session)
+    found = await connection.execute(_PLANNED, {"keys": list(texts)})
     return {texts[text] for text in found.scalars()}
 
 

@@ -1,15 +1,19 @@
-"""The few reads every command makes, run on SQLite below SQLAlchemy's execution path.
+"""The few reads every command makes, run below SQLAlchemy's execution path.
 
 Each command starts with the same short SELECTs: the caller's account, their accounts, a
 feature's line or two. Through SQLAlchemy's async path each costs about 0.1 ms of Python (a
 greenlet switch, a cache lookup, an execution context, a result object) around some 15 µs in
-SQLite itself, which on SQLite runs on the loop's own thread (`bot.inline_sqlite`): on a bot
-that answers in a millisecond, most of the work. A `Read` is compiled once per dialect and,
-on SQLite, runs on the sqlite3 connection of the session's own transaction, with the same
-parameter and result processing SQLAlchemy applies; on PostgreSQL, where the round trip is
-the cost, it runs through the session's connection like any statement.
+SQLite itself, which runs on the loop's own thread (`bot.inline_sqlite`), or a round trip to
+PostgreSQL: on a bot that answers in a millisecond, most of the work, and on PostgreSQL what
+limits how many claims a second one process serves. A `Read` is compiled once per dialect
+and runs on the driver's own connection of the session's transaction (sqlite3, asyncpg), with
+the parameter and result processing SQLAlchemy applies.
 
-A session that has not begun a transaction has no connection yet: its reads go to the
+On PostgreSQL, SQLAlchemy's driver sends BEGIN before its first statement, so a quick read
+that comes first runs just before the transaction rather than in it: the same, for a read, at
+READ COMMITTED, where every statement sees what was committed when it starts.
+
+On SQLite, a session that has not begun a transaction has no connection yet: its reads go to the
 process's `inline_sqlite.Reader`, which on SQLite sees exactly what the session's own
 connection would (SQLite's driver begins a transaction only to write). So a read-only command
 takes no connection from the pool, and has no transaction to commit.
@@ -17,10 +21,12 @@ takes no connection from the pool, and has no transaction to commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +34,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db import READER, connection_of
 from bot.inline_sqlite import Connection as InlineConnection
 from bot.inline_sqlite import Reader
+
+log = logging.getLogger(__name__)
 
 Process = Callable[[Any], Any] | None
 
@@ -40,6 +48,21 @@ class _Compiled:
     binds: dict[str, Callable[[Any], Any]]
     results: tuple[Process, ...]
     keys: tuple[str, ...]
+
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        """The driver's positional parameters, processed as SQLAlchemy processes them."""
+        given = {**self.defaults, **params}
+        binds = self.binds
+        return [binds[name](given[name]) if name in binds else given[name] for name in self.names]
+
+    def processed(self, rows: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+        results = self.results
+        if not any(results):
+            return rows
+        return [
+            tuple(value if p is None else p(value) for p, value in zip(results, row, strict=True))
+            for row in rows
+        ]
 
 
 class Read:
@@ -70,33 +93,25 @@ class Read:
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]]:
         reader: Reader | None = session.info.get(READER)
-        driver: InlineConnection | Reader
         if reader is not None and not session.in_transaction():
             compiled = self._compiled.get("sqlite") or self._for(session.get_bind().dialect)
-            driver = reader
-        else:
-            connection = await connection_of(session)
-            fairy = connection.sync_connection.connection  # type: ignore[union-attr]
-            if not isinstance(fairy.driver_connection, InlineConnection):
-                through: Sequence[Sequence[Any]] = (
-                    await connection.execute(self.statement, params)
-                ).all()
-                return through
-            compiled = self._for(connection.dialect)
-            driver = fairy.driver_connection
-        given = {**compiled.defaults, **params}
-        binds = compiled.binds
-        values = [
-            binds[name](given[name]) if name in binds else given[name] for name in compiled.names
-        ]
-        found: list[Sequence[Any]] = await driver.read(compiled.sql, values)
-        results = compiled.results
-        if not any(results):
-            return found
-        return [
-            tuple(value if p is None else p(value) for p, value in zip(results, row, strict=True))
-            for row in found
-        ]
+            return compiled.processed(await reader.read(compiled.sql, compiled.values(params)))
+        connection = await connection_of(session)
+        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        compiled = self._for(connection.dialect)
+        if isinstance(driver, InlineConnection):
+            return compiled.processed(await driver.read(compiled.sql, compiled.values(params)))
+        if isinstance(driver, asyncpg.Connection):
+            try:
+                found = await driver.fetch(compiled.sql, *compiled.values(params))
+            except Exception as exc:
+                # SQLAlchemy raises as it does for any statement, and invalidates a connection
+                # that has gone; the quick path knows neither.
+                log.debug("a quick read failed (%s); running it through SQLAlchemy", exc)
+            else:
+                return compiled.processed(found)
+        through: Sequence[Sequence[Any]] = (await connection.execute(self.statement, params)).all()
+        return through
 
     async def mappings(
         self, session: AsyncSession, params: Mapping[str, Any]
