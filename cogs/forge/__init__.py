@@ -19,8 +19,10 @@ def setup(house: Setup) -> None:
     repositories = Repositories(settings)
     house.commands(commands)
     house.personal_data(export=accounts.export, forget=accounts.forget, words=accounts.WORDS)
-    house.consequence("whoami", accounts.shown_in_whoami)
-    house.consequence("mentor claim", accounts.shown_in_mentor_claim)
+    if settings.forges:
+        # With no forge configured nobody has forge logins to show: nothing to look up.
+        house.consequence("whoami", accounts.shown_in_whoami)
+        house.consequence("mentor claim", accounts.shown_in_mentor_claim)
     house.timer("review hours", ReviewHours(runtime).step, wake_on=WAKES)
     house.timer("review nudges", ReviewNudges(runtime).step)
     if any(forge.polled for forge in settings.forges):
