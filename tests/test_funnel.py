@@ -312,10 +312,13 @@ async def test_the_timer_computes_nothing_while_nobody_looks(
     summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
     page = FunnelPage(summary)
     assert await summary.step() == REFRESH.total_seconds()
-    assert await stored(sessions) is None, "a new store: nobody has looked yet"
+    assert (row := await stored(sessions)) and row.computed_at == NOW, "ready for a first view"
+    clock.now = NOW + REFRESH
+    await summary.step()
+    assert (row := await stored(sessions)) and row.computed_at == NOW, "nobody has looked yet"
 
     await page(PageRequest({}, clock.now, viewer=ORGANIZER))
-    clock.now = NOW + WATCHED - timedelta(minutes=1)
+    clock.now = NOW + REFRESH + WATCHED - timedelta(minutes=1)
     await summary.step()
     refreshed = clock.now
     assert (row := await stored(sessions)) and row.computed_at == refreshed, "viewed a day ago"

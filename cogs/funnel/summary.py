@@ -183,11 +183,18 @@ class Summary:
         return result.rowcount == 1
 
     async def step(self) -> float:
-        """Refresh the figures when due, if the page was viewed within `WATCHED`; otherwise
-        read the row again in `REFRESH`, as a view on any instance is noted there."""
+        """Refresh the figures when due, if the page was viewed within `WATCHED` (or compute
+        them on a store that has none yet); otherwise read the row again in `REFRESH`, as a
+        view on any instance is noted there."""
         row = await self._row()
         now = self.runtime.now()
-        if row is None or row.viewed_at is None or now - row.viewed_at >= WATCHED:
+        if row is None:
+            # A new store: figures ready for the first view, computed once, in pieces.
+            async with self._computing:
+                if await self._row() is None:
+                    await self.refresh()
+            return REFRESH.total_seconds()
+        if row.viewed_at is None or now - row.viewed_at >= WATCHED:
             return REFRESH.total_seconds()
         kept = self._usable(row)
         if kept is not None:
