@@ -37,12 +37,17 @@ async def _someone(session: AsyncSession, name: str, user: str) -> int:
     return person.id
 
 
-async def test_a_read_gives_what_the_orm_gives(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
+async def _nina(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session:
         nina = await _someone(session, "Nina", "@nina:x")
         await session.commit()
+    return nina
+
+
+async def test_a_read_gives_what_the_orm_gives(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    nina = await _nina(sessions)
     async with sessions() as session:
         found = await people(session, [nina])
         loaded = await accounts_of(session, nina)
@@ -55,9 +60,7 @@ async def test_a_read_gives_what_the_orm_gives(
 async def test_a_read_sees_the_session_s_own_writes_and_no_one_else_s(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions() as session:
-        nina = await _someone(session, "Nina", "@nina:x")
-        await session.commit()
+    nina = await _nina(sessions)
     async with sessions() as session:
         omar = await _someone(session, "Omar", "@omar:x")
         await session.exec(update(Person).where(col(Person.id) == nina).values(display_name="N."))
