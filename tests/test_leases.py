@@ -84,11 +84,22 @@ async def test_a_replay_on_a_platform_that_resends_gets_the_kept_answer(
     assert await omar.send("!event list", "$event4", resends=True) == listed
 
 
+ASK = '!mentor request "dev setup" the C extensions fail to build on Windows'
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("table", "line", "shown"),
+    [
+        # The command's own transaction, and the one that counts a rate-limited command.
+        ("handled_event", CREATE, "“Sprint”"),
+        ("rate_limit", ASK, "dev setup"),
+    ],
+)
 async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
-    sessions: async_sessionmaker[AsyncSession], db_url: str
+    sessions: async_sessionmaker[AsyncSession], db_url: str, table: str, line: str, shown: str
 ) -> None:
-    """PostgreSQL ends the command's session in the middle of its transaction (an
+    """PostgreSQL ends a session of the command in the middle of its transaction (an
     administrator, a restart): the command runs again on a new connection and is answered as
     if nothing had happened, once, instead of with an apology."""
     omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
@@ -97,14 +108,14 @@ async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
     try:
         lock = admin.transaction()
         await lock.start()
-        await admin.execute("LOCK TABLE handled_event IN ACCESS EXCLUSIVE MODE")
-        sending = asyncio.create_task(omar.send(CREATE, "$cut"))
+        await admin.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        sending = asyncio.create_task(omar.send(line, "$cut"))
         waiting = await eventually(
             lambda: admin.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND datname = current_database()"
             ),
-            what="the command waiting for the table",
+            what=f"the command waiting for {table}",
         )
         await admin.execute("SELECT pg_terminate_backend($1)", waiting[0]["pid"])
         await lock.rollback()
@@ -112,8 +123,11 @@ async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
         await admin.close()
     said = await sending
     assert said is not None and not said.reply.error, said
-    assert "“Sprint”" in said.text
-    assert (await omar.say("!event list")).text.count("Sprint") == 1
+    assert shown in said.text
+    if table == "handled_event":
+        assert (await omar.say("!event list")).text.count("Sprint") == 1
+    else:
+        assert (await omar.say("!mentor list")).text.count("dev setup") == 1
 
 
 async def test_two_instances_given_one_event_answer_it_once(

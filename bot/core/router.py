@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +41,7 @@ from bot.core.reply import Reply
 from bot.core.runtime import Runtime
 from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec, Handler, clean
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4000
@@ -266,8 +267,13 @@ class Router:
         given once per event."""
         if caller.event_id is None or self._record is None:
             return refusal, outcome
-        async with self.runtime.transaction() as session:
-            earlier = await self._record(session, caller, self.runtime.now(), refusal, keep=True)
+        runtime, record = self.runtime, self._record
+
+        async def kept() -> Earlier | None:
+            async with runtime.transaction() as session:
+                return await record(session, caller, runtime.now(), refusal, keep=True)
+
+        earlier = await self._retried(caller, kept)
         if earlier is not None:
             return self._again(caller, earlier.reply), None
         return refusal, outcome
@@ -320,10 +326,15 @@ class Router:
         if self._throttle is None:
             return None, None
         runtime = self.runtime
-        async with runtime.transaction() as session:
-            now = runtime.now()
-            person_id = await self._resolve(session, caller, now)
-            again = await self._throttle(session, bucket, person_id, limit, now)
+        throttle = self._throttle
+
+        async def count() -> tuple[int, datetime, datetime | None]:
+            async with runtime.transaction() as session:
+                now = runtime.now()
+                person_id = await self._resolve(session, caller, now)
+                return person_id, now, await throttle(session, bucket, person_id, limit, now)
+
+        person_id, now, again = await self._retried(caller, count)
         return person_id, None if again is None else max(again - now, timedelta(seconds=1))
 
     async def _over(self, ctx: Ctx, bucket: str, limit: Limit) -> bool:
@@ -364,13 +375,28 @@ class Router:
         work is run again in a new transaction, a few times, instead of answered with an
         apology. Only for an event the store records: if the failure hid a commit that went
         through, the retry finds its record and gives the answer kept with it."""
-        for attempt, pause in enumerate((*STORE_RETRIES, None)):
+        tries = 0
+
+        async def attempt() -> Reply | None:
+            nonlocal tries
+            tries += 1
             try:
                 return await self._once(caller, work, person_id)
             except _Handled as handled:
-                if attempt == 0 or handled.reply is None:
+                if tries == 1 or handled.reply is None:
                     raise
                 return handled.reply
+
+        return await self._retried(caller, attempt)
+
+    async def _retried(self, caller: Caller, work: Callable[[], Awaitable[T]]) -> T:
+        """*work*, a transaction, run again a few times when the store fails for a moment,
+        for a caller whose event the store records."""
+        for pause in (*STORE_RETRIES, None):
+            try:
+                return await work()
+            except _Handled:
+                raise
             except Exception as exc:
                 if pause is None or caller.event_id is None or not self._transient(exc):
                     raise
