@@ -280,11 +280,19 @@ class StoreSession(AsyncSession):
     _holding: bool = False
 
     async def __aenter__(self) -> StoreSession:
-        turn: asyncio.Lock | None = self.info.get(_TURN)
-        if turn is not None:
-            await turn.acquire()
-            self._holding = True
+        if _TURN in self.info:
+            await self._take_turn()
         return self
+
+    async def _take_turn(self) -> None:
+        turn: asyncio.Lock = self.info[_TURN]
+        await turn.acquire()
+        self._holding = True
+
+    def _give_turn(self) -> None:
+        if self._holding:
+            self._holding = False
+            self.info[_TURN].release()
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         """SQLAlchemy closes a session in a task of its own, shielded, so that a cancel cannot
@@ -294,8 +302,7 @@ class StoreSession(AsyncSession):
         if self._holding:
             if self.sync_session.get_transaction() is None and not self.identity_map:
                 # Never begun and holding nothing (reads only, `bot.reads`): nothing to close.
-                self._holding = False
-                self.info[_TURN].release()
+                self._give_turn()
                 return
             await self.close()
         else:
@@ -305,9 +312,7 @@ class StoreSession(AsyncSession):
         try:
             await super().close()
         finally:
-            if self._holding:
-                self._holding = False
-                self.info[_TURN].release()
+            self._give_turn()
 
 
 async def aside(session: AsyncSession, work: Awaitable[T]) -> T:
@@ -320,14 +325,11 @@ async def aside(session: AsyncSession, work: Awaitable[T]) -> T:
     if not isinstance(session, StoreSession) or not session._holding:
         return await work
     await session.commit()
-    turn: asyncio.Lock = session.info[_TURN]
-    session._holding = False
-    turn.release()
+    session._give_turn()
     try:
         return await work
     finally:
-        await turn.acquire()
-        session._holding = True
+        await session._take_turn()
 
 
 READER = "convene.reader"
