@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.config import parse_settings
+from bot.config import Settings, parse_settings
 from bot.core import Role
 from bot.core.pages import PageRequest, View, Viewer
 from bot.identity import Person
@@ -201,6 +201,13 @@ FORGED = parse_settings(
 )
 
 
+def summary_of(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings | None = None
+) -> Summary:
+    """The funnel's kept figures as an instance assembled with *settings* keeps them."""
+    return Summary(build_house(sessions, settings or parse_settings({}), clock=clock).runtime)
+
+
 async def seed_forge(sessions: async_sessionmaker[AsyncSession]) -> None:
     """Person 1 (November) had a pull request merged, person 3 (December) has one open; person
     2's login is not proven, and person 1's login on another forge is someone else."""
@@ -274,7 +281,7 @@ async def test_the_figures_are_kept_and_computed_again_by_the_timer(
 ) -> None:
     await seed(sessions)
     clock = Clock(NOW)
-    summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
+    summary = summary_of(sessions, clock)
     assert await summary.kept() is None, "a new store has none"
     await summary.latest()  # a view: the timer keeps the figures up to date from now on
     assert await summary.step() == REFRESH.total_seconds()
@@ -292,7 +299,7 @@ async def test_the_figures_are_kept_and_computed_again_by_the_timer(
     assert later.computed_at == NOW + REFRESH
     assert {c.month.month: c.welcomed for c in later.cohorts}[12] == 3
 
-    forged = Summary(build_house(sessions, FORGED, clock=clock).runtime)
+    forged = summary_of(sessions, clock, FORGED)
     assert await forged.kept() is None, "kept without the forge's stages"
     assert "merged" in (await forged.latest()).stages
     clock.now += 2 * REFRESH
@@ -309,7 +316,7 @@ async def test_the_timer_computes_nothing_while_nobody_looks(
 ) -> None:
     await seed(sessions)
     clock = Clock(NOW)
-    summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
+    summary = summary_of(sessions, clock)
     page = FunnelPage(summary)
     assert await summary.step() == REFRESH.total_seconds()
     assert (row := await stored(sessions)) and row.computed_at == NOW, "ready for a first view"
@@ -339,7 +346,7 @@ async def test_a_view_of_old_figures_computes_them_and_the_timer_keeps_them(
 ) -> None:
     await seed(sessions)
     clock = Clock(NOW)
-    summary = Summary(build_house(sessions, parse_settings({}), clock=clock).runtime)
+    summary = summary_of(sessions, clock)
     await summary.latest()
     clock.now = NOW + 2 * WATCHED
     await summary.step()
@@ -361,9 +368,7 @@ async def test_two_instances_do_not_compute_the_same_figures_at_once(
 ) -> None:
     await seed(sessions)
     clock = Clock(NOW)
-    one, two = (
-        Summary(build_house(sessions, parse_settings({}), clock=clock).runtime) for _ in range(2)
-    )
+    one, two = (summary_of(sessions, clock) for _ in range(2))
     await one.latest()
     computed: list[datetime] = []
     read = reading.read
