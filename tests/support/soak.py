@@ -226,8 +226,10 @@ class Soak:
         if discord.pending:
             await asyncio.wait(discord.pending)
         await asyncio.gather(*self.measuring)
-        await self._settle(url, matrix)
-        await self._count(url, matrix, discord)
+        # The last event created is due ANNOUNCED_AFTER from now (its start is cut to the second).
+        due_by = datetime.now(UTC) + ANNOUNCED_AFTER + timedelta(seconds=1)
+        await self._settle(url, matrix, due_by)
+        await self._count(url, matrix, discord, due_by)
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -462,25 +464,29 @@ class Soak:
 
     # -- counting ------------------------------------------------------------------------------
 
-    async def _settle(self, url: str, matrix: MatrixSide) -> None:
-        """Wait, up to the drain time, until every Matrix command has an answer and no
-        announcement is left to send: what is still missing then is lost."""
+    async def _settle(self, url: str, matrix: MatrixSide, due_by: datetime) -> None:
+        """Wait, up to the drain time, until every Matrix command has an answer, every event
+        created is due, and no announcement due by then is left to send: what is still missing
+        then is lost. Counting before the last is due would race its sending."""
         deadline = time.monotonic() + self.drain
         while time.monotonic() < deadline:
             try:
                 replies = await _replies(matrix)
-                waiting = await _unsettled(url)
+                waiting = await _unsettled(url, due_by)
             except (aiohttp.ClientError, OSError, asyncpg.PostgresError):
                 await asyncio.sleep(1)
                 continue
-            if not waiting and all(replies.get(e) for e in matrix.sent):
+            all_due = datetime.now(UTC) >= due_by
+            if all_due and not waiting and all(replies.get(e) for e in matrix.sent):
                 return
             await asyncio.sleep(1)
 
     async def _answered(self, matrix: MatrixSide, event_id: str) -> bool:
         return bool((await _replies(matrix)).get(event_id))
 
-    async def _count(self, url: str, matrix: MatrixSide, discord: DiscordSide) -> None:
+    async def _count(
+        self, url: str, matrix: MatrixSide, discord: DiscordSide, due_by: datetime
+    ) -> None:
         figures = self.figures
         timeline = await matrix.synapse.messages(matrix.omar, matrix.room)
         replies = _by_source(matrix, timeline)
@@ -518,7 +524,7 @@ class Soak:
             for messages in discord.fake.channel_messages.values()
             for message in messages
         )
-        for row in await _announcements(url):
+        for row in await _announcements(url, due_by):
             key = row.send_key or f"delivery-{row.id}"
             times = by_txn[f"convene-{key}"] if row.platform == "matrix" else by_nonce[key[-25:]]
             where = "direct" if row.target.startswith(DIRECT) else "room"
@@ -546,29 +552,29 @@ async def _replies(matrix: MatrixSide) -> dict[str, list[Event]]:
     return _by_source(matrix, await matrix.synapse.messages(matrix.omar, matrix.room))
 
 
-async def _unsettled(url: str) -> int:
+async def _unsettled(url: str, due_by: datetime) -> int:
     engine = make_engine(url)
     try:
         async with make_sessions(engine)() as session:
             query = select(Delivery.id).where(
                 col(Delivery.status).in_((Status.PENDING, Status.SENDING)),
-                col(Delivery.due_at) <= datetime.now(UTC),
+                col(Delivery.due_at) <= due_by,
             )
             return len((await session.exec(query)).all())
     finally:
         await engine.dispose()
 
 
-async def _announcements(url: str) -> list[Delivery]:
-    """Every new message the outbox planned for a room and due by now: not the command answers
-    it was handed, nor the edits of earlier posts (a claimed mentor request, say)."""
+async def _announcements(url: str, due_by: datetime) -> list[Delivery]:
+    """Every new message the outbox planned for a room and due by *due_by*: not the command
+    answers it was handed, nor the edits of earlier posts (a claimed mentor request, say)."""
     engine = make_engine(url)
     try:
         async with make_sessions(engine)() as session:
             query = select(Delivery).where(
                 col(Delivery.key).not_like("answer:%"),
                 col(Delivery.replaces).is_(None),
-                col(Delivery.due_at) <= datetime.now(UTC),
+                col(Delivery.due_at) <= due_by,
             )
             return list((await session.exec(query)).all())
     finally:
