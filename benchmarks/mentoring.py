@@ -1,12 +1,13 @@
 """Mentoring at scale: `python -m benchmarks.mentoring [--requests N] [--mentors N] [--store …]`.
 
 Bulk-loads N past requests made over two years by ~N/2.5 people (mostly done, some cancelled, a
-few hundred claimed and a few hundred open) and M mentors, then measures through the real
-router, as mentors type them: `mentor list` open, all and mine, and `mentor stats` (p50/p95);
-then waves of 20 mentors claiming different open requests at once, each command in its own
-session (claims per second, and each claim's p50/p95 from its wave's start, after a first
-wave, timed apart); and peak RSS. Prints the figures and, last, one JSON line.
-"""
+few hundred claimed and a few hundred open), each posted to the mentor room on both platforms
+(so a claim edits its posts, as it does in a bot that announced them), and M mentors, then
+measures through the real router, as mentors type them: `mentor list` open, all and mine, and
+`mentor stats` (p50/p95); then waves of 20 mentors claiming different open requests at once,
+each command in its own session (claims per second, and each claim's p50/p95 from its wave's
+start, after warm-up waves, the first timed apart); and peak RSS. Prints the figures and, last,
+one JSON line."""
 
 from __future__ import annotations
 
@@ -26,16 +27,20 @@ from sqlmodel import SQLModel
 from benchmarks.support import peak_rss_mb, percentiles, throwaway_store
 from bot.config import parse_settings
 from bot.core.context import Caller, Role
+from bot.core.reply import Reply, encode
 from bot.core.router import Router
 from bot.db import dispose, make_engine, make_sessions
+from bot.delivery import Key
 from bot.schema import upgrade
 from tests.support.house import build_bot
 
 CLAIMERS = 20
 CLAIMS_EACH = 10
+WARM_WAVES = 6
 OPEN = 300
 CLAIMED = 300
 BATCH = 5000
+MENTOR_ROOM = {"matrix": "!mentors:bench", "discord": "777"}
 
 
 def mentor_caller(n: int) -> Caller:
@@ -120,6 +125,31 @@ def dataset(
     return rows, people, open_ids
 
 
+def posts(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each request's post in the mentor room, sent, under the key of its current round."""
+    body = encode(Reply("From someone (Matrix)", title="a mentor request"))
+    found = []
+    for row in requests:
+        key = Key("mentor", row["id"], "posted")
+        key = key.child(row["round"]) if row["round"] else key
+        for platform, target in MENTOR_ROOM.items():
+            found.append(
+                {
+                    "key": str(key),
+                    "room": "mentors",
+                    "platform": platform,
+                    "target": target,
+                    "body": body,
+                    "due_at": row["created_at"],
+                    "status": "sent",
+                    "attempts": 1,
+                    "sent_at": row["created_at"],
+                    "message_id": f"{platform}-{row['id']}",
+                }
+            )
+    return found
+
+
 async def _insert(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]]) -> None:
     async with engine.begin() as connection:
         for start in range(0, len(rows), BATCH):
@@ -154,11 +184,12 @@ async def populate(engine: AsyncEngine, requests: int, mentors: int, now: dateti
         ("account", accounts),
         ("mentor_availability", away),
         ("mentor_request", rows),
+        ("delivery", posts(rows)),
     ):
         await _insert(engine, SQLModel.metadata.tables[name], table_rows)
     if engine.dialect.name == "postgresql":
         async with engine.begin() as connection:
-            for table in ("person", "account", "mentor_request"):
+            for table in ("person", "account", "mentor_request", "delivery"):
                 sequence = f"pg_get_serial_sequence('{table}', 'id')"
                 await connection.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table}"))
             # What autovacuum does minutes after such a load; SQLite has no such thing to await.
@@ -185,10 +216,11 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, object]:
     runs from the wave's start, so it counts the wait behind the claims ahead of it (a
     command that never gives the loop back makes the others wait as surely as a lock does).
 
-    The mentors first each ask for their list, then claim one request each at once (and give
-    it back), so the store's connections are as warm as a running bot's: a fresh connection
-    prepares each statement the first time it runs it (that first wave is timed apart,
-    `first_wave`)."""
+    The mentors first each ask for their list, then claim one request each at once and give
+    it back, WARM_WAVES times, so the store's connections are as warm as a running bot's: a
+    fresh connection prepares each statement the first time it runs it, and PostgreSQL plans
+    a prepared statement afresh on each of its first five runs before it settles on a plan it
+    keeps (the first of those waves is timed apart, `first_wave`)."""
     await asyncio.gather(
         *(
             registry.handle_text(mentor_caller(n), "mentor list mine")
@@ -210,11 +242,12 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, object]:
     first: list[float] = []
     samples: list[float] = []
     warm, measured = open_ids[:CLAIMERS], open_ids[CLAIMERS:]
-    await wave(warm, first)
-    # Each gives its first request back, since a mentor may hold only so many.
-    for n, rid in enumerate(warm, 1):
-        released = await registry.handle_text(mentor_caller(n), f"mentor release {rid}")
-        assert released is not None and not released.error, released
+    for round_ in range(WARM_WAVES):
+        await wave(warm, first if round_ == 0 else [])
+        # Each gives the request back, since a mentor may hold only so many.
+        for n, rid in enumerate(warm, 1):
+            released = await registry.handle_text(mentor_caller(n), f"mentor release {rid}")
+            assert released is not None and not released.error, released
     started = time.perf_counter()
     for round_ in range(CLAIMS_EACH):
         await wave(measured[round_ * CLAIMERS : (round_ + 1) * CLAIMERS], samples)
@@ -237,8 +270,8 @@ async def measure(url: str, requests: int, mentors: int, runs: int) -> dict[str,
             "rooms": [
                 {
                     "name": "mentors",
-                    "matrix_room_id": "!mentors:bench",
-                    "discord_channel_id": 777,
+                    "matrix_room_id": MENTOR_ROOM["matrix"],
+                    "discord_channel_id": int(MENTOR_ROOM["discord"]),
                     "purposes": ["mentors"],
                 },
                 {"name": "lobby", "matrix_room_id": "!lobby:bench", "discord_channel_id": 555},

@@ -87,9 +87,15 @@ def insert_ignoring_conflicts(session: AsyncSession, table: type[Any]) -> Any:
     dialect = session.get_bind().dialect.name
     found = _IGNORING.get((dialect, table))
     if found is None:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        found = _IGNORING[(dialect, table)] = insert(table).on_conflict_do_nothing()
+        found = _IGNORING[(dialect, table)] = dialect_insert(dialect)(
+            table
+        ).on_conflict_do_nothing()
     return found
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The `insert` of *dialect*, the one that can say what to do on a conflict."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def loaded(model: type[T], values: Mapping[str, Any]) -> T:

@@ -17,8 +17,9 @@ and logged, so a long downtime never ends in a burst of stale messages.
 Two kinds of row go beyond a post to a room. A direct message targets `user:<id>`; when the
 platform refuses it for good (closed DMs), the row is re-pointed at its fallback room and sent
 there with a mention instead. An edit (`replaces` another key) rewrites the message that key
-posted in the same room; if that post was never sent, the post is dropped instead, so a stale
-message never appears and nothing has to be edited.
+posted in the same room; it is planned only where that message was planned, and if the post
+was never sent, the post is dropped instead, so a stale message never appears and nothing has
+to be edited.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from bot.core.reply import Reply, decode, encode
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
-from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts
+from bot.db import UTCDateTime, connection_of, dialect_insert, insert_ignoring_conflicts
 from bot.reads import Read
 
 __all__ = [
@@ -116,6 +117,9 @@ class Delivery(SQLModel, table=True):
     send_key: str | None = Field(default=None, max_length=255)
     # How many rate-limited tries before giving up; None waits out every rate limit.
     max_attempts: int | None = None
+
+
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, init=False)
@@ -198,15 +202,24 @@ def _targets(room: Room | Direct) -> list[tuple[str, str, str | None]]:
 
 
 async def plan(session: AsyncSession, env: Env, messages: Sequence[Outgoing]) -> None:
-    """Plan every message for every platform of its rooms; a key planned again is a no-op.
-    The dispatcher is woken once the session commits."""
+    """Plan every message for every platform of its rooms; a key planned again is a no-op,
+    and an edit is planned only where the message it replaces was planned, in the same room
+    and platform. The dispatcher is woken once the session commits."""
+    bodies: dict[tuple[Render, str], str] = {}
+
+    def body(render: Render, platform: str) -> str:
+        found = bodies.get((render, platform))
+        if found is None:
+            found = bodies[(render, platform)] = encode(render(env.audience(platform)))
+        return found
+
     rows = [
         {
             "key": str(message.key),
             "room": room.name,
             "platform": platform,
             "target": target,
-            "body": encode(message.render(env.audience(platform))),
+            "body": body(message.render, platform),
             "due_at": message.due_at,
             "expires_at": message.expires_at,
             "status": Status.PENDING,
@@ -222,8 +235,48 @@ async def plan(session: AsyncSession, env: Env, messages: Sequence[Outgoing]) ->
         # The rows as parameters of one Core statement, on the session's connection: a
         # statement built from them would be compiled afresh for every plan.
         connection = await connection_of(session)
-        await connection.execute(insert_ignoring_conflicts(session, Delivery), rows)
+        await connection.execute(_plan_statement(connection.dialect.name), rows)
         note(session, DELIVERIES)
+
+
+_PLANNED_COLUMNS = (
+    "key",
+    "room",
+    "platform",
+    "target",
+    "body",
+    "due_at",
+    "expires_at",
+    "status",
+    "attempts",
+    "replaces",
+    "fallback_target",
+)
+_PLANS: dict[str, Any] = {}
+
+
+def _plan_statement(dialect: str) -> Any:
+    """One INSERT for posts and edits alike, so that a feature editing its posts (a claimed
+    mentor request) plans the edits in the round trip that plans its other messages, rather
+    than first asking which of its posts were planned."""
+    found = _PLANS.get(dialect)
+    if found is None:
+        table = _DELIVERIES
+        values = {name: bindparam(name, type_=table.c[name].type) for name in _PLANNED_COLUMNS}
+        original = table.alias("original")
+        posted = (
+            select(original.c.id)
+            .where(
+                original.c.key == values["replaces"],
+                original.c.room == values["room"],
+                original.c.platform == values["platform"],
+            )
+            .exists()
+        )
+        chosen = select(*values.values()).where(or_(values["replaces"].is_(None), posted))
+        insert = dialect_insert(dialect)(table).from_select(list(_PLANNED_COLUMNS), chosen)
+        found = _PLANS[dialect] = insert.on_conflict_do_nothing()
+    return found
 
 
 async def amend(session: AsyncSession, env: Env, key: Key, render: Render) -> None:
@@ -255,7 +308,6 @@ async def drop_kind(session: AsyncSession, kind: str, keep: Collection[Key] = ()
     await session.exec(statement.values(status=Status.SKIPPED, error="superseded by a change"))
 
 
-_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 _PLANNED = select(_DELIVERIES.c.key).where(_DELIVERIES.c.key.in_(bindparam("keys", expanding=True)))
 # A few keys, the common case (a claim asks after its request's three posts), by a statement
 # of that many parameters: an expanding IN has its SQL written out anew for every execution.

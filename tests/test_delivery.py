@@ -82,6 +82,23 @@ async def test_planning_twice_makes_one_row_per_room_and_platform(
     ]
 
 
+async def test_an_edit_is_planned_only_where_its_post_was(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> None:
+    """A feature plans the edits of all its posts without asking which went out: an edit
+    whose post was never planned in that room and platform is not planned at all."""
+    async with sessions() as session:
+        post = Outgoing(named("post"), ROOMS[1:], say("post"), clock.now)
+        await plan_messages(session, Env(), [post])
+        await session.commit()
+    await plan(sessions, "claimed", clock.now, replaces="post")
+    await plan(sessions, "withdrawn", clock.now, replaces="never")
+    assert [(r.key, r.room, r.platform) for r in await rows(sessions)] == [
+        ("post", "matrix-only", "matrix"),
+        ("claimed", "matrix-only", "matrix"),
+    ]
+
+
 async def test_due_rows_are_sent_once_and_bodies_per_platform(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.core.markup import escape
@@ -88,8 +88,15 @@ class Reply:
 
 
 def encode(reply: Reply) -> str:
-    """A reply as one string, for a store row: the outbox's messages, an event's answer."""
-    return json.dumps(asdict(reply))
+    """A reply as one string, for a store row: the outbox's messages, an event's answer.
+
+    Its fields are copied one level down by hand: `dataclasses.asdict` deep-copies every value,
+    four times slower, on a path every command and planned message takes."""
+    data = dict(vars(reply))
+    data["buttons"] = [vars(button) for button in reply.buttons]
+    if reply.attachment is not None:
+        data["attachment"] = vars(reply.attachment)
+    return json.dumps(data)
 
 
 def decode(body: str) -> Reply:

@@ -74,16 +74,14 @@ def requester_direct(request: MentorRequest, accounts: Sequence[Account]) -> Dir
     )
 
 
-async def post_edits(
-    session: AsyncSession, env: Env, request: MentorRequest, what: str, render: Render
-) -> list[Outgoing]:
-    """Edits of this round's posts about *request* in the mentor rooms (once per *what*)."""
-    posts = await delivery.planned(session, [key(request, p) for p in POSTS])
+def post_edits(env: Env, request: MentorRequest, what: str, render: Render) -> list[Outgoing]:
+    """Edits of this round's posts about *request* in the mentor rooms (once per *what*); the
+    outbox plans each only where its post was planned."""
     return [
         Outgoing(
             post.child(what), mentor_rooms(env), render, request.last_activity_at, replaces=post
         )
-        for post in sorted(posts, key=str)
+        for post in sorted((key(request, p) for p in POSTS), key=str)
     ]
 
 
@@ -91,7 +89,7 @@ async def edit_posts(
     session: AsyncSession, env: Env, request: MentorRequest, what: str, render: Render
 ) -> None:
     """Rewrite this round's posts about *request* in the mentor rooms (once per *what*)."""
-    await delivery.plan(session, env, await post_edits(session, env, request, what, render))
+    await delivery.plan(session, env, post_edits(env, request, what, render))
 
 
 def request_post(

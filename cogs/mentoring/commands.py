@@ -131,7 +131,7 @@ async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     me = found.get(ctx.person_id, Someone(ctx.caller.display_name, []))
     requester, mentor = them.name, me.name
     claimed = announce.closed_post(request, requester, f"✅ Claimed by {markup.escape(mentor)}")
-    messages = await announce.post_edits(ctx.session, ctx.env, request, "claimed", claimed)
+    messages = announce.post_edits(ctx.env, request, "claimed", claimed)
     direct = announce.requester_direct(request, them.accounts)
     if direct is not None:
         notice = announce.requester_notice(request, mentor, me.accounts)
