@@ -91,9 +91,11 @@ ASK = '!mentor request "dev setup" the C extensions fail to build on Windows'
 @pytest.mark.parametrize(
     ("table", "line", "shown"),
     [
-        # The command's own transaction, and the one that counts a rate-limited command.
+        # The command's own transaction, the one that counts a rate-limited command, and the
+        # one that records a refusal's event.
         ("handled_event", CREATE, "“Sprint”"),
         ("rate_limit", ASK, "dev setup"),
+        ("handled_event", "!event nonsense", "event nonsense"),
     ],
 )
 async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
@@ -101,7 +103,7 @@ async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
 ) -> None:
     """PostgreSQL ends a session of the command in the middle of its transaction (an
     administrator, a restart): the command runs again on a new connection and is answered as
-    if nothing had happened, once, instead of with an apology."""
+    if nothing had happened, once, instead of with an apology; a refusal, with the refusal."""
     omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
     await omar.say("!whoami")
     admin = await asyncpg.connect(db_url)
@@ -122,9 +124,12 @@ async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
     finally:
         await admin.close()
     said = await sending
-    assert said is not None and not said.reply.error, said
-    assert shown in said.text
-    if table == "handled_event":
+    refused = line.startswith("!event nonsense")
+    assert said is not None and said.reply.error == refused, said
+    assert shown in said.text and "went wrong" not in said.text
+    if refused:
+        assert await omar.send(line, "$cut", resends=True) == said
+    elif table == "handled_event":
         assert (await omar.say("!event list")).text.count("Sprint") == 1
     else:
         assert (await omar.say("!mentor list")).text.count("dev setup") == 1
