@@ -6,15 +6,18 @@ few hundred claimed and a few hundred open), each posted to the mentor room on b
 measures through the real router, as mentors type them: `mentor list` open, all and mine, and
 `mentor stats` (p50/p95); then waves of 20 mentors claiming different open requests at once,
 each command in its own session (claims per second, and each claim's p50/p95 from its wave's
-start, after warm-up waves, the first timed apart); and peak RSS. Prints the figures and, last,
-one JSON line."""
+start, after warm-up waves, the first timed apart); what one claim costs, counted (function
+calls and round trips, which a machine's varying speed leaves alone); and peak RSS. Prints
+the figures and, last, one JSON line."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import json
+import pstats
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -248,6 +251,7 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, object]:
         for n, rid in enumerate(warm, 1):
             released = await registry.handle_text(mentor_caller(n), f"mentor release {rid}")
             assert released is not None and not released.error, released
+    work = await counted_claims(registry, warm)
     started = time.perf_counter()
     for round_ in range(CLAIMS_EACH):
         await wave(measured[round_ * CLAIMERS : (round_ + 1) * CLAIMERS], samples)
@@ -258,7 +262,30 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, object]:
         "per_s": round(len(samples) / elapsed, 1),
         **percentiles(samples),
         "first_wave": percentiles(first),
+        "work": work,
     }
+
+
+SEND = "<method 'send' of '_socket.socket' objects>"
+
+
+async def counted_claims(registry: Router, rids: list[int]) -> dict[str, float]:
+    """What one claim costs this process, counted rather than timed, so that runs on a machine
+    whose speed varies by a third from one minute to the next still compare: Python function
+    calls (cProfile) and writes to a socket, each a round trip to PostgreSQL (SQLite, in the
+    process, has none). The mentors claim one after another, then give the requests back."""
+    profile = cProfile.Profile()
+    for n, rid in enumerate(rids, 1):
+        profile.enable()
+        reply = await registry.handle_text(mentor_caller(n), f"mentor claim {rid}")
+        profile.disable()
+        assert reply is not None and not reply.error, reply
+        released = await registry.handle_text(mentor_caller(n), f"mentor release {rid}")
+        assert released is not None and not released.error, released
+    stats = pstats.Stats(profile)
+    calls = stats.total_calls  # type: ignore[attr-defined]
+    sends = sum(row[1] for key, row in stats.stats.items() if key[2] == SEND)  # type: ignore[attr-defined]
+    return {"calls": round(calls / len(rids)), "store_writes": round(sends / len(rids), 2)}
 
 
 async def measure(url: str, requests: int, mentors: int, runs: int) -> dict[str, object]:
@@ -320,7 +347,7 @@ if __name__ == "__main__":
     )
     for name in ("list_open", "list_all", "list_mine", "stats"):
         print(f"mentor {name.replace('_', ' ')}: {result[name]}")
-    claim = result["claim"]
+    claim: dict[str, Any] = result["claim"]  # type: ignore[assignment]
     print(
         f"mentor claim, {claim['claimers']} claimers at once ({claim['claims']} claims): "
         f"per claim p50 {claim['p50_ms']} ms, p95 {claim['p95_ms']} ms; {claim['per_s']} claims/s"
@@ -329,6 +356,11 @@ if __name__ == "__main__":
     print(
         f"the first claim of each at once, on fresh statements: p50 {first['p50_ms']} ms, "
         f"p95 {first['p95_ms']} ms"
+    )
+    work = claim["work"]
+    print(
+        f"work per claim, counted over {CLAIMERS} claims one after another: "
+        f"{work['calls']} Python function calls, {work['store_writes']} writes to the store"
     )
     print(f"peak RSS {result['peak_rss_mb']} MB")
     print(json.dumps(result))
