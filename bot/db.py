@@ -243,6 +243,12 @@ def _executing(
         connection.info[_WROTE] = True
 
 
+def written(connection: AsyncConnection) -> None:
+    """Count a statement run on *connection*'s driver, below SQLAlchemy's events, as a write."""
+    if connection.sync_connection is not None:
+        connection.sync_connection.info[_WROTE] = True
+
+
 async def wrote(session: AsyncSession) -> bool:
     """Whether the session's transaction sent, or has pending, anything that may change the store.
 

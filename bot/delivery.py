@@ -49,7 +49,7 @@ from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.core.wakeup import WakeLoop
 from bot.db import UTCDateTime, connection_of, dialect_insert, insert_ignoring_conflicts
-from bot.reads import Read
+from bot.reads import Read, Write
 
 __all__ = [
     "DIRECT_PLATFORMS",
@@ -232,10 +232,9 @@ async def plan(session: AsyncSession, env: Env, messages: Sequence[Outgoing]) ->
         for platform, target, fallback in _targets(room)
     ]
     if rows:
-        # The rows as parameters of one Core statement, on the session's connection: a
-        # statement built from them would be compiled afresh for every plan.
-        connection = await connection_of(session)
-        await connection.execute(_plan_statement(connection.dialect.name), rows)
+        # The rows as parameters of one statement compiled once: a statement built from
+        # them would be compiled afresh for every plan.
+        await _plan_statement(session.get_bind().dialect.name).many(session, rows)
         note(session, DELIVERIES)
 
 
@@ -252,10 +251,10 @@ _PLANNED_COLUMNS = (
     "replaces",
     "fallback_target",
 )
-_PLANS: dict[str, Any] = {}
+_PLANS: dict[str, Write] = {}
 
 
-def _plan_statement(dialect: str) -> Any:
+def _plan_statement(dialect: str) -> Write:
     """One INSERT for posts and edits alike, so that a feature editing its posts (a claimed
     mentor request) plans the edits in the round trip that plans its other messages, rather
     than first asking which of its posts were planned."""
@@ -275,7 +274,7 @@ def _plan_statement(dialect: str) -> Any:
         )
         chosen = select(*values.values()).where(or_(values["replaces"].is_(None), posted))
         insert = dialect_insert(dialect)(table).from_select(list(_PLANNED_COLUMNS), chosen)
-        found = _PLANS[dialect] = insert.on_conflict_do_nothing()
+        found = _PLANS[dialect] = Write(insert.on_conflict_do_nothing())
     return found
 
 

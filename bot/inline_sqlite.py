@@ -118,6 +118,10 @@ class Connection:
         (`bot.reads`)."""
         return await patiently(lambda: self._conn.execute(sql, parameters).fetchall())
 
+    async def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """A statement that writes, run for each row (`bot.reads.Write`)."""
+        await patiently(lambda: self._conn.executemany(sql, rows))
+
     async def commit(self) -> None:
         await patiently(self._conn.commit)
 

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Select
+from sqlalchemy import Insert, Select, Update
 from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import READER, connection_of
+from bot.db import READER, connection_of, written
 from bot.inline_sqlite import Connection as InlineConnection
 from bot.inline_sqlite import Reader
 
@@ -68,7 +68,7 @@ class _Compiled:
 class Read:
     """A SELECT with named parameters, none expanding, cheap to run many times."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | Insert | Update) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -122,3 +122,33 @@ class Read:
     async def first(self, session: AsyncSession, params: Mapping[str, Any]) -> Any:
         found = await self.rows(session, params)
         return found[0] if found else None
+
+
+class Write(Read):
+    """An INSERT or UPDATE (with or without RETURNING) run the same way on SQLite, in the
+    session's transaction: SQLite's driver begins that transaction itself before a statement
+    that writes, so the statement needs only the session's connection. Elsewhere it goes
+    through SQLAlchemy, which begins the transaction (on PostgreSQL, with a BEGIN it sends)."""
+
+    async def rows(
+        self, session: AsyncSession, params: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        connection = await connection_of(session)
+        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        if isinstance(driver, InlineConnection):
+            written(connection)
+            compiled = self._for(connection.dialect)
+            return compiled.processed(await driver.read(compiled.sql, compiled.values(params)))
+        through: Sequence[Sequence[Any]] = (await connection.execute(self.statement, params)).all()
+        return through
+
+    async def many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once for each of *rows*."""
+        connection = await connection_of(session)
+        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        if isinstance(driver, InlineConnection):
+            written(connection)
+            compiled = self._for(connection.dialect)
+            await driver.write_many(compiled.sql, [compiled.values(row) for row in rows])
+            return
+        await connection.execute(self.statement, rows)

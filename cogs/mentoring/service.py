@@ -34,6 +34,7 @@ from bot.core.errors import UserError
 from bot.core.markup import escape, mass_mention, quoted
 from bot.db import UTCDateTime, connection_of, loaded, seconds_between
 from bot.identity import NAMED_ACCOUNTS, Someone, display_name, display_names, people, people_of
+from bot.reads import Write
 from cogs.mentoring.models import (
     MAX_DETAILS,
     MAX_NOTE,
@@ -334,6 +335,7 @@ _CLAIM = (
     )
     .returning(*_REQUESTS.c)
 )
+_CLAIM_ON_SQLITE = Write(_CLAIM)
 # On PostgreSQL the claim and the reading of both people are one statement; SQLite runs no
 # UPDATE inside WITH, and has no round trip to save.
 _CLAIMED = _CLAIM.cte("claimed")
@@ -372,8 +374,8 @@ async def claim(
             rows = (await connection.execute(_CLAIM_AND_PEOPLE, values)).all()
             if rows:
                 return _claimed_with_people(rows)
-        elif (row := (await connection.execute(_CLAIM, values)).first()) is not None:
-            request = loaded(MentorRequest, dict(row._mapping))
+        elif found := await _CLAIM_ON_SQLITE.mappings(session, values):
+            request = loaded(MentorRequest, found[0])
             return request, await people(session, [request.person_id, mentor_id])
         await _refuse(session, request_id, mentor_id, capacity)
     await _refuse_taken(session, request_id)
