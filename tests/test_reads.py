@@ -1,16 +1,19 @@
 """Quick reads (`bot.reads`) give what the ORM gives, see the session's own writes, and spare
-a read-only command on SQLite its connection and commit; on SQLite and PostgreSQL."""
+a read-only command on SQLite its connection and commit; a quick write (`Write`) belongs to
+the session's transaction; on SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import event, update
+from sqlalchemy import bindparam, event, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Role
 from bot.core.runtime import Runtime
+from bot.db import wrote
 from bot.identity import Account, Person, accounts_of, people
+from bot.reads import Write
 from bot.state import HandledEvent
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
@@ -103,3 +106,30 @@ async def test_a_read_only_command_on_sqlite_takes_no_connection_and_writes_noth
     # The first contact wrote (the account), so its event is kept; the second wrote nothing.
     assert kept == ["$1"]
     assert checkouts == (0 if engine.dialect.name == "sqlite" else 1)
+
+
+_RENAME = Write(
+    update(Person.__table__)  # type: ignore[attr-defined]
+    .where(Person.__table__.c.id == bindparam("person"))  # type: ignore[attr-defined]
+    .values(display_name=bindparam("name"))
+    .returning(Person.__table__.c.display_name, Person.__table__.c.created_at)  # type: ignore[attr-defined]
+)
+
+
+async def test_a_quick_write_is_the_session_s_to_commit_or_roll_back(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A `Write` belongs to the session's transaction: it counts as a write, returns its rows
+    as the ORM would, and is undone by a rollback and kept by a commit."""
+    nina = await _nina(sessions)
+    async with sessions() as session:
+        (renamed,) = await _RENAME.mappings(session, {"person": nina, "name": "Nina R."})
+        assert renamed == {"display_name": "Nina R.", "created_at": CREATED.astimezone(UTC)}
+        assert await wrote(session)
+        await session.rollback()
+    async with sessions() as session:
+        assert (await session.get(Person, nina)).display_name == "Nina"  # type: ignore[union-attr]
+        await _RENAME.rows(session, {"person": nina, "name": "Nina R."})
+        await session.commit()
+    async with sessions() as session:
+        assert (await session.get(Person, nina)).display_name == "Nina R."  # type: ignore[union-attr]
