@@ -29,6 +29,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Insert, Select, Update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import READER, connection_of, written
@@ -97,7 +98,7 @@ class Read:
             compiled = self._compiled.get("sqlite") or self._for(session.get_bind().dialect)
             return compiled.processed(await reader.read(compiled.sql, compiled.values(params)))
         connection = await connection_of(session)
-        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+        driver = _driver(connection)
         compiled = self._for(connection.dialect)
         if isinstance(driver, InlineConnection):
             return compiled.processed(await driver.read(compiled.sql, compiled.values(params)))
@@ -133,22 +134,32 @@ class Write(Read):
     async def rows(
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]]:
-        connection = await connection_of(session)
-        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-        if isinstance(driver, InlineConnection):
-            written(connection)
-            compiled = self._for(connection.dialect)
-            return compiled.processed(await driver.read(compiled.sql, compiled.values(params)))
-        through: Sequence[Sequence[Any]] = (await connection.execute(self.statement, params)).all()
-        return through
+        connection, inline = await self._on(session)
+        if inline is None:
+            return (await connection.execute(self.statement, params)).all()
+        compiled = self._for(connection.dialect)
+        return compiled.processed(await inline.read(compiled.sql, compiled.values(params)))
 
     async def many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once for each of *rows*."""
-        connection = await connection_of(session)
-        driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-        if isinstance(driver, InlineConnection):
-            written(connection)
-            compiled = self._for(connection.dialect)
-            await driver.write_many(compiled.sql, [compiled.values(row) for row in rows])
+        connection, inline = await self._on(session)
+        if inline is None:
+            await connection.execute(self.statement, rows)
             return
-        await connection.execute(self.statement, rows)
+        compiled = self._for(connection.dialect)
+        await inline.write_many(compiled.sql, [compiled.values(row) for row in rows])
+
+    @staticmethod
+    async def _on(session: AsyncSession) -> tuple[AsyncConnection, InlineConnection | None]:
+        """The session's connection and, on SQLite, its driver's, with the write counted."""
+        connection = await connection_of(session)
+        driver = _driver(connection)
+        if not isinstance(driver, InlineConnection):
+            return connection, None
+        written(connection)
+        return connection, driver
+
+
+def _driver(connection: AsyncConnection) -> Any:
+    """The driver's own connection under SQLAlchemy's: sqlite3's (inline) or asyncpg's."""
+    return connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
