@@ -308,8 +308,9 @@ async def drop_kind(session: AsyncSession, kind: str, keep: Collection[Key] = ()
 
 
 _PLANNED = select(_DELIVERIES.c.key).where(_DELIVERIES.c.key.in_(bindparam("keys", expanding=True)))
-# A few keys, the common case (a claim asks after its request's three posts), by a statement
-# of that many parameters: an expanding IN has its SQL written out anew for every execution.
+# A few keys, the common case (the digest and the review hour ask after one, the escalator
+# after what one pass finds due), by a statement of that many parameters: an expanding IN has
+# its SQL written out anew for every execution.
 _PLANNED_FEW = {
     n: Read(
         select(_DELIVERIES.c.key).where(
