@@ -200,6 +200,12 @@ async def populate(engine: AsyncEngine, requests: int, mentors: int, now: dateti
     return open_ids
 
 
+async def said(registry: Router, n: int, line: str) -> None:
+    """Mentor *n* types *line*, which must be answered, and not with an error."""
+    reply = await registry.handle_text(mentor_caller(n), line)
+    assert reply is not None and not reply.error, (line, reply)
+
+
 async def timed(registry: Router, caller: Caller, line: str, runs: int) -> dict[str, float]:
     """Latency of *line*; a command that answers with an error is reported, not timed."""
     samples = []
@@ -231,16 +237,13 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, object]:
         )
     )
 
-    async def claim(caller: Caller, rid: int, since: float, into: list[float]) -> None:
-        reply = await registry.handle_text(caller, f"mentor claim {rid}")
+    async def claim(n: int, rid: int, since: float, into: list[float]) -> None:
+        await said(registry, n, f"mentor claim {rid}")
         into.append(time.perf_counter() - since)
-        assert reply is not None and not reply.error, reply
 
     async def wave(rids: list[int], into: list[float]) -> None:
         since = time.perf_counter()
-        await asyncio.gather(
-            *(claim(mentor_caller(n), rid, since, into) for n, rid in enumerate(rids, 1))
-        )
+        await asyncio.gather(*(claim(n, rid, since, into) for n, rid in enumerate(rids, 1)))
 
     first: list[float] = []
     samples: list[float] = []
@@ -249,8 +252,7 @@ async def claims(registry: Router, open_ids: list[int]) -> dict[str, object]:
         await wave(warm, first if round_ == 0 else [])
         # Each gives the request back, since a mentor may hold only so many.
         for n, rid in enumerate(warm, 1):
-            released = await registry.handle_text(mentor_caller(n), f"mentor release {rid}")
-            assert released is not None and not released.error, released
+            await said(registry, n, f"mentor release {rid}")
     work = await counted_claims(registry, warm)
     started = time.perf_counter()
     for round_ in range(CLAIMS_EACH):
@@ -277,11 +279,9 @@ async def counted_claims(registry: Router, rids: list[int]) -> dict[str, float]:
     profile = cProfile.Profile()
     for n, rid in enumerate(rids, 1):
         profile.enable()
-        reply = await registry.handle_text(mentor_caller(n), f"mentor claim {rid}")
+        await said(registry, n, f"mentor claim {rid}")
         profile.disable()
-        assert reply is not None and not reply.error, reply
-        released = await registry.handle_text(mentor_caller(n), f"mentor release {rid}")
-        assert released is not None and not released.error, released
+        await said(registry, n, f"mentor release {rid}")
     stats = pstats.Stats(profile)
     calls = stats.total_calls  # type: ignore[attr-defined]
     sends = sum(row[1] for key, row in stats.stats.items() if key[2] == SEND)  # type: ignore[attr-defined]
