@@ -3,7 +3,10 @@ the store behind the platforms' `PlatformState` port."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, Text, bindparam, func, update
 from sqlmodel import Field, SQLModel, col, delete, select
@@ -12,11 +15,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.context import Caller
 from bot.core.personal import Records
 from bot.core.reply import Reply, decode, encode
+from bot.core.retry import retried
 from bot.core.router import Earlier
 from bot.core.runtime import Runtime
 from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts, wrote
 from bot.identity import Account, account_of, caller_lookup, resolve_person, resolve_with
 from bot.reads import Read
+from bot.store_errors import transient
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class BotState(SQLModel, table=True):
@@ -159,25 +167,40 @@ async def forget_answers(session: AsyncSession, person_id: int, now: datetime) -
     await _drop_answers(session)
 
 
+def _retrying(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    @functools.wraps(method)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await retried(lambda: method(*args, **kwargs), transient, method.__name__)
+
+    return run
+
+
 class StoreState:
-    """A platform's memory, each call its own short transaction."""
+    """A platform's memory, each call its own short transaction, run again when the store
+    failed for a moment, so that an adapter keeps no store retry of its own."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
+    @_retrying
     async def get(self, key: str) -> str | None:
         async with self.runtime.sessions() as session:
             return await get_state(session, key)
 
+    @_retrying
     async def put(self, key: str, value: str) -> None:
         async with self.runtime.transaction() as session:
             await set_state(session, key, value, self.runtime.now())
 
+    @_retrying
     async def dm_room(self, platform: str, user_id: str) -> str | None:
         async with self.runtime.sessions() as session:
             account = await account_of(session, platform, user_id)
             return None if account is None else account.dm_room_id
 
+    @_retrying
     async def remember_dm_room(self, platform: str, user_id: str, room_id: str) -> bool:
         async with self.runtime.transaction() as session:
             account = await account_of(session, platform, user_id)
@@ -187,10 +210,12 @@ class StoreState:
             session.add(account)
             return True
 
+    @_retrying
     async def knows(self, platform: str, user_id: str) -> bool:
         async with self.runtime.sessions() as session:
             return await account_of(session, platform, user_id) is not None
 
+    @_retrying
     async def is_dm_of(self, platform: str, room_id: str, user_id: str) -> bool:
         async with self.runtime.sessions() as session:
             query = select(Account.id).where(
@@ -200,6 +225,7 @@ class StoreState:
             )
             return (await session.exec(query)).first() is not None
 
+    @_retrying
     async def is_dm_room(self, platform: str, room_id: str) -> bool:
         async with self.runtime.sessions() as session:
             query = select(Account.id).where(

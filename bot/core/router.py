@@ -38,6 +38,7 @@ from bot.core.markup import code
 from bot.core.observe import NOBODY, Observer, Outcome
 from bot.core.parser import bind, convert
 from bot.core.reply import Reply
+from bot.core.retry import retried
 from bot.core.runtime import Runtime
 from bot.core.spec import SPEC_ATTRIBUTE, CommandSpec, Handler, clean
 
@@ -45,9 +46,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4000
-# Seconds before each new try of a command the store failed for a moment: PostgreSQL
-# restarting refuses connections for a second or two.
-STORE_RETRIES = (0.1, 0.5, 1.5)
 
 # Finds or creates the Person behind a caller, inside the command's transaction.
 Resolve = Callable[[AsyncSession, Caller, datetime], Awaitable[int]]
@@ -392,21 +390,15 @@ class Router:
     async def _retried(self, caller: Caller, work: Callable[[], Awaitable[T]]) -> T:
         """*work*, a transaction, run again a few times when the store fails for a moment,
         for a caller whose event the store records."""
-        for pause in (*STORE_RETRIES, None):
-            try:
-                return await work()
-            except _Handled:
-                raise
-            except Exception as exc:
-                if pause is None or caller.event_id is None or not self._transient(exc):
-                    raise
-                log.warning(
-                    "the store failed for a moment (%s); running the work again in %.1f s",
-                    type(exc).__name__,
-                    pause,
-                )
-                await asyncio.sleep(pause)
-        raise AssertionError("unreachable")
+
+        def transient(exc: Exception) -> bool:
+            return (
+                not isinstance(exc, _Handled)
+                and caller.event_id is not None
+                and self._transient(exc)
+            )
+
+        return await retried(work, transient, "the work")
 
     async def _once(
         self,

@@ -184,29 +184,13 @@ class MatrixPlatform:
     async def run(self) -> None:
         token = self.settings.access_token().get_secret_value()
         self.client.restore_login(self.settings.user_id, self.settings.device_id, token)
-        since = await self._stored_token()
+        since = await self.state.get(SYNC_TOKEN_KEY)
         if since is not None:
             self._add_callbacks()
         await self._first_sync(since)
         if since is None:
             self._add_callbacks()
         await self._sync_forever()
-
-    async def _stored_token(self) -> str | None:
-        """The sync token this or another instance kept. A store error here is tried again
-        rather than stopping the process and every platform it serves: a standby that takes
-        over after PostgreSQL ended every session (a restart, `pg_terminate_backend`) meets a
-        dead pooled connection on its first read."""
-        backoff = 1.0
-        while True:
-            try:
-                return await self.state.get(SYNC_TOKEN_KEY)
-            except Exception as exc:
-                log.warning(
-                    "Matrix: cannot read the sync token (%s); retrying in %.0f s", exc, backoff
-                )
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _add_callbacks(self) -> None:
         self.client.add_event_callback(self._on_message, RoomMessageText)
