@@ -33,7 +33,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, and_, bindparam, delete, func, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    Enum,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    update,
+)
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -71,6 +81,7 @@ __all__ = [
     "refusals",
     "sent_rooms",
     "waiting",
+    "within",
 ]
 
 log = logging.getLogger(__name__)
@@ -103,7 +114,16 @@ class Delivery(SQLModel, table=True):
     body: str
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    status: str = Field(default=Status.PENDING, max_length=12, index=True)
+    status: Status = Field(
+        default=Status.PENDING,
+        sa_type=Enum(
+            Status,
+            native_enum=False,
+            length=12,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+        index=True,
+    )
     attempts: int = 0
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = Field(default=None, max_length=64)
@@ -148,14 +168,20 @@ class Key:
         return Key(self.kind, self.subject, *self.detail, *detail)
 
     @classmethod
-    def _parse(cls, text: str) -> Key:
+    def parse(cls, text: str) -> Key:
+        """The key *text* was written from, as a feature that keeps keys in its own rows
+        reads them back."""
         return cls(*text.split(":"))
 
 
-def _under(scope: Key) -> Any:
-    """Rows whose key is *scope* or within it."""
+def within(column: Any, scope: Key) -> ColumnElement[bool]:
+    """*column*, which holds keys, holds *scope* or a key within it."""
     text = str(scope)
-    return or_(col(Delivery.key) == text, col(Delivery.key).startswith(text + ":"))
+    return or_(column == text, column.startswith(text + ":"))
+
+
+def _under(scope: Key) -> ColumnElement[bool]:
+    return within(col(Delivery.key), scope)
 
 
 Render = Callable[[Audience], Reply]
@@ -349,7 +375,7 @@ async def pending_subjects(session: AsyncSession, kind: str) -> set[str]:
     query = select(Delivery.key).where(
         col(Delivery.status) == Status.PENDING, col(Delivery.key).startswith(kind + ":")
     )
-    return {Key._parse(text).subject for text in (await session.exec(query)).all()}
+    return {Key.parse(text).subject for text in (await session.exec(query)).all()}
 
 
 async def sent_rooms(session: AsyncSession, scope: Key) -> set[str]:
@@ -455,7 +481,7 @@ async def waiting(
         .with_for_update()
     )
     found = (await session.exec(query)).first()
-    return None if found is None else Key._parse(found)
+    return None if found is None else Key.parse(found)
 
 
 def settle(row: Delivery, outcome: SendResult | str, now: datetime) -> None:

@@ -18,7 +18,7 @@ from bot.core.reply import Reply, decode, encode
 from bot.core.retry import retried
 from bot.core.router import Earlier
 from bot.core.runtime import Runtime
-from bot.db import UTCDateTime, connection_of, insert_ignoring_conflicts, wrote
+from bot.db import UTCDateTime, connection_of, dialect_insert, insert_ignoring_conflicts, wrote
 from bot.identity import Account, account_of, caller_lookup, resolve_person, resolve_with
 from bot.reads import Read
 from bot.store_errors import transient
@@ -35,18 +35,26 @@ class BotState(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+_STATE = Read(select(BotState.value).where(col(BotState.key) == bindparam("key")))
+
+
 async def get_state(session: AsyncSession, key: str) -> str | None:
-    row = await session.get(BotState, key)
-    return row.value if row else None
+    """Read from the store, never from the session's own copy: another instance may have
+    changed it since."""
+    found = await _STATE.first(session, {"key": key})
+    return None if found is None else found[0]
 
 
 async def set_state(session: AsyncSession, key: str, value: str, now: datetime) -> None:
-    row = await session.get(BotState, key)
-    if row is None:
-        session.add(BotState(key=key, value=value, updated_at=now))
-    else:
-        row.value, row.updated_at = value, now
-        session.add(row)
+    """One upsert, so that two instances writing a key for the first time cannot collide."""
+    insert = dialect_insert(session.get_bind().dialect.name)
+    await session.exec(
+        insert(BotState)
+        .values(key=key, value=value, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[col(BotState.key)], set_={"value": value, "updated_at": now}
+        )
+    )
 
 
 HANDLED_KEPT = timedelta(days=2)

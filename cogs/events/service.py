@@ -18,13 +18,12 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, delete, or_, select, update
+from sqlmodel import col, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import markup
 from bot.core.errors import UserError
-from bot.db import insert_ignoring_conflicts
-from bot.state import BotState
+from bot.state import get_state, set_state
 from cogs.events import limits
 from cogs.events.models import Event, EventChange, EventRoom, PersonZone, Rsvp
 from cogs.events.recurrence import Occurrence, occurrences, to_utc
@@ -126,24 +125,12 @@ def expand(
 
 
 async def bump_version(session: AsyncSession, now: datetime) -> None:
-    """Mark the events as changed: a random token, so two instances never write the same one.
-    Written with an insert that tolerates the row existing, so two instances' first changes
-    cannot collide."""
-    token = uuid.uuid4().hex
-    await session.exec(
-        insert_ignoring_conflicts(session, BotState).values(
-            key=VERSION_KEY, value=token, updated_at=now
-        )
-    )
-    await session.exec(
-        update(BotState).where(col(BotState.key) == VERSION_KEY).values(value=token, updated_at=now)
-    )
+    """Mark the events as changed: a random token, so two instances never write the same one."""
+    await set_state(session, VERSION_KEY, uuid.uuid4().hex, now)
 
 
 async def version(session: AsyncSession) -> str:
-    """The events' version token, read from the store itself (never a cached row)."""
-    query = select(BotState.value).where(col(BotState.key) == VERSION_KEY)
-    return (await session.exec(query)).first() or "initial"
+    return await get_state(session, VERSION_KEY) or "initial"
 
 
 async def refresh_next_start(session: AsyncSession, event: Event, now: datetime) -> None:

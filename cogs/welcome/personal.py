@@ -44,10 +44,10 @@ async def forget(session: AsyncSession, env: Env, person_id: int, now: datetime)
         await delivery.drop(session, Key("welcome", account.id))
         await delivery.redact(session, Key("welcome", account.id))
     mine = select(Welcome).where(
-        Welcome.person_id == person_id, col(Welcome.key).startswith(f"{service.GROUPS}:")
+        Welcome.person_id == person_id, delivery.within(col(Welcome.key), service.GROUPS)
     )
     for welcome in (await session.exec(mine)).all():
-        group = service.GROUPS.child(welcome.key.removeprefix(f"{service.GROUPS}:"))
+        group = Key.parse(welcome.key)
         others = (
             select(Account.display_name)
             .join(Welcome, col(Welcome.person_id) == col(Account.person_id))

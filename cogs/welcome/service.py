@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, not_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -123,7 +123,7 @@ async def _recent_singles(session: AsyncSession, platform: str, room: str, now: 
         Welcome.platform == platform,
         Welcome.room == room,
         col(Welcome.welcomed_at) > now - WINDOW,
-        col(Welcome.key).not_like(f"{GROUPS}:%"),
+        not_(delivery.within(col(Welcome.key), GROUPS)),
     )
     return (await session.exec(query)).one()
 
