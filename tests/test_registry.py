@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.cogs import discover
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.bus import Topic, UnknownTopic
-from bot.core.cog import Contributions, Setup
+from bot.core.cog import Contributions, Listens, Sees, Setup
 from bot.core.help import help_command
 from bot.core.router import Router
 from bot.identity import Person
@@ -158,6 +158,21 @@ def test_a_timer_woken_by_an_undeclared_topic_fails_at_start(registry: Router) -
     setup = Setup(registry.runtime, registry, Contributions(), "listener")
     with pytest.raises(UnknownTopic, match="'nobodys'"):
         setup.timer("listens", step, wake_on=[NOBODYS])
+
+
+def test_a_listener_the_cog_does_not_declare_fails_at_start(registry: Router) -> None:
+    """Unless declared, `convene init` could not ask Discord to send it anything."""
+
+    async def greet(ctx: Ctx, newcomers: Sequence[str]) -> None:
+        pass
+
+    declared = Listens("welcome", Sees.JOINS, "welcomes")
+    Setup(registry.runtime, registry, Contributions(), "greeter", [declared]).on_join(
+        "welcome", greet
+    )
+    setup = Setup(registry.runtime, registry, Contributions(), "greeter")
+    with pytest.raises(ValueError, match="'greeter' listens to joins in 'welcome' rooms"):
+        setup.on_join("welcome", greet)
 
 
 async def test_a_change_to_an_undeclared_topic_is_not_committed(
