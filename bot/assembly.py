@@ -64,6 +64,6 @@ def assemble(
     for cog in cogs:
         if cog.templates is not None:
             contributions.templates[cog.name] = cog.templates
-        cog.setup(Setup(runtime, router, contributions, cog.name))
+        cog.setup(Setup(runtime, router, contributions, cog.name, cog.listens))
     router.check_consequences()
     return Assembly(runtime, router, tuple(cogs), contributions, book, rooms_loop)

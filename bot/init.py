@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from bot.cogs import discover
 from bot.config import ConfigError, checked_settings
 from bot.core.cli import CliError
+from bot.core.cog import Listens, Sees
 from bot.core.settings import read_secret
 
 if TYPE_CHECKING:
@@ -369,10 +370,6 @@ def _check_token_file(path: Path, force: bool) -> None:
         raise CliError(f"{path} exists; add --force to replace the token it holds")
 
 
-def _purposes() -> list[str]:
-    return sorted({purpose for cog in discover() for purpose in cog.purposes})
-
-
 def _room(spec: str, plan: Plan, purposes: list[str]) -> dict[str, Any]:
     name, equals, rest = spec.partition("=")
     places, colon, wanted = rest.rpartition(":")
@@ -522,7 +519,8 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
         raise CliError(f"{output} exists; add --force to replace it, or --output another path")
     if args.discord_token_env and args.discord_token_file:
         raise CliError("give --discord-token-env or --discord-token-file, not both")
-    purposes = _purposes()
+    cogs = discover()
+    purposes = sorted({purpose for cog in cogs for purpose in cog.purposes})
     discord_asked = bool(args.discord_token_env or args.discord_token_file or args.guild)
     matrix_asked = bool(args.matrix_homeserver or args.matrix_user or args.matrix_password_env)
     if not (discord_asked or matrix_asked):
@@ -546,7 +544,7 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
         names = [room["name"] for room in plan.rooms]
         if repeated := sorted({n for n in names if names.count(n) > 1}):
             raise CliError(f"--room: each room needs its own name; repeated: {', '.join(repeated)}")
-        notes = _intents(plan)
+        notes = _intents(plan, [listens for cog in cogs for listens in cog.listens])
         _commit(plan, output, args.force)
     except BaseException:
         if plan.login is not None:
@@ -562,36 +560,36 @@ def run(args: argparse.Namespace, prompts: Prompts) -> int:
     return 0
 
 
-# A purpose that reads what the gateway sends only with a privileged intent: its key in
-# [discord], the intent's name in the Developer Portal, and what it is for.
+# The privileged intent without which the gateway does not send what a listener sees: its key
+# in [discord] and its name in the Developer Portal.
 INTENTS = {
-    "help": ("message_content", "Message Content", "FAQ auto-answer"),
-    "welcome": ("members_intent", "Server Members", "welcomes"),
+    Sees.MESSAGES: ("message_content", "Message Content"),
+    Sees.JOINS: ("members_intent", "Server Members"),
 }
 
 
-def _intents(plan: Plan) -> list[str]:
-    """Turns on the intent a Discord room's purpose needs when the Developer Portal allows it;
+def _intents(plan: Plan, listening: Sequence[Listens]) -> list[str]:
+    """Turns on the intent a Discord room's listeners need when the Developer Portal allows it;
     else says where to allow it, since asking for it unallowed would stop the bot at start."""
     if plan.discord is None or plan.survey is None:
         return []
-    allowed = {
-        "message_content": plan.survey.message_content,
-        "members_intent": plan.survey.members,
-    }
+    allowed = {Sees.MESSAGES: plan.survey.message_content, Sees.JOINS: plan.survey.members}
     notes = []
-    for purpose, (key, intent, feature) in INTENTS.items():
+    for listens in listening:
         rooms = [
-            r["name"] for r in plan.rooms if "discord_channel_id" in r and purpose in r["purposes"]
+            r["name"]
+            for r in plan.rooms
+            if "discord_channel_id" in r and listens.purpose in r["purposes"]
         ]
         if not rooms:
             continue
-        if allowed[key]:
+        key, intent = INTENTS[listens.sees]
+        if allowed[listens.sees]:
             plan.discord[key] = True
         else:
             notes.append(
-                f"Note: {feature} in {', '.join(rooms)} needs the {intent} intent on Discord: "
-                f"allow it in the Developer Portal > Bot, then set [discord] {key} = true"
+                f"Note: {listens.feature} in {', '.join(rooms)} needs the {intent} intent on "
+                f"Discord: allow it in the Developer Portal > Bot, then set [discord] {key} = true"
             )
     return notes
 

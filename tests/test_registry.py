@@ -10,6 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cogs import discover
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
+from bot.core.bus import Topic, UnknownTopic
+from bot.core.cog import Contributions, Listens, Sees, Setup
 from bot.core.help import help_command
 from bot.core.router import Router
 from bot.identity import Person
@@ -137,6 +139,54 @@ async def test_only_a_private_spec_answers_privately(
     async with registry.runtime.sessions() as session:
         names = (await session.exec(select(Person.display_name))).all()
     assert "told" in names and "kept" not in names
+
+
+NOBODYS = Topic("nobodys")
+
+
+@command("secret change", help="Changes a topic no cog declares")
+async def secret_change(ctx: Ctx) -> Reply:
+    ctx.session.add(Person(display_name="changed", created_at=ctx.now()))
+    ctx.changed(NOBODYS)
+    return Reply("changed")
+
+
+def test_a_timer_woken_by_an_undeclared_topic_fails_at_start(registry: Router) -> None:
+    async def step() -> float:
+        return 60.0
+
+    setup = Setup(registry.runtime, registry, Contributions(), "listener")
+    with pytest.raises(UnknownTopic, match="'nobodys'"):
+        setup.timer("listens", step, wake_on=[NOBODYS])
+
+
+def test_a_listener_the_cog_does_not_declare_fails_at_start(registry: Router) -> None:
+    """Unless declared, `convene init` could not ask Discord to send it anything."""
+
+    async def greet(ctx: Ctx, newcomers: Sequence[str]) -> None:
+        pass
+
+    declared = Listens("welcome", Sees.JOINS, "welcomes")
+    Setup(registry.runtime, registry, Contributions(), "greeter", [declared]).on_join(
+        "welcome", greet
+    )
+    setup = Setup(registry.runtime, registry, Contributions(), "greeter")
+    with pytest.raises(ValueError, match="'greeter' listens to joins in 'welcome' rooms"):
+        setup.on_join("welcome", greet)
+
+
+async def test_a_change_to_an_undeclared_topic_is_not_committed(
+    registry: Router, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Published only after the commit, an undeclared topic would leave the work kept behind
+    an apology that says nothing was changed."""
+    registry.add(secret_change)
+    said = await platform.person("@nina:x").say("!secret change")
+    assert said.reply.error and "Nothing was changed" in said.text
+    assert "no loaded cog declares the topic 'nobodys'" in caplog.text
+    async with registry.runtime.sessions() as session:
+        names = (await session.exec(select(Person.display_name))).all()
+    assert "changed" not in names
 
 
 async def test_long_messages_are_refused_politely(platform: FakePlatform) -> None:

@@ -1,9 +1,9 @@
 """The change bus: "events changed" wakes whoever plans from events, once the change commits.
 
 Topics are values declared by the core and by each cog, not strings: a listener of a topic
-nobody declares fails when the bot starts, instead of silently never waking. Work records its
-changes on its session (`note`), and whoever commits that session publishes them, so a
-rolled-back change wakes nobody.
+nobody declares fails when the bot starts, instead of silently never waking, and work that notes
+one fails before it commits. Work records its changes on its session (`note`), and whoever
+commits that session publishes them, so a rolled-back change wakes nobody.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _NOTED = "convene.topics"
+_BUS = "convene.bus"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class Bus:
         for listener in self._known(topic):
             listener()
 
+    def bind(self, session: AsyncSession) -> None:
+        """Have `note` check *session*'s topics against this bus: after the commit, an unknown
+        topic would fail a command whose work is already kept."""
+        session.info[_BUS] = self
+
     def publish_noted(self, session: AsyncSession) -> None:
         """Publish what *session*'s work noted; call once it has committed."""
         for topic in session.info.pop(_NOTED, set()):
@@ -58,6 +64,9 @@ class Bus:
 
 def note(session: AsyncSession, topic: Topic) -> None:
     """Record that *session*'s work changed *topic*; published when it commits."""
+    bus: Bus | None = session.info.get(_BUS)
+    if bus is not None:
+        bus._known(topic)
     session.info.setdefault(_NOTED, set()).add(topic)
 
 

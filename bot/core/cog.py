@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -39,6 +40,22 @@ S = TypeVar("S", bound=Section)
 FirstStep = Callable[[AsyncSession, Env, datetime], Awaitable[str | None]]
 
 
+class Sees(Enum):
+    """What a listener of a room purpose is sent: a platform may send it only once allowed to
+    (Discord's privileged intents), so `convene init` must know which purposes need which."""
+
+    MESSAGES = "messages"
+    JOINS = "joins"
+
+
+@dataclass(frozen=True)
+class Listens:
+    purpose: str
+    sees: Sees
+    # What people call what the listener does, for the note that asks for the permission.
+    feature: str
+
+
 @dataclass(frozen=True)
 class Cog:
     name: str
@@ -46,6 +63,8 @@ class Cog:
     settings: type[Section] | None = None
     purposes: tuple[str, ...] = ()
     topics: tuple[Topic, ...] = ()
+    # Its `on_message` and `on_join` listeners, declared so before setup runs.
+    listens: tuple[Listens, ...] = ()
     cli: tuple[CliCommand, ...] = ()
     # The module that defines the cog's tables, imported before migrations and merges run.
     models: str | None = None
@@ -72,12 +91,18 @@ class Setup:
     """The one object a cog's setup gets: what it may read and where it may register."""
 
     def __init__(
-        self, runtime: Runtime, router: Router, contributions: Contributions, cog: str = ""
+        self,
+        runtime: Runtime,
+        router: Router,
+        contributions: Contributions,
+        cog: str = "",
+        listens: Iterable[Listens] = (),
     ) -> None:
         self.runtime = runtime
         self._router = router
         self._contributions = contributions
         self._cog = cog
+        self._listens = {(declared.purpose, declared.sees) for declared in listens}
 
     def personal_data(
         self, *, export: Export, forget: Forget, words: Mapping[str, Words] | None = None
@@ -125,10 +150,21 @@ class Setup:
         return notes
 
     def on_message(self, purpose: str, listener: Listener, *, limit: Limit | None = None) -> None:
+        self._declared(purpose, Sees.MESSAGES)
         self._router.add_listener(purpose, listener, limit)
 
     def on_join(self, purpose: str, listener: JoinListener) -> None:
+        self._declared(purpose, Sees.JOINS)
         self._router.add_join_listener(purpose, listener)
+
+    def _declared(self, purpose: str, sees: Sees) -> None:
+        """A listener the cog does not declare would get nothing on a platform nobody allowed
+        to send it."""
+        if (purpose, sees) not in self._listens:
+            raise ValueError(
+                f"cog {self._cog!r} listens to {sees.value} in {purpose!r} rooms without "
+                "declaring it in its Cog's listens"
+            )
 
     def page(
         self,

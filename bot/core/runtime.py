@@ -43,6 +43,7 @@ class Runtime:
         """One unit of work: committed at the end of the block, then the changes it noted are
         published; rolled back, waking nobody, on any error."""
         async with self.sessions() as session:
+            self.bus.bind(session)
             try:
                 yield session
                 # Nothing to commit when no transaction was begun: reads that need none, on

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.cog import Cog, Setup
+from bot.core.cog import Cog, Listens, Sees, Setup
 from bot.core.context import Role
 from bot.core.env import Env
 from cogs.faq import asking, cli, commands, gap_pages, personal, public_pages
@@ -53,6 +53,7 @@ cog = Cog(
     setup,
     settings=FaqSettings,
     purposes=("help",),
+    listens=(Listens("help", Sees.MESSAGES, "FAQ auto-answer"),),
     cli=cli.COMMANDS,
     models="cogs.faq.models",
     templates="cogs.faq",

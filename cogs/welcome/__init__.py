@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import Ctx
-from bot.core.cog import Cog, Setup
+from bot.core.cog import Cog, Listens, Sees, Setup
 from bot.identity import account_of
 from cogs.welcome import commands, personal, service
 from cogs.welcome.settings import WelcomeSettings
@@ -36,5 +36,6 @@ cog = Cog(
     setup,
     settings=WelcomeSettings,
     purposes=("welcome",),
+    listens=(Listens("welcome", Sees.JOINS, "welcomes"),),
     models="cogs.welcome.models",
 )
