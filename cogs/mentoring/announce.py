@@ -64,13 +64,11 @@ def requester_direct(request: MentorRequest, accounts: Sequence[Account]) -> Dir
     account = next((a for a in accounts if a.platform == request.origin_platform), None)
     if account is None or request.origin_platform not in DIRECT_PLATFORMS:
         return None
-    room = request.origin_room
-    usable = room.startswith("!") if request.origin_platform == "matrix" else room.isdigit()
     return Direct(
         f"dm:{request.person_id}",
         request.origin_platform,
         account.platform_user_id,
-        fallback=room if usable else None,
+        fallback=request.origin_room,
     )
 
 
