@@ -61,38 +61,42 @@ async def link(
     )
 
 
+async def _send_file(personal: PersonalData, ctx: Ctx, person_id: int, whose: str) -> Reply:
+    attachment, records = await service_personal.data_file(
+        ctx.session, personal, person_id, ctx.now()
+    )
+    return Reply(
+        f"Here is everything Convene keeps about {whose}: {records} records, as JSON.",
+        attachment=attachment,
+    )
+
+
+async def _preview(
+    personal: PersonalData, ctx: Ctx, person_id: int, whose: str, typed: str, confirm: str
+) -> Reply:
+    """What forgetting would remove; *typed* and *confirm* (text form, for the button) are
+    the command that does it."""
+    lines = await service_personal.what_goes(ctx.session, personal, person_id)
+    accounts = _account_lines(await accounts_of(ctx.session, person_id))
+    return Reply(
+        "\n".join(
+            [
+                f"Forgetting {whose} removes the accounts:",
+                *accounts,
+                *(["and what is kept of them:"] if lines else []),
+                *[f"- {line}" for line in lines],
+                "Only counts that lead to nobody stay. This cannot be undone.",
+                f"To go ahead: {markup.code(typed)}",
+            ]
+        ),
+        title="Forget? Nothing is removed yet",
+        buttons=[Button("Forget", confirm, "danger")] if len(confirm) < 90 else [],
+    )
+
+
 def rights_commands(personal: PersonalData) -> list[Handler]:
     """The commands over what every cog keeps about a person, bound to the house's registry of
     it (complete once every cog has set up)."""
-
-    async def send_file(ctx: Ctx, person_id: int, whose: str) -> Reply:
-        attachment, records = await service_personal.data_file(
-            ctx.session, personal, person_id, ctx.now()
-        )
-        return Reply(
-            f"Here is everything Convene keeps about {whose}: {records} records, as JSON.",
-            attachment=attachment,
-        )
-
-    async def preview(ctx: Ctx, person_id: int, whose: str, typed: str, confirm: str) -> Reply:
-        """What forgetting would remove; *typed* and *confirm* (text form, for the button) are
-        the command that does it."""
-        lines = await service_personal.what_goes(ctx.session, personal, person_id)
-        accounts = _account_lines(await accounts_of(ctx.session, person_id))
-        return Reply(
-            "\n".join(
-                [
-                    f"Forgetting {whose} removes the accounts:",
-                    *accounts,
-                    *(["and what is kept of them:"] if lines else []),
-                    *[f"- {line}" for line in lines],
-                    "Only counts that lead to nobody stay. This cannot be undone.",
-                    f"To go ahead: {markup.code(typed)}",
-                ]
-            ),
-            title="Forget? Nothing is removed yet",
-            buttons=[Button("Forget", confirm, "danger")] if len(confirm) < 90 else [],
-        )
 
     @command(
         "me export",
@@ -101,7 +105,7 @@ def rights_commands(personal: PersonalData) -> list[Handler]:
         limit=Limit(3, timedelta(hours=1)),
     )
     async def me_export(ctx: Ctx) -> Reply:
-        return await send_file(ctx, ctx.person_id, "you")
+        return await _send_file(personal, ctx, ctx.person_id, "you")
 
     @command(
         "me forget",
@@ -115,7 +119,7 @@ def rights_commands(personal: PersonalData) -> list[Handler]:
     ) -> Reply:
         if confirm is None:
             typed = ctx.cmd("me forget", confirm="confirm")
-            return await preview(ctx, ctx.person_id, "you", typed, "me forget confirm")
+            return await _preview(personal, ctx, ctx.person_id, "you", typed, "me forget confirm")
         await service_personal.forget_person(ctx.session, personal, ctx.person_id, ctx.now())
         return Reply(
             "Done: your accounts, names and words are removed here; only counts that lead to "
@@ -131,7 +135,7 @@ def rights_commands(personal: PersonalData) -> list[Handler]:
     )
     async def person_export(ctx: Ctx, who: Annotated[str, Opt(_WHO, max_length=255)]) -> Reply:
         person_id = await find_person(ctx.session, who)
-        return await send_file(ctx, person_id, markup.quoted(who))
+        return await _send_file(personal, ctx, person_id, markup.quoted(who))
 
     @command(
         "person forget",
@@ -151,7 +155,7 @@ def rights_commands(personal: PersonalData) -> list[Handler]:
         if confirm is None:
             typed = ctx.cmd("person forget", who=who, confirm="confirm")
             button = f"person forget {who} confirm"
-            return await preview(ctx, person_id, markup.quoted(who), typed, button)
+            return await _preview(personal, ctx, person_id, markup.quoted(who), typed, button)
         await service_personal.forget_person(ctx.session, personal, person_id, ctx.now())
         return Reply(f"Done: {markup.quoted(who)} is forgotten here; only counts stay.")
 
