@@ -22,7 +22,8 @@ takes no connection from the pool, and has no transaction to commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,38 +127,67 @@ class Read:
 
 
 class Write(Read):
-    """An INSERT or UPDATE (with or without RETURNING) run the same way on SQLite, in the
-    session's transaction: SQLite's driver begins that transaction itself before a statement
-    that writes, so the statement needs only the session's connection. Elsewhere it goes
-    through SQLAlchemy, which begins the transaction (on PostgreSQL, with a BEGIN it sends)."""
+    """An INSERT or UPDATE (with or without RETURNING) run the same way, in the session's
+    transaction. SQLite's driver begins that transaction itself before a statement that
+    writes; on PostgreSQL, SQLAlchemy's asyncpg adapter begins it lazily before its first
+    statement, so it is begun here first (`_begin`)."""
 
     async def rows(
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]]:
-        connection, inline = await self._on(session)
-        if inline is None:
-            return (await connection.execute(self.statement, params)).all()
+        connection, driver = await self._on(session)
         compiled = self._for(connection.dialect)
-        return compiled.processed(await inline.read(compiled.sql, compiled.values(params)))
+        if isinstance(driver, InlineConnection):
+            return compiled.processed(await driver.read(compiled.sql, compiled.values(params)))
+        if isinstance(driver, asyncpg.Connection):
+            async with _gone_through_sqlalchemy(driver):
+                await _begin(connection)
+                return compiled.processed(
+                    await driver.fetch(compiled.sql, *compiled.values(params))
+                )
+        return (await connection.execute(self.statement, params)).all()
 
     async def many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once for each of *rows*."""
-        connection, inline = await self._on(session)
-        if inline is None:
-            await connection.execute(self.statement, rows)
-            return
+        connection, driver = await self._on(session)
         compiled = self._for(connection.dialect)
-        await inline.write_many(compiled.sql, [compiled.values(row) for row in rows])
+        if isinstance(driver, InlineConnection):
+            await driver.write_many(compiled.sql, [compiled.values(row) for row in rows])
+            return
+        if isinstance(driver, asyncpg.Connection):
+            async with _gone_through_sqlalchemy(driver):
+                await _begin(connection)
+                await driver.executemany(compiled.sql, [compiled.values(row) for row in rows])
+                return
+        await connection.execute(self.statement, rows)
 
     @staticmethod
-    async def _on(session: AsyncSession) -> tuple[AsyncConnection, InlineConnection | None]:
-        """The session's connection and, on SQLite, its driver's, with the write counted."""
+    async def _on(session: AsyncSession) -> tuple[AsyncConnection, Any]:
+        """The session's connection and its driver's, with the write counted."""
         connection = await connection_of(session)
-        driver = _driver(connection)
-        if not isinstance(driver, InlineConnection):
-            return connection, None
         written(connection)
-        return connection, driver
+        return connection, _driver(connection)
+
+
+@asynccontextmanager
+async def _gone_through_sqlalchemy(driver: asyncpg.Connection) -> AsyncIterator[None]:
+    """Let a failure pass as it came, unless the connection has gone: then the caller runs
+    the statement through SQLAlchemy, which fails the same way but invalidates the pool's
+    connections of that generation and says `connection_invalidated`, so that the store
+    retry runs the work again on a new connection."""
+    try:
+        yield
+    except Exception as exc:
+        if not driver.is_closed():
+            raise
+        log.debug("a quick write's connection has gone (%s)", exc)
+
+
+async def _begin(connection: AsyncConnection) -> None:
+    adapter: Any = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+    async with adapter._execute_mutex:
+        if adapter._transaction is None:
+            await adapter._start_transaction()
 
 
 def _driver(connection: AsyncConnection) -> Any:

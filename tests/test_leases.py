@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import parse_settings
 from bot.core import Role
 from bot.db import make_engine
 from bot.leases import RETRY, LeaseLost, Leases
@@ -85,6 +86,9 @@ async def test_a_replay_on_a_platform_that_resends_gets_the_kept_answer(
 
 
 ASK = '!mentor request "dev setup" the C extensions fail to build on Windows'
+MENTOR_ROOM = parse_settings(
+    {"rooms": [{"name": "mentors", "matrix_room_id": "!m:x", "purposes": ["mentors"]}]}
+)
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -96,6 +100,8 @@ ASK = '!mentor request "dev setup" the C extensions fail to build on Windows'
         ("handled_event", CREATE, "“Sprint”"),
         ("rate_limit", ASK, "dev setup"),
         ("handled_event", "!event nonsense", "event nonsense"),
+        # The outbox's quick write (`bot.reads.Write`), run on asyncpg below SQLAlchemy.
+        ("delivery", ASK, "dev setup"),
     ],
 )
 async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
@@ -104,7 +110,7 @@ async def test_a_command_whose_session_ends_is_run_again_not_apologised_for(
     """PostgreSQL ends a session of the command in the middle of its transaction (an
     administrator, a restart): the command runs again on a new connection and is answered as
     if nothing had happened, once, instead of with an apology; a refusal, with the refusal."""
-    omar = FakePlatform(build_bot(sessions)).person("@omar:x", Role.ORGANIZER)
+    omar = FakePlatform(build_bot(sessions, MENTOR_ROOM)).person("@omar:x", Role.ORGANIZER)
     await omar.say("!whoami")
     admin = await asyncpg.connect(db_url)
     try:

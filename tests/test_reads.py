@@ -4,7 +4,10 @@ the session's transaction; on SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import asyncpg
+import pytest
 from sqlalchemy import bindparam, event, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,6 +18,8 @@ from bot.db import wrote
 from bot.identity import Account, Person, accounts_of, people
 from bot.reads import Write
 from bot.state import HandledEvent
+from bot.store_errors import transient
+from tests.support.eventually import eventually
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 
@@ -129,6 +134,41 @@ async def test_a_quick_write_is_the_session_s_to_commit_or_roll_back(
         await session.rollback()
     async with sessions() as session:
         assert (await session.get(Person, nina)).display_name == "Nina"  # type: ignore[union-attr]
+        await _RENAME.rows(session, {"person": nina, "name": "Nina R."})
+        await session.commit()
+    async with sessions() as session:
+        assert (await session.get(Person, nina)).display_name == "Nina R."  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("first", [True, False], ids=["before-begin", "within"])
+async def test_a_quick_write_on_a_connection_postgresql_ended_is_retried_on_a_new_one(
+    sessions: async_sessionmaker[AsyncSession], db_url: str, first: bool
+) -> None:
+    """A `Write` runs on asyncpg below SQLAlchemy; when PostgreSQL has ended its connection
+    (a restart, `pg_terminate_backend`), as the write's BEGIN or within the transaction, it
+    fails as SQLAlchemy fails: the connection invalidated, which the store retry runs the
+    work again for, on a new connection."""
+    nina = await _nina(sessions)
+    async with sessions() as session:
+        connection = await session.connection()
+        if not first:
+            await session.exec(select(Person.id))
+        raw = await connection.get_raw_connection()
+        pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
+        admin = await asyncpg.connect(db_url)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            await eventually(
+                lambda: raw.driver_connection.is_closed(),  # type: ignore[union-attr]
+                what="the ended connection to close",
+            )
+        finally:
+            await admin.close()
+        with pytest.raises(DBAPIError) as failed:
+            await _RENAME.rows(session, {"person": nina, "name": "Nina R."})
+        assert failed.value.connection_invalidated and transient(failed.value)
+    async with sessions() as session:
         await _RENAME.rows(session, {"person": nina, "name": "Nina R."})
         await session.commit()
     async with sessions() as session:
