@@ -28,7 +28,7 @@ def is_test_module(parts: list[str]) -> bool:
 
 
 def test_no_test_module_imports_another() -> None:
-    offenders = []
+    offenders: list[str] = []
     for path in sorted((ROOT / "tests").rglob("*.py")):
         package = list(path.relative_to(ROOT).parent.parts)
         tree = ast.parse(path.read_text(), str(path))
