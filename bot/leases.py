@@ -81,8 +81,13 @@ def lock_key(name: str) -> int:
 class Leases:
     """The leases of one process; `held` is what /healthz shows."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, pause: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
+        """*pause* is how a standby waits `RETRY` between tries: a test steps it instead, so that
+        it counts tries that found the lease held rather than timing them."""
         self._connect_args = dict(engine.dialect.create_connect_args(engine.url)[1])
+        self._pause = pause
         self.held: set[str] = set()
         self._connections: dict[str, asyncpg.Connection] = {}
 
@@ -145,7 +150,7 @@ class Leases:
                     if not waiting_said:
                         log.info("standing by: another instance holds the %s lease", name)
                         waiting_said = True
-                await asyncio.sleep(RETRY)
+                await self._pause(RETRY)
         except BaseException:
             if connection is not None:
                 connection.terminate()

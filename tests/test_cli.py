@@ -19,12 +19,10 @@ from bot.__main__ import main
 from tests.support.private_postgres import PrivatePostgres, private_postgres
 from tests.support.store_fixtures import PG_ADMIN_URL
 from tests.support.synapse import Synapse
+from tests.support.terminal import PASSWORD, TOKEN, outcome, settings_file
 
 # aiosqlite's worker thread once printed a traceback of its own after a failed open.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
-
-PASSWORD = "s3cret-pw"
-TOKEN = "tok-s3cret-value"
 
 FAQ = """\
 [[entry]]
@@ -42,26 +40,9 @@ events:
 """
 
 
-def outcome(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
-    """What the person saw; in no case a traceback or a secret."""
-    out, err = capsys.readouterr()
-    seen = out + err
-    assert "Traceback" not in seen
-    assert PASSWORD not in seen and TOKEN not in seen
-    return out, err
-
-
 def one_line(err: str) -> str:
     assert err.startswith("convene: ") and err.endswith("\n") and err.count("\n") == 1, err
     return err.removesuffix("\n")
-
-
-def settings_file(tmp_path: Path, text: str) -> Path:
-    """*text*, with the console and the web server off unless it says otherwise."""
-    path = tmp_path / f"convene-{uuid.uuid4().hex[:8]}.toml"
-    off = [name for name in ("console", "web") if f"[{name}]" not in text]
-    path.write_text(text + "".join(f"\n[{name}]\nenabled = false\n" for name in off))
-    return path
 
 
 def store_file(tmp_path: Path, url: str) -> Path:

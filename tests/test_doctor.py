@@ -25,7 +25,7 @@ from bot.web import make_web_app
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
 from tests.support.store_fixtures import PG_ADMIN_URL
-from tests.test_cli import outcome, settings_file
+from tests.support.terminal import outcome, settings_file
 
 
 def free_port() -> int:

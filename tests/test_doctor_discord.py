@@ -35,7 +35,7 @@ from tests.support.fake_discord import (
     FakeUser,
     Permission,
 )
-from tests.test_cli import outcome
+from tests.support.terminal import outcome
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from tests.support.bot_harness import running
 from tests.support.matrix_fixtures import synapse_server  # noqa: F401
 from tests.support.matrix_world import ask, invited_rooms, make_world
 from tests.support.synapse import MatrixUser, Synapse
-from tests.test_cli import outcome
+from tests.support.terminal import outcome
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,6 @@ ids on both stores, through the real router and commands.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -22,7 +21,7 @@ from bot.db import make_engine
 from bot.leases import RETRY, LeaseLost, Leases
 from bot.schema import upgrade
 from bot.state import FORGET_EVERY, HANDLED_KEPT, REPLY_KEPT, forget_handled
-from tests.support.clock import Clock
+from tests.support.clock import Clock, Pauses
 from tests.support.eventually import eventually
 from tests.support.fake_platform import FakePlatform
 from tests.support.house import build_bot
@@ -156,7 +155,10 @@ async def test_two_instances_given_one_event_answer_it_once(
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_lease_is_held_by_one_instance_and_handed_over(engine: AsyncEngine) -> None:
-    first, second = Leases(engine), Leases(engine)
+    """The standby's tries are counted, not timed: each one while the holder runs is refused,
+    and the first after the holder stops takes the lease, so the handover waits one `RETRY`."""
+    pauses = Pauses()
+    first, second = Leases(engine), Leases(engine, pauses)
     stop_first = asyncio.Event()
     second_started = asyncio.Event()
 
@@ -165,18 +167,21 @@ async def test_a_lease_is_held_by_one_instance_and_handed_over(engine: AsyncEngi
         await asyncio.Event().wait()
 
     holder = asyncio.create_task(first.run("matrix", stop_first.wait))
-    await asyncio.sleep(0.3)
+    await eventually(lambda: first.held == {"matrix"}, what="the first instance holding it")
     standby = asyncio.create_task(second.run("matrix", second_work))
-    await asyncio.sleep(RETRY * 2)
-    assert first.held == {"matrix"} and second.held == set()
-    assert not second_started.is_set()
+    for refused in range(1, 4):
+        await pauses.reached(refused)
+        assert first.held == {"matrix"} and second.held == set()
+        assert not second_started.is_set()
+        if refused < 3:
+            pauses.resume()
 
     stop_first.set()
     await holder
     assert first.held == set()
-    started = time.monotonic()
-    await asyncio.wait_for(second_started.wait(), RETRY * 3)
-    assert time.monotonic() - started <= RETRY * 2
+    pauses.resume()
+    await eventually(second_started.is_set, what="the standby taking the lease over")
+    assert pauses.asked == [RETRY] * 3, "taken at the first try after the holder stopped"
     assert second.held == {"matrix"}
     standby.cancel()
     await asyncio.gather(standby, return_exceptions=True)
@@ -201,7 +206,7 @@ async def test_a_holder_whose_connection_ends_stops_its_platform(
             cancelled.set()
 
     holder = asyncio.create_task(leases.run("discord", platform))
-    await asyncio.sleep(0.5)
+    await eventually(lambda: leases.held == {"discord"}, what="the lease held")
     admin = await asyncpg.connect(db_url)
     try:
         await admin.execute(
@@ -257,19 +262,22 @@ async def test_handled_event_ids_are_forgotten_after_two_days(
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_stop_that_cancels_twice_still_gives_the_lease_up(engine: AsyncEngine) -> None:
     """The App cancels a platform at the start of a stop, and again when it is late: the
-    second cancel may land while the platform winds down; the lease goes all the same."""
-    first, second = Leases(engine), Leases(engine)
+    second cancel may land while the platform winds down; the lease goes all the same, before
+    the holder's task ends, so a standby's first try takes it."""
+    first = Leases(engine)
+    winding_down = asyncio.Event()
 
     async def slow_to_end() -> None:
         try:
             await asyncio.Event().wait()
         finally:
+            winding_down.set()
             await asyncio.shield(asyncio.sleep(0.5))
 
     holder = asyncio.create_task(first.run("matrix", slow_to_end))
-    await asyncio.sleep(0.3)
+    await eventually(lambda: first.held == {"matrix"}, what="the lease held")
     holder.cancel()
-    await asyncio.sleep(0.05)
+    await winding_down.wait()
     holder.cancel()
     await asyncio.gather(holder, return_exceptions=True)
     got = asyncio.Event()
@@ -277,5 +285,8 @@ async def test_a_stop_that_cancels_twice_still_gives_the_lease_up(engine: AsyncE
     async def mark() -> None:
         got.set()
 
-    await asyncio.wait_for(second.run("matrix", mark), RETRY * 2)
+    async def no_second_try(seconds: float) -> None:
+        raise AssertionError("the lease was still held after its holder's task ended")
+
+    await Leases(engine, no_second_try).run("matrix", mark)
     assert got.is_set()

@@ -24,7 +24,7 @@ from tests.support.discord_fixtures import APPLICATION_ID, GENERAL, GUILD_ID
 from tests.support.due_events import seed_events
 from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord
-from tests.support.matrix_world import make_world
+from tests.support.matrix_world import make_world, stored_token
 from tests.support.synapse import Synapse
 
 # --- What the store holds --------------------------------------------------------------------
@@ -192,9 +192,10 @@ async def test_a_stop_while_matrix_syncs(
     world = await make_world(synapse, tmp_path, monkeypatch, sync_timeout_ms=30000)
     matrix = world.settings.matrix
     token_env = matrix.token_env
+    store = sqlite(tmp_path)
     config = write_config(
         tmp_path,
-        sqlite(tmp_path),
+        store,
         console={"enabled": False},
         matrix={
             "enabled": True,
@@ -211,7 +212,14 @@ async def test_a_stop_while_matrix_syncs(
         await running.until(lambda: "Matrix: connected" in running.stderr, "a Matrix sync")
         sent = await synapse.send_text(world.omar, world.room, "!whoami")
         await synapse.wait_for_message(world.omar, world.room, sender=world.bot.user_id, after=sent)
-        await asyncio.sleep(0.5)
+
+        async def kept_past_command() -> bool:
+            token = await stored_token(store)
+            return token is not None and await synapse.synced_past(
+                world.omar, world.room, token, sent
+            )
+
+        await eventually(kept_past_command, what="the sync token past the command kept")
         await running.stop("SIGTERM")
 
     async with bot(config, env) as running:

@@ -23,14 +23,14 @@ from sqlmodel import func, select
 
 from bot.app import App
 from bot.db import make_engine, make_sessions
-from bot.state import get_state, set_state
+from bot.state import set_state
 from cogs.events.models import Event
 from tests.support.bot_process import Bot, bot, write_config
 from tests.support.discord_bot import answered
 from tests.support.discord_fixtures import APPLICATION_ID, GENERAL, GUILD_ID, ORGANIZER
 from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord
-from tests.support.matrix_world import World, make_world, matrix_of
+from tests.support.matrix_world import World, make_world, matrix_of, stored_token
 from tests.support.synapse import Synapse
 from tests.support.throttle_proxy import ThrottleProxy
 
@@ -71,15 +71,6 @@ async def health(running: Bot) -> dict[str, Any]:
         body: dict[str, Any] = await response.json()
         body["status"] = response.status
         return body
-
-
-async def stored_token(url: str) -> str | None:
-    engine = make_engine(url)
-    try:
-        async with make_sessions(engine)() as session:
-            return await get_state(session, "matrix.next_batch")
-    finally:
-        await engine.dispose()
 
 
 async def events_titled(url: str, title: str) -> int:

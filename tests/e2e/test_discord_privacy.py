@@ -8,16 +8,14 @@ message others could see, so a secret shown even for a moment would be caught.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 import pytest
 
-from bot.config import Settings
-from tests.support.bot_harness import running, settings_for
+from tests.support.bot_harness import running
+from tests.support.discord_bot import discord_settings_with_mentors, ever_shown, filled
 from tests.support.discord_fixtures import (
-    APPLICATION_ID,
     CONTRIBUTOR,
     GENERAL,
     GUILD_ID,
@@ -28,7 +26,6 @@ from tests.support.discord_fixtures import (
 from tests.support.eventually import eventually
 from tests.support.fake_discord import (
     EPHEMERAL,
-    LOADING,
     CallbackType,
     FakeDiscord,
     FakeUser,
@@ -39,25 +36,6 @@ from tests.support.store_fixtures import store_locked
 pytestmark = pytest.mark.e2e
 
 DETAILS = "the C extensions fail to build on my laptop"
-
-
-def settings(fake: FakeDiscord, url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("CONVENE_TEST_DISCORD_TOKEN", fake.token)
-    return settings_for(
-        url,
-        discord={
-            "enabled": True,
-            "token_env": "CONVENE_TEST_DISCORD_TOKEN",
-            "application_id": APPLICATION_ID,
-            "guild_ids": [GUILD_ID],
-            "api_base_url": fake.api_base,
-            "gateway_url": fake.gateway_url,
-        },
-        rooms=[
-            {"name": "general", "discord_channel_id": GENERAL.id},
-            {"name": "mentors", "discord_channel_id": MENTORS_CHANNEL.id, "purposes": ["mentors"]},
-        ],
-    )
 
 
 async def slow(
@@ -76,26 +54,10 @@ async def slow(
     return result
 
 
-async def filled(result: InteractionResult) -> str:
-    await result.wait_until(lambda r: r.message is not None and not r.flags & LOADING)
-    return text_of(result.message or {})
-
-
-def text_of(message: dict[str, Any]) -> str:
-    parts = [message.get("content") or ""]
-    for embed in message.get("embeds", []):
-        parts += [embed.get("title", ""), embed.get("description", "")]
-    return "\n".join(parts)
-
-
-def ever_shown(fake: FakeDiscord) -> str:
-    return "\n".join(json.dumps(state, ensure_ascii=False) for state in fake.shown)
-
-
 async def test_slow_link_and_mentor_claim_stay_ephemeral(
     db_url: str, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with running(settings(fake_discord, db_url, monkeypatch)):
+    async with running(discord_settings_with_mentors(fake_discord, db_url, monkeypatch)):
         await fake_discord.wait_commands_synced(GUILD_ID)
 
         link = await slow(fake_discord, db_url, CONTRIBUTOR, "link")
@@ -130,7 +92,7 @@ async def test_an_error_after_a_public_defer_is_shown_to_the_caller_alone(
 ) -> None:
     """The placeholder others saw while the bot thought is closed with a neutral line and
     deleted; the refusal itself is a new, ephemeral message."""
-    async with running(settings(fake_discord, db_url, monkeypatch)):
+    async with running(discord_settings_with_mentors(fake_discord, db_url, monkeypatch)):
         await fake_discord.wait_commands_synced(GUILD_ID)
 
         cancel = await slow(fake_discord, db_url, ORGANIZER, "mentor cancel", {"id": 99})

@@ -15,8 +15,8 @@ import pytest
 
 from bot.config import WebSettings
 from bot.web_login import COOKIE
-from tests.e2e.test_discord_privacy import ever_shown, filled, settings
 from tests.support.bot_harness import running
+from tests.support.discord_bot import discord_settings_with_mentors, ever_shown, filled
 from tests.support.discord_fixtures import CONTRIBUTOR, GENERAL, GUILD_ID, MENTOR
 from tests.support.fake_discord import FakeDiscord
 from tests.support.matrix_world import World, ask, invited_rooms, joined, make_world
@@ -31,7 +31,7 @@ PUBLIC = "https://convene.example.org"
 async def test_web_login_on_discord_is_for_the_caller_alone(
     sqlite_url: str, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = settings(fake_discord, sqlite_url, monkeypatch)
+    config = discord_settings_with_mentors(fake_discord, sqlite_url, monkeypatch)
     web = WebSettings(enabled=True, port=0, public_url=PUBLIC)
     config = config.model_copy(update={"web": web})
     async with running(config) as app:

@@ -6,13 +6,14 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+
+from tests.support.eventually import eventually
 
 STOP_WITHIN = 5.0
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -61,11 +62,14 @@ class Bot:
 
     async def until(self, condition: Callable[[], bool], what: str, timeout: float = 30) -> None:  # noqa: ASYNC109
         """*condition* once true; fails, with what the bot said, if it exits or times out."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if self.process.returncode is not None or time.monotonic() > deadline:
-                raise AssertionError(f"no {what}:\n{self.stdout}\n{self.stderr}")
-            await asyncio.sleep(0.02)
+        with suppress(TimeoutError):
+            await eventually(
+                lambda: condition() or self.process.returncode is not None,
+                what=what,
+                timeout=timeout,
+            )
+        if not condition():
+            raise AssertionError(f"no {what}:\n{self.stdout}\n{self.stderr}")
 
     def say(self, text: str) -> None:
         assert self.process.stdin is not None

@@ -1,5 +1,6 @@
 """A small Matrix community on a real Synapse for the bot under test: the bot's account, two
-people and a room, with the settings that serve it; and asking the bot in that room."""
+people and a room, with the settings that serve it; asking the bot in that room; and the sync
+token it kept in its store."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 
 from bot.app import App
 from bot.config import Settings
-from bot.platforms.matrix import MatrixPlatform
+from bot.db import make_engine, make_sessions
+from bot.platforms.matrix import SYNC_TOKEN_KEY, MatrixPlatform
+from bot.state import get_state
 from tests.support.bot_harness import settings_for
 from tests.support.eventually import eventually
 from tests.support.synapse import Event, MatrixUser, Synapse
@@ -86,3 +89,13 @@ async def invited_rooms(synapse: Synapse, user: MatrixUser) -> list[str]:
     return await eventually(
         lambda: synapse.invited_rooms(user), what=f"an invitation for {user.user_id}"
     )
+
+
+async def stored_token(url: str) -> str | None:
+    """The sync token the bot kept in the store at *url*, where its next start resumes."""
+    engine = make_engine(url)
+    try:
+        async with make_sessions(engine)() as session:
+            return await get_state(session, SYNC_TOKEN_KEY)
+    finally:
+        await engine.dispose()

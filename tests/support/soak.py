@@ -53,6 +53,7 @@ from tests.support.discord_fixtures import (
     ORGANIZER,
     TEST_GUILD,
 )
+from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord, FakeUser
 from tests.support.private_postgres import available, private_postgres
 from tests.support.soak_figures import Figures, Tally
@@ -236,12 +237,11 @@ class Soak:
     async def _until(
         self, check: Callable[[], Awaitable[bool]], what: str, cap: float = 60
     ) -> None:
-        deadline = time.monotonic() + cap
-        while not await check():
-            if time.monotonic() > deadline:
-                logs = "\n".join(self.logs()[-3:])
-                raise TimeoutError(f"no {what} after {cap:.0f} s\n{logs[-4000:]}")
-            await asyncio.sleep(0.1)
+        try:
+            await eventually(check, what=what, timeout=cap, interval=0.1)
+        except TimeoutError as exc:
+            logs = "\n".join(self.logs()[-3:])
+            raise TimeoutError(f"no {what} after {cap:.0f} s\n{logs[-4000:]}") from exc
 
     def logs(self) -> list[str]:
         current = [i.bot.stderr for i in self.instances if i.bot is not None]

@@ -504,6 +504,13 @@ class Synapse:
                 newest_first.append(event)
         return newest_first[::-1]
 
+    async def synced_past(self, user: MatrixUser, room_id: str, token: str, event_id: str) -> bool:
+        """Whether a client that kept the sync token *token* has been given *event_id*: the
+        room's history read back from a sync token stops at what that sync had."""
+        params = {"dir": "b", "from": token, "limit": "100"}
+        page = await self._request("GET", f"{_room(room_id)}/messages", user, params=params)
+        return any(event["event_id"] == event_id for event in page["chunk"])
+
     async def _timeline_backwards(self, user: MatrixUser, room_id: str) -> AsyncIterator[Event]:
         params = {"dir": "b", "limit": "100"}
         while True:
