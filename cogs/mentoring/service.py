@@ -18,7 +18,6 @@ from sqlalchemy import (
     ColumnElement,
     Exists,
     Integer,
-    Row,
     bindparam,
     case,
     func,
@@ -349,6 +348,7 @@ _CLAIM_AND_PEOPLE = (
     )
     .order_by(NAMED_ACCOUNTS.c.platform)
 )
+_CLAIM_WITH_PEOPLE = Write(_CLAIM_AND_PEOPLE)
 _REQUEST_NAMES = tuple(column.name for column in _CLAIMED.c)
 _ACCOUNT_NAMES = tuple(column.name for column in NAMED_ACCOUNTS.c)
 # A claim refused although every rule holds when asked why: the request changed in between
@@ -365,13 +365,12 @@ async def claim(
     The UPDATE checks every rule itself and returns the row to the winner, so a claim costs one
     round trip, its people read in the same statement on PostgreSQL; a refused one then reads
     why. The request returned is a copy of the claimed row, not an object of the session."""
-    connection = await connection_of(session)
-    together = connection.dialect.name == "postgresql"
+    together = session.get_bind().dialect.name == "postgresql"
     key = {"request": request_id, "mentor": mentor_id}
     for _ in range(_CLAIM_TRIES):
         values = {**key, "moment": now, "capacity": capacity}
         if together:
-            rows = (await connection.execute(_CLAIM_AND_PEOPLE, values)).all()
+            rows = await _CLAIM_WITH_PEOPLE.rows(session, values)
             if rows:
                 return _claimed_with_people(rows)
         elif found := await _CLAIM_ON_SQLITE.mappings(session, values):
@@ -381,7 +380,9 @@ async def claim(
     await _refuse_taken(session, request_id)
 
 
-def _claimed_with_people(rows: Sequence[Row[Any]]) -> tuple[MentorRequest, dict[int, Someone]]:
+def _claimed_with_people(
+    rows: Sequence[Sequence[Any]],
+) -> tuple[MentorRequest, dict[int, Someone]]:
     """The request and people from `_CLAIM_AND_PEOPLE`'s rows, one per account of either: the
     request's columns first, then an account's, read by position (a claim's hottest loop)."""
     width = len(_REQUEST_NAMES)
