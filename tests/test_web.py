@@ -66,7 +66,7 @@ async def test_a_page_for_organizers_asks_a_stranger_to_log_in(client: TestClien
     response = await client.get("/queue")
     text = await response.text()
     assert response.status == 401
-    assert "type web login in chat" in text
+    assert "type !web login in chat (Discord: /web login)" in text
 
 
 async def test_a_post_without_a_session_changes_nothing(client: TestClient) -> None:

@@ -49,6 +49,13 @@ class Audience:
         return " ".join([f"{lead(self.style, self.prefix)}{name}", *words])
 
 
+def anywhere(prefix: str, name: str, /, **options: object) -> tuple[str, str]:
+    """A command for a reader whose platform is not known (a web page, a code to send from
+    another platform): typed with the prefix, and as Discord's slash command."""
+    typed = Audience("text", "text", prefix).command(name, **options)
+    return typed, Audience.of("discord", prefix).command(name, **options)
+
+
 def _slash(value: object) -> str:
     if value is ...:
         return "…"

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
+from bot.core.audience import anywhere
 from bot.core.limits import Limit
 from bot.core.personal import PersonalData
 from bot.core.spec import Handler
@@ -49,8 +50,7 @@ async def link(
     platform = ctx.caller.platform
     if code is None:
         issued = await issue_code(ctx.session, ctx.person_id, platform, ctx.now())
-        typed = ctx.env.audience("matrix").command("link", code=issued.shown)
-        slash = ctx.env.audience("discord").command("link", code=issued.shown)
+        typed, slash = anywhere(ctx.env.prefix, "link", code=issued.shown)
         return Reply(
             f"Your link code is **{issued.shown}** — valid for 10 minutes, once.\n"
             f"On your other platform send {markup.code(typed)} (Discord: {markup.code(slash)})."
