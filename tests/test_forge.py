@@ -676,7 +676,7 @@ async def test_a_github_login_is_linked_once_its_code_is_on_github(
 
     github.users["octocat"] = ("Friendly cat", ["my proof " + code[0]])
     said = await polled.ana.say("!forge link github octocat")
-    assert "Linked: GitHub's octocat is you." in said.text
+    assert "Linked: GitHub's octocat is you. !review queue now flags" in said.text
     assert (
         "#3 'Fix the docs' by octocat · waiting 1 d · review requested from you"
         in await polled.queue()

@@ -116,8 +116,8 @@ async def forge_link(
         )
     await accounts.prove(ctx.session, account, ctx.now())
     return Reply(
-        f"Linked: {name}'s {escape(login)} is you. `review queue` now flags the pull requests "
-        "whose review is requested from you."
+        f"Linked: {name}'s {escape(login)} is you. {code(ctx.cmd('review queue'))} now flags "
+        "the pull requests whose review is requested from you."
     )
 
 
