@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Settings, parse_settings
 from bot.core import Role
 from bot.core.durations import span
+from bot.core.env import Env
 from bot.core.pages import PageRequest, View, Viewer
 from bot.identity import Person
 from cogs.faq.models import FaqQuestion
@@ -167,7 +168,7 @@ async def test_the_page_draws_svg_charts_with_a_table_beside(
 ) -> None:
     await seed(sessions)
     house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
-    page = FunnelPage(Summary(house.runtime))
+    page = FunnelPage(Summary(house.runtime), house.runtime.env)
     view = await page(PageRequest({}, NOW, viewer=Viewer(5, "P5", Role.ORGANIZER)))
     assert isinstance(view, View) and view.template == "funnel/funnel.html"
     chart = view.context["stage_chart"]
@@ -193,6 +194,10 @@ async def test_an_organizer_reads_the_funnel_without_scripts(
     assert "<td>0 (0)</td><td>—</td><td>—</td>" in text, "a month without requests"
     assert "<script" not in text.split("<main>")[1].split("</main>")[0]
     assert "Pull requests opened and merged appear here once a forge is configured." in text
+    assert (
+        "says so in chat with <code>!sprint issue done &lt;number&gt;</code> "
+        "(Discord: <code>/sprint issue done number:…</code>)."
+    ) in text
     assert ">2026-12-15 12:00 UTC</time>; they are computed again every 10 min." in text
 
 
@@ -327,7 +332,7 @@ async def test_the_timer_computes_nothing_while_nobody_looks(
     await seed(sessions)
     clock = Clock(NOW)
     summary = summary_of(sessions, clock)
-    page = FunnelPage(summary)
+    page = FunnelPage(summary, Env())
     assert await summary.step() == REFRESH.total_seconds()
     assert (row := await stored(sessions)) and row.computed_at == NOW, "ready for a first view"
     clock.now = NOW + REFRESH

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core.audience import anywhere
 from bot.core.durations import span
+from bot.core.env import Env
 from bot.core.pages import PageRequest, View
 from cogs.funnel import figures
 from cogs.funnel.summary import REFRESH, Summary
@@ -18,8 +20,9 @@ def wait(length: timedelta | None) -> str:
 
 
 class FunnelPage:
-    def __init__(self, summary: Summary) -> None:
+    def __init__(self, summary: Summary, env: Env) -> None:
         self._summary = summary
+        self._env = env
 
     async def __call__(self, request: PageRequest) -> View:
         funnel = await self._summary.latest()
@@ -83,5 +86,6 @@ class FunnelPage:
             "wait_chart": waits,
             "rate_chart": rates,
             "wait": wait,
+            "done": anywhere(self._env.prefix, "sprint issue done", number=...),
         }
         return View("funnel/funnel.html", context, title="Newcomer funnel")
