@@ -25,11 +25,13 @@ from aiohttp.typedefs import Handler
 from bot.config import WebSettings
 from bot.core.audience import anywhere
 from bot.core.diagnose import Finding
+from bot.core.durations import span
 from bot.core.errors import UserError
 from bot.core.pages import PageRequest, PageSpec, Redirect, Unchanged, View, Viewer
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.core.webhooks import Webhook, WebhookRequest
+from bot.web_login import LINK_LIFETIME
 
 HealthProbe = Callable[[], dict[str, bool]]
 
@@ -118,7 +120,7 @@ def make_web_app(
         same-site request, which SameSite=Strict needs to send it on the next page."""
         token = request.match_info["token"]
         browser = secrets.token_urlsafe(24)
-        context = {"token": token, "proof": _proof(browser, token)}
+        context = {"token": token, "proof": _proof(browser, token), "lasts": span(LINK_LIFETIME)}
         response = await site.render(request, View("login.html", context, title="Log in"), None)
         response.headers.update(_PRIVATE)
         response.set_cookie(
