@@ -97,7 +97,10 @@ def make_web_app(
     site = _Site(runtime.env.name, pages, gate, runtime.env.web.public_url)
 
     async def index(request: web.Request) -> web.Response:
-        commands = [(spec.usage(prefix=router.prefix), spec.help) for spec in router.specs]
+        commands = [
+            ((spec.usage("text", router.prefix), spec.usage("slash", router.prefix)), spec.help)
+            for spec in router.specs
+        ]
         connected = [name for name, up in health().items() if up]
         view = View("index.html", {"commands": commands, "connected": connected})
         return await site.render(request, view, await gate.viewer(request))

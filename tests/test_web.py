@@ -46,7 +46,8 @@ async def test_the_front_page_lists_commands_and_platforms(client: TestClient) -
     assert response.status == 200
     assert response.content_type == "text/html"
     assert "Connected: console" in text
-    assert "<code>!whoami</code>" in text
+    assert "<code>!whoami</code> (Discord: <code>/whoami</code>)" in text
+    assert "<code>!link [code]</code> (Discord: <code>/link [code:…]</code>)" in text
 
 
 async def test_what_a_page_shows_is_escaped(client: TestClient) -> None:
