@@ -1,5 +1,7 @@
 """Who reads a message, and so how a command is written for them: `/x` on Discord, the
-configured prefix elsewhere. Every hint the bot gives ("type `!link`…") is written here."""
+configured prefix elsewhere, and both where the reader's platform is not known (a web page,
+`anywhere`). Every command the bot shows people ("type `!link`…") is written here: through an
+`Audience` (`Ctx.cmd`, `Env.audience`), `anywhere`, or a spec's usage, which starts with `lead`."""
 
 from __future__ import annotations
 
