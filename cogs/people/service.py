@@ -98,7 +98,7 @@ async def redeem_code(
         .values(used_at=now)
     )
     if claimed.rowcount != 1:
-        raise UserError("That code has already been used; ask for a new one with link.")
+        raise UserError(f"That code has already been used; ask for a new one with {again}.")
     keep, drop = sorted((row.person_id, person_id))
     await merge_people(session, keep, drop)
     return await accounts_of(session, keep)
