@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
 from bot.core import Role
+from bot.core.audience import Audience
 from bot.core.pages import Page, PageRequest, Unchanged
 from bot.core.router import Router
 from cogs.events import feed as feed_module
@@ -36,6 +37,8 @@ SETTINGS = parse_settings(
         ],
     }
 )
+
+CONSOLE = Audience.of("console")
 
 
 @pytest.fixture
@@ -199,7 +202,7 @@ async def test_feed_matches_event_list(
     async with sessions() as session:
         listed = []
         for event_id in (1, 2, 3, 4):
-            event = await service.get_event(session, event_id)
+            event = await service.get_event(session, event_id, CONSOLE)
             changes = await service.changes_of(session, event_id)
             listed += [
                 (event.uid, o.start)
@@ -276,7 +279,7 @@ async def test_an_etag_always_names_the_body_it_came_with(
     tagged with a version it does not show."""
     await omar.say(CORE)
     async with sessions() as session:
-        owner = (await service.get_event(session, 1)).created_by
+        owner = (await service.get_event(session, 1, CONSOLE)).created_by
         for n in range(feed_module.BATCH * 2 + 10):
             start = datetime(2027, 1, 1, 9) + timedelta(hours=n)
             session.add(

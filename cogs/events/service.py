@@ -22,6 +22,7 @@ from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import markup
+from bot.core.audience import Audience
 from bot.core.errors import UserError
 from bot.db import insert_ignoring_conflicts
 from bot.state import BotState
@@ -194,10 +195,12 @@ async def create_event(
     return event, upcoming
 
 
-async def get_event(session: AsyncSession, event_id: int) -> Event:
+async def get_event(session: AsyncSession, event_id: int, audience: Audience) -> Event:
+    """The event, or a refusal naming `event list` as *audience* types it."""
     event = await session.get(Event, event_id)
     if event is None:
-        raise UserError(f"There is no event #{event_id}. See the upcoming ones with event list.")
+        listing = markup.code(audience.command("event list"))
+        raise UserError(f"There is no event #{event_id}. See the upcoming ones with {listing}.")
     return event
 
 
