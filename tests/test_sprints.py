@@ -563,7 +563,12 @@ async def test_the_holder_or_an_organizer_says_an_issue_is_done(
         await ok(omar, f"!sprint issue add {gh(n)}")
     before = await snapshot(registry)
     for user, line, message in (
-        (nina, "!sprint issue done 1", "Nobody holds #1: an issue is done by whoever took it."),
+        (
+            nina,
+            "!sprint issue done 1",
+            "Nobody holds #1: an issue is done by whoever took it. "
+            "Take it first, e.g. !sprint claim 1.",
+        ),
         (nina, "!sprint issue done 9", "There is no sprint issue #9."),
         (nina, "!sprint issue done x", "number must be a whole number"),
     ):

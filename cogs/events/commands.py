@@ -224,9 +224,8 @@ def _personal_lead(ctx: Ctx, answer: str, remind: str | None) -> timedelta | Non
     if remind is None or remind.strip().lower() in ("off", "none", "no"):
         return None
     if answer != "going":
-        raise UserError(
-            "Personal reminders are for people going, e.g. event rsvp 3 going remind=15m"
-        )
+        example = ctx.cmd("event rsvp", id=3, answer="going", remind=Named("15m"))
+        raise UserError(f"Personal reminders are for people going, e.g. {markup.code(example)}")
     if ctx.caller.platform not in delivery.DIRECT_PLATFORMS:
         raise UserError("Personal reminders come by direct message on Discord or Matrix.")
     leads = parse_offsets(remind)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
+from bot.core.audience import Named
 from bot.core.limits import Limit
 from bot.core.markup import code, escape, quoted
 from bot.core.ports import DIRECT_PLATFORMS
@@ -90,8 +91,8 @@ async def forge_link(
         found = await aside(ctx.session, profile(config, ctx.clock, login))
     except NoSuchLogin:
         raise UserError(
-            f"{name} has no user {login}; check the spelling, e.g. forge link {forge} octocat",
-            plain=True,
+            f"{name} has no user {escape(login)}; check the spelling, e.g. "
+            f"{code(ctx.cmd('forge link', forge=forge, login='octocat'))}",
         ) from None
     if found is None:
         raise UserError(f"{name} cannot be asked right now; try again in a few minutes.")
@@ -177,9 +178,10 @@ async def review_nudge(
         what.append(f"carry {escape(', '.join(wanted))}")
     if not what:
         hint = code(ctx.cmd("forge link", forge="github", login="<login>"))
+        labels = code(ctx.cmd("review nudge", switch="on", labels=Named("documentation")))
         return Reply(
             f"Nudges are on, but nothing would be in them yet: link your login with {hint}, or "
-            "name labels, e.g. review nudge on labels=documentation"
+            f"name labels, e.g. {labels}"
         )
     return Reply(
         f"Once a day, between {nudging.DAY_STARTS}:00 and {nudging.DAY_ENDS}:00 your time, up to "

@@ -205,7 +205,9 @@ async def sprint_unclaim(ctx: Ctx, number: Number) -> Reply:
 )
 async def sprint_issue_done(ctx: Ctx, number: Number) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
-    issue, holder = await service.complete(ctx.session, number, ctx.person_id, organizer, ctx.now())
+    issue, holder = await service.complete(
+        ctx.session, number, ctx.person_id, organizer, ctx.now(), ctx.audience
+    )
     if holder == ctx.person_id:
         return Reply(f"Well done: {_headline(issue)} is done, and off the list.")
     name = escape(await service.holder_name(ctx.session, holder))

@@ -28,7 +28,7 @@ from bot.core.audience import Audience
 from bot.core.context import Clock
 from bot.core.env import Env
 from bot.core.errors import UserError
-from bot.core.markup import escape, mass_mention, quoted
+from bot.core.markup import code, escape, mass_mention, quoted
 from bot.db import aside
 from bot.identity import Person, display_name
 from cogs.events.api import Event, changes_of, expand, get_event
@@ -414,7 +414,12 @@ async def unclaim(
 
 
 async def complete(
-    session: AsyncSession, number: int, person_id: int, organizer: bool, now: datetime
+    session: AsyncSession,
+    number: int,
+    person_id: int,
+    organizer: bool,
+    now: datetime,
+    audience: Audience,
 ) -> tuple[SprintIssue, int]:
     """Record the issue as done by whoever holds it, said by its holder or an organizer; it
     leaves the list. Returns the issue and who completed it."""
@@ -430,7 +435,7 @@ async def complete(
     if holder is None:
         raise UserError(
             f"Nobody holds #{number}: an issue is done by whoever took it. "
-            f"Take it first, e.g. sprint claim {number}."
+            f"Take it first, e.g. {code(audience.command('sprint claim', number=number))}."
         )
     if holder != person_id and not organizer:
         name = await holder_name(session, holder)
