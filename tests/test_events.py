@@ -416,7 +416,7 @@ async def test_a_move_onto_another_occurrence_is_refused(omar: FakeUser) -> None
     said = await omar.say('!event move 1 2026-12-07 "2026-12-14 17:00"')
     assert said.reply.error and "already meets on 2026-12-14 (at 17:00)" in said.text
     said = await omar.say('!event move 1 2026-12-07 "2026-12-14 09:00"')
-    assert said.reply.error and "event skip 1 2026-12-14" in said.text
+    assert said.reply.error and "Skip that one first (!event skip 1 2026-12-14)" in said.text
     assert not (await omar.say('!event move 1 2026-12-07 "2026-12-08 09:00"')).reply.error
     said = await omar.say('!event move 1 2026-12-08 "2026-12-09 09:00"')
     assert not said.reply.error, "the moved one is found on its new day, and moves again"

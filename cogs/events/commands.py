@@ -263,7 +263,7 @@ async def event_move(
     start: Annotated[str, Opt("new local start, e.g. 2027-01-05 17:00", max_length=40)],
 ) -> Reply:
     event = await service.get_event(ctx.session, id, ctx.audience)
-    moved, new_start = await editing.move(ctx.session, event, date, start, ctx.now())
+    moved, new_start = await editing.move(ctx.session, event, date, start, ctx.now(), ctx.audience)
     zone = service.zone_of(event)
     ctx.changed(EVENTS)
     return Reply(

@@ -204,7 +204,9 @@ class Manage:
         async def change(session: AsyncSession, event: Event) -> str:
             date = _field(request.form, "date", "2027-01-04")
             start = _field(request.form, "start", "2027-01-05 17:00")
-            moved, new_start = await editing.move(session, event, date, start, self._runtime.now())
+            moved, new_start = await editing.move(
+                session, event, date, start, self._runtime.now(), self._web
+            )
             zone = service.zone_of(event)
             return (
                 f"Moved the occurrence of {moved.original_start.astimezone(zone):%a %d %b %Y} "

@@ -331,7 +331,12 @@ async def skip(session: AsyncSession, event: Event, day: date, now: datetime) ->
 
 
 async def move(
-    session: AsyncSession, event: Event, day: date, new_start_local: datetime, now: datetime
+    session: AsyncSession,
+    event: Event,
+    day: date,
+    new_start_local: datetime,
+    now: datetime,
+    audience: Audience,
 ) -> tuple[Occurrence, datetime]:
     occurrence = await occurrence_on(session, event, day, now)
     zone = zone_of(event)
@@ -351,10 +356,11 @@ async def move(
     ]
     if others:
         at = others[0].start.astimezone(zone)
+        skip = audience.command("event skip", id=event.id, date=f"{target:%Y-%m-%d}")
         raise UserError(
             f"Event #{event.id} already meets on {target:%Y-%m-%d} (at {at:%H:%M}); two "
             f"occurrences on one day could not be told apart. Skip that one first "
-            f"(event skip {event.id} {target:%Y-%m-%d}) or pick another day."
+            f"({markup.code(skip)}) or pick another day."
         )
     await _record_change(session, event, occurrence.original_start, new_start, now)
     return occurrence, new_start
