@@ -35,9 +35,9 @@ async def review_queue(
 ) -> Reply:
     settings = ctx.env.section(ForgeSettings)
     repositories = Repositories(settings)
-    chosen = repositories.find(repo) if repo is not None else None
+    chosen = repositories.find(repo, ctx.audience) if repo is not None else None
     if chosen is None and not repositories.all:
-        repositories.find("")  # says how to configure one
+        repositories.find("", ctx.audience)  # says how to configure one
     keys = [chosen.key] if chosen else None
     found, total = await pulls.queue(
         ctx.session,
@@ -84,7 +84,7 @@ async def forge_link(
     forge: Annotated[Kind, Opt("the forge: github, gitlab or forgejo")],
     login: Annotated[str, Opt("your login there, e.g. octocat", max_length=100, word=True)],
 ) -> Reply:
-    login = accounts.check_login(login, forge)
+    login = accounts.check_login(login, forge, ctx.audience)
     config = _forge(ctx, forge)
     name = KINDS[forge]
     try:
@@ -136,7 +136,7 @@ async def forge_confirm(
         str, Opt("the person as whoami shows them, e.g. @nina:example.org", max_length=255)
     ],
 ) -> Reply:
-    login = accounts.check_login(login, forge)
+    login = accounts.check_login(login, forge, ctx.audience)
     config = _forge(ctx, forge)
     person_id = await find_person(ctx.session, who)
     account, _ = await accounts.claim(ctx.session, config.web, login, person_id, ctx.now())

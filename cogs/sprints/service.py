@@ -292,7 +292,7 @@ async def import_labelled(
 ) -> tuple[list[SprintIssue], int]:
     """List every open issue of *repo* (`owner/name` or its address on a configured forge)
     with *label*; the issues listed, and how many were listed already."""
-    where = issue_repository(env, repo)
+    where = issue_repository(env, repo, audience)
     try:
         found = await aside(session, open_issues(env, clock, where.host, where.project, label))
     except NoSuchIssue:
