@@ -151,7 +151,7 @@ class App:
         web_part = f"Web: {self.web_url}  " if self.web_url else ""
         lines = [
             f"{self.settings.bot.name} {__version__} — {who}{also}{web_part}"
-            f"Type {self.settings.bot.command_prefix}help."
+            f"Type {self.runtime.env.audience('console').command('help')}."
         ]
         if first_steps:
             lines += ["Getting started:", *(f"- {s}" for s in first_steps)]

@@ -23,12 +23,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.config import WebSettings
+from bot.core.audience import anywhere
 from bot.core.diagnose import Finding
+from bot.core.durations import span
 from bot.core.errors import UserError
 from bot.core.pages import PageRequest, PageSpec, Redirect, Unchanged, View, Viewer
 from bot.core.router import Router
 from bot.core.runtime import Runtime
 from bot.core.webhooks import Webhook, WebhookRequest
+from bot.web_login import LINK_LIFETIME
 
 HealthProbe = Callable[[], dict[str, bool]]
 
@@ -94,7 +97,10 @@ def make_web_app(
     site = _Site(runtime.env.name, pages, gate, runtime.env.web.public_url)
 
     async def index(request: web.Request) -> web.Response:
-        commands = [(spec.usage(prefix=router.prefix), spec.help) for spec in router.specs]
+        commands = [
+            ((spec.usage("text", router.prefix), spec.usage("slash", router.prefix)), spec.help)
+            for spec in router.specs
+        ]
         connected = [name for name, up in health().items() if up]
         view = View("index.html", {"commands": commands, "connected": connected})
         return await site.render(request, view, await gate.viewer(request))
@@ -117,7 +123,7 @@ def make_web_app(
         same-site request, which SameSite=Strict needs to send it on the next page."""
         token = request.match_info["token"]
         browser = secrets.token_urlsafe(24)
-        context = {"token": token, "proof": _proof(browser, token)}
+        context = {"token": token, "proof": _proof(browser, token), "lasts": span(LINK_LIFETIME)}
         response = await site.render(request, View("login.html", context, title="Log in"), None)
         response.headers.update(_PRIVATE)
         response.set_cookie(
@@ -148,9 +154,7 @@ def make_web_app(
             and await gate.log_in(token, response)
         ):
             return response
-        message = (
-            "This login link is used, expired or unknown: type web login in chat for a new one."
-        )
+        message = f"This login link is used, expired or unknown: {_ask(runtime)} for a new one."
         refused = await site.refuse(request, 403, message, None)
         refused.headers.update(_PRIVATE)
         return refused
@@ -256,9 +260,6 @@ _REFUSALS = {
     401: "Log in first",
     403: "Not for your role",
 }
-_LOG_IN = (
-    "This page is for organizers. To log in, type web login in chat: the bot sends you a link."
-)
 _EXPIRED = "This form has expired: reload the page and send it again."
 _FOREIGN = "This form was sent from another site: open the page here and send it again."
 # A page whose address holds a secret: not kept by caches, nor named to other sites (only to
@@ -270,6 +271,12 @@ _BROWSER = "convene_login"
 _BROWSER_AGE = 600
 
 
+def _ask(runtime: Runtime) -> str:
+    """How to ask for a login link: the reader of a page may be on any platform."""
+    typed, slash = anywhere(runtime.env.prefix, "web login")
+    return f"type {typed} in chat (Discord: {slash})"
+
+
 def _proof(browser: str, token: str) -> str:
     """Ties the login form to the browser that got it: its cookie and the link's secret."""
     return hashlib.sha256(f"{browser}:{token}".encode()).hexdigest()
@@ -279,7 +286,9 @@ def _page(runtime: Runtime, site: _Site, spec: PageSpec) -> Handler:
     async def serve(request: web.Request) -> web.StreamResponse:
         viewer = await site.gate.viewer(request)
         if spec.role is not None and viewer is None:
-            return await site.refuse(request, 401, _LOG_IN, viewer)
+            ask = _ask(runtime)
+            message = f"This page is for organizers. To log in, {ask}: the bot sends you a link."
+            return await site.refuse(request, 401, message, viewer)
         if spec.role is not None and viewer is not None and viewer.role < spec.role:
             return await site.refuse(
                 request, 403, f"This page is for the {spec.role.label} role and up.", viewer

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import parse_settings
 from bot.core import Role
+from bot.core.audience import Audience
 from bot.core.pages import Page, PageRequest, Unchanged
 from bot.core.router import Router
 from cogs.events import feed as feed_module
@@ -36,6 +37,8 @@ SETTINGS = parse_settings(
         ],
     }
 )
+
+CONSOLE = Audience.of("console")
 
 
 @pytest.fixture
@@ -199,7 +202,7 @@ async def test_feed_matches_event_list(
     async with sessions() as session:
         listed = []
         for event_id in (1, 2, 3, 4):
-            event = await service.get_event(session, event_id)
+            event = await service.get_event(session, event_id, CONSOLE)
             changes = await service.changes_of(session, event_id)
             listed += [
                 (event.uid, o.start)
@@ -276,7 +279,7 @@ async def test_an_etag_always_names_the_body_it_came_with(
     tagged with a version it does not show."""
     await omar.say(CORE)
     async with sessions() as session:
-        owner = (await service.get_event(session, 1)).created_by
+        owner = (await service.get_event(session, 1, CONSOLE)).created_by
         for n in range(feed_module.BATCH * 2 + 10):
             start = datetime(2027, 1, 1, 9) + timedelta(hours=n)
             session.add(
@@ -413,7 +416,7 @@ async def test_a_move_onto_another_occurrence_is_refused(omar: FakeUser) -> None
     said = await omar.say('!event move 1 2026-12-07 "2026-12-14 17:00"')
     assert said.reply.error and "already meets on 2026-12-14 (at 17:00)" in said.text
     said = await omar.say('!event move 1 2026-12-07 "2026-12-14 09:00"')
-    assert said.reply.error and "event skip 1 2026-12-14" in said.text
+    assert said.reply.error and "Skip that one first (!event skip 1 2026-12-14)" in said.text
     assert not (await omar.say('!event move 1 2026-12-07 "2026-12-08 09:00"')).reply.error
     said = await omar.say('!event move 1 2026-12-08 "2026-12-09 09:00"')
     assert not said.reply.error, "the moved one is found on its new day, and moves again"

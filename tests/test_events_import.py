@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from bot.__main__ import main
 from bot.config import parse_settings
 from bot.core import Role
+from bot.core.audience import Audience
 from bot.db import make_engine, make_sessions
 from bot.schema import upgrade
 from cogs.events import service
@@ -23,6 +24,8 @@ from tests.support.calendars import YAML
 from tests.support.fake_platform import FakePlatform
 from tests.support.feed import feed_page
 from tests.support.house import build_bot
+
+CONSOLE = Audience.of("console")
 
 
 def config(tmp_path: Path) -> Path:
@@ -43,7 +46,7 @@ def events_in(tmp_path: Path) -> list[tuple[Event, list[datetime]]]:
                 for event_id in range(1, 10):
                     if await session.get(Event, event_id) is None:
                         break
-                    event = await service.get_event(session, event_id)
+                    event = await service.get_event(session, event_id, CONSOLE)
                     changes = await service.changes_of(session, event_id)
                     starts = service.expand(
                         event, changes, after=datetime(2027, 1, 1, tzinfo=UTC), limit=4

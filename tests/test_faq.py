@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.__main__ import main
 from bot.core import Button, Role
+from bot.core.audience import Audience
 from bot.core.context import Caller
 from bot.core.router import Router
 from bot.identity import resolve_person
@@ -26,6 +27,8 @@ from tests.support.clock import Clock
 from tests.support.eventually import eventually
 from tests.support.fake_platform import FakePlatform, FakeUser
 from tests.support.house import build_bot
+
+CONSOLE = Audience.of("console")
 
 SMALL_FAQ = """\
 # A small FAQ for the tests.
@@ -299,7 +302,7 @@ async def test_add_and_edit_validate(omar: FakeUser) -> None:
     )
     assert bad_id.text.splitlines()[1].startswith("Usage: !faq add <id> <question> <answer> [tags]")
     taken = await omar.say('!faq add license "Which licence?" "MIT."')
-    assert taken.text == "There is already an entry license; change it with faq edit."
+    assert taken.text == "There is already an entry license; change it with !faq edit."
     long_answer = await omar.say(f'!faq add long "Long?" "{"a" * 3990}" x')
     assert "too long for a command" in long_answer.text
     bad_tag = await omar.say('!faq edit license tags="a,' + "b" * 61 + '"')
@@ -529,7 +532,7 @@ async def test_export_then_import_gives_the_same_faq(
     async with sessions() as session:
         me = await someone(session)
         await tomlfile.import_toml(session, SMALL_FAQ, "faq.toml", clock())
-        await entries.add_entry(session, tricky, clock())
+        await entries.add_entry(session, tricky, clock(), CONSOLE)
         await entries.teach(session, "tricky", 'say "hi" \\ there', me, clock())
         exported = await tomlfile.export_toml(session)
         parsed = {e.id: e for e in tomlfile.parse_faq(exported, "export.toml")}
@@ -552,8 +555,8 @@ async def test_export_writes_answers_on_lines_and_keeps_crlf_exact(
     lines = entries.EntryData("lines", "Lines?", 'First line\n\n```\nrun "this"\n```', ("a",))
     crlf = entries.EntryData("crlf", "CRLF?", "Written on Windows\r\nsecond line", ("b",))
     async with sessions() as session:
-        await entries.add_entry(session, lines, clock())
-        await entries.add_entry(session, crlf, clock())
+        await entries.add_entry(session, lines, clock(), CONSOLE)
+        await entries.add_entry(session, crlf, clock(), CONSOLE)
         exported = await tomlfile.export_toml(session)
         assert 'answer = """\nFirst line\n\n```\nrun \\"this\\"\n```"""' in exported
         assert 'answer = "Written on Windows\\r\\nsecond line"' in exported

@@ -302,7 +302,7 @@ async def test_the_queue_is_longest_wait_first_without_drafts(
 async def test_bad_repositories_are_told_with_an_example(world: World) -> None:
     text = await world.queue("!review queue pandas-dev/pandas")
     assert "pandas-dev/pandas is not a repository Convene reads" in text
-    assert "e.g. review queue scikit-learn/scikit-learn" in text
+    assert "e.g. !review queue scikit-learn/scikit-learn" in text
     text = await world.queue("!review queue https://gitlab.com/gitlab-org/gitlab")
     assert "gitlab.com is not a forge Convene reads; it reads https://github.com" in text
     text = await world.queue("!review queue https://github.com/numpy/numpy/pulls")
@@ -676,7 +676,7 @@ async def test_a_github_login_is_linked_once_its_code_is_on_github(
 
     github.users["octocat"] = ("Friendly cat", ["my proof " + code[0]])
     said = await polled.ana.say("!forge link github octocat")
-    assert "Linked: GitHub's octocat is you." in said.text
+    assert "Linked: GitHub's octocat is you. !review queue now flags" in said.text
     assert (
         "#3 'Fix the docs' by octocat · waiting 1 d · review requested from you"
         in await polled.queue()
@@ -1083,6 +1083,7 @@ async def test_sprint_issues_are_read_from_gitlab_and_forgejo(
     assert f"{host} has no repository nobody/nothing." in said.text
     said = await world.ana.say("!sprint issue import https://github.com/numpy/numpy label=sprint")
     assert f"github.com is not a forge Convene reads; it reads {host}." in said.text
+    assert "by its address, e.g. !sprint issue import " in said.text
     async with world.sessions() as session:
         stored = (await session.exec(select(func.count()).select_from(SprintIssue))).one()
     assert stored == 2

@@ -14,13 +14,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings, parse_settings
 from bot.core import Role
+from bot.core.durations import span
+from bot.core.env import Env
 from bot.core.pages import PageRequest, View, Viewer
 from bot.identity import Person
 from cogs.faq.models import FaqQuestion
 from cogs.forge.models import ForgeAccount, PullRequest
 from cogs.funnel import figures, reading
 from cogs.funnel.models import FunnelSummary
-from cogs.funnel.pages import FunnelPage
+from cogs.funnel.pages import FunnelPage, wait
 from cogs.funnel.summary import CLAIM, NAME, REFRESH, WATCHED, Summary
 from cogs.mentoring.api import rank_offset
 from cogs.mentoring.models import MentorRequest
@@ -69,8 +71,16 @@ def test_bar_chart_scales_to_the_largest_value() -> None:
     assert heights == [85.0, 42.5, 0.0, 170.0]
     assert all(bar.y + bar.height == figures.BASELINE for bar in chart.bars)
     assert [label for _, label in chart.ticks] == ["Nov", "Dec"]
-    assert figures.span(timedelta(days=1, hours=2, minutes=3)) == "1 d 2 h"
-    assert figures.span(timedelta(minutes=45)) == "45 min"
+
+
+def test_the_funnel_says_a_wait_as_the_chat_says_it() -> None:
+    """`mentor stats` gives the same figures in chat: one helper, two units, whatever page."""
+    for length in (timedelta(days=1, hours=2, minutes=3), timedelta(hours=3), timedelta(0)):
+        assert wait(length) == span(length, units=2)
+    assert wait(timedelta(days=1, hours=2, minutes=3)) == "1 d 2 h"
+    assert wait(timedelta(hours=3)) == "3 h"
+    assert wait(timedelta(seconds=20)) == "1 min"
+    assert wait(None) == "—"
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -158,7 +168,7 @@ async def test_the_page_draws_svg_charts_with_a_table_beside(
 ) -> None:
     await seed(sessions)
     house = build_house(sessions, parse_settings({}), clock=Clock(NOW))
-    page = FunnelPage(Summary(house.runtime))
+    page = FunnelPage(Summary(house.runtime), house.runtime.env)
     view = await page(PageRequest({}, NOW, viewer=Viewer(5, "P5", Role.ORGANIZER)))
     assert isinstance(view, View) and view.template == "funnel/funnel.html"
     chart = view.context["stage_chart"]
@@ -179,11 +189,16 @@ async def test_an_organizer_reads_the_funnel_without_scripts(
     assert '<title id="stages-title">Newcomers per stage, by month first welcomed</title>' in text
     assert '<desc id="waits-desc">' in text
     nov = text.split('<th scope="row">Nov 2026</th>')[2].split("</tr>")[0]
-    assert "<td>3 (2)</td><td>30 min</td><td>3 h 0 min</td>" in nov
+    assert "<td>3 (2)</td><td>30 min</td><td>3 h</td>" in nov
     assert "<td>2</td><td>50%</td>" in nov
+    assert "<td>0 (0)</td><td>—</td><td>—</td>" in text, "a month without requests"
     assert "<script" not in text.split("<main>")[1].split("</main>")[0]
     assert "Pull requests opened and merged appear here once a forge is configured." in text
-    assert ">2026-12-15 12:00 UTC</time>; they are computed again every 10 minutes." in text
+    assert (
+        "says so in chat with <code>!sprint issue done &lt;number&gt;</code> "
+        "(Discord: <code>/sprint issue done number:…</code>)."
+    ) in text
+    assert ">2026-12-15 12:00 UTC</time>; they are computed again every 10 min." in text
 
 
 async def test_the_funnel_is_for_organizers(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -272,7 +287,7 @@ async def test_pull_requests_opened_and_merged_are_stages_once_a_forge_is_config
     head = text.split("<caption>Newcomers per stage")[1].split("</thead>")[0]
     assert '<th scope="col">opened</th><th scope="col">merged</th>' in head
     dec = text.split('<th scope="row">Dec 2026</th>')[2].split("</tr>")[0]
-    assert "<td>1</td><td>2 h 0 min</td><td>2 h 0 min</td><td>1</td>" in dec
+    assert "<td>1</td><td>2 h</td><td>2 h</td><td>1</td>" in dec
     assert '<title id="done-title">Sprint issues completed</title>' in text
 
 
@@ -317,7 +332,7 @@ async def test_the_timer_computes_nothing_while_nobody_looks(
     await seed(sessions)
     clock = Clock(NOW)
     summary = summary_of(sessions, clock)
-    page = FunnelPage(summary)
+    page = FunnelPage(summary, Env())
     assert await summary.step() == REFRESH.total_seconds()
     assert (row := await stored(sessions)) and row.computed_at == NOW, "ready for a first view"
     clock.now = NOW + REFRESH

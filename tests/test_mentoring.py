@@ -305,6 +305,7 @@ async def test_capacity_and_availability(
     )
     refused = await maria.say("!mentor claim 1")
     assert refused.reply.error and "unavailable" in refused.text
+    assert "Say /mentor available state:on first." in refused.text
     await maria.say("!mentor available on")
     for n in (1, 2, 3):
         assert not (await maria.say(f"!mentor claim {n}")).reply.error

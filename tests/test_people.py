@@ -45,6 +45,8 @@ async def test_link_across_platforms(registry: Router) -> None:
         assert "- Discord: @nina_d" in text and "- Matrix: @nina:x" in text
     reused = await matrix.say(f"!link {code}")
     assert reused.reply.error and "already been used" in reused.text
+    assert "ask for a new one with !link." in reused.text
+    assert "ask for a new one with /link." in (await discord.say(f"!link {code}")).text
 
 
 async def test_expired_code(registry: Router, clock: Clock) -> None:
@@ -52,7 +54,7 @@ async def test_expired_code(registry: Router, clock: Clock) -> None:
     code = code_in((await console.say("!link")).text)
     clock.now += timedelta(minutes=10, seconds=1)
     said = await FakePlatform(registry).person("@nina:x").say(f"!link {code}")
-    assert "has expired (codes last 10 minutes)" in said.text
+    assert "has expired (codes last 10 min); make a new one with !link." in said.text
 
 
 async def test_bad_codes(registry: Router) -> None:

@@ -134,7 +134,10 @@ async def test_a_moved_or_skipped_occurrence_moves_or_drops_the_reminder(
 @pytest.mark.parametrize(
     ("command", "refusal"),
     [
-        ("!event rsvp 1 maybe remind=15m", "Personal reminders are for people going"),
+        (
+            "!event rsvp 1 maybe remind=15m",
+            "Personal reminders are for people going, e.g. /event rsvp id:3 answer:going remind:15m",
+        ),
         ("!event rsvp 1 going remind=15m,1h", "Give one reminder time"),
         ("!event rsvp 1 going remind=soon", '"soon" is not a reminder time'),
         ("!event rsvp 1 going remind=40d", "out of range"),

@@ -13,6 +13,7 @@ from bot.core import Ctx, Opt, Reply, Role, UserError, command
 from bot.core.bus import Topic, UnknownTopic
 from bot.core.cog import Contributions, Listens, Sees, Setup
 from bot.core.help import help_command
+from bot.core.markup import to_plain
 from bot.core.router import Router
 from bot.identity import Person
 from tests.support.fake_platform import FakePlatform
@@ -198,6 +199,24 @@ async def test_slash_style_usage(registry: Router) -> None:
     discord = FakePlatform(registry, name="discord", style="slash")
     said = await discord.person("123").say("!widget list x")
     assert "Usage: /widget list [days:…]" in said.text
+
+
+async def test_a_discord_button_for_an_unknown_command_answers_in_slash_form(
+    registry: Router,
+) -> None:
+    """A button runs its command as typed text (`run_button`), and may outlive the command it
+    names; the answer still writes commands as a Discord user types them."""
+    discord = FakePlatform(registry, name="discord", style="slash")
+    caller = discord.person("123").caller
+    unknown = await registry.handle_text(caller, "widget remove 3")
+    assert unknown is not None
+    assert to_plain(unknown.body()) == (
+        "I don't know the command /widget remove. Did you mean /widget list? "
+        "Type /help to see what I can do."
+    )
+    group = await registry.handle_text(caller, "widget")
+    assert group is not None
+    assert to_plain(group.body()) == "/widget needs a subcommand: /widget list."
 
 
 def test_every_cog_loads_and_no_commands_clash(

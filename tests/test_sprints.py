@@ -262,7 +262,7 @@ async def test_the_event_must_be_known_and_ahead(
     await ok(omar, '!event create "Gone" start="2026-11-25 10:00" tz=UTC kind=sprint')
     await ok(omar, "!event cancel 2")
     for line, message in (
-        (f"{gh(1)} newcomers 9", "There is no event #9. See the upcoming ones with event list."),
+        (f"{gh(1)} newcomers 9", "There is no event #9. See the upcoming ones with !event list."),
         (f"{gh(1)} newcomers 2", "Event #2 is cancelled; choose one that will take place."),
         (f"{gh(1)} newcomers event=0", "event must be at least 1."),
     ):
@@ -563,7 +563,12 @@ async def test_the_holder_or_an_organizer_says_an_issue_is_done(
         await ok(omar, f"!sprint issue add {gh(n)}")
     before = await snapshot(registry)
     for user, line, message in (
-        (nina, "!sprint issue done 1", "Nobody holds #1: an issue is done by whoever took it."),
+        (
+            nina,
+            "!sprint issue done 1",
+            "Nobody holds #1: an issue is done by whoever took it. "
+            "Take it first, e.g. !sprint claim 1.",
+        ),
         (nina, "!sprint issue done 9", "There is no sprint issue #9."),
         (nina, "!sprint issue done x", "number must be a whole number"),
     ):

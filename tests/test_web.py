@@ -46,7 +46,8 @@ async def test_the_front_page_lists_commands_and_platforms(client: TestClient) -
     assert response.status == 200
     assert response.content_type == "text/html"
     assert "Connected: console" in text
-    assert "<code>!whoami</code>" in text
+    assert "<code>!whoami</code> (Discord: <code>/whoami</code>)" in text
+    assert "<code>!link [code]</code> (Discord: <code>/link [code:…]</code>)" in text
 
 
 async def test_what_a_page_shows_is_escaped(client: TestClient) -> None:
@@ -66,7 +67,7 @@ async def test_a_page_for_organizers_asks_a_stranger_to_log_in(client: TestClien
     response = await client.get("/queue")
     text = await response.text()
     assert response.status == 401
-    assert "type web login in chat" in text
+    assert "type !web login in chat (Discord: /web login)" in text
 
 
 async def test_a_post_without_a_session_changes_nothing(client: TestClient) -> None:

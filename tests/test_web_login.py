@@ -33,6 +33,7 @@ async def test_a_mentor_logs_in_with_the_link_from_chat(site: Site) -> None:
     assert page.headers["Referrer-Policy"] == "same-origin"
     text = await page.text()
     assert '<button type="submit" autofocus>Log in</button>' in text
+    assert "It stops working when used, or after 10 min." in text
     response = await browser.post("/login", data=login_form(text), allow_redirects=False)
     assert response.status == 303
     assert response.headers["Location"] == "/"

@@ -137,7 +137,7 @@ async def test_edit_skip_and_move_from_the_forms(house: Assembly, omar: FakeUser
     assert told(again)["problem"] in chat
     missing = await post(house, "/events/manage/{id}/skip", {"date": "2026-12-28"}, id="9")
     assert (
-        told(missing)["problem"] == "There is no event #9. See the upcoming ones with event list."
+        told(missing)["problem"] == "There is no event #9. See the upcoming ones with !event list."
     )
 
 

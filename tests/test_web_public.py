@@ -61,6 +61,11 @@ async def test_sprint_issues_show_free_taken_and_waiting_without_names(
     text = await page(client, "/sprints")
     rows = text.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
     assert "python/cpython#1" in rows[0] and "free: <code>!sprint claim 1</code>" in rows[0]
+    assert "(Discord: <code>/sprint claim number:1</code>)" in rows[0]
+    assert (
+        "type <code>!sprint claim &lt;number&gt;</code> "
+        "(Discord: <code>/sprint claim number:…</code>) in chat"
+    ) in text
     assert "python/cpython#3" in rows[1] and "Newcomer sprint" in rows[1]
     assert '<time datetime="2026-11-28T10:00:00Z" data-local>' in rows[1]
     assert "python/cpython#2" in rows[2] and "taken" in rows[2]

@@ -1,5 +1,7 @@
 """Who reads a message, and so how a command is written for them: `/x` on Discord, the
-configured prefix elsewhere. Every hint the bot gives ("type `!link`…") is written here."""
+configured prefix elsewhere, and both where the reader's platform is not known (a web page,
+`anywhere`). Every command the bot shows people ("type `!link`…") is written here: through an
+`Audience` (`Ctx.cmd`, `Env.audience`), `anywhere`, or a spec's usage, which starts with `lead`."""
 
 from __future__ import annotations
 
@@ -47,6 +49,13 @@ class Audience:
             return " ".join([f"{lead(self.style, self.prefix)}{name}", *shown])
         words = [_text(key, value) for key, value in options.items()]
         return " ".join([f"{lead(self.style, self.prefix)}{name}", *words])
+
+
+def anywhere(prefix: str, name: str, /, **options: object) -> tuple[str, str]:
+    """A command for a reader whose platform is not known (a web page, a code to send from
+    another platform): typed with the prefix, and as Discord's slash command."""
+    typed = Audience("text", "text", prefix).command(name, **options)
+    return typed, Audience.of("discord", prefix).command(name, **options)
 
 
 def _slash(value: object) -> str:

@@ -24,12 +24,12 @@ LIST_USAGE = 60
 def _line(ctx: Ctx, spec: CommandSpec, router: Router) -> str:
     """One line of the list: short enough to scan; `help <command>` gives the whole form."""
     if ctx.caller.style == "slash":
-        shown = f"/{spec.name}"
+        shown = ctx.cmd(spec.name)
     else:
         shown = spec.usage(ctx.caller.style, router.prefix)
         if len(shown) > LIST_USAGE:
             required = " ".join(o.placeholder for o in spec.options if o.required)
-            shown = f"{router.prefix}{spec.name} {required} […]".replace("  ", " ")
+            shown = f"{ctx.cmd(spec.name)} {required} […]".replace("  ", " ")
     return f"{code(shown)} — {escape(spec.help)}"
 
 

@@ -508,7 +508,10 @@ class Router:
             log.exception("a join listener failed on %s in %s", caller.platform, caller.room_id)
 
     def usage_name(self, spec: CommandSpec, caller: Caller) -> str:
-        return Audience(caller.platform, caller.style, self.prefix).command(spec.name)
+        return self._audience(caller).command(spec.name)
+
+    def _audience(self, caller: Caller) -> Audience:
+        return Audience(caller.platform, caller.style, self.prefix)
 
     def _forbidden(self, spec: CommandSpec, caller: Caller) -> Reply:
         return Reply(
@@ -533,14 +536,15 @@ class Router:
                 break
         if group and len(words) == depth:
             names = ", ".join(code(self.usage_name(spec, caller)) for spec in group)
-            typed = code(self.prefix + " ".join(words))
+            typed = code(self._audience(caller).command(" ".join(words)))
             return Reply(f"{typed} needs a subcommand: {names}.", error=True)
-        typed = " ".join(words[: depth + 1]) or "(nothing)"
+        audience = self._audience(caller)
+        typed = audience.command(" ".join(words[: depth + 1]) or "(nothing)")
         suggestion = self._closest(words, group or allowed)
         hint = f" Did you mean {code(self.usage_name(suggestion, caller))}?" if suggestion else ""
         return Reply(
-            f"I don't know the command {code(self.prefix + typed)}.{hint} "
-            f"Type {code(self.prefix + 'help')} to see what I can do.",
+            f"I don't know the command {code(typed)}.{hint} "
+            f"Type {code(audience.command('help'))} to see what I can do.",
             error=True,
         )
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.audience import Named
 from bot.core.cog import Cog, Setup
 from bot.core.context import Role
 from bot.core.env import Env
@@ -22,10 +23,10 @@ async def first_step(session: AsyncSession, env: Env, now: datetime) -> str | No
     if (await session.exec(select(Event.id).limit(1))).first() is not None:
         return None
     day = (now.astimezone(ZoneInfo(env.timezone)) + timedelta(days=7)).date()
-    return (
-        f'Create a first event: {env.prefix}event create "Community call" '
-        f'start="{day:%Y-%m-%d} 17:00", then {env.prefix}event list'
-    )
+    console = env.audience("console")
+    start = Named(f"{day:%Y-%m-%d} 17:00")
+    create = console.command("event create", title="Community call", start=start)
+    return f"Create a first event: {create}, then {console.command('event list')}"
 
 
 def setup(house: Setup) -> None:

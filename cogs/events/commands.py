@@ -137,7 +137,7 @@ async def event_list(
     "event show", help="An event's details, next occurrences and RSVPs", example="event show 3"
 )
 async def event_show(ctx: Ctx, id: EventId) -> Reply:
-    event = await service.get_event(ctx.session, id)
+    event = await service.get_event(ctx.session, id, ctx.audience)
     changes = await service.changes_of(ctx.session, id)
     next_five = service.expand(event, changes, after=ctx.now(), limit=5)
     viewer = await _viewer(ctx)
@@ -180,7 +180,7 @@ async def event_rsvp(
         str | None, Opt("a direct message before it starts, e.g. 15m or 1h; off for none")
     ] = None,
 ) -> Reply:
-    event = await service.get_event(ctx.session, id)
+    event = await service.get_event(ctx.session, id, ctx.audience)
     now = ctx.now()
     lead = _personal_lead(ctx, answer, remind)
     if date is None:
@@ -224,9 +224,8 @@ def _personal_lead(ctx: Ctx, answer: str, remind: str | None) -> timedelta | Non
     if remind is None or remind.strip().lower() in ("off", "none", "no"):
         return None
     if answer != "going":
-        raise UserError(
-            "Personal reminders are for people going, e.g. event rsvp 3 going remind=15m"
-        )
+        example = ctx.cmd("event rsvp", id=3, answer="going", remind=Named("15m"))
+        raise UserError(f"Personal reminders are for people going, e.g. {markup.code(example)}")
     if ctx.caller.platform not in delivery.DIRECT_PLATFORMS:
         raise UserError("Personal reminders come by direct message on Discord or Matrix.")
     leads = parse_offsets(remind)
@@ -242,7 +241,7 @@ def _personal_lead(ctx: Ctx, answer: str, remind: str | None) -> timedelta | Non
     role=Role.ORGANIZER,
 )
 async def event_skip(ctx: Ctx, id: EventId, date: DateText) -> Reply:
-    event = await service.get_event(ctx.session, id)
+    event = await service.get_event(ctx.session, id, ctx.audience)
     skipped = await editing.skip(ctx.session, event, date, ctx.now())
     zone = service.zone_of(event)
     nxt = service.expand(event, await service.changes_of(ctx.session, id), after=ctx.now(), limit=1)
@@ -263,8 +262,8 @@ async def event_move(
     date: DateText,
     start: Annotated[str, Opt("new local start, e.g. 2027-01-05 17:00", max_length=40)],
 ) -> Reply:
-    event = await service.get_event(ctx.session, id)
-    moved, new_start = await editing.move(ctx.session, event, date, start, ctx.now())
+    event = await service.get_event(ctx.session, id, ctx.audience)
+    moved, new_start = await editing.move(ctx.session, event, date, start, ctx.now(), ctx.audience)
     zone = service.zone_of(event)
     ctx.changed(EVENTS)
     return Reply(
@@ -280,7 +279,7 @@ async def event_move(
     role=Role.ORGANIZER,
 )
 async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
-    event = await service.get_event(ctx.session, id)
+    event = await service.get_event(ctx.session, id, ctx.audience)
     return Reply(await editing.cancel(ctx.session, ctx.env, event, ctx.now()))
 
 
@@ -291,7 +290,7 @@ async def event_cancel(ctx: Ctx, id: EventId) -> Reply:
     role=Role.ORGANIZER,
 )
 async def event_delete(ctx: Ctx, id: EventId) -> Reply:
-    event = await service.get_event(ctx.session, id)
+    event = await service.get_event(ctx.session, id, ctx.audience)
     done = await editing.delete(ctx.session, event, ctx.now())
     ctx.changed(EVENTS)
     return Reply(done)
@@ -322,7 +321,7 @@ async def event_edit(
     ] = None,
     mention: Annotated[str | None, Opt("a role to ping, or none", max_length=100)] = None,
 ) -> Reply:
-    event = await service.get_event(ctx.session, id)
+    event = await service.get_event(ctx.session, id, ctx.audience)
     given = {
         k: v
         for k, v in dict(

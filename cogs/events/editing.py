@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import delivery
 from bot.core import UserError, markup
+from bot.core.audience import Audience
 from bot.core.env import Env
 from bot.core.roles import KnownRoles
 from bot.core.rooms import Rooms
@@ -168,10 +169,10 @@ async def skip(session: AsyncSession, event: Event, date: str, now: datetime) ->
 
 
 async def move(
-    session: AsyncSession, event: Event, date: str, start: str, now: datetime
+    session: AsyncSession, event: Event, date: str, start: str, now: datetime, audience: Audience
 ) -> tuple[Occurrence, datetime]:
     day, new_local = parse_date(date), parse_local_datetime(start)
-    return await service.move(session, event, day, new_local, now)
+    return await service.move(session, event, day, new_local, now, audience)
 
 
 async def cancel(session: AsyncSession, env: Env, event: Event, now: datetime) -> str:

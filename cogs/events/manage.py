@@ -92,6 +92,8 @@ class Manage:
     def __init__(self, runtime: Runtime, notes: Mapping[str, Notes]) -> None:
         self._runtime = runtime
         self._notes = notes
+        # As the consequences' notes write commands on these pages: a `web` caller's.
+        self._web = runtime.env.audience("web")
 
     async def index(self, request: PageRequest) -> View:
         async with self._runtime.sessions() as session:
@@ -118,7 +120,7 @@ class Manage:
         event_id = _event_id(request)
         now = request.now
         async with self._runtime.sessions() as session:
-            event = await service.get_event(session, event_id)
+            event = await service.get_event(session, event_id, self._web)
             changes = await service.changes_of(session, event_id)
         upcoming = service.expand(event, changes, after=now, limit=SHOWN_NEXT)
         zone = service.zone_of(event)
@@ -165,7 +167,7 @@ class Manage:
                 )
                 note(session, EVENTS)
         except UserError as refused:
-            return _back(BASE, refused.message, typed)
+            return _back(BASE, to_plain(refused.shown()), typed)
         return Redirect(f"{BASE}/{event.id}?{urlencode({'done': f'Created event #{event.id}.'})}")
 
     async def edit(self, request: PageRequest) -> Redirect:
@@ -202,7 +204,9 @@ class Manage:
         async def change(session: AsyncSession, event: Event) -> str:
             date = _field(request.form, "date", "2027-01-04")
             start = _field(request.form, "start", "2027-01-05 17:00")
-            moved, new_start = await editing.move(session, event, date, start, self._runtime.now())
+            moved, new_start = await editing.move(
+                session, event, date, start, self._runtime.now(), self._web
+            )
             zone = service.zone_of(event)
             return (
                 f"Moved the occurrence of {moved.original_start.astimezone(zone):%a %d %b %Y} "
@@ -252,12 +256,12 @@ class Manage:
         page = f"{BASE}/{event_id}"
         try:
             async with self._runtime.transaction() as session:
-                event = await service.get_event(session, event_id)
+                event = await service.get_event(session, event_id, self._web)
                 done = await change(session, event)
                 note(session, EVENTS)
         except UserError as refused:
             typed = _given(request.form, editing.EDITABLE) if keep_typed else None
-            return _back(page, refused.message, typed)
+            return _back(page, to_plain(refused.shown()), typed)
         return Redirect(f"{after or page}?{urlencode({'done': done})}")
 
 

@@ -22,6 +22,7 @@ from sqlmodel import col, delete, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import markup
+from bot.core.audience import Audience
 from bot.core.errors import UserError
 from bot.state import get_state, set_state
 from cogs.events import limits
@@ -181,10 +182,12 @@ async def create_event(
     return event, upcoming
 
 
-async def get_event(session: AsyncSession, event_id: int) -> Event:
+async def get_event(session: AsyncSession, event_id: int, audience: Audience) -> Event:
+    """The event, or a refusal naming `event list` as *audience* types it."""
     event = await session.get(Event, event_id)
     if event is None:
-        raise UserError(f"There is no event #{event_id}. See the upcoming ones with event list.")
+        listing = markup.code(audience.command("event list"))
+        raise UserError(f"There is no event #{event_id}. See the upcoming ones with {listing}.")
     return event
 
 
@@ -315,7 +318,12 @@ async def skip(session: AsyncSession, event: Event, day: date, now: datetime) ->
 
 
 async def move(
-    session: AsyncSession, event: Event, day: date, new_start_local: datetime, now: datetime
+    session: AsyncSession,
+    event: Event,
+    day: date,
+    new_start_local: datetime,
+    now: datetime,
+    audience: Audience,
 ) -> tuple[Occurrence, datetime]:
     occurrence = await occurrence_on(session, event, day, now)
     zone = zone_of(event)
@@ -335,10 +343,11 @@ async def move(
     ]
     if others:
         at = others[0].start.astimezone(zone)
+        skip = audience.command("event skip", id=event.id, date=f"{target:%Y-%m-%d}")
         raise UserError(
             f"Event #{event.id} already meets on {target:%Y-%m-%d} (at {at:%H:%M}); two "
             f"occurrences on one day could not be told apart. Skip that one first "
-            f"(event skip {event.id} {target:%Y-%m-%d}) or pick another day."
+            f"({markup.code(skip)}) or pick another day."
         )
     await _record_change(session, event, occurrence.original_start, new_start, now)
     return occurrence, new_start

@@ -20,10 +20,10 @@ async def first_step(session: AsyncSession, env: Env, now: datetime) -> str | No
     away, and loading it stays the organizer's choice."""
     if (await session.exec(select(FaqEntry.id).limit(1))).first() is not None:
         return None
+    ask = env.audience("console").command("faq how do I run the tests?")
     return (
         f"The FAQ is empty: load the starter one with `convene faq import {STARTER}` "
-        f"(from a checkout: .venv/bin/convene faq import {STARTER}), then ask {env.prefix}faq "
-        "how do I run the tests?"
+        f"(from a checkout: .venv/bin/convene faq import {STARTER}), then ask {ask}"
     )
 
 

@@ -254,7 +254,7 @@ async def faq_add(
     data = entries.EntryData(
         id=id.strip(), question=question, answer=answer, tags=entries.parse_tags(tags or "")
     )
-    entry = await entries.add_entry(ctx.session, data, ctx.now())
+    entry = await entries.add_entry(ctx.session, data, ctx.now(), ctx.audience)
     return Reply(
         f"Added {markup.code(entry.id)}: {markup.escape(entry.question)}\n"
         f"Teach it other phrasings with {markup.code(ctx.cmd(TEACH_USAGE))}."

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.audience import Audience
 from bot.core.errors import UserError
 from bot.core.markup import code, ping, quoted, unbalanced
 from bot.state import set_state
@@ -143,10 +144,14 @@ async def examples_of(session: AsyncSession, entry_id: str) -> list[str]:
     return list((await session.exec(query)).all())
 
 
-async def add_entry(session: AsyncSession, data: EntryData, now: datetime) -> FaqEntry:
+async def add_entry(
+    session: AsyncSession, data: EntryData, now: datetime, audience: Audience
+) -> FaqEntry:
+    """A new entry; an id taken already is refused with the command that changes it instead."""
     _check(data)
     if await session.get(FaqEntry, data.id) is not None:
-        raise UserError(f"There is already an entry {code(data.id)}; change it with faq edit.")
+        edit = code(audience.command("faq edit"))
+        raise UserError(f"There is already an entry {code(data.id)}; change it with {edit}.")
     entry = FaqEntry(
         id=data.id,
         question=data.question.strip(),

@@ -29,6 +29,9 @@ def _days(request: PageRequest) -> int:
 
 
 def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
+    # As the event pages write commands in a refusal: a `web` caller's.
+    web = runtime.env.audience("web")
+
     async def show(request: PageRequest, problem: str | None = None) -> View:
         days = _days(request)
         async with runtime.sessions() as session:
@@ -77,7 +80,7 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
                         answer=form.get("answer", ""),
                         tags=entries.parse_tags(form.get("tags", "")),
                     )
-                    done = {"added": (await entries.add_entry(session, data, request.now)).id}
+                    done = {"added": (await entries.add_entry(session, data, request.now, web)).id}
                 else:
                     raise UserError("Choose teach or add entry on the gaps page.")
         except UserError as exc:

@@ -19,9 +19,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.audience import Audience
 from bot.core.context import Ctx
 from bot.core.errors import UserError
-from bot.core.markup import escape
+from bot.core.markup import code, escape
 from bot.core.personal import Words
 from bot.reads import Read
 from cogs.forge.models import ForgeAccount, ReviewNudge
@@ -33,19 +34,17 @@ LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CODE_VALID = timedelta(days=1)
 
 
-def check_login(login: str, kind: str = "github") -> str:
+def check_login(login: str, kind: str, audience: Audience) -> str:
+    """The login as a forge spells it; a refusal shows `forge link` as *audience* types it."""
     login = login.strip().removeprefix("@")
+    example = code(audience.command("forge link", forge=kind, login="octocat"))
     if kind == "github" and not GITHUB_LOGIN.match(login):
         raise UserError(
-            "A GitHub login is letters, digits and single hyphens, at most 39, "
-            "e.g. forge link github octocat",
-            plain=True,
+            f"A GitHub login is letters, digits and single hyphens, at most 39, e.g. {example}"
         )
     if not LOGIN.match(login):
         raise UserError(
-            f"A {kind} login is letters, digits, dots, hyphens and underscores, e.g. "
-            f"forge link {kind} octocat",
-            plain=True,
+            f"A {kind} login is letters, digits, dots, hyphens and underscores, e.g. {example}"
         )
     return login
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from bot.core import Ctx, Opt, Reply, Role, UserError, command
+from bot.core.audience import Named
 from bot.core.limits import Limit
 from bot.core.markup import code, escape, quoted
 from bot.core.ports import DIRECT_PLATFORMS
@@ -34,9 +35,9 @@ async def review_queue(
 ) -> Reply:
     settings = ctx.env.section(ForgeSettings)
     repositories = Repositories(settings)
-    chosen = repositories.find(repo) if repo is not None else None
+    chosen = repositories.find(repo, ctx.audience) if repo is not None else None
     if chosen is None and not repositories.all:
-        repositories.find("")  # says how to configure one
+        repositories.find("", ctx.audience)  # says how to configure one
     keys = [chosen.key] if chosen else None
     found, total = await pulls.queue(
         ctx.session,
@@ -83,15 +84,15 @@ async def forge_link(
     forge: Annotated[Kind, Opt("the forge: github, gitlab or forgejo")],
     login: Annotated[str, Opt("your login there, e.g. octocat", max_length=100, word=True)],
 ) -> Reply:
-    login = accounts.check_login(login, forge)
+    login = accounts.check_login(login, forge, ctx.audience)
     config = _forge(ctx, forge)
     name = KINDS[forge]
     try:
         found = await aside(ctx.session, profile(config, ctx.clock, login))
     except NoSuchLogin:
         raise UserError(
-            f"{name} has no user {login}; check the spelling, e.g. forge link {forge} octocat",
-            plain=True,
+            f"{name} has no user {escape(login)}; check the spelling, e.g. "
+            f"{code(ctx.cmd('forge link', forge=forge, login='octocat'))}",
         ) from None
     if found is None:
         raise UserError(f"{name} cannot be asked right now; try again in a few minutes.")
@@ -116,8 +117,8 @@ async def forge_link(
         )
     await accounts.prove(ctx.session, account, ctx.now())
     return Reply(
-        f"Linked: {name}'s {escape(login)} is you. `review queue` now flags the pull requests "
-        "whose review is requested from you."
+        f"Linked: {name}'s {escape(login)} is you. {code(ctx.cmd('review queue'))} now flags "
+        "the pull requests whose review is requested from you."
     )
 
 
@@ -135,7 +136,7 @@ async def forge_confirm(
         str, Opt("the person as whoami shows them, e.g. @nina:example.org", max_length=255)
     ],
 ) -> Reply:
-    login = accounts.check_login(login, forge)
+    login = accounts.check_login(login, forge, ctx.audience)
     config = _forge(ctx, forge)
     person_id = await find_person(ctx.session, who)
     account, _ = await accounts.claim(ctx.session, config.web, login, person_id, ctx.now())
@@ -177,9 +178,10 @@ async def review_nudge(
         what.append(f"carry {escape(', '.join(wanted))}")
     if not what:
         hint = code(ctx.cmd("forge link", forge="github", login="<login>"))
+        labels = code(ctx.cmd("review nudge", switch="on", labels=Named("documentation")))
         return Reply(
             f"Nudges are on, but nothing would be in them yet: link your login with {hint}, or "
-            "name labels, e.g. review nudge on labels=documentation"
+            f"name labels, e.g. {labels}"
         )
     return Reply(
         f"Once a day, between {nudging.DAY_STARTS}:00 and {nudging.DAY_ENDS}:00 your time, up to "

@@ -22,9 +22,11 @@ import aiohttp
 import gidgethub
 from pydantic import SecretStr
 
+from bot.core.audience import Audience
 from bot.core.context import Clock
 from bot.core.env import Env
 from bot.core.errors import UserError
+from bot.core.markup import code, escape
 from cogs.forge.github import Cache, GitHub, Postponed
 from cogs.forge.settings import ForgeConfig, ForgeSettings
 
@@ -176,9 +178,10 @@ class IssueRepository:
     project: str
 
 
-def issue_repository(env: Env, text: str) -> IssueRepository:
+def issue_repository(env: Env, text: str, audience: Audience) -> IssueRepository:
     """The repository *text* names for importing its issues: its address on a configured
-    forge, or `owner/name` — on the forge that lists it, else on the only forge (or GitHub)."""
+    forge, or `owner/name` — on the forge that lists it, else on the only forge (or GitHub).
+    A refusal shows `sprint issue import` as *audience* types it."""
     forges = env.section(ForgeSettings).forges
     if not forges:
         raise UserError(
@@ -199,11 +202,13 @@ def issue_repository(env: Env, text: str) -> IssueRepository:
                     f"{forge.web}/{example_project(forge)}",
                     plain=True,
                 )
+        example = audience.command(
+            "sprint issue import", repo=example_project(forges[0]), label="sprint"
+        )
         raise UserError(
-            f"{urlsplit(text).netloc or text} is not a forge Convene reads; it reads "
-            f"{', '.join(forge_hosts(env))}. Name the repository as owner/name or by its "
-            f"address, e.g. sprint issue import {example_project(forges[0])} label=sprint",
-            plain=True,
+            f"{escape(urlsplit(text).netloc or text)} is not a forge Convene reads; it reads "
+            f"{escape(', '.join(forge_hosts(env)))}. Name the repository as owner/name or by "
+            f"its address, e.g. {code(example)}"
         )
     listing = [f for f in forges if text.lower() in (name.lower() for name in f.repositories)]
     github = [f for f in forges if f.kind == "github"]

@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot.core.audience import Audience
 from bot.core.errors import UserError
+from bot.core.markup import code, escape
 from cogs.forge.settings import ForgeConfig, ForgeSettings
 
 
@@ -40,8 +42,9 @@ class Repositories:
     def on(self, forge: ForgeConfig, full_name: str) -> Repository | None:
         return self._by_key.get(f"{forge.web}/{full_name}".lower())
 
-    def find(self, text: str) -> Repository:
-        """The configured repository *text* names: `owner/name` or its web address."""
+    def find(self, text: str, audience: Audience) -> Repository:
+        """The configured repository *text* names: `owner/name` or its web address. A refusal
+        shows `review queue` as *audience* types it."""
         if not self.all:
             raise UserError(
                 "No repository is configured: add one under [[forge.forges]] in the settings, "
@@ -75,9 +78,9 @@ class Repositories:
         if not matches:
             known = ", ".join(repo.name for repo in self.all[:10])
             shown = text if re.fullmatch(r"[\w.-]+/[\w.-]+", text) else "that"
+            queue = code(audience.command("review queue", repo=example))
             raise UserError(
-                f"{shown} is not a repository Convene reads (it reads {known}). "
-                f"Name one as owner/name, e.g. review queue {example}",
-                plain=True,
+                f"{escape(shown)} is not a repository Convene reads (it reads {escape(known)}). "
+                f"Name one as owner/name, e.g. {queue}"
             )
         return matches[0]

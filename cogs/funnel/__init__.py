@@ -8,7 +8,12 @@ from cogs.funnel.summary import Summary
 
 def setup(house: Setup) -> None:
     summary = Summary(house.runtime)
-    house.page("/funnel", FunnelPage(summary), role=Role.ORGANIZER, title="Newcomer funnel")
+    house.page(
+        "/funnel",
+        FunnelPage(summary, house.runtime.env),
+        role=Role.ORGANIZER,
+        title="Newcomer funnel",
+    )
     house.timer("funnel figures", summary.step)
 
 

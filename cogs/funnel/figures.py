@@ -84,20 +84,6 @@ def by_month(instants: Iterable[tuple[datetime, timedelta]]) -> dict[date, list[
     return found
 
 
-def span(length: timedelta | None) -> str:
-    """A wait as people read it: "3 d 4 h", "2 h 5 min", "40 min"."""
-    if length is None:
-        return "—"
-    minutes = int(length.total_seconds() // 60)
-    days, minutes = divmod(minutes, 1440)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
-
-
 @dataclass(frozen=True)
 class Bar:
     x: float

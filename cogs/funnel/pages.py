@@ -6,14 +6,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core.audience import anywhere
+from bot.core.durations import span
+from bot.core.env import Env
 from bot.core.pages import PageRequest, View
 from cogs.funnel import figures
 from cogs.funnel.summary import REFRESH, Summary
 
 
+def wait(length: timedelta | None) -> str:
+    """As `mentor stats` says the same figures in chat; a dash for a month without one."""
+    return "—" if length is None else span(length, units=2)
+
+
 class FunnelPage:
-    def __init__(self, summary: Summary) -> None:
+    def __init__(self, summary: Summary, env: Env) -> None:
         self._summary = summary
+        self._env = env
 
     async def __call__(self, request: PageRequest) -> View:
         funnel = await self._summary.latest()
@@ -35,12 +44,12 @@ class FunnelPage:
                         (
                             "median",
                             (m.mentor.median or timedelta()).total_seconds() / 3600,
-                            figures.span(m.mentor.median),
+                            wait(m.mentor.median),
                         ),
                         (
                             "p90",
                             (m.mentor.p90 or timedelta()).total_seconds() / 3600,
-                            figures.span(m.mentor.p90),
+                            wait(m.mentor.p90),
                         ),
                     ],
                 )
@@ -72,10 +81,11 @@ class FunnelPage:
             "funnel": funnel,
             "stages": funnel.stages,
             "done_chart": done,
-            "refresh_minutes": int(REFRESH.total_seconds() // 60),
+            "refresh": span(REFRESH),
             "stage_chart": stages,
             "wait_chart": waits,
             "rate_chart": rates,
-            "span": figures.span,
+            "wait": wait,
+            "done": anywhere(self._env.prefix, "sprint issue done", number=...),
         }
         return View("funnel/funnel.html", context, title="Newcomer funnel")

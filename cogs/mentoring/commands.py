@@ -126,7 +126,9 @@ async def mentor_list(ctx: Ctx, which: Literal["open", "mine", "all"] | None = N
 async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
     capacity = ctx.env.section(MentoringSettings).capacity
-    request, found = await service.claim(ctx.session, id, ctx.person_id, capacity, now)
+    request, found = await service.claim(
+        ctx.session, id, ctx.person_id, capacity, now, ctx.audience
+    )
     them = found.get(request.person_id, Someone("someone", []))
     me = found.get(ctx.person_id, Someone(ctx.caller.display_name, []))
     requester, mentor = them.name, me.name
@@ -172,7 +174,7 @@ async def mentor_details(ctx: Ctx, id: RequestId) -> Reply:
 async def mentor_release(ctx: Ctx, id: RequestId) -> Reply:
     now = ctx.now()
     organizer = ctx.role >= Role.ORGANIZER
-    request = await service.release(ctx.session, id, ctx.person_id, organizer, now)
+    request = await service.release(ctx.session, id, ctx.person_id, organizer, now, ctx.audience)
     lead = "↩️ Back in the queue: its mentor released it."
     await announce.post_request(ctx.session, ctx.env, request, now, lead=lead)
     ctx.changed(MENTORING)
@@ -191,7 +193,9 @@ async def mentor_done(
     note: Annotated[str | None, Opt("how it ended, for the records", max_length=MAX_NOTE)] = None,
 ) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
-    request = await service.done(ctx.session, id, ctx.person_id, organizer, note, ctx.now())
+    request = await service.done(
+        ctx.session, id, ctx.person_id, organizer, note, ctx.now(), ctx.audience
+    )
     mentor = await display_name(ctx.session, request.claimed_by) or "a mentor"
     await _close_posts(ctx, request, "done", f"☑️ Done with {markup.escape(mentor)}")
     ctx.changed(MENTORING)
@@ -202,7 +206,7 @@ async def mentor_done(
 async def mentor_cancel(ctx: Ctx, id: RequestId) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
     now = ctx.now()
-    request = await service.cancel(ctx.session, id, ctx.person_id, organizer, now)
+    request = await service.cancel(ctx.session, id, ctx.person_id, organizer, now, ctx.audience)
     await _close_posts(ctx, request, "cancelled", "❌ Withdrawn")
     ctx.changed(MENTORING)
     return Reply(f"Cancelled {_headline(request)}.")

@@ -29,8 +29,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.audience import Audience
 from bot.core.errors import UserError
-from bot.core.markup import escape, mass_mention, quoted
+from bot.core.markup import code, escape, mass_mention, quoted
 from bot.db import UTCDateTime, connection_of, loaded, seconds_between
 from bot.identity import NAMED_ACCOUNTS, Someone, display_name, display_names, people, people_of
 from bot.reads import Write
@@ -357,7 +358,12 @@ _CLAIM_TRIES = 2
 
 
 async def claim(
-    session: AsyncSession, request_id: int, mentor_id: int, capacity: int, now: datetime
+    session: AsyncSession,
+    request_id: int,
+    mentor_id: int,
+    capacity: int,
+    now: datetime,
+    audience: Audience,
 ) -> tuple[MentorRequest, dict[int, Someone]]:
     """Give the request to *mentor_id* if it is still open: the one UPDATE decides who wins.
     With it, the requester and the mentor (`identity.people`), whom the claim shows.
@@ -376,7 +382,7 @@ async def claim(
         elif found := await _CLAIM_ON_SQLITE.mappings(session, values):
             request = loaded(MentorRequest, found[0])
             return request, await people(session, [request.person_id, mentor_id])
-        await _refuse(session, request_id, mentor_id, capacity)
+        await _refuse(session, request_id, mentor_id, capacity, audience)
     await _refuse_taken(session, request_id)
 
 
@@ -395,8 +401,11 @@ def _claimed_with_people(
     return loaded(MentorRequest, request), people_of(accounts)
 
 
-async def _refuse(session: AsyncSession, request_id: int, mentor_id: int, capacity: int) -> None:
-    """Why a claim was refused, as a `UserError`; returns when no rule refuses it now."""
+async def _refuse(
+    session: AsyncSession, request_id: int, mentor_id: int, capacity: int, audience: Audience
+) -> None:
+    """Why a claim was refused, as a `UserError` naming commands as *audience* types them;
+    returns when no rule refuses it now."""
     connection = await connection_of(session)
     key = {"request": request_id, "mentor": mentor_id}
     row = (await connection.execute(_CLAIM_VIEW, key)).first()
@@ -408,7 +417,8 @@ async def _refuse(session: AsyncSession, request_id: int, mentor_id: int, capaci
     if requester == mentor_id:
         raise UserError("You cannot claim your own request.")
     if available is False:
-        raise UserError("You are marked unavailable. Say `mentor available on` first.")
+        back = code(audience.command("mentor available", state="on"))
+        raise UserError(f"You are marked unavailable. Say {back} first.")
     if holding >= capacity:
         raise UserError(
             f"You already hold {holding} requests (the limit is {capacity}). "
@@ -434,8 +444,19 @@ async def _claimed_by_caller(
     return request
 
 
+def _changed(request_id: int, audience: Audience) -> UserError:
+    """Another command moved the request between reading it and writing it."""
+    again = code(audience.command("mentor list"))
+    return UserError(f"Request #{request_id} changed just now; look again with {again}.")
+
+
 async def release(
-    session: AsyncSession, request_id: int, person_id: int, organizer: bool, now: datetime
+    session: AsyncSession,
+    request_id: int,
+    person_id: int,
+    organizer: bool,
+    now: datetime,
+    audience: Audience,
 ) -> MentorRequest:
     """Back to the queue as a new round, so it is announced and escalated afresh."""
     request = await _claimed_by_caller(session, request_id, person_id, organizer, "released")
@@ -448,7 +469,7 @@ async def release(
         "round": request.round + 1,
     }
     if not await _transition(session, request_id, "claimed", values):
-        raise UserError(f"Request #{request_id} changed just now; look again with `mentor list`.")
+        raise _changed(request_id, audience)
     return await get_request(session, request_id)
 
 
@@ -459,17 +480,23 @@ async def done(
     organizer: bool,
     note: str | None,
     now: datetime,
+    audience: Audience,
 ) -> MentorRequest:
     checked = check_text("note", note, MAX_NOTE)
     await _claimed_by_caller(session, request_id, person_id, organizer, "marked done")
     values = {"status": "done", "done_at": now, "done_note": checked, "last_activity_at": now}
     if not await _transition(session, request_id, "claimed", values):
-        raise UserError(f"Request #{request_id} changed just now; look again with `mentor list`.")
+        raise _changed(request_id, audience)
     return await get_request(session, request_id)
 
 
 async def cancel(
-    session: AsyncSession, request_id: int, person_id: int, organizer: bool, now: datetime
+    session: AsyncSession,
+    request_id: int,
+    person_id: int,
+    organizer: bool,
+    now: datetime,
+    audience: Audience,
 ) -> MentorRequest:
     """The requester (or an organizer) withdraws a request that is open or in progress."""
     request = await get_request(session, request_id)
@@ -479,7 +506,7 @@ async def cancel(
         raise UserError(f"Request #{request_id} is already {request.status}.")
     values = {"status": "cancelled", "last_activity_at": now}
     if not await _transition(session, request_id, request.status, values):
-        raise UserError(f"Request #{request_id} changed just now; look again with `mentor list`.")
+        raise _changed(request_id, audience)
     return await get_request(session, request_id)
 
 

@@ -4,12 +4,14 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from bot.core import Button, Ctx, Opt, Reply, Role, UserError, command, markup
+from bot.core.audience import anywhere
+from bot.core.durations import span
 from bot.core.limits import Limit
 from bot.core.personal import PersonalData
 from bot.core.spec import Handler
 from bot.identity import PLATFORM_LABELS, Account, accounts_of, find_person, people
 from cogs.people import personal as service_personal
-from cogs.people.service import issue_code, redeem_code
+from cogs.people.service import CODE_LIFETIME, issue_code, redeem_code
 
 _WHO = "who, as whoami shows them: @nina:example.org, @nina on Discord"
 
@@ -49,13 +51,14 @@ async def link(
     platform = ctx.caller.platform
     if code is None:
         issued = await issue_code(ctx.session, ctx.person_id, platform, ctx.now())
-        typed = ctx.env.audience("matrix").command("link", code=issued.shown)
-        slash = ctx.env.audience("discord").command("link", code=issued.shown)
+        typed, slash = anywhere(ctx.env.prefix, "link", code=issued.shown)
         return Reply(
-            f"Your link code is **{issued.shown}** — valid for 10 minutes, once.\n"
+            f"Your link code is **{issued.shown}** — valid for {span(CODE_LIFETIME)}, once.\n"
             f"On your other platform send {markup.code(typed)} (Discord: {markup.code(slash)})."
         )
-    accounts = await redeem_code(ctx.session, ctx.person_id, platform, code, ctx.now())
+    accounts = await redeem_code(
+        ctx.session, ctx.person_id, platform, code, ctx.now(), ctx.audience
+    )
     return Reply(
         "\n".join(["Linked. These accounts are now one person:", *_account_lines(accounts)])
     )

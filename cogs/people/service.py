@@ -11,6 +11,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import markup
+from bot.core.audience import Audience
+from bot.core.durations import span
 from bot.core.errors import UserError
 from bot.identity import PLATFORM_LABELS, Account, accounts_of, merge_people
 from cogs.people.models import LinkCode
@@ -55,17 +58,25 @@ async def issue_code(
 
 
 async def redeem_code(
-    session: AsyncSession, person_id: int, platform: str, text: str, now: datetime
+    session: AsyncSession,
+    person_id: int,
+    platform: str,
+    text: str,
+    now: datetime,
+    audience: Audience,
 ) -> list[Account]:
-    """Link the caller's Person with the code's; returns the linked person's accounts."""
+    """Link the caller's Person with the code's; returns the linked person's accounts. A refusal
+    names `link` as *audience* types it."""
     code = normalise_code(text)
     row = (await session.exec(select(LinkCode).where(LinkCode.code_hash == _hash(code)))).first()
     if row is None or len(code) != 8:
         raise UserError("That code doesn't exist. Codes look like ABCD-EFGH.", show_usage=True)
+    again = markup.code(audience.command("link"))
     if row.used_at is not None:
-        raise UserError("That code has already been used; ask for a new one with link.")
+        raise UserError(f"That code has already been used; ask for a new one with {again}.")
     if row.expires_at <= now:
-        raise UserError("That code has expired (codes last 10 minutes); make a new one with link.")
+        lasts = span(CODE_LIFETIME)
+        raise UserError(f"That code has expired (codes last {lasts}); make a new one with {again}.")
     if row.person_id == person_id:
         where = PLATFORM_LABELS.get(row.platform, row.platform)
         raise UserError(
@@ -87,7 +98,7 @@ async def redeem_code(
         .values(used_at=now)
     )
     if claimed.rowcount != 1:
-        raise UserError("That code has already been used; ask for a new one with link.")
+        raise UserError(f"That code has already been used; ask for a new one with {again}.")
     keep, drop = sorted((row.person_id, person_id))
     await merge_people(session, keep, drop)
     return await accounts_of(session, keep)

@@ -72,7 +72,9 @@ async def sprint_issue_add(
     now = ctx.now()
     link = service.parse_link(url, ctx.env)
     facts = await service.facts_of(ctx.session, ctx.env, ctx.clock, link)
-    issue = await service.add(ctx.session, link, tier, event, ctx.person_id, now, facts)
+    issue = await service.add(
+        ctx.session, link, tier, event, ctx.person_id, now, ctx.audience, facts
+    )
     lines = [f"Listed {_headline(issue)} for {tier}."]
     shown, start = await _sprint(ctx, issue, await zone_for(ctx.session, ctx.person_id))
     if shown:
@@ -98,7 +100,7 @@ async def sprint_issue_import(
     event: Annotated[int | None, Opt("the sprint's event number, e.g. 3", min=1)] = None,
 ) -> Reply:
     listed, known = await service.import_labelled(
-        ctx.session, ctx.env, ctx.clock, repo, label, tier, event, ctx.person_id
+        ctx.session, ctx.env, ctx.clock, repo, label, tier, event, ctx.person_id, ctx.audience
     )
     already = f" {known} {'was' if known == 1 else 'were'} listed already." if known else ""
     if not listed:
@@ -203,7 +205,9 @@ async def sprint_unclaim(ctx: Ctx, number: Number) -> Reply:
 )
 async def sprint_issue_done(ctx: Ctx, number: Number) -> Reply:
     organizer = ctx.role >= Role.ORGANIZER
-    issue, holder = await service.complete(ctx.session, number, ctx.person_id, organizer, ctx.now())
+    issue, holder = await service.complete(
+        ctx.session, number, ctx.person_id, organizer, ctx.now(), ctx.audience
+    )
     if holder == ctx.person_id:
         return Reply(f"Well done: {_headline(issue)} is done, and off the list.")
     name = escape(await service.holder_name(ctx.session, holder))

@@ -10,6 +10,7 @@ from typing import get_args
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.audience import anywhere
 from bot.core.env import Env
 from bot.core.pages import PageRequest, View
 from cogs.events.api import Event
@@ -76,6 +77,10 @@ class IssuesPage:
             "more": more,
             "tier": tier,
             "tiers": TIERS,
-            "prefix": self._env.prefix,
+            "claim": self._claim,
         }
         return View("sprints/issues.html", context, title="Sprint issues")
+
+    def _claim(self, number: int | None = None) -> tuple[str, str]:
+        """A reader of the page may be on any platform: they get each form."""
+        return anywhere(self._env.prefix, "sprint claim", number=... if number is None else number)

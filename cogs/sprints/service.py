@@ -24,10 +24,11 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.core.audience import Audience
 from bot.core.context import Clock
 from bot.core.env import Env
 from bot.core.errors import UserError
-from bot.core.markup import escape, mass_mention, quoted
+from bot.core.markup import code, escape, mass_mention, quoted
 from bot.db import aside
 from bot.identity import Person, display_name
 from cogs.events.api import Event, changes_of, expand, get_event
@@ -233,6 +234,7 @@ async def add(
     event_id: int | None,
     person_id: int,
     now: datetime,
+    audience: Audience,
     facts: IssueFacts | None = None,
 ) -> SprintIssue:
     """List an issue, refused when it is already listed or its event cannot be a sprint.
@@ -241,7 +243,7 @@ async def add(
     if existing is not None:
         raise UserError(f"That issue is already listed as #{existing.id}.")
     if event_id is not None:
-        await _check_event(session, event_id, now)
+        await _check_event(session, event_id, now, audience)
     issue = SprintIssue(
         url=link.url,
         listed_url=link.url.lower(),
@@ -286,10 +288,11 @@ async def import_labelled(
     tier: str,
     event_id: int | None,
     person_id: int,
+    audience: Audience,
 ) -> tuple[list[SprintIssue], int]:
     """List every open issue of *repo* (`owner/name` or its address on a configured forge)
     with *label*; the issues listed, and how many were listed already."""
-    where = issue_repository(env, repo)
+    where = issue_repository(env, repo, audience)
     try:
         found = await aside(session, open_issues(env, clock, where.host, where.project, label))
     except NoSuchIssue:
@@ -307,14 +310,17 @@ async def import_labelled(
         if await listed_as(session, link.url) is not None:
             known += 1
             continue
-        listed.append(await add(session, link, tier, event_id, person_id, now, issue.facts))
+        added = await add(session, link, tier, event_id, person_id, now, audience, issue.facts)
+        listed.append(added)
     return listed, known
 
 
-async def _check_event(session: AsyncSession, event_id: int, now: datetime) -> None:
+async def _check_event(
+    session: AsyncSession, event_id: int, now: datetime, audience: Audience
+) -> None:
     """An issue can be curated for an event that has not ended and is not cancelled."""
     try:
-        event = await get_event(session, event_id)
+        event = await get_event(session, event_id, audience)
     except UserError as exc:
         raise UserError(exc.message, show_usage=True, plain=exc.plain) from None
     if event.cancelled_at is not None:
@@ -408,7 +414,12 @@ async def unclaim(
 
 
 async def complete(
-    session: AsyncSession, number: int, person_id: int, organizer: bool, now: datetime
+    session: AsyncSession,
+    number: int,
+    person_id: int,
+    organizer: bool,
+    now: datetime,
+    audience: Audience,
 ) -> tuple[SprintIssue, int]:
     """Record the issue as done by whoever holds it, said by its holder or an organizer; it
     leaves the list. Returns the issue and who completed it."""
@@ -424,7 +435,7 @@ async def complete(
     if holder is None:
         raise UserError(
             f"Nobody holds #{number}: an issue is done by whoever took it. "
-            f"Take it first, e.g. sprint claim {number}."
+            f"Take it first, e.g. {code(audience.command('sprint claim', number=number))}."
         )
     if holder != person_id and not organizer:
         name = await holder_name(session, holder)
