@@ -117,29 +117,57 @@ def make_web_app(
             body["standby"] = report.standby
         return web.json_response(body, status=200 if ok else 503)
 
-    async def login_page(request: web.Request) -> web.Response:
+    app = web.Application()
+    aiohttp_jinja2.setup(app, loader=_loader(templates or {}), autoescape=True)
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    login = _Login(runtime, site, gate)
+    app.router.add_get("/login/{token}", login.page)
+    app.router.add_post("/login", login.log_in)
+    app.router.add_post("/logout", login.log_out)
+    for spec in pages.values():
+        serve = _page(runtime, site, spec)
+        for method in spec.methods:
+            app.router.add_route(method, spec.path, serve)
+    for path, hook in (webhooks or {}).items():
+        app.router.add_post(path, _webhook(runtime, hook))
+    return app
+
+
+class _Login:
+    """The web side of `web login`: the link from chat, the login it leads to, and logging
+    out."""
+
+    def __init__(self, runtime: Runtime, site: _Site, gate: Gate) -> None:
+        self._runtime = runtime
+        self._site = site
+        self._gate = gate
+
+    async def page(self, request: web.Request) -> web.Response:
         """The link from chat: a button to press, not a login yet, so a link preview (which
         follows links posted in chat) cannot spend it, and the session cookie is set by a
         same-site request, which SameSite=Strict needs to send it on the next page."""
         token = request.match_info["token"]
         browser = secrets.token_urlsafe(24)
         context = {"token": token, "proof": _proof(browser, token), "lasts": span(LINK_LIFETIME)}
-        response = await site.render(request, View("login.html", context, title="Log in"), None)
+        response = await self._site.render(
+            request, View("login.html", context, title="Log in"), None
+        )
         response.headers.update(_PRIVATE)
         response.set_cookie(
             _BROWSER,
             browser,
             max_age=_BROWSER_AGE,
             path="/login",
-            secure=gate.secure,
+            secure=self._gate.secure,
             httponly=True,
             samesite="Strict",
         )
         return response
 
-    async def log_in(request: web.Request) -> web.StreamResponse:
-        if not site.same_origin(request):
-            return await site.refuse(request, 403, _FOREIGN, None)
+    async def log_in(self, request: web.Request) -> web.StreamResponse:
+        if not self._site.same_origin(request):
+            return await self._site.refuse(request, 403, _FOREIGN, None)
         posted = await request.post()
         token, proof = posted.get("token"), posted.get("proof")
         browser = request.cookies.get(_BROWSER, "")
@@ -151,41 +179,28 @@ def make_web_app(
             and token
             and browser
             and hmac.compare_digest(_proof(browser, token).encode(), proof.encode())
-            and await gate.log_in(token, response)
+            and await self._gate.log_in(token, response)
         ):
             return response
-        message = f"This login link is used, expired or unknown: {_ask(runtime)} for a new one."
-        refused = await site.refuse(request, 403, message, None)
+        message = (
+            f"This login link is used, expired or unknown: {_ask(self._runtime)} for a new one."
+        )
+        refused = await self._site.refuse(request, 403, message, None)
         refused.headers.update(_PRIVATE)
         return refused
 
-    async def log_out(request: web.Request) -> web.StreamResponse:
-        if not site.same_origin(request):
-            return await site.refuse(request, 403, _FOREIGN, None)
-        viewer = await gate.viewer(request)
+    async def log_out(self, request: web.Request) -> web.StreamResponse:
+        if not self._site.same_origin(request):
+            return await self._site.refuse(request, 403, _FOREIGN, None)
+        viewer = await self._gate.viewer(request)
         if viewer is not None:
             posted = await request.post()
             form = {key: value for key, value in posted.items() if isinstance(value, str)}
-            if not gate.form_ok(request, viewer, form):
-                return await site.refuse(request, 403, _EXPIRED, viewer)
+            if not self._gate.form_ok(request, viewer, form):
+                return await self._site.refuse(request, 403, _EXPIRED, viewer)
         response = web.Response(status=303, headers={"Location": "/"})
-        await gate.log_out(request, response)
+        await self._gate.log_out(request, response)
         return response
-
-    app = web.Application()
-    aiohttp_jinja2.setup(app, loader=_loader(templates or {}), autoescape=True)
-    app.router.add_get("/", index)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/login/{token}", login_page)
-    app.router.add_post("/login", log_in)
-    app.router.add_post("/logout", log_out)
-    for spec in pages.values():
-        serve = _page(runtime, site, spec)
-        for method in spec.methods:
-            app.router.add_route(method, spec.path, serve)
-    for path, hook in (webhooks or {}).items():
-        app.router.add_post(path, _webhook(runtime, hook))
-    return app
 
 
 def _loader(templates: Mapping[str, str]) -> jinja2.BaseLoader:
