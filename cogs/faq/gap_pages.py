@@ -5,9 +5,13 @@ are theirs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.audience import Audience
 from bot.core.errors import UserError
 from bot.core.markup import to_plain
 from bot.core.pages import PageHandler, PageRequest, Redirect, View
@@ -63,24 +67,9 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
         try:
             async with runtime.transaction() as session:
                 if action == "teach":
-                    entry = await entries.teach(
-                        session,
-                        form.get("entry", ""),
-                        form.get("question", ""),
-                        request.viewer.person_id,
-                        request.now,
-                    )
-                    result = (await cache.get(session)).match(form.get("question", ""))
-                    answered = _answered_by(result) == entry.id
-                    done = {"taught": entry.id, "answered": "yes" if answered else "no"}
+                    done = await _teach(session, cache, form, request.viewer.person_id, request.now)
                 elif action == "add":
-                    data = entries.EntryData(
-                        id=form.get("id", "").strip(),
-                        question=form.get("question", ""),
-                        answer=form.get("answer", ""),
-                        tags=entries.parse_tags(form.get("tags", "")),
-                    )
-                    done = {"added": (await entries.add_entry(session, data, request.now, web)).id}
+                    done = await _add(session, form, request.now, web)
                 else:
                     raise UserError("Choose teach or add entry on the gaps page.")
         except UserError as exc:
@@ -93,6 +82,32 @@ def gaps_page(runtime: Runtime, cache: asking.MatcherCache) -> PageHandler:
         return await show(request)
 
     return page
+
+
+async def _teach(
+    session: AsyncSession,
+    cache: asking.MatcherCache,
+    form: Mapping[str, str],
+    person_id: int,
+    now: datetime,
+) -> dict[str, str]:
+    """Teach an entry the gap's question; says whether the bot now answers it with that entry."""
+    question = form.get("question", "")
+    entry = await entries.teach(session, form.get("entry", ""), question, person_id, now)
+    answered = _answered_by((await cache.get(session)).match(question)) == entry.id
+    return {"taught": entry.id, "answered": "yes" if answered else "no"}
+
+
+async def _add(
+    session: AsyncSession, form: Mapping[str, str], now: datetime, web: Audience
+) -> dict[str, str]:
+    data = entries.EntryData(
+        id=form.get("id", "").strip(),
+        question=form.get("question", ""),
+        answer=form.get("answer", ""),
+        tags=entries.parse_tags(form.get("tags", "")),
+    )
+    return {"added": (await entries.add_entry(session, data, now, web)).id}
 
 
 def _answered_by(result: MatchResult) -> str | None:
