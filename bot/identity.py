@@ -29,11 +29,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.context import Caller
 from bot.core.errors import UserError
-from bot.core.markup import quoted
+from bot.core.markup import escape, quoted
 from bot.db import UTCDateTime, connection_of, loaded
 from bot.reads import Read
 
 PLATFORM_LABELS = {"discord": "Discord", "matrix": "Matrix", "console": "Console"}
+
+
+def platform_label(platform: str) -> str:
+    """How people name a platform ("Discord"); one without a label as it is stored."""
+    return PLATFORM_LABELS.get(platform, platform)
 
 
 class Person(SQLModel, table=True):
@@ -331,3 +336,8 @@ async def find_person(session: AsyncSession, who: str) -> int:
         )
         raise UserError(f"{quoted(who)} names more than one person ({shown}); use an id.")
     return ids.pop()
+
+
+def account_line(account: Account) -> str:
+    """ "Discord: @maria", as chat shows one of a person's accounts."""
+    return f"{platform_label(account.platform)}: {escape(account.handle)}"

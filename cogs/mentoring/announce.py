@@ -26,7 +26,7 @@ from bot.core.reply import Button, Reply
 from bot.core.rooms import Room
 from bot.core.runtime import Runtime
 from bot.delivery import DIRECT_PLATFORMS, Direct, Key, Outgoing, Render
-from bot.identity import PLATFORM_LABELS, Account, accounts_of, display_name
+from bot.identity import Account, account_line, accounts_of, display_name, platform_label
 from cogs.mentoring import service
 from cogs.mentoring.models import MentorRequest
 from cogs.mentoring.settings import MentoringSettings
@@ -48,10 +48,7 @@ def handles(accounts: Sequence[Account]) -> str:
     """ "Discord: @maria, Matrix: @maria:example.org", or the one handle when there is one."""
     if len(accounts) == 1:
         return markup.escape(accounts[0].handle)
-    return ", ".join(
-        f"{PLATFORM_LABELS.get(a.platform, a.platform)}: {markup.escape(a.handle)}"
-        for a in accounts
-    )
+    return ", ".join(account_line(a) for a in accounts)
 
 
 def mentor_rooms(env: Env) -> list[Room]:
@@ -97,7 +94,7 @@ def request_post(
     mentors (Matrix); elsewhere a Details button shows them to the mentor who asks, privately."""
 
     def render(audience: Audience) -> Reply:
-        where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
+        where = platform_label(request.origin_platform)
         lines = [lead] if lead else []
         lines.append(
             f"From {markup.escape(requester)} ({where})" + (", first request" if first_time else "")
@@ -116,7 +113,7 @@ def closed_post(request: MentorRequest, requester: str, state: str) -> Render:
     """What a post says once the request is taken or withdrawn: no more Claim button."""
 
     def render(audience: Audience) -> Reply:
-        where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
+        where = platform_label(request.origin_platform)
         return Reply(
             f"{state} · from {markup.escape(requester)} ({where})",
             title=f"#{request.id} {request.topic}",

@@ -15,7 +15,7 @@ from bot import delivery
 from bot.core import Ctx, Opt, Reply, Role, command, markup
 from bot.core.durations import span
 from bot.core.limits import Limit
-from bot.identity import PLATFORM_LABELS, Someone, display_name, display_names
+from bot.identity import Someone, display_name, display_names, platform_label
 from cogs.mentoring import announce, service
 from cogs.mentoring.models import MAX_DETAILS, MAX_NOTE, MAX_TOPIC, MentorRequest
 from cogs.mentoring.settings import MentoringSettings
@@ -159,7 +159,7 @@ async def mentor_claim(ctx: Ctx, id: RequestId) -> Reply:
 async def mentor_details(ctx: Ctx, id: RequestId) -> Reply:
     request = await service.get_request(ctx.session, id)
     requester = await display_name(ctx.session, request.person_id) or "someone"
-    where = PLATFORM_LABELS.get(request.origin_platform, request.origin_platform)
+    where = platform_label(request.origin_platform)
     lines = [f"From {markup.escape(requester)} ({where}), {request.status}."]
     lines.append(markup.escape(request.details) if request.details else "No details given.")
     return Reply("\n".join(lines), title=_headline(request))

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.durations import span
 from bot.core.pages import PageHandler, PageRequest, View
 from bot.core.runtime import Runtime
-from bot.identity import PLATFORM_LABELS, display_names
+from bot.identity import display_names, platform_label
 from cogs.mentoring.models import MentorRequest
 
 # Rows shown per list; the heading says how many there are in all.
@@ -66,7 +66,7 @@ def queue_page(runtime: Runtime) -> PageHandler:
                 requester=names.get(r.person_id, "someone"),
                 asked_at=r.created_at,
                 waited=span(now - r.created_at, units=2),
-                where=PLATFORM_LABELS.get(r.origin_platform, r.origin_platform),
+                where=platform_label(r.origin_platform),
                 mentor=None if r.claimed_by is None else names.get(r.claimed_by, "someone"),
                 claimed_at=r.claimed_at,
                 held=None if r.claimed_at is None else span(now - r.claimed_at, units=2),

@@ -9,7 +9,7 @@ from bot.core.durations import span
 from bot.core.limits import Limit
 from bot.core.personal import PersonalData
 from bot.core.spec import Handler
-from bot.identity import PLATFORM_LABELS, Account, accounts_of, find_person, people
+from bot.identity import PLATFORM_LABELS, Account, account_line, accounts_of, find_person, people
 from cogs.people import personal as service_personal
 from cogs.people.service import CODE_LIFETIME, issue_code, redeem_code
 
@@ -17,10 +17,7 @@ _WHO = "who, as whoami shows them: @nina:example.org, @nina on Discord"
 
 
 def _account_lines(accounts: list[Account]) -> list[str]:
-    return [
-        f"- {PLATFORM_LABELS.get(a.platform, a.platform)}: {markup.escape(a.handle)}"
-        for a in accounts
-    ]
+    return [f"- {account_line(a)}" for a in accounts]
 
 
 @command("whoami", help="Show your linked accounts and your role here")

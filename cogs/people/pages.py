@@ -10,7 +10,7 @@ from bot.core.context import Role
 from bot.core.errors import UserError
 from bot.core.pages import PageHandler, PageRequest, View
 from bot.core.runtime import Runtime
-from bot.identity import FORGOTTEN, PLATFORM_LABELS, Person, people
+from bot.identity import FORGOTTEN, Person, people, platform_label
 
 PATH = "/people"
 SHOWN = 200
@@ -48,7 +48,7 @@ def people_page(runtime: Runtime) -> PageHandler:
                     "since": person.created_at,
                     "accounts": [
                         {
-                            "platform": PLATFORM_LABELS.get(a.platform, a.platform),
+                            "platform": platform_label(a.platform),
                             "handle": a.handle,
                             "role": Role(a.role).label,
                         }

@@ -15,7 +15,7 @@ from bot.core import markup
 from bot.core.audience import Audience
 from bot.core.durations import span
 from bot.core.errors import UserError
-from bot.identity import PLATFORM_LABELS, Account, accounts_of, merge_people
+from bot.identity import Account, accounts_of, merge_people, platform_label
 from cogs.people.models import LinkCode
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -78,7 +78,7 @@ async def redeem_code(
         lasts = span(CODE_LIFETIME)
         raise UserError(f"That code has expired (codes last {lasts}); make a new one with {again}.")
     if row.person_id == person_id:
-        where = PLATFORM_LABELS.get(row.platform, row.platform)
+        where = platform_label(row.platform)
         raise UserError(
             f"That code is yours already: you made it on {where}. "
             "Send it from your account on another platform."
@@ -87,7 +87,7 @@ async def redeem_code(
     theirs = {account.platform: account for account in await accounts_of(session, row.person_id)}
     both = sorted(set(mine) & set(theirs))
     if both:
-        label = PLATFORM_LABELS.get(both[0], both[0])
+        label = platform_label(both[0])
         raise UserError(
             f"Both accounts already have a {label} account ({theirs[both[0]].handle} and "
             f"{mine[both[0]].handle}); one person can have one account per platform."

@@ -12,7 +12,7 @@ from typing import Annotated
 from bot import rooms_store
 from bot.core import Ctx, Opt, Reply, Role, UserError, command, markup
 from bot.core.rooms import ROOMS, Room
-from bot.identity import PLATFORM_LABELS
+from bot.identity import platform_label
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ROOMED = ("discord", "matrix")
@@ -20,16 +20,12 @@ ROOMED = ("discord", "matrix")
 RoomName = Annotated[str, Opt("the room's name, e.g. help", max_length=64, word=True)]
 
 
-def _label(platform: str) -> str:
-    return PLATFORM_LABELS.get(platform, platform)
-
-
 def _place(ctx: Ctx, platform: str, target: str) -> str:
     """Where a room is, as organizers recognise it: on Discord a channel is a link there."""
     if platform == "discord":
         shown = f"<#{target}>" if ctx.caller.platform == "discord" else f"channel {target}"
-        return f"{_label(platform)} {shown}"
-    return f"{_label(platform)} {markup.code(target)}"
+        return f"{platform_label(platform)} {shown}"
+    return f"{platform_label(platform)} {markup.code(target)}"
 
 
 def _purposes(ctx: Ctx, given: str) -> list[str]:
@@ -75,7 +71,7 @@ def _refusal(ctx: Ctx, taken: rooms_store.Taken, platform: str) -> UserError:
         text = f"This channel is already room **{by}**. Remove that first with {remove}."
     else:
         text = (
-            f"Room **{by}** is already in another {_label(platform)} channel "
+            f"Room **{by}** is already in another {platform_label(platform)} channel "
             f"({_place(ctx, platform, taken.target)}); a room has one channel per platform. "
             f"Pick another name, or remove it first with {remove}."
         )

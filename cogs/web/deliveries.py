@@ -8,7 +8,7 @@ from bot.core.markup import to_plain
 from bot.core.pages import PageHandler, PageRequest, Redirect, View
 from bot.core.runtime import Runtime
 from bot.delivery import failed, retry
-from bot.identity import PLATFORM_LABELS
+from bot.identity import platform_label
 
 PATH = "/deliveries/refused"
 SHOWN = 100
@@ -30,7 +30,7 @@ def refused_page(runtime: Runtime) -> PageHandler:
             {
                 "id": f.id,
                 "room": f.room,
-                "platform": PLATFORM_LABELS.get(f.platform, f.platform),
+                "platform": platform_label(f.platform),
                 "direct": f.direct,
                 "error": f.error,
                 "due_at": f.due_at,
