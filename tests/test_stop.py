@@ -20,7 +20,8 @@ from sqlmodel import func, select
 from bot.db import make_engine, make_sessions
 from bot.delivery import Delivery, Status
 from tests.support.bot_process import Bot, bot, sqlite, sqlite_file, write_config
-from tests.support.discord_fixtures import APPLICATION_ID, GENERAL, GUILD_ID
+from tests.support.discord_bot import discord_section
+from tests.support.discord_fixtures import GENERAL
 from tests.support.due_events import seed_events
 from tests.support.eventually import eventually
 from tests.support.fake_discord import FakeDiscord
@@ -107,14 +108,7 @@ def discord_config(tmp_path: Path, store: str, fake: FakeDiscord) -> Path:
         tmp_path,
         store,
         console={"enabled": False},
-        discord={
-            "enabled": True,
-            "token_env": "CONVENE_TEST_DISCORD_TOKEN",
-            "application_id": APPLICATION_ID,
-            "guild_ids": [GUILD_ID],
-            "api_base_url": fake.api_base,
-            "gateway_url": fake.gateway_url,
-        },
+        discord=discord_section(fake),
         rooms=[{"name": "general", "discord_channel_id": GENERAL.id}],
     )
 

@@ -13,6 +13,18 @@ from tests.support.discord_fixtures import APPLICATION_ID, GENERAL, GUILD_ID, ME
 from tests.support.fake_discord import LOADING, FakeDiscord, InteractionResult
 
 
+def discord_section(fake: FakeDiscord) -> dict[str, object]:
+    """`[discord]` pointed at *fake*, its token in the environment's CONVENE_TEST_DISCORD_TOKEN."""
+    return {
+        "enabled": True,
+        "token_env": "CONVENE_TEST_DISCORD_TOKEN",
+        "application_id": APPLICATION_ID,
+        "guild_ids": [GUILD_ID],
+        "api_base_url": fake.api_base,
+        "gateway_url": fake.gateway_url,
+    }
+
+
 def discord_settings(
     fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
@@ -20,14 +32,7 @@ def discord_settings(
     monkeypatch.setenv("CONVENE_TEST_DISCORD_TOKEN", fake.token)
     return settings_for(
         f"sqlite+aiosqlite:///{tmp_path}/bot.db",
-        discord={
-            "enabled": True,
-            "token_env": "CONVENE_TEST_DISCORD_TOKEN",
-            "application_id": APPLICATION_ID,
-            "guild_ids": [GUILD_ID],
-            "api_base_url": fake.api_base,
-            "gateway_url": fake.gateway_url,
-        },
+        discord=discord_section(fake),
         rooms=[{"name": "general", "discord_channel_id": GENERAL.id}],
     )
 
@@ -40,14 +45,7 @@ def discord_settings_with_mentors(
     monkeypatch.setenv("CONVENE_TEST_DISCORD_TOKEN", fake.token)
     return settings_for(
         url,
-        discord={
-            "enabled": True,
-            "token_env": "CONVENE_TEST_DISCORD_TOKEN",
-            "application_id": APPLICATION_ID,
-            "guild_ids": [GUILD_ID],
-            "api_base_url": fake.api_base,
-            "gateway_url": fake.gateway_url,
-        },
+        discord=discord_section(fake),
         rooms=[
             {"name": "general", "discord_channel_id": GENERAL.id},
             {"name": "mentors", "discord_channel_id": MENTORS_CHANNEL.id, "purposes": ["mentors"]},
