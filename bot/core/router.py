@@ -534,14 +534,14 @@ class Router:
             if group:
                 depth = size
                 break
-        if group and len(words) == depth:
-            names = ", ".join(code(self.usage_name(spec, caller)) for spec in group)
-            typed = code(self._audience(caller).command(" ".join(words)))
-            return Reply(f"{typed} needs a subcommand: {names}.", error=True)
         audience = self._audience(caller)
+        if group and len(words) == depth:
+            names = ", ".join(code(audience.command(spec.name)) for spec in group)
+            typed = code(audience.command(" ".join(words)))
+            return Reply(f"{typed} needs a subcommand: {names}.", error=True)
         typed = audience.command(" ".join(words[: depth + 1]) or "(nothing)")
         suggestion = self._closest(words, group or allowed)
-        hint = f" Did you mean {code(self.usage_name(suggestion, caller))}?" if suggestion else ""
+        hint = f" Did you mean {code(audience.command(suggestion.name))}?" if suggestion else ""
         return Reply(
             f"I don't know the command {code(typed)}.{hint} "
             f"Type {code(audience.command('help'))} to see what I can do.",
