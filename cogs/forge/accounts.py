@@ -34,10 +34,15 @@ LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 CODE_VALID = timedelta(days=1)
 
 
+def link_example(kind: str, audience: Audience) -> str:
+    """`forge link` as *audience* types it, for a refusal to show."""
+    return code(audience.command("forge link", forge=kind, login="octocat"))
+
+
 def check_login(login: str, kind: str, audience: Audience) -> str:
     """The login as a forge spells it; a refusal shows `forge link` as *audience* types it."""
     login = login.strip().removeprefix("@")
-    example = code(audience.command("forge link", forge=kind, login="octocat"))
+    example = link_example(kind, audience)
     if kind == "github" and not GITHUB_LOGIN.match(login):
         raise UserError(
             f"A GitHub login is letters, digits and single hyphens, at most 39, e.g. {example}"

@@ -92,7 +92,7 @@ async def forge_link(
     except NoSuchLogin:
         raise UserError(
             f"{name} has no user {escape(login)}; check the spelling, e.g. "
-            f"{code(ctx.cmd('forge link', forge=forge, login='octocat'))}",
+            f"{accounts.link_example(forge, ctx.audience)}",
         ) from None
     if found is None:
         raise UserError(f"{name} cannot be asked right now; try again in a few minutes.")
